@@ -1,0 +1,33 @@
+"""Configuration read from the environment; every setting has a safe default for one machine."""
+import os
+import secrets
+from pathlib import Path
+
+
+def load_secret_key(instance_path: str) -> str:
+    """The secret key from VISUS_SECRET_KEY, or one generated once into the instance folder.
+
+    Never a default in code: a fixed key would let anyone forge a session cookie.
+    """
+    from_env = os.environ.get("VISUS_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+class Config:
+    # Socket.IO async mode: set explicitly (installing eventlet changes the automatic choice).
+    # "eventlet" in production; tests that use Flask-SocketIO's test client use "threading".
+    SOCKETIO_ASYNC_MODE = os.environ.get("VISUS_ASYNC_MODE", "eventlet")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in the instance folder
+    REDIS_URL = os.environ.get("REDIS_URL")
+    INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
