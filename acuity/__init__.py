@@ -1,0 +1,1 @@
+"""Pure-Python measurement core: optotype geometry, notation, procedures, scoring, simulation."""

@@ -1,0 +1,153 @@
+"""The contract every acuity procedure keeps (adaptive, chart, manual).
+
+A procedure is deterministic given its configuration, its seed and the answers recorded so far:
+`replay(config, seed, history)` rebuilds the exact state a live test had, so a reconnect, a
+restart or a second server process loses nothing. Randomness (which letter to show) must come
+from `trial_rng(seed, index)`, never from a shared generator whose state depends on call order.
+"""
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Iterable, Literal, Sequence
+
+Bound = Literal["<=", ">="]
+NOT_SURE = None  # a response of None means "not sure"; it is scored as incorrect
+
+
+class ProcedureError(ValueError):
+    """A request the procedure cannot honour; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class ProcedureConfig:
+    procedure: Literal["adaptive", "chart", "manual"] = "adaptive"
+    optotype_set: str = "sloan"  # "sloan" | "tumbling_e" | "landolt_c8" | "landolt_c4"
+    # What this screen can draw at this distance (calibration.capability): no presentation may
+    # fall outside [min_logmar, max_logmar].
+    min_logmar: float = -0.3
+    max_logmar: float = 1.0
+    max_trials: int = 30  # adaptive: trial budget
+    target_ci95_half_width_logmar: float = 0.0  # adaptive: stop early when narrower (0 = never)
+    chart_stop_misses: int = 3  # chart: stop after a row with this many or more misses
+    chart_letters_per_row: int = 5
+    chart_presentation: Literal["row", "single"] = "row"  # whole row at once, or letter by letter
+    crowding: bool = True  # flanking bars at one letter width (see acuity.optotypes)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ProcedureConfig":
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What one trial shows: one optotype, or a chart row, all at one size."""
+
+    index: int  # 0-based trial number within this eye's test
+    logmar: float
+    optotypes: tuple[str, ...]  # symbols from acuity.optotypes (a letter, or a direction)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "logmar": self.logmar, "optotypes": list(self.optotypes)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Presentation":
+        return cls(int(data["index"]), float(data["logmar"]), tuple(data["optotypes"]))
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    presentation: Presentation
+    responses: tuple[str | None, ...]  # one per optotype shown; None = not sure
+    correct: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class AcuityResult:
+    """An estimate on the chart-equivalent logMAR scale, with its 95% interval."""
+
+    logmar: float
+    ci95_low_logmar: float
+    ci95_high_logmar: float
+    bound: Bound | None  # "<=" : better than the smallest size drawable; ">=" : worse than the largest
+    trials: int
+    optotypes_shown: int
+    optotypes_correct: int
+    finished: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def trial_rng(seed: int, index: int, salt: str = "") -> random.Random:
+    """A generator for one trial that depends only on (seed, index): replay-safe."""
+    return random.Random(f"{seed}:{index}:{salt}")
+
+
+class Procedure(ABC):
+    def __init__(self, config: ProcedureConfig, seed: int):
+        self.config = config
+        self.seed = seed
+        self.history: list[TrialRecord] = []
+
+    @abstractmethod
+    def next_presentation(self, requested_logmar: float | None = None) -> Presentation | None:
+        """The next trial to show, or None when the test is finished.
+
+        Pure with respect to state: calling it twice without recording returns the same
+        presentation. `requested_logmar` is the clinician's choice (manual procedure; an
+        override elsewhere); it is snapped to what the screen can draw or refused.
+        """
+
+    @abstractmethod
+    def estimate(self) -> AcuityResult:
+        """The running (or final) result from the history so far."""
+
+    @property
+    @abstractmethod
+    def finished(self) -> bool: ...
+
+    def record(self, presentation: Presentation, responses: Sequence[str | None]) -> TrialRecord:
+        """Score one answer and add it to the history."""
+        from acuity.scoring import score_responses
+
+        if presentation.index != len(self.history):
+            raise ProcedureError(
+                f"trial {presentation.index} is not the current trial ({len(self.history)})"
+            )
+        if len(responses) != len(presentation.optotypes):
+            raise ProcedureError(
+                f"expected {len(presentation.optotypes)} responses, got {len(responses)}"
+            )
+        correct = score_responses(presentation.optotypes, responses)
+        trial = TrialRecord(presentation, tuple(responses), correct)
+        self.history.append(trial)
+        return trial
+
+
+def build_procedure(config: ProcedureConfig, seed: int) -> Procedure:
+    from acuity.procedures import PROCEDURES
+
+    try:
+        cls = PROCEDURES[config.procedure]
+    except KeyError:
+        raise ProcedureError(
+            f"unknown procedure {config.procedure!r}; choose one of {sorted(PROCEDURES)}"
+        ) from None
+    return cls(config, seed)
+
+
+def replay(
+    config: ProcedureConfig,
+    seed: int,
+    history: Iterable[tuple[Presentation, Sequence[str | None]]],
+) -> Procedure:
+    """Rebuild a procedure from stored trials; refuses a history the procedure would not produce."""
+    procedure = build_procedure(config, seed)
+    for presentation, responses in history:
+        procedure.record(presentation, responses)
+    return procedure
