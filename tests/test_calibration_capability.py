@@ -1,0 +1,200 @@
+"""calibration.capability: what a screen can draw at a distance, and the drawn-size check."""
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from calibration import CalibrationError
+from calibration.capability import (
+    ISO10938_SIZE_TOLERANCE,
+    MIN_STROKE_DEVICE_PX,
+    MeasurableRange,
+    drawn_size_ok,
+    measurable_range,
+    nearest_distance_mm_for_range,
+    stimulus_extent_in_heights,
+)
+from calibration.screen import screen_scale
+from calibration.size import optotype_height_css_px, stroke_mm
+
+# A 24" 1080p-class monitor at 100% zoom (1 CSS px = 1/96 inch) and a 13" laptop at DPR 2.
+MONITOR = screen_scale(96 / 25.4, 1.0, "card")
+LAPTOP = screen_scale(4.5, 2.0, "card")
+FULL_HD = (1920.0, 1080.0)
+LAPTOP_VIEWPORT = (1440.0, 800.0)
+
+
+def test_constants():
+    assert ISO10938_SIZE_TOLERANCE == 0.05
+    assert MIN_STROKE_DEVICE_PX >= 1.0  # never below one device pixel: see the comment in capability
+
+
+def test_stimulus_extent():
+    assert stimulus_extent_in_heights(crowding=False) == (1.0, 1.0)
+    assert stimulus_extent_in_heights(crowding=True) == pytest.approx((3.4, 3.4))
+    # A row of 5 letters spaced one letter width: 9 heights, plus the bars.
+    assert stimulus_extent_in_heights(crowding=False, optotypes_per_row=5) == (9.0, 1.0)
+    assert stimulus_extent_in_heights(crowding=True, optotypes_per_row=5) == pytest.approx((11.4, 3.4))
+    with pytest.raises(CalibrationError, match="optotypes_per_row"):
+        stimulus_extent_in_heights(optotypes_per_row=0)
+
+
+def test_stimulus_extent_matches_the_drawn_crowding_bars():
+    # acuity.optotypes draws the bars the page shows; its view box must be the extent assumed here.
+    from acuity.optotypes import GRID_STROKES, crowding_bars
+
+    view_box = crowding_bars()["view_box"]
+    width, height = stimulus_extent_in_heights(crowding=True)
+    assert view_box[2] / GRID_STROKES == pytest.approx(width)
+    assert view_box[3] / GRID_STROKES == pytest.approx(height)
+
+
+def test_smallest_optotype_has_the_minimum_stroke():
+    for scale, distance_mm in [(MONITOR, 2000), (MONITOR, 6000), (LAPTOP, 400), (LAPTOP, 3000)]:
+        low = measurable_range(scale, FULL_HD, distance_mm).min_logmar
+        stroke_device_px = stroke_mm(low, distance_mm) * scale.css_px_per_mm * scale.device_pixel_ratio
+        assert stroke_device_px == pytest.approx(MIN_STROKE_DEVICE_PX, rel=1e-9)
+
+
+def test_figures_quoted_in_the_capability_comment():
+    assert measurable_range(MONITOR, FULL_HD, 2000).min_logmar == pytest.approx(-0.04, abs=0.005)
+    assert measurable_range(MONITOR, FULL_HD, 3000).min_logmar == pytest.approx(-0.22, abs=0.005)
+    assert measurable_range(LAPTOP, LAPTOP_VIEWPORT, 2000).min_logmar < -0.3
+
+
+def test_largest_optotype_fits_the_viewport_less_margin():
+    for crowding in (True, False):
+        high = measurable_range(MONITOR, FULL_HD, 2000, crowding=crowding, margin_fraction=0.1).max_logmar
+        height_css_px = optotype_height_css_px(high, 2000, MONITOR.css_px_per_mm)
+        width_heights, height_heights = stimulus_extent_in_heights(crowding=crowding)
+        # The viewport's height (1080 * 0.9) is the binding side.
+        assert height_css_px * height_heights == pytest.approx(1080 * 0.9, rel=1e-9)
+        assert height_css_px * width_heights <= 1920 * 0.9
+
+
+def test_crowding_and_rows_need_room():
+    crowded = measurable_range(MONITOR, FULL_HD, 3000, crowding=True)
+    single = measurable_range(MONITOR, FULL_HD, 3000, crowding=False)
+    row = measurable_range(MONITOR, FULL_HD, 3000, crowding=True, optotypes_per_row=5)
+    assert single.max_logmar - crowded.max_logmar == pytest.approx(math.log10(3.4), abs=0.01)
+    assert row.max_logmar < crowded.max_logmar
+    assert crowded.min_logmar == single.min_logmar == row.min_logmar
+
+
+def test_sharper_screens_and_bigger_windows_measure_more():
+    base = measurable_range(MONITOR, FULL_HD, 3000)
+    sharper = measurable_range(screen_scale(MONITOR.css_px_per_mm, 2.0, "card"), FULL_HD, 3000)
+    bigger = measurable_range(MONITOR, (3840.0, 2160.0), 3000)
+    assert sharper.min_logmar == pytest.approx(base.min_logmar - math.log10(2), abs=1e-6)
+    assert bigger.max_logmar == pytest.approx(base.max_logmar + math.log10(2), abs=0.01)
+
+
+@given(st.floats(min_value=250, max_value=7999), st.floats(min_value=1, max_value=1000))
+def test_moving_back_lowers_both_ends(distance_mm, step_mm):
+    near = measurable_range(LAPTOP, LAPTOP_VIEWPORT, distance_mm)
+    far = measurable_range(LAPTOP, LAPTOP_VIEWPORT, min(distance_mm + step_mm, 8000))
+    assert far.min_logmar <= near.min_logmar
+    assert far.max_logmar <= near.max_logmar
+
+
+def test_range_clipped_to_plausible_logmar():
+    phone = screen_scale(25.0, 8.0, "card")
+    assert measurable_range(phone, FULL_HD, 8000).min_logmar == -1.0
+
+
+def test_window_too_small_is_refused_with_what_to_do():
+    with pytest.raises(CalibrationError, match="window is too small.*enlarge the browser window"):
+        measurable_range(screen_scale(2.5, 0.5, "card"), (50.0, 50.0), 2000)
+
+
+@pytest.mark.parametrize(
+    "viewport, words",
+    [((1920.0,), "width, height"), ("1920x1080", "width, height"), ((1920.0, -1.0), "viewport height"),
+     ((math.nan, 1080.0), "viewport width")],
+)
+def test_bad_viewport_is_refused(viewport, words):
+    with pytest.raises(CalibrationError, match=words):
+        measurable_range(MONITOR, viewport, 2000)
+
+
+def test_other_bad_arguments_are_refused():
+    with pytest.raises(CalibrationError, match="ScreenScale"):
+        measurable_range({"css_px_per_mm": 4.0}, FULL_HD, 2000)
+    with pytest.raises(CalibrationError, match="margin_fraction"):
+        measurable_range(MONITOR, FULL_HD, 2000, margin_fraction=1.0)
+    with pytest.raises(CalibrationError, match="millimetres"):
+        measurable_range(MONITOR, FULL_HD, 2)
+    with pytest.raises(CalibrationError, match="crowding"):
+        measurable_range(MONITOR, FULL_HD, 2000, crowding="yes")
+
+
+def test_measurable_range_record():
+    assert MeasurableRange(-0.2, 1.0).to_dict() == {"min_logmar": -0.2, "max_logmar": 1.0}
+    assert MeasurableRange(-0.2, 1.0).contains(0.5)
+    assert not MeasurableRange(-0.2, 1.0).contains(-0.3)
+    with pytest.raises(CalibrationError, match="swap"):
+        MeasurableRange(1.0, -0.2)
+
+
+def test_nearest_distance_for_the_full_chart_range():
+    distance_mm = nearest_distance_mm_for_range(MONITOR, FULL_HD, -0.3, 1.0)
+    assert distance_mm == float(round(distance_mm))  # whole millimetres
+    at = measurable_range(MONITOR, FULL_HD, distance_mm)
+    assert at.min_logmar <= -0.3 + 1e-12 and at.max_logmar >= 1.0
+    closer = measurable_range(MONITOR, FULL_HD, distance_mm - 1)
+    assert closer.min_logmar > -0.3  # one mm closer the smallest line is no longer drawable
+    assert 3000 < distance_mm < 4000  # 96 dpi monitor: -0.3 needs about 3.6 m
+
+
+@given(st.sampled_from([MONITOR, LAPTOP]), st.floats(min_value=-0.3, max_value=0.3), st.floats(min_value=0.4, max_value=1.0))
+def test_nearest_distance_contains_the_wanted_range(scale, low, high):
+    try:
+        distance_mm = nearest_distance_mm_for_range(scale, LAPTOP_VIEWPORT, low, high)
+    except CalibrationError:
+        return  # refusals are tested below
+    at = measurable_range(scale, LAPTOP_VIEWPORT, distance_mm)
+    assert at.min_logmar <= low + 1e-9
+    assert at.max_logmar >= high - 1e-9
+    if distance_mm > 250:
+        assert measurable_range(scale, LAPTOP_VIEWPORT, distance_mm - 1).min_logmar > low
+
+
+def test_nearest_distance_is_never_closer_than_250_mm():
+    assert nearest_distance_mm_for_range(LAPTOP, LAPTOP_VIEWPORT, 0.5, 0.6) == 250.0
+
+
+def test_nearest_distance_refusals_say_what_to_change():
+    phone = screen_scale(6.0, 1.0, "card")
+    with pytest.raises(CalibrationError, match="narrower range"):
+        nearest_distance_mm_for_range(phone, (390.0, 700.0), -0.3, 1.0)
+    with pytest.raises(CalibrationError, match="beyond 8 m.*sharper screen"):
+        nearest_distance_mm_for_range(MONITOR, FULL_HD, -0.7, -0.6)
+    with pytest.raises(CalibrationError, match="closer than 250 mm.*enlarge the window"):
+        nearest_distance_mm_for_range(MONITOR, (400.0, 300.0), 1.9, 2.0)
+    with pytest.raises(CalibrationError, match="swap"):
+        nearest_distance_mm_for_range(MONITOR, FULL_HD, 1.0, -0.3)
+    with pytest.raises(CalibrationError, match="logMAR"):
+        nearest_distance_mm_for_range(MONITOR, FULL_HD, -0.3, 20)
+
+
+@pytest.mark.parametrize(
+    "requested, drawn, ok",
+    [(100.0, 100.0, True), (100.0, 104.9, True), (100.0, 105.0, True), (100.0, 95.0, True),
+     (100.0, 105.1, False), (100.0, 94.9, False), (100.0, 0.0, False), (20.0, 21.2, False)],
+)
+def test_drawn_size_within_iso_10938(requested, drawn, ok):
+    assert drawn_size_ok(requested, drawn) is ok
+
+
+def test_drawn_size_tolerance_and_bad_reports():
+    assert drawn_size_ok(100.0, 109.0, tolerance=0.1)
+    assert not drawn_size_ok(100.0, 100.5, tolerance=0.0)
+    with pytest.raises(CalibrationError, match="drawn_css_px"):
+        drawn_size_ok(100.0, math.nan)
+    with pytest.raises(CalibrationError, match="drawn_css_px"):
+        drawn_size_ok(100.0, -5.0)
+    with pytest.raises(CalibrationError, match="requested_css_px"):
+        drawn_size_ok(0.0, 10.0)
+    with pytest.raises(CalibrationError, match="tolerance"):
+        drawn_size_ok(100.0, 100.0, tolerance=1.5)
