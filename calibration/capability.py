@@ -36,8 +36,7 @@ ISO10938_SIZE_TOLERANCE = 0.05
 #   `drawn_size_ok`). What a thin stroke loses is contrast, not size.
 # - A stroke narrower than 1 device px never covers a whole pixel: its darkest pixel has at most
 #   that width's fraction of full contrast (0.5 px: 50%), below the 85% contrast ISO 10938 asks
-#   of an optotype. FrACT's 0.5 CSS px floor (Bach 1996) is fine for its threshold search but is
-#   not a chart-standard optotype.
+#   of an optotype. FrACT's 0.5 CSS px floor (Bach 1996) buys range at the cost of that contrast.
 # - A 1 device-px stroke is full contrast only when its edges fall on pixel boundaries. The page
 #   cannot guarantee that: centring, fractional CSS positions and devicePixelRatios such as 1.25
 #   or 1.5 put edges anywhere, and a 1 px stroke straddling two pixels is drawn as two 50% greys,

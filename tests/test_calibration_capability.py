@@ -198,3 +198,22 @@ def test_drawn_size_tolerance_and_bad_reports():
         drawn_size_ok(0.0, 10.0)
     with pytest.raises(CalibrationError, match="tolerance"):
         drawn_size_ok(100.0, 100.0, tolerance=1.5)
+
+
+def _pixel_coverages(start_px: float, width_px: float) -> list[float]:
+    """Anti-aliased (box-filter) coverage of each device pixel by a stroke [start, start + width)."""
+    first, last = math.floor(start_px), math.ceil(start_px + width_px)
+    return [max(0.0, min(i + 1, start_px + width_px) - max(i, start_px)) for i in range(first, last)]
+
+
+@given(st.floats(min_value=0, max_value=1), st.floats(min_value=MIN_STROKE_DEVICE_PX, max_value=8))
+def test_floor_stroke_has_a_full_contrast_pixel_wherever_it_falls(start_px, width_px):
+    # The reason for the floor: at MIN_STROKE_DEVICE_PX or more, some pixel is fully covered
+    # whatever the sub-pixel position, and the ink (sum of coverage) is exact.
+    coverages = _pixel_coverages(start_px, width_px)
+    assert max(coverages) == pytest.approx(1.0)
+    assert sum(coverages) == pytest.approx(width_px)
+
+
+def test_a_one_pixel_stroke_off_the_grid_has_no_full_contrast_pixel():
+    assert _pixel_coverages(0.5, 1.0) == [0.5, 0.5]
