@@ -22,7 +22,7 @@ class ProcedureError(ValueError):
 
 @dataclass(frozen=True)
 class ProcedureConfig:
-    procedure: Literal["adaptive", "chart", "manual"] = "adaptive"
+    procedure: Literal["adaptive", "chart", "manual", "best_pest"] = "adaptive"  # best_pest: benchmark reference
     optotype_set: str = "sloan"  # "sloan" | "tumbling_e" | "landolt_c8" | "landolt_c4"
     # What this screen can draw at this distance (calibration.capability): no presentation may
     # fall outside [min_logmar, max_logmar].
@@ -111,6 +111,20 @@ class Procedure(ABC):
     @abstractmethod
     def finished(self) -> bool: ...
 
+    def expected_presentation(self, stored: Presentation) -> Presentation | None:
+        """What this procedure would show as `stored`'s trial: used by replay to refuse a history
+        it would not produce. The procedure's own choice, or the clinician's size when `stored`
+        is an override (`requested_logmar`) the procedure accepts; symbols always come from the seed.
+        """
+        own = self.next_presentation()
+        if own is not None and _same_presentation(own, stored):
+            return own
+        try:
+            requested = self.next_presentation(requested_logmar=stored.logmar)
+        except ProcedureError:
+            return own
+        return requested if requested is not None else own
+
     def record(self, presentation: Presentation, responses: Sequence[str | None]) -> TrialRecord:
         """Score one answer and add it to the history."""
         from acuity.scoring import score_responses
@@ -129,6 +143,14 @@ class Procedure(ABC):
         return trial
 
 
+def _same_presentation(a: Presentation, b: Presentation) -> bool:
+    return (
+        a.index == b.index
+        and abs(a.logmar - b.logmar) < 1e-6
+        and tuple(a.optotypes) == tuple(b.optotypes)
+    )
+
+
 def build_procedure(config: ProcedureConfig, seed: int) -> Procedure:
     from acuity.procedures import PROCEDURES
 
@@ -145,9 +167,23 @@ def replay(
     config: ProcedureConfig,
     seed: int,
     history: Iterable[tuple[Presentation, Sequence[str | None]]],
+    verify: bool = True,
 ) -> Procedure:
-    """Rebuild a procedure from stored trials; refuses a history the procedure would not produce."""
+    """Rebuild a procedure from stored trials; refuses a history the procedure would not produce.
+
+    With `verify` (the default) every stored presentation must be what the procedure shows at
+    that point (its own choice, or an accepted clinician's size with the seed's symbols);
+    otherwise ProcedureError: the history was altered, or the configuration or seed differ.
+    """
     procedure = build_procedure(config, seed)
     for presentation, responses in history:
+        if verify:
+            expected = procedure.expected_presentation(presentation)
+            if expected is None or not _same_presentation(expected, presentation):
+                raise ProcedureError(
+                    f"stored trial {presentation.index} ({presentation.to_dict()}) is not what this "
+                    f"procedure shows there ({expected.to_dict() if expected else 'the test had ended'}): "
+                    "the history does not match its configuration and seed"
+                )
         procedure.record(presentation, responses)
     return procedure

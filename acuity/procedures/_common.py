@@ -1,0 +1,129 @@
+"""Pieces every procedure shares: config checks, the drawable size grid, symbol choice."""
+from __future__ import annotations
+
+import math
+import random
+from typing import Sequence
+
+from acuity.optotypes import OPTOTYPE_SETS, OptotypeSet
+from acuity.procedure import Presentation, ProcedureConfig, ProcedureError, TrialRecord
+
+# Sizes are shown on a 0.01 logMAR grid: 2.3% steps in size, well inside the 5% tolerance of
+# ISO 10938:2016, and a grid keeps every stored size exactly reproducible.
+SIZE_STEP_LOGMAR = 0.01
+# ETDRS charts start at logMAR 1.0 (20/200) (vision-science.md section 5).
+CHART_TOP_LOGMAR = 1.0
+
+
+def check_config(config: ProcedureConfig) -> OptotypeSet:
+    """The optotype set of a valid configuration; ProcedureError saying what to fix otherwise."""
+    if not isinstance(config, ProcedureConfig):
+        raise ProcedureError("pass an acuity.procedure.ProcedureConfig")
+    if config.optotype_set not in OPTOTYPE_SETS:
+        raise ProcedureError(
+            f"unknown optotype set {config.optotype_set!r}; choose one of {', '.join(OPTOTYPE_SETS)}"
+        )
+    for name in ("min_logmar", "max_logmar", "target_ci95_half_width_logmar"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ProcedureError(f"{name} must be a finite number of logMAR, got {value!r}")
+    if not config.min_logmar < config.max_logmar:
+        raise ProcedureError(
+            f"min_logmar ({config.min_logmar}) must be below max_logmar ({config.max_logmar}): "
+            "check the screen calibration and viewing distance"
+        )
+    if config.target_ci95_half_width_logmar < 0:
+        raise ProcedureError("target_ci95_half_width_logmar must be 0 (no early stop) or positive")
+    for name, low, high in (("max_trials", 1, 500), ("chart_letters_per_row", 1, 10), ("chart_stop_misses", 1, 10)):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ProcedureError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    if config.chart_stop_misses > config.chart_letters_per_row:
+        raise ProcedureError(
+            f"chart_stop_misses ({config.chart_stop_misses}) cannot exceed chart_letters_per_row "
+            f"({config.chart_letters_per_row})"
+        )
+    if config.chart_presentation not in ("row", "single"):
+        raise ProcedureError(f"chart_presentation must be 'row' or 'single', got {config.chart_presentation!r}")
+    if not size_grid(config):
+        raise ProcedureError(
+            f"the drawable range {config.min_logmar}..{config.max_logmar} logMAR holds no 0.01 logMAR "
+            "size: widen it (move closer or use a larger screen)"
+        )
+    return OPTOTYPE_SETS[config.optotype_set]
+
+
+def size_grid(config: ProcedureConfig, step_logmar: float = SIZE_STEP_LOGMAR) -> tuple[float, ...]:
+    """Every size on the step grid within [min_logmar, max_logmar], smallest first."""
+    low = math.ceil(config.min_logmar / step_logmar - 1e-9)
+    high = math.floor(config.max_logmar / step_logmar + 1e-9)
+    return tuple(round(i * step_logmar, 2) for i in range(low, high + 1))
+
+
+def snap_requested(config: ProcedureConfig, requested_logmar: float | None, step_logmar: float = SIZE_STEP_LOGMAR) -> float:
+    """The requested size on the grid; ProcedureError when missing or outside the drawable range."""
+    if requested_logmar is None:
+        raise ProcedureError("give requested_logmar: the size to show next, in logMAR")
+    if isinstance(requested_logmar, bool) or not isinstance(requested_logmar, (int, float)) or not math.isfinite(requested_logmar):
+        raise ProcedureError(f"requested_logmar must be a number of logMAR, got {requested_logmar!r}")
+    grid = size_grid(config, step_logmar)
+    if not config.min_logmar - 1e-9 <= requested_logmar <= config.max_logmar + 1e-9:
+        raise ProcedureError(
+            f"logMAR {requested_logmar} cannot be drawn on this screen at this distance; "
+            f"choose from {grid[0]:+.2f} to {grid[-1]:+.2f}"
+        )
+    return min(grid, key=lambda size: (abs(size - requested_logmar), size))
+
+
+def start_size(grid: Sequence[float]) -> float:
+    """Largest drawable size at or below the chart top (1.0), else the smallest drawable."""
+    at_or_below = [size for size in grid if size <= CHART_TOP_LOGMAR + 1e-9]
+    return at_or_below[-1] if at_or_below else grid[0]
+
+
+def choose_symbol(symbols: Sequence[str], seed: int, index: int, previous: Sequence[str]) -> str:
+    """One symbol from trial_rng(seed, index), never one shown in the previous trial."""
+    from acuity.procedure import trial_rng
+
+    allowed = [s for s in symbols if s not in previous] or list(symbols)
+    return trial_rng(seed, index, "symbol").choice(allowed)
+
+
+def chart_rows(symbols: Sequence[str], n_rows: int, per_row: int, rng: random.Random) -> list[tuple[str, ...]]:
+    """Rows of a chart, drawn from shuffled bags of the whole set (each symbol used equally often).
+
+    No symbol repeats within a row when the set is large enough (Sloan rows: 5 different letters;
+    two consecutive rows use all 10, as on ETDRS charts), and never the same symbol twice in a
+    row, also across the boundary between rows (letter-by-letter presentation).
+    """
+    rows: list[tuple[str, ...]] = []
+    bag: list[str] = []
+    previous: str | None = None
+    distinct = per_row <= len(symbols)
+    for _ in range(n_rows):
+        row: list[str] = []
+        while len(row) < per_row:
+            if not bag:
+                bag = list(symbols)
+                rng.shuffle(bag)
+            choices = [s for s in bag if s != previous and not (distinct and s in row)]
+            if not choices:
+                bag = []
+                continue
+            symbol = choices[0]
+            bag.remove(symbol)
+            row.append(symbol)
+            previous = symbol
+        rows.append(tuple(row))
+    return rows
+
+
+def trial_outcomes(history: Sequence[TrialRecord]) -> list[tuple[float, bool]]:
+    """(logMAR, correct) for every optotype shown so far."""
+    return [(t.presentation.logmar, c) for t in history for c in t.correct]
+
+
+def same_presentation(a: Presentation | None, b: Presentation | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.index == b.index and abs(a.logmar - b.logmar) < 1e-6 and tuple(a.optotypes) == tuple(b.optotypes)

@@ -1,0 +1,196 @@
+"""Procedures that estimate the threshold from a grid posterior: adaptive (default) and manual.
+
+The posterior is over the threshold t of p(x) = g + (1 - g - l) F((x - t) / s) (see
+acuity.psychometric), marginalised over three spreads s. The result is reported on the
+chart-equivalent scale: t + CHART_OFFSET_LOGMAR[optotype set], the offset between the
+psychometric threshold and the ETDRS letter-by-letter score of the same eye.
+"""
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from acuity.procedure import AcuityResult, Presentation, Procedure, ProcedureConfig, ProcedureError, TrialRecord
+from acuity.procedures._common import (
+    check_config,
+    choose_symbol,
+    size_grid,
+    snap_requested,
+    start_size,
+    trial_outcomes,
+)
+from acuity.psychometric import PsychometricModel, ThresholdPosterior
+
+# Chart-equivalent offset: E[ETDRS letter-by-letter score] - E[posterior mean threshold] for the
+# same simulated observers (probit SD 0.07, lapse 0.03, thresholds uniform over -0.1..0.8 logMAR,
+# chart 1.0..-0.3 with 5 letters a row and the 3-miss stop rule, adaptive test of 30 trials).
+# Obtained by simulation with:  python -m acuity.simulate --calibrate-offset
+# (figures in docs/procedures.md). FrACT adds +0.05 logMAR for the same reason (Bach).
+CHART_OFFSET_LOGMAR: dict[str, float] = {
+    "sloan": 0.063,
+    "tumbling_e": 0.040,
+    "landolt_c8": 0.060,
+    "landolt_c4": 0.040,
+}
+
+# The posterior's threshold grid reaches this far beyond the drawable range, so that an eye just
+# beyond the edge is not pushed inside it by the prior; 0.01 logMAR steps.
+_GRID_MARGIN_LOGMAR = 0.5
+# Stop early when the eye is beyond the drawable range with this posterior probability after at
+# least this many trials at the edge size: more trials there cannot measure it.
+_EDGE_STOP_PROBABILITY = 0.975
+_EDGE_STOP_TRIALS = 3
+# An early stop on the interval width needs at least this many trials.
+_MIN_TRIALS_FOR_WIDTH_STOP = 8
+
+
+class BayesianProcedure(Procedure):
+    """Shared machinery: the posterior kept in step with the history, and the result."""
+
+    chart_offset_logmar: float = 0.0
+
+    def __init__(self, config: ProcedureConfig, seed: int):
+        super().__init__(config, seed)
+        self.optotypes = check_config(config)
+        self.sizes = size_grid(config)
+        self.model = self._model()
+        self.chart_offset_logmar = CHART_OFFSET_LOGMAR[config.optotype_set]
+        self._low_logmar = round(min(-0.6, self.sizes[0] - _GRID_MARGIN_LOGMAR), 2)
+        self._high_logmar = round(max(1.6, self.sizes[-1] + _GRID_MARGIN_LOGMAR), 2)
+        self._posterior = self._new_posterior()
+        self._synced = 0
+
+    def _new_posterior(self) -> ThresholdPosterior:
+        return ThresholdPosterior(self.model, self._low_logmar, self._high_logmar)
+
+    def _model(self) -> PsychometricModel:
+        return PsychometricModel.for_optotype_set(self.config.optotype_set)
+
+    # -- state derived from the history -------------------------------------------------------
+
+    def posterior(self) -> ThresholdPosterior:
+        """The posterior after every recorded trial (updated incrementally)."""
+        if self._synced > len(self.history):
+            self._posterior = self._new_posterior()
+            self._synced = 0
+        for trial in self.history[self._synced:]:
+            for correct in trial.correct:
+                self._posterior.update(trial.presentation.logmar, correct)
+        self._synced = len(self.history)
+        return self._posterior
+
+    def threshold_estimate_logmar(self) -> float:
+        """The psychometric threshold estimate before the chart offset (posterior mean)."""
+        return self.posterior().mean()
+
+    def _trials_at(self, logmar: float) -> int:
+        return sum(1 for t in self.history if abs(t.presentation.logmar - logmar) < 1e-9)
+
+    def _presentation(self, logmar: float) -> Presentation:
+        index = len(self.history)
+        previous = self.history[-1].presentation.optotypes if self.history else ()
+        symbol = choose_symbol(self.optotypes.symbols, self.seed, index, previous)
+        return Presentation(index, logmar, (symbol,))
+
+    # -- result -------------------------------------------------------------------------------
+
+    def estimate(self) -> AcuityResult:
+        post = self.posterior()
+        offset = self.chart_offset_logmar
+        point = self.threshold_estimate_logmar() + offset
+        low = post.quantile(0.025) + offset
+        high = post.quantile(0.975) + offset
+        median = post.quantile(0.5) + offset
+        smallest, largest = self.sizes[0], self.sizes[-1]
+        bound = None
+        # Beyond the edge only when tested at the edge and more likely than not beyond it.
+        if median < smallest and self._trials_at(smallest):
+            bound = "<="
+        elif median > largest and self._trials_at(largest):
+            bound = ">="
+        # Report within what a chart on this screen could score: from its smallest row read in
+        # full to its largest row read not at all (largest + 0.1).
+        logmar = min(max(point, smallest), largest + 0.1)
+        outcomes = trial_outcomes(self.history)
+        return AcuityResult(
+            logmar=round(logmar, 3),
+            ci95_low_logmar=round(min(low, logmar), 3),
+            ci95_high_logmar=round(max(high, logmar), 3),
+            bound=bound,
+            trials=len(self.history),
+            optotypes_shown=len(outcomes),
+            optotypes_correct=sum(1 for _, c in outcomes if c),
+            finished=self.finished,
+        )
+
+    def _beyond_edge(self) -> bool:
+        post = self.posterior()
+        offset = self.chart_offset_logmar
+        smallest, largest = self.sizes[0], self.sizes[-1]
+        if self._trials_at(smallest) >= _EDGE_STOP_TRIALS and post.probability_below(smallest - offset) >= _EDGE_STOP_PROBABILITY:
+            return True
+        if self._trials_at(largest) >= _EDGE_STOP_TRIALS and 1.0 - post.probability_below(largest - offset) >= _EDGE_STOP_PROBABILITY:
+            return True
+        return False
+
+
+class AdaptiveProcedure(BayesianProcedure):
+    """Minimum expected posterior variance placement (ZEST-like, King-Smith et al. 1994).
+
+    Trial 0 shows the largest size at or below logMAR 1.0 (an easy first trial that shows every
+    patient what to do); from then on each size is the one whose answer is expected to shrink the
+    posterior variance of the threshold the most, which bisects the range in a few trials (faster
+    than FrACT's fixed 0.3 logMAR steps). No scheduled easy trials: each costs a trial of the
+    budget (1 in 6 would raise the SD by about 10%); the clinician can show an easier size with
+    requested_logmar at any time, and it is used like any other trial.
+    """
+
+    def next_presentation(self, requested_logmar: float | None = None) -> Presentation | None:
+        if self.finished:
+            return None
+        if requested_logmar is not None:
+            return self._presentation(snap_requested(self.config, requested_logmar))
+        if not self.history:
+            return self._presentation(start_size(self.sizes))
+        post = self.posterior()
+        # Only sizes near the posterior can be the most informative: search those (speed).
+        centre, spread = post.mean(), 4.0 * post.sd() + 0.3
+        first = bisect.bisect_left(self.sizes, centre - spread)
+        stop = max(bisect.bisect_right(self.sizes, centre + spread), first + 1)
+        first = min(first, stop - 1, len(self.sizes) - 1)
+        variance = post.expected_variance(self.sizes, first, stop)
+        # Rounded so that floating-point noise cannot flip a near-tie between two servers.
+        return self._presentation(self.sizes[first + int(np.argmin(np.round(variance, 12)))])
+
+    @property
+    def finished(self) -> bool:
+        n = len(self.history)
+        if n >= self.config.max_trials:
+            return True
+        if n == 0:
+            return False
+        target = self.config.target_ci95_half_width_logmar
+        if target > 0 and n >= _MIN_TRIALS_FOR_WIDTH_STOP:
+            post = self.posterior()
+            if (post.quantile(0.975) - post.quantile(0.025)) / 2 < target:
+                return True
+        return self._beyond_edge()
+
+
+class ManualProcedure(BayesianProcedure):
+    """The clinician picks every size; the result comes from the same posterior as "adaptive".
+
+    Never finishes on its own: the clinician (the web app) ends it.
+    """
+
+    def next_presentation(self, requested_logmar: float | None = None) -> Presentation | None:
+        if requested_logmar is None:
+            raise ProcedureError(
+                "the manual procedure shows only the sizes the clinician chooses: give requested_logmar"
+            )
+        return self._presentation(snap_requested(self.config, requested_logmar))
+
+    @property
+    def finished(self) -> bool:
+        return False

@@ -1,0 +1,232 @@
+"""Simulation benchmark of the acuity procedures against simulated observers.
+
+    python -m acuity.simulate                    # table (default run: see docs/procedures.md)
+    python -m acuity.simulate --json             # the same rows as JSON
+    python -m acuity.simulate --quick --json     # a small run for tests
+    python -m acuity.simulate --calibrate-offset # the chart-equivalent offsets of acuity.procedures.bayesian
+
+Observers follow p(x) = g + (1 - g - l) F((x - t) / s) (acuity.psychometric) with thresholds t
+spread over -0.2..1.0 logMAR, probit SD s of 0.04, 0.07 or 0.14 and lapse l = 0.03, on a screen
+that draws -0.3..1.0 logMAR. Each observer is tested twice with each procedure (a test-retest
+pair). Figures per (procedure, optotype set, observer SD):
+
+- trials_mean: optotypes shown per test (for the chart: letters, not rows)
+- bias: mean(estimate - the observer's expected ETDRS chart score), the expectation computed
+  exactly (acuity.procedures.chart.chart_score_distribution: same rows, 5 letters, 3-miss stop)
+- sd: within-observer SD of the estimates, sqrt(mean((test - retest)^2) / 2)
+- rmse: sqrt(mean((estimate - expected chart score)^2))
+- loa95: test-retest 95% limits half-width, 1.96 * sqrt(mean((test - retest)^2))
+- cr_sd: the Cramer-Rao bound for this observer SD, guess rate and lapse with trials_mean trials
+  all at the optimal placement (the physical limit; acuity.psychometric.cramer_rao_sd)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from acuity.optotypes import optotype_set
+from acuity.procedure import AcuityResult, Procedure, ProcedureConfig
+from acuity.procedures import AdaptiveProcedure, BestPestProcedure, ChartProcedure
+from acuity.procedures.chart import ROW_STEP_LOGMAR, chart_score_distribution
+from acuity.psychometric import LAPSE_RATE, cramer_rao_sd, probability_correct
+
+SCREEN_MIN_LOGMAR = -0.3
+SCREEN_MAX_LOGMAR = 1.0
+THRESHOLD_RANGE_LOGMAR = (-0.2, 1.0)
+OBSERVER_SDS_LOGMAR = (0.04, 0.07, 0.14)
+OPTOTYPE_SETS = ("sloan", "tumbling_e", "landolt_c8")
+PROCEDURE_NAMES = ("adaptive", "best_pest", "best_pest_30", "chart")
+ROW_KEYS = ("procedure", "optotype", "observer_sd", "trials_mean", "bias", "sd", "rmse", "loa95", "cr_sd")
+
+
+class SimulationError(ValueError):
+    """Bad simulation arguments; the message says what to give instead."""
+
+
+@dataclass(frozen=True)
+class SimulatedObserver:
+    threshold_logmar: float
+    slope_sd_logmar: float
+    guess_rate: float
+    lapse_rate: float = LAPSE_RATE
+
+    def respond(self, shown: Sequence[str], logmar: float, symbols: Sequence[str], rng: np.random.Generator) -> list[str]:
+        """Right with p(logmar) for each optotype (guessing included), else a wrong symbol."""
+        p = float(probability_correct(logmar, self.threshold_logmar, self.slope_sd_logmar, self.guess_rate, self.lapse_rate))
+        answers = []
+        for symbol in shown:
+            if rng.random() < p:
+                answers.append(symbol)
+            else:
+                wrong = [s for s in symbols if s != symbol]
+                answers.append(wrong[int(rng.integers(len(wrong)))])
+        return answers
+
+    def expected_chart_logmar(self, config: ProcedureConfig) -> float:
+        """Expected letter-by-letter score on the chart procedure for this config (exact)."""
+        chart = ChartProcedure(config, 0)
+        start = chart._next_row_logmar([])
+        rows = [r for r in reversed(chart.rows_logmar) if r <= start + 1e-9]
+        scores, probs = chart_score_distribution(
+            self.threshold_logmar, self.slope_sd_logmar, self.guess_rate, rows,
+            config.chart_letters_per_row, config.chart_stop_misses, self.lapse_rate,
+        )
+        return float(np.dot(scores, probs))
+
+
+def run_test(procedure: Procedure, observer: SimulatedObserver, rng: np.random.Generator) -> AcuityResult:
+    symbols = optotype_set(procedure.config.optotype_set).symbols
+    while (presentation := procedure.next_presentation()) is not None:
+        procedure.record(presentation, observer.respond(presentation.optotypes, presentation.logmar, symbols, rng))
+    return procedure.estimate()
+
+
+def _factory(name: str) -> Callable[[ProcedureConfig, int], Procedure]:
+    if name == "adaptive":
+        return lambda config, seed: AdaptiveProcedure(config, seed)
+    if name == "best_pest":
+        return lambda config, seed: BestPestProcedure(config, seed)
+    if name == "best_pest_30":
+        return lambda config, seed: BestPestProcedure(config, seed, trials=30)
+    if name == "chart":
+        return lambda config, seed: ChartProcedure(config, seed)
+    raise SimulationError(f"unknown procedure {name!r}; choose from {', '.join(PROCEDURE_NAMES)}")
+
+
+def sim_config(optotype: str, procedure: str = "adaptive") -> ProcedureConfig:
+    return ProcedureConfig(
+        procedure="chart" if procedure == "chart" else "adaptive",
+        optotype_set=optotype,
+        min_logmar=SCREEN_MIN_LOGMAR,
+        max_logmar=SCREEN_MAX_LOGMAR,
+    )
+
+
+def observers(n: int, optotype: str, slope_sd_logmar: float, seed: int,
+              threshold_range: tuple[float, float] = THRESHOLD_RANGE_LOGMAR) -> list[SimulatedObserver]:
+    """n observers with thresholds stratified over threshold_range (one per equal slice, jittered)."""
+    if n < 1:
+        raise SimulationError(f"give at least one observer, got {n}")
+    rng = np.random.default_rng([seed, int(slope_sd_logmar * 1000), 7])
+    low, high = threshold_range
+    thresholds = low + (high - low) * (np.arange(n) + rng.random(n)) / n
+    guess = optotype_set(optotype).guess_rate
+    return [SimulatedObserver(float(t), slope_sd_logmar, guess) for t in thresholds]
+
+
+def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_observers: int, seed: int) -> dict:
+    make = _factory(procedure)
+    config = sim_config(optotype, procedure)
+    chart_config = sim_config(optotype, "chart")
+    errors, diffs, shown = [], [], []
+    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed)):
+        expected = observer.expected_chart_logmar(chart_config)
+        pair = []
+        for repeat in range(2):
+            rng = np.random.default_rng([seed, i, repeat, PROCEDURE_NAMES.index(procedure), OPTOTYPE_SETS.index(optotype),
+                                         int(slope_sd_logmar * 1000)])
+            result = run_test(make(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
+            pair.append(result.logmar)
+            errors.append(result.logmar - expected)
+            shown.append(result.optotypes_shown)
+        diffs.append(pair[0] - pair[1])
+    errors_a, diffs_a = np.asarray(errors), np.asarray(diffs)
+    trials_mean = float(np.mean(shown))
+    sd = math.sqrt(float(np.mean(diffs_a**2)) / 2)
+    return {
+        "procedure": procedure,
+        "optotype": optotype,
+        "observer_sd": slope_sd_logmar,
+        "trials_mean": round(trials_mean, 1),
+        "bias": round(float(np.mean(errors_a)), 4),
+        "sd": round(sd, 4),
+        "rmse": round(math.sqrt(float(np.mean(errors_a**2))), 4),
+        "loa95": round(1.96 * math.sqrt(float(np.mean(diffs_a**2))), 4),
+        "cr_sd": round(cramer_rao_sd(trials_mean, slope_sd_logmar, optotype_set(optotype).guess_rate, LAPSE_RATE), 4),
+    }
+
+
+def benchmark(n_observers: int, seed: int, procedures: Sequence[str] = PROCEDURE_NAMES,
+              optotypes: Sequence[str] = OPTOTYPE_SETS, observer_sds: Sequence[float] = OBSERVER_SDS_LOGMAR) -> list[dict]:
+    return [
+        benchmark_row(procedure, optotype, s, n_observers, seed)
+        for optotype in optotypes
+        for s in observer_sds
+        for procedure in procedures
+    ]
+
+
+def calibrate_offsets(n_observers: int, seed: int, optotypes: Sequence[str] = ("sloan", "tumbling_e", "landolt_c8", "landolt_c4"),
+                      slope_sd_logmar: float = 0.07) -> list[dict]:
+    """E[expected chart score - adaptive posterior-mean threshold] per optotype set.
+
+    Observers away from the screen's edges (-0.1..0.8) so that no bound clips the estimate.
+    Also the coverage of the posterior's 95% interval of the threshold.
+    """
+    rows = []
+    for optotype in optotypes:
+        config = sim_config(optotype)
+        chart_config = sim_config(optotype, "chart")
+        gaps, covered = [], 0
+        for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, (-0.1, 0.8))):
+            rng = np.random.default_rng([seed, i, 99])
+            procedure = AdaptiveProcedure(config, seed * 1_000_003 + i)
+            run_test(procedure, observer, rng)
+            post = procedure.posterior()
+            gaps.append(observer.expected_chart_logmar(chart_config) - procedure.threshold_estimate_logmar())
+            covered += post.quantile(0.025) <= observer.threshold_logmar <= post.quantile(0.975)
+        rows.append({
+            "optotype": optotype,
+            "offset": round(float(np.mean(gaps)), 4),
+            "offset_se": round(float(np.std(gaps, ddof=1) / math.sqrt(len(gaps))), 4),
+            "ci95_coverage": round(covered / len(gaps), 3),
+            "observers": len(gaps),
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    header = f"{'procedure':<13}{'optotype':<12}{'obs_sd':>7}{'trials':>8}{'bias':>9}{'sd':>8}{'rmse':>8}{'loa95':>8}{'cr_sd':>8}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['procedure']:<13}{r['optotype']:<12}{r['observer_sd']:>7.2f}{r['trials_mean']:>8.1f}"
+            f"{r['bias']:>+9.4f}{r['sd']:>8.4f}{r['rmse']:>8.4f}{r['loa95']:>8.4f}{r['cr_sd']:>8.4f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m acuity.simulate", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    parser.add_argument("--quick", action="store_true", help="few observers (for tests)")
+    parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 100, quick 6)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--calibrate-offset", action="store_true",
+                        help="estimate the chart-equivalent offsets of the adaptive procedure")
+    args = parser.parse_args(argv)
+    n = args.observers if args.observers is not None else (6 if args.quick else 100)
+    if n < 1:
+        parser.error("--observers must be at least 1")
+    started = time.perf_counter()
+    if args.calibrate_offset:
+        rows = calibrate_offsets(args.observers if args.observers is not None else (40 if args.quick else 400), args.seed)
+        print(json.dumps(rows, indent=1) if args.json else "\n".join(str(r) for r in rows))
+    else:
+        rows = benchmark(n, args.seed)
+        print(json.dumps(rows, indent=1) if args.json else format_table(rows))
+    if not args.json:
+        print(f"({n if not args.calibrate_offset else ''} observers per condition, seed {args.seed}, "
+              f"{time.perf_counter() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
