@@ -1,0 +1,122 @@
+// Draws optotypes exactly from the server's geometry (GET /optotypes.json): SVG path data on a
+// 5 x 5 stroke grid, so stroke = height / 5 (Sloan, NAS-NRC 1980; Landolt C, ISO 8596).
+// The page never invents a size: it draws `height_css_px` as given and reports what it drew.
+import { el, svgEl } from "./dom.js";
+
+let geometryPromise = null;
+
+/** The geometry document, fetched once per page. */
+export function loadGeometry() {
+  if (!geometryPromise) {
+    geometryPromise = fetch("/optotypes.json", { credentials: "same-origin" }).then((response) => {
+      if (!response.ok) throw new Error(`optotype geometry unavailable (${response.status})`);
+      return response.json();
+    });
+  }
+  return geometryPromise;
+}
+
+function pathFor(geometry, setName, symbol) {
+  const set = geometry.sets?.[setName];
+  const d = set?.symbols?.[symbol];
+  if (typeof d !== "string") throw new Error(`no geometry for ${setName} ${symbol}`);
+  return d;
+}
+
+/** One optotype as an inline <svg> of height_css_px x height_css_px CSS px, viewBox 0 0 5 5. */
+export function optotypeSvg(geometry, setName, symbol, heightCssPx, { hidden = false } = {}) {
+  const grid = geometry.grid || 5;
+  const svg = svgEl(
+    "svg",
+    {
+      viewBox: `0 0 ${grid} ${grid}`,
+      width: heightCssPx,
+      height: heightCssPx,
+      class: "optotype",
+      "aria-hidden": "true",
+      focusable: "false",
+      dataset: { optotype: hidden ? "" : symbol },
+    },
+    svgEl("path", { d: pathFor(geometry, setName, symbol), "fill-rule": geometry.fill_rule || "evenodd" }),
+  );
+  // Exact CSS size (attributes alone can be overridden by a stylesheet).
+  svg.style.width = `${heightCssPx}px`;
+  svg.style.height = `${heightCssPx}px`;
+  return svg;
+}
+
+/**
+ * Crowding bars around a stimulus, in strokes (grid units), from the geometry's `crowding` block
+ * (bars drawn for one optotype at 0..5 x 0..5). For a row the side bars move out to the row's ends
+ * and the top and bottom bars span the row. Returns {bars, box: [x, y, w, h]} or null.
+ */
+export function crowdingLayout(geometry, letterCount) {
+  const spec = geometry.crowding;
+  if (!spec?.bars?.length) return null;
+  const grid = geometry.grid || 5;
+  const gap = geometry.chart_letter_gap_strokes ?? grid;
+  const rowWidth = letterCount * grid + (letterCount - 1) * gap;
+  const extra = rowWidth - grid;
+  const bars = spec.bars.map((bar) => {
+    if (bar.side === "right") return { ...bar, x: bar.x + extra };
+    if (bar.side === "top" || bar.side === "bottom") return { ...bar, width: bar.width + extra };
+    return { ...bar };
+  });
+  const xs = bars.flatMap((bar) => [bar.x, bar.x + bar.width]).concat([0, rowWidth]);
+  const ys = bars.flatMap((bar) => [bar.y, bar.y + bar.height]).concat([0, grid]);
+  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  return { bars, box: [minX, minY, maxX - minX, maxY - minY], rowWidth };
+}
+
+/**
+ * Render a stimulus ({optotypes, height_css_px, mirrored, crowding, optotype_set}) into `host`.
+ * Returns the optotype <svg>s (measured afterwards with measureDrawn).
+ */
+export function renderStimulus(host, geometry, stimulus) {
+  const height = Number(stimulus.height_css_px);
+  const symbols = stimulus.optotypes || [];
+  const hidden = Boolean(stimulus.hide_symbols);
+  const row = el("div", { class: "stimulus-row", dataset: { stimulusRow: "" } });
+  // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes).
+  const gapStrokes = geometry.chart_letter_gap_strokes ?? (geometry.grid || 5);
+  row.style.gap = `${(height * gapStrokes) / (geometry.grid || 5)}px`;
+  const svgs = symbols.map((symbol) => optotypeSvg(geometry, stimulus.optotype_set, symbol, height, { hidden }));
+  row.append(...svgs);
+
+  const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } });
+  const layout = stimulus.crowding ? crowdingLayout(geometry, symbols.length) : null;
+  if (layout) {
+    // Bars are drawn in strokes on an overlay; the padding leaves room for them around the row.
+    const pxPerStroke = height / (geometry.grid || 5);
+    const [x, y, w, h] = layout.box;
+    frame.style.padding = `${-y * pxPerStroke}px ${(x + w - layout.rowWidth) * pxPerStroke}px ` +
+      `${(y + h - (geometry.grid || 5)) * pxPerStroke}px ${-x * pxPerStroke}px`;
+    const overlay = svgEl("svg", {
+      class: "crowding",
+      "aria-hidden": "true",
+      focusable: "false",
+      dataset: { crowding: "" },
+      viewBox: `${x} ${y} ${w} ${h}`,
+      width: w * pxPerStroke,
+      height: h * pxPerStroke,
+    });
+    overlay.style.width = `${w * pxPerStroke}px`;
+    overlay.style.height = `${h * pxPerStroke}px`;
+    for (const bar of layout.bars) {
+      overlay.append(svgEl("rect", { x: bar.x, y: bar.y, width: bar.width, height: bar.height }));
+    }
+    frame.append(overlay);
+  }
+  frame.append(row);
+  // Mirror set-up: the patient sees the screen in a mirror, so draw it reversed.
+  if (stimulus.mirrored) frame.style.transform = "scaleX(-1)";
+  host.replaceChildren(frame);
+  return svgs;
+}
+
+/** The height in CSS px actually drawn (largest of the optotype boxes, for a row). */
+export function measureDrawn(svgs) {
+  let height = 0;
+  for (const svg of svgs) height = Math.max(height, svg.getBoundingClientRect().height);
+  return height;
+}

@@ -1,0 +1,604 @@
+// The patient's display: welcome, screen scale, distance, pairing the pad, getting ready, the test,
+// done. The server owns the phase (`state`); this page keeps only which sub-step of a phase is on
+// screen, so a reconnect (which re-sends `state`) puts the patient back where they were.
+import { Store } from "../store.js";
+import { find, findAll, el, setText, importSvg } from "../dom.js";
+import { connect, request } from "../socket.js";
+import { loadGeometry, renderStimulus, measureDrawn, optotypeSvg } from "../optotypes.js";
+import { describeSize, formatDistance } from "../notation.js";
+import { AnswerCollector, answerButtons, symbolForKey, keyboardHelp, symbolLabel } from "../answers.js";
+import { CardSizer } from "./card.js";
+import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
+import { watchPageEvents } from "./page-events.js";
+
+const STEPS = ["welcome", "scale", "distance", "answers", "prepare", "test", "done"];
+// Which local steps may be on screen in each server phase (the first is the default).
+const STEPS_IN_PHASE = {
+  welcome: ["welcome"],
+  calibrate: ["scale", "distance"],
+  ready: ["answers", "prepare", "distance", "scale"],
+  testing: ["test"],
+  paused: ["test", "scale", "distance", "answers", "prepare"],
+  between_eyes: ["test", "scale", "distance"],
+  done: ["done"],
+};
+const SETUP_METHOD = { "2m": "tape", "3m": "tape", "4m": "tape", mirror: "mirror", near_40cm: "blind_spot" };
+const EYE_TO_COVER = { right: "left", left: "right" };
+
+const root = find("patient-app");
+// The invite token lives only in memory: out of the DOM and out of the address bar.
+const inviteToken = root.dataset.inviteToken;
+delete root.dataset.inviteToken;
+root.removeAttribute("data-invite-token");
+history.replaceState(null, "", location.pathname.replace(inviteToken, "").replace(/\/+$/, "/") || "/");
+
+const store = new Store({
+  connected: false,
+  server: null, // the last `state`
+  step: "welcome",
+  stimulus: null,
+  rangeShown: false,
+  recalibrateReason: null,
+  practiceDone: false,
+});
+const collector = new AnswerCollector();
+let geometry = null;
+
+const socket = connect("/patient", { token: inviteToken, device: "display" });
+
+// ---------------------------------------------------------------- messages
+
+function showError(message) {
+  const node = find("error");
+  node.hidden = !message;
+  setText(node, message || "");
+}
+
+function showConnection(message) {
+  const node = find("connection");
+  node.hidden = !message;
+  setText(node, message || "");
+}
+
+// ---------------------------------------------------------------- steps
+
+function phase() {
+  return store.get("server")?.phase || "welcome";
+}
+
+function resolveStep(wanted) {
+  const allowed = STEPS_IN_PHASE[phase()] || ["welcome"];
+  return allowed.includes(wanted) ? wanted : allowed[0];
+}
+
+function goTo(step) {
+  store.update({ step: resolveStep(step) });
+}
+
+function renderStep() {
+  const step = resolveStep(store.get("step"));
+  const current = STEPS.indexOf(step);
+  for (const section of findAll("step")) {
+    const shown = section.dataset.step === step;
+    if (section.hidden === shown) {
+      section.hidden = !shown;
+      if (shown) {
+        // Move focus to the new step's heading so keyboard and screen-reader users start there.
+        const heading = section.querySelector("h2[tabindex]");
+        if (heading) heading.focus();
+        else if (step === "test") section.focus?.();
+      }
+    }
+  }
+  for (const item of findAll("progress-step")) {
+    const index = STEPS.indexOf(item.dataset.progressStep);
+    if (index === current) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+    item.classList.toggle("done", index < current);
+  }
+  if (step === "test") renderTestOverlay();
+}
+
+// ---------------------------------------------------------------- 1. welcome
+
+const consentBox = find("consent-box");
+const consentButton = find("action", "consent");
+consentBox.addEventListener("change", () => { consentButton.disabled = !consentBox.checked; });
+consentButton.addEventListener("click", async () => {
+  const ack = await request(socket, "consent", {});
+  if (!ack.ok) return showError(ack.message);
+  showError(null);
+  if (ack.state) applyState(ack.state);
+  goTo("scale");
+});
+
+// ---------------------------------------------------------------- 2. screen scale
+
+const card = new CardSizer({
+  card: find("card"),
+  slider: find("card-slider"),
+  readout: find("card-readout"),
+  stepButtons: findAll("card-step"),
+});
+find("action", "scale-done").addEventListener("click", () => {
+  store.update({ recalibrateReason: null, rangeShown: false });
+  goTo("distance");
+});
+
+function renderRecalibrateReason() {
+  const node = find("recalibrate-reason");
+  const reason = store.get("recalibrateReason");
+  node.hidden = !reason;
+  setText(node, reason ? `Please measure your screen again: ${reason}` : "");
+}
+
+// ---------------------------------------------------------------- 3. distance
+
+const sweep = new BlindSpotSweep({ area: find("blind-spot"), fixation: find("fixation"), dot: find("dot") });
+const sweepStart = find("action", "sweep-start");
+const sweepVanished = find("action", "sweep-vanished");
+setText(find("sweeps-total"), String(SWEEPS));
+
+function distanceMethod() {
+  const setup = store.get("server")?.setup;
+  const method = SETUP_METHOD[setup] || "tape";
+  if (method === "blind_spot" && find("ruler-instead").checked) return "tape";
+  return method;
+}
+
+function requiredDistanceMm() {
+  const server = store.get("server");
+  return server?.required_distance_mm || (server?.setup === "near_40cm" ? 400 : 3000);
+}
+
+function renderDistance() {
+  const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
+  for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
+  const distance = formatDistance(requiredDistanceMm());
+  setText(find("tape-text"), distance.replace(" m", " metres"));
+  setText(find("tape-text-short"), distance);
+  setText(find("sweeps-done"), String(sweep.offsetsMm.length));
+  sweepStart.disabled = sweep.running || sweep.complete;
+  sweepVanished.disabled = !sweep.running;
+  const rangeShown = store.get("rangeShown");
+  find("distance-form").hidden = rangeShown;
+  find("range-report").hidden = !rangeShown;
+}
+
+sweep.addEventListener("change", () => {
+  renderDistance();
+  setText(find("sweep-status"), sweep.complete
+    ? "All done. You can uncover your eye and save the distance."
+    : sweep.running ? "Watch the square. Press the space bar when the red dot disappears." : "");
+});
+sweep.addEventListener("missed", () => {
+  setText(find("sweep-status"), "The dot reached the edge. Sit a little closer, keep looking at the square, and try again.");
+  renderDistance();
+});
+sweepStart.addEventListener("click", () => {
+  if (sweep.offsetsMm.length === 0) sweep.cssPxPerMm = card.cssPxPerMm;
+  sweep.start();
+  sweepVanished.disabled = false;
+});
+sweepVanished.addEventListener("click", () => sweep.vanished());
+find("ruler-instead").addEventListener("change", renderDistance);
+
+find("distance-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const method = distanceMethod();
+  let distance;
+  if (method === "tape") {
+    if (store.get("server")?.setup !== "near_40cm" && !find("tape-confirm").checked) {
+      return showError("Please measure the distance, then tick the box to say you have.");
+    }
+    distance = { method: "tape", distance_mm: requiredDistanceMm() };
+  } else if (method === "mirror") {
+    distance = { method: "mirror", patient_to_mirror_mm: Number(find("mirror-distance").value) };
+  } else {
+    if (!sweep.complete) return showError(`Please do the moving-dot check ${SWEEPS} times first (press "Start the dot").`);
+    distance = { method: "blind_spot", offsets_mm: sweep.offsetsMm.slice() };
+  }
+  const payload = {
+    css_px_per_mm: Math.round(card.cssPxPerMm * 10000) / 10000,
+    device_pixel_ratio: window.devicePixelRatio,
+    viewport_css_px: [Math.round(window.innerWidth), Math.round(window.innerHeight)],
+    scale_method: "card",
+    distance,
+    user_agent: navigator.userAgent.slice(0, 512),
+  };
+  const ack = await request(socket, "calibration", payload);
+  if (!ack.ok) return showError(ack.message);
+  showError(null);
+  renderRange(ack);
+  store.update({ rangeShown: true });
+  find("range-title").focus();
+});
+
+function renderRange(ack) {
+  const range = ack.measurable_range;
+  const distance = formatDistance(ack.viewing_distance_mm);
+  const text = find("range-text");
+  const advice = find("range-advice");
+  text.dataset.minLogmar = range.min_logmar;
+  text.dataset.maxLogmar = range.max_logmar;
+  setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can show sizes from ` +
+    `${describeSize(range.max_logmar)} down to ${describeSize(range.min_logmar)}.`);
+  const tips = [];
+  if (range.min_logmar > 0.0) {
+    tips.push("This screen cannot show letters small enough to check normal sight at this distance. " +
+      "If you can, move further back (and tell your clinician), or use a larger screen such as a computer or a television.");
+  }
+  if (range.max_logmar < 1.0) {
+    tips.push("This screen is too small to show the biggest letters. Use a larger screen if you can; " +
+      "your clinician will still see what could be measured.");
+  }
+  advice.hidden = tips.length === 0;
+  setText(advice, tips.join(" "));
+}
+
+find("action", "redo-scale").addEventListener("click", () => { store.update({ rangeShown: false }); goTo("scale"); });
+find("action", "redo-distance").addEventListener("click", () => {
+  sweep.reset(card.cssPxPerMm);
+  store.update({ rangeShown: false });
+  goTo("distance");
+});
+find("action", "distance-continue").addEventListener("click", () => goTo("answers"));
+
+// ---------------------------------------------------------------- 4. how to answer
+
+let qrFor = null;
+function renderAnswers() {
+  const server = store.get("server");
+  if (!server) return;
+  const patientMode = server.answer_mode !== "clinician";
+  for (const node of findAll("answer-mode")) node.hidden = (node.dataset.answerMode === "patient") !== patientMode;
+  const qr = find("pad-qr");
+  if (server.pad_url && qrFor !== server.pad_url) {
+    qrFor = server.pad_url;
+    qr.dataset.padUrl = server.pad_url;
+    const link = find("pad-link");
+    link.href = server.pad_url;
+    setText(link, server.pad_url);
+    try {
+      if (server.pad_qr_svg) qr.replaceChildren(importSvg(server.pad_qr_svg));
+    } catch {
+      qr.replaceChildren();
+    }
+  }
+  const pill = find("pad-status");
+  pill.dataset.on = String(Boolean(server.pad_connected));
+  setText(pill, server.pad_connected ? "connected" : "not connected");
+  if (geometry) setText(find("keyboard-help"), keyboardHelp(setSymbols()));
+}
+find("action", "answers-done").addEventListener("click", () => goTo("prepare"));
+
+// ---------------------------------------------------------------- 5. get ready
+
+function setSymbols() {
+  const name = store.get("server")?.optotype_set;
+  return Object.keys(geometry?.sets?.[name]?.symbols || {});
+}
+
+const fullscreenButton = find("action", "fullscreen");
+fullscreenButton.addEventListener("click", () => enterFullscreen());
+
+async function enterFullscreen() {
+  const note = find("fullscreen-note");
+  if (!document.fullscreenEnabled) {
+    setText(note, "This device cannot show pages full screen; that is fine.");
+    return;
+  }
+  if (document.fullscreenElement) return;
+  try {
+    await document.documentElement.requestFullscreen({ navigationUI: "hide" });
+    setText(note, "Full screen is on. Press Esc to leave it.");
+  } catch {
+    setText(note, "Full screen was not allowed; that is fine, maximise the window instead.");
+  }
+}
+
+let wakeLock = null;
+async function keepAwake() {
+  if (!("wakeLock" in navigator) || wakeLock) return;
+  try {
+    wakeLock = await navigator.wakeLock.request("screen");
+    wakeLock.addEventListener("release", () => { wakeLock = null; });
+    setText(find("wake-note"), "The screen will stay on during the test.");
+  } catch {
+    setText(find("wake-note"), "Touch the screen now and then if it starts to dim.");
+  }
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && ["testing", "ready", "between_eyes"].includes(phase())) keepAwake();
+});
+
+function renderPrepare() {
+  const server = store.get("server");
+  if (!server) return;
+  const eye = server.eye || server.eyes?.[0] || "right";
+  const distanceMm = server.calibration?.viewing_distance_mm || requiredDistanceMm();
+  setText(find("distance-text"), formatDistance(server.calibration?.mirrored
+    ? distanceMm / 2 : distanceMm) + (server.calibration?.mirrored ? " from the mirror" : " from the screen"));
+  setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
+  setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
+  if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
+}
+
+let practiceSymbol = null;
+function startPractice() {
+  const symbols = setSymbols();
+  if (!symbols.length) return;
+  practiceSymbol = symbols[Math.floor(Math.random() * symbols.length)];
+  const host = find("practice-host");
+  const heightCssPx = Math.round(Math.min(160, window.innerHeight * 0.25));
+  const svg = optotypeSvg(geometry, store.get("server").optotype_set, practiceSymbol, heightCssPx, { hidden: true });
+  if (store.get("server").mirrored) svg.style.transform = "scaleX(-1)";
+  host.replaceChildren(svg);
+  find("practice-keys").replaceChildren(...answerButtons(symbols, answerPractice));
+  find("practice-keys").classList.toggle("directions", symbols.every((s) => s !== s.toUpperCase()));
+  setText(find("practice-feedback"), "Which one is it? Press its button, or its key.");
+}
+
+function answerPractice(symbol) {
+  if (!practiceSymbol) return;
+  const feedback = find("practice-feedback");
+  if (symbol === practiceSymbol) setText(feedback, "Right! That is how you answer. Try another, or start the test.");
+  else setText(feedback, `It was ${symbolLabel(practiceSymbol)}. In the test, guess if you are not sure. Try another, or start the test.`);
+  setTimeout(startPractice, 1500);
+}
+
+find("action", "ready").addEventListener("click", () => sendReady());
+
+async function sendReady() {
+  await enterFullscreen();
+  keepAwake();
+  const ack = await request(socket, "ready", {});
+  if (!ack.ok) {
+    if (ack.error === "recalibration_needed") goTo("scale");
+    return showError(ack.message);
+  }
+  showError(null);
+  store.update({ step: "test" });
+}
+
+// ---------------------------------------------------------------- 6. the test
+
+const stimulusHost = find("stimulus-host");
+
+async function showStimulus(stimulus) {
+  if (!geometry) geometry = await loadGeometry();
+  const svgs = renderStimulus(stimulusHost, geometry, stimulus);
+  // Measure after layout: what the patient sees is what we report.
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const drawn = measureDrawn(svgs);
+  stimulusHost.dataset.drawnHeight = String(drawn);
+  stimulusHost.dataset.trialId = stimulus.trial_id;
+  const ack = await request(socket, "drawn", {
+    trial_id: stimulus.trial_id,
+    seq: stimulus.seq,
+    height_css_px: Math.round(drawn * 1000) / 1000,
+    device_pixel_ratio: window.devicePixelRatio,
+  });
+  if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
+}
+
+function clearStimulus() {
+  stimulusHost.replaceChildren();
+  delete stimulusHost.dataset.trialId;
+  delete stimulusHost.dataset.drawnHeight;
+}
+
+function renderTestKeys() {
+  const server = store.get("server");
+  const keys = find("test-keys");
+  const show = server?.answer_mode !== "clinician" && collector.active && !server?.pad_connected;
+  keys.hidden = !show;
+  if (show && !keys.childElementCount) {
+    keys.replaceChildren(...answerButtons(setSymbols(), (symbol) => collector.add(symbol), { compact: true }));
+  }
+}
+
+function renderEcho() {
+  const echo = find("answer-echo");
+  const request = collector.request;
+  if (!request || !collector.active || (request.count || 1) < 2) return setText(echo, "");
+  const typed = collector.responses.map(symbolLabel);
+  const rest = Array((request.count || 1) - typed.length).fill("_");
+  setText(echo, `Your answers: ${[...typed, ...rest].join(" ")} (Backspace to correct)`);
+}
+
+collector.addEventListener("change", () => { renderTestKeys(); renderEcho(); });
+collector.addEventListener("complete", async (event) => {
+  clearStimulus();
+  const ack = await request(socket, "answer", event.detail);
+  if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
+});
+
+function renderTestOverlay() {
+  const server = store.get("server");
+  if (!server) return;
+  const box = find("test-message");
+  const text = find("test-message-text");
+  const next = find("action", "next-eye");
+  const eye = server.eye;
+  setText(find("test-eye-label"), eye === "both" ? "Both eyes open"
+    : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
+  setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
+  let message = "";
+  let button = false;
+  if (server.phase === "paused") {
+    const byPatient = server.paused_reason && server.paused_reason !== "clinician";
+    message = byPatient
+      ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
+      : "Your clinician has paused the test. Please wait.";
+    button = byPatient;
+    next.textContent = "Continue";
+  } else if (server.phase === "between_eyes") {
+    const cover = EYE_TO_COVER[eye];
+    message = eye === "both"
+      ? "Well done. Now uncover your eye and keep both eyes open."
+      : `Well done, that eye is finished. Now test your ${eye} eye: uncover it and cover your ${cover} eye with your palm.`;
+    button = true;
+    next.textContent = "I have switched eyes — continue";
+  } else if (server.phase === "testing" && !store.get("stimulus")) {
+    message = "Please wait for the next letter…";
+  }
+  box.hidden = !message;
+  setText(text, message);
+  next.hidden = !button;
+}
+find("action", "next-eye").addEventListener("click", () => sendReady());
+
+// ---------------------------------------------------------------- keyboard
+
+document.addEventListener("keydown", (event) => {
+  const step = resolveStep(store.get("step"));
+  if (step === "distance" && sweep.running && event.key === " ") {
+    event.preventDefault();
+    sweep.vanished();
+    return;
+  }
+  if (!geometry) return;
+  const symbols = setSymbols();
+  if (step === "prepare" && practiceSymbol) {
+    if (event.target.closest?.("button, input, select, a")) return; // keep Tab/Enter/Space on controls
+    const symbol = symbolForKey(event, symbols);
+    if (symbol !== undefined) { event.preventDefault(); answerPractice(symbol); }
+    return;
+  }
+  if (step !== "test" || !collector.active || store.get("server")?.answer_mode === "clinician") return;
+  if (event.key === "Backspace") { event.preventDefault(); collector.undo(); return; }
+  const symbol = symbolForKey(event, symbols);
+  if (symbol !== undefined) {
+    event.preventDefault();
+    collector.add(symbol);
+  }
+});
+
+// ---------------------------------------------------------------- 7. done
+
+function renderDone() {
+  const server = store.get("server");
+  const results = server?.show_results ? server.results : null;
+  find("results").hidden = !results?.length;
+  if (results?.length) {
+    find("results-list").replaceChildren(...results.map((result) => el("li", {},
+      `${result.eye === "both" ? "Both eyes" : `${result.eye[0].toUpperCase()}${result.eye.slice(1)} eye`}: ` +
+      `${result.snellen_6} (${result.snellen_20}, ${Number(result.logmar).toFixed(2)} logMAR)`)));
+  }
+}
+
+// ---------------------------------------------------------------- server events
+
+function applyState(state) {
+  const previous = store.get("server");
+  store.update({ server: state });
+  if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
+    store.update({ step: "scale", rangeShown: false });
+  }
+  if (state.current_stimulus && state.phase === "testing") {
+    store.update({ stimulus: state.current_stimulus, step: "test" });
+    showStimulus(state.current_stimulus);
+  } else if (state.phase !== "testing") {
+    store.update({ stimulus: null });
+    collector.clear();
+    clearStimulus();
+  }
+  if (state.phase === "testing" || state.phase === "between_eyes") store.update({ step: "test" });
+  if (state.phase === "done") store.update({ step: "done" });
+  renderAll();
+}
+
+function renderAll() {
+  renderStep();
+  renderRecalibrateReason();
+  renderDistance();
+  renderAnswers();
+  renderPrepare();
+  renderTestKeys();
+  renderDone();
+}
+
+store.addEventListener("change", (event) => {
+  if (event.detail.changed.includes("step") || event.detail.changed.includes("server") || event.detail.changed.includes("stimulus")) {
+    renderStep();
+    if (resolveStep(store.get("step")) === "prepare" && !practiceSymbol && geometry) startPractice();
+  }
+  if (event.detail.changed.includes("rangeShown")) renderDistance();
+  if (event.detail.changed.includes("recalibrateReason")) renderRecalibrateReason();
+});
+
+socket.on("connect", () => showConnection(null));
+socket.on("disconnect", () => showConnection("Connection lost. Reconnecting… Stay where you are."));
+socket.on("connect_error", (error) => {
+  // A refused connection (bad or expired link) is final; anything else is retried by the client.
+  if (!socket.active) {
+    showConnection(null);
+    showError(error.message);
+  } else {
+    showConnection("Cannot reach the server. Retrying… Check your internet connection.");
+  }
+});
+socket.on("state", (state) => applyState(state));
+socket.on("stimulus", (stimulus) => {
+  store.update({ stimulus, step: "test" });
+  showStimulus(stimulus);
+  renderTestOverlay();
+});
+socket.on("answer_request", (answerRequest) => collector.start(answerRequest));
+socket.on("paused", ({ reason }) => {
+  const server = store.get("server");
+  if (server) store.update({ server: { ...server, phase: "paused", paused_reason: reason } });
+  renderTestOverlay();
+});
+socket.on("resumed", () => renderTestOverlay());
+socket.on("recalibrate", ({ reason }) => {
+  store.update({ recalibrateReason: reason || "the screen changed.", rangeShown: false });
+  collector.clear();
+  clearStimulus();
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  const server = store.get("server");
+  if (server) store.update({ server: { ...server, phase: "calibrate" } });
+  store.update({ step: "scale" });
+  renderAll();
+});
+socket.on("eye_done", () => {
+  collector.clear();
+  clearStimulus();
+});
+socket.on("test_done", ({ show_results: showResults, results }) => {
+  const server = store.get("server") || {};
+  store.update({ server: { ...server, phase: "done", show_results: showResults, results: results || null }, step: "done" });
+  collector.clear();
+  clearStimulus();
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  renderAll();
+});
+socket.on("device_status", ({ pad_connected: padConnected, display_connected: displayConnected }) => {
+  const server = store.get("server");
+  if (server) store.update({ server: { ...server, pad_connected: padConnected, display_connected: displayConnected } });
+  renderAnswers();
+  renderTestKeys();
+});
+socket.on("error", ({ error, message }) => {
+  if (error === "replaced") showError("This test was opened in another window or tab. Please use that one and close this one.");
+  else showError(message);
+});
+
+watchPageEvents((kind, detail) => {
+  if (!socket.connected || !store.get("server")) return;
+  request(socket, "page_event", { kind, detail });
+});
+
+window.addEventListener("beforeunload", (event) => {
+  // The link is no longer in the address bar: leaving would need a new link from the clinician.
+  if (!["done", "welcome"].includes(phase())) event.preventDefault();
+});
+
+loadGeometry().then((loaded) => {
+  geometry = loaded;
+  renderAll();
+  if (resolveStep(store.get("step")) === "prepare") startPractice();
+}).catch(() => showError("The test shapes could not be loaded. Please reload the page."));
+
+renderAll();
