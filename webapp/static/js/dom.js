@@ -55,7 +55,7 @@ export function readJson(name) {
 }
 
 /**
- * Import server-made SVG markup (e.g. a QR code) without innerHTML: parsed as XML, checked to be
+ * Import server-made SVG markup (e.g. a QR code) without HTML parsing: parsed as XML, checked to be
  * an <svg> with no scripts, event handlers, foreign content or external references.
  */
 export function importSvg(markup) {
