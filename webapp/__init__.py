@@ -2,11 +2,13 @@
 import os
 
 from flask import Flask
-from flask_socketio import SocketIO
 
 from webapp.config import Config, load_secret_key
+from webapp.extensions import csrf, db, login_manager, migrate, socketio
 
-socketio = SocketIO()
+__all__ = ["create_app", "socketio", "db"]
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,13 +22,28 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "visus.sqlite")
 
-    from webapp import main
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+
+    from webapp import auth, clinician, live, main, models, patient  # noqa: F401
 
     app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(clinician.bp)
+    app.register_blueprint(patient.bp)
 
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config.get("REDIS_URL"),
     )
+
+    if app.config.get("AUTO_MIGRATE", True):
+        from webapp.schema import upgrade_if_behind
+
+        upgrade_if_behind(app)
     return app

@@ -31,3 +31,5 @@ class Config:
     INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Run migrations at start-up when the database is behind (see webapp/schema.py).
+    AUTO_MIGRATE = os.environ.get("VISUS_AUTO_MIGRATE", "1") != "0"

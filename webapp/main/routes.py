@@ -1,11 +1,6 @@
-from flask import jsonify, render_template
+from flask import jsonify
 
 from webapp.main import bp
-
-
-@bp.get("/")
-def index():
-    return render_template("index.html")
 
 
 @bp.get("/healthz")

@@ -1,0 +1,54 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp.auth import bp
+from webapp.auth.accounts import AccountError, authenticate, clinician_count, create_clinician
+from webapp.auth.forms import LoginForm, SetupForm
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run: create the first clinician. Gone once any clinician exists."""
+    if clinician_count() > 0:
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            clinician = create_clinician(form.email.data, form.password.data)
+        except AccountError as error:
+            form.email.errors.append(str(error))
+        else:
+            login_user(clinician)
+            flash("Account created. You are signed in.")
+            return redirect(url_for("clinician.dashboard"))
+    return render_template("setup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if clinician_count() == 0:
+        return redirect(url_for("auth.setup"))
+    if current_user.is_authenticated:
+        return redirect(url_for("clinician.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        clinician = authenticate(form.email.data, form.password.data)
+        if clinician:
+            login_user(clinician)
+            next_url = request.args.get("next", "")
+            # Only local paths: an open redirect would let a phishing link borrow our login page.
+            if not next_url.startswith("/") or next_url.startswith("//"):
+                next_url = url_for("clinician.dashboard")
+            return redirect(next_url)
+        form.password.errors.append("The email or the password is wrong.")
+        status = 401
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("Signed out.")
+    return redirect(url_for("auth.login"))

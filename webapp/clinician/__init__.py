@@ -1,0 +1,6 @@
+"""The clinician's pages: dashboard, new test, live view, result, invite revocation."""
+from flask import Blueprint
+
+bp = Blueprint("clinician", __name__)
+
+from webapp.clinician import routes  # noqa: E402,F401

@@ -1,0 +1,110 @@
+import secrets
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp import events as ev
+from webapp import persistence as p
+from webapp import plots, tokens
+from webapp.auth.accounts import clinician_count
+from webapp.clinician import bp
+from webapp.clinician.forms import ConfirmForm, NewTestForm
+from webapp.extensions import db, socketio
+from webapp.models import EyeTest, TestSession, utcnow
+
+
+@bp.get("/")
+def dashboard():
+    """The clinician's tests; anonymous visitors get the landing page."""
+    if not current_user.is_authenticated:
+        return render_template("index.html", needs_setup=clinician_count() == 0)
+    sessions = db.session.scalars(
+        select(TestSession).where(TestSession.clinician_id == current_user.id)
+        .order_by(TestSession.created_at.desc(), TestSession.id.desc())
+    ).all()
+    rows = [{"session": s, "results": [p.result_dict(e) for e in s.eye_tests if e.result]} for s in sessions]
+    return render_template("clinician/dashboard.html", rows=rows)
+
+
+def owned(public_id: str) -> TestSession:
+    session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
+    if session is None or session.clinician_id != current_user.id:
+        abort(404)  # another clinician's test is not even acknowledged to exist
+    return session
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@login_required
+def new_session():
+    form = NewTestForm()
+    if form.validate_on_submit():
+        token = tokens.new_token()
+        config = form.test_config()
+        session = TestSession(
+            public_id=tokens.new_public_id(),
+            clinician_id=current_user.id,
+            patient_reference=form.patient_reference.data.strip(),
+            config=config,
+            show_results=bool(form.show_results.data),
+            invite_token_hash=tokens.token_hash(token),
+            invite_expires_at=utcnow() + timedelta(hours=current_app.config["INVITE_TTL_HOURS"]),
+            created_at=utcnow(),
+        )
+        for order_index, eye in enumerate(config["eyes"]):
+            # Each eye's own seed: its trials are a pure function of (config, seed, answers).
+            session.eye_tests.append(EyeTest(eye=eye, order_index=order_index, seed=secrets.randbits(31)))
+        db.session.add(session)
+        db.session.commit()
+        invite_url = url_for("patient.test_page", token=token, _external=True)
+        # Shown once: only the token's hash is stored, so this page is the only place it appears.
+        return render_template("clinician/invite.html", session=session, invite_url=invite_url,
+                               qr_svg=tokens.qr_svg(invite_url, "Invite link"),
+                               expires_at=session.invite_expires_at), 201
+    return render_template("clinician/new.html", form=form)
+
+
+@bp.get("/sessions/<public_id>")
+@login_required
+def live(public_id: str):
+    session = owned(public_id)
+    return render_template("clinician/live.html", session=p.session_dict(session), socket_namespace=ev.CLINICIAN_NS)
+
+
+@bp.get("/sessions/<public_id>/result")
+@login_required
+def result(public_id: str):
+    session = owned(public_id)
+    eyes = []
+    for eye in session.eye_tests:
+        trials = [p.trial_dict(eye, trial) for trial in eye.trials]
+        eyes.append({
+            "eye": eye.eye, "status": eye.status, "result": p.result_dict(eye),
+            "estimate": p.estimate_dict(eye), "trials": trials,
+            "plot_svg": plots.trial_plot_svg(trials, eye.result, title=f"{eye.eye} eye: size per trial"),
+        })
+    calibrations = [p.calibration_dict(c) for c in session.calibrations]
+    return render_template("clinician/result.html", session=session, eyes=eyes, calibrations=calibrations,
+                           events=[p.event_dict(e) for e in session.events], form=ConfirmForm())
+
+
+@bp.post("/sessions/<public_id>/invite/revoke")
+@login_required
+def revoke_invite(public_id: str):
+    session = owned(public_id)
+    if ConfirmForm().validate_on_submit() is False:
+        abort(400)
+    session.invite_revoked_at = utcnow()
+    session.pad_nonce = None
+    session.pad_token_hash = None
+    sids = [sid for sid in (session.display_sid, session.pad_sid) if sid]
+    session.display_sid = session.pad_sid = None
+    db.session.commit()
+    for sid in sids:
+        socketio.emit(ev.ERROR, {"error": "link_revoked",
+                                 "message": "This link was withdrawn. Ask your clinician for a new link."},
+                      to=sid, namespace=ev.PATIENT_NS)
+        socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
+    flash("The invite link was withdrawn; the patient can no longer use it.")
+    return redirect(url_for("clinician.dashboard"))

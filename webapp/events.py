@@ -1,0 +1,55 @@
+"""Socket.IO namespace and event names: the one place they are spelled (see docs/protocol.md)."""
+
+PATIENT_NS = "/patient"
+CLINICIAN_NS = "/clinician"
+
+# /patient, client -> server
+CONSENT = "consent"
+CALIBRATION = "calibration"
+READY = "ready"
+DRAWN = "drawn"
+ANSWER = "answer"
+PAGE_EVENT = "page_event"
+
+# /patient, server -> client
+STATE = "state"
+STIMULUS = "stimulus"
+ANSWER_REQUEST = "answer_request"
+PAUSED = "paused"
+RESUMED = "resumed"
+RECALIBRATE = "recalibrate"
+EYE_DONE = "eye_done"
+TEST_DONE = "test_done"
+ERROR = "error"
+DEVICE_STATUS = "device_status"
+
+# /clinician, client -> server
+WATCH = "watch"
+PAUSE = "pause"
+RESUME = "resume"
+REQUEST_RECALIBRATION = "request_recalibration"
+NEXT_EYE = "next_eye"
+END = "end"
+NOTE = "note"
+PRESENT = "present"
+SCORE = "score"
+SHARE_RESULTS = "share_results"
+
+# /clinician, server -> client (also DEVICE_STATUS, PAGE_EVENT, CALIBRATION, NOTE, EYE_DONE, TEST_DONE)
+STIMULUS_SHOWN = "stimulus_shown"
+ANSWER_SCORED = "answer_scored"
+ESTIMATE = "estimate"
+STATUS = "status"
+DRAWN_REPORT = "drawn"
+
+
+def display_room(public_id: str) -> str:
+    return f"display:{public_id}"
+
+
+def pad_room(public_id: str) -> str:
+    return f"pad:{public_id}"
+
+
+def watch_room(public_id: str) -> str:
+    return f"watch:{public_id}"

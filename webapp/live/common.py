@@ -1,0 +1,85 @@
+"""What every socket handler shares: validation, error acks, commit-then-send."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from flask import current_app, url_for
+from sqlalchemy.exc import IntegrityError
+
+from webapp import events as ev
+from webapp import tokens
+from webapp.extensions import db, socketio
+from webapp.live.engine import LiveError, Outbox, state
+from webapp.models import TestSession
+from webapp.validation import PayloadError, validate
+
+
+def error_ack(code: str, message: str) -> dict:
+    return {"ok": False, "error": code, "message": message}
+
+
+def pad_link(session: TestSession) -> tuple[str | None, str | None]:
+    """The pad URL of a session and its QR code as inline SVG (display only)."""
+    if not session.pad_nonce:
+        return None, None
+    token = tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce)
+    url = url_for("patient.pad", pad_token=token, _external=True)
+    return url, tokens.qr_svg(url, "Link for the answer pad")
+
+
+def state_for(session: TestSession, device: str) -> dict:
+    if device == "display":
+        url, svg = pad_link(session)
+        return state(session, "display", url, svg)
+    return state(session, "pad")
+
+
+def send(session: TestSession, out: Outbox) -> None:
+    """Flush the outbox after the commit, then the new state to each device if it changed."""
+    out.flush()
+    if out.state_to_patients:
+        socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
+                      namespace=ev.PATIENT_NS)
+        socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id),
+                      namespace=ev.PATIENT_NS)
+
+
+def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession, object]]):
+    """Register `fn(session, who, data, out) -> ack` for `event`.
+
+    `load(data)` finds the session the sender may act on (raising LiveError otherwise). The
+    payload is validated first; a refusal returns an error ack and rolls back; a success commits,
+    then sends what the outbox holds, then acknowledges.
+    """
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(payload=None):
+            try:
+                data = validate(event, payload)
+                session, who = load(data)
+                out = Outbox(session.public_id)
+                ack = fn(session, who, data, out)
+                db.session.commit()
+            except PayloadError as error:
+                db.session.rollback()
+                return error_ack(error.code, str(error))
+            except LiveError as error:
+                db.session.rollback()
+                return error_ack(error.code, error.message)
+            except IntegrityError:
+                # Two copies of one answer raced: the other one was stored; this one is the duplicate.
+                db.session.rollback()
+                return {"ok": True, "accepted": True, "duplicate": True}
+            except Exception:  # never crash the connection; the log has the traceback
+                db.session.rollback()
+                current_app.logger.exception("socket event %s failed", event)
+                return error_ack("server_error", "Something went wrong on the server; try again.")
+            send(session, out)
+            return ack
+
+        socketio.on(event, namespace=namespace)(wrapper)
+        return wrapper
+
+    return decorate

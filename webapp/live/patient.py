@@ -1,0 +1,163 @@
+"""Namespace /patient: the patient's display (shows optotypes) and pad (answers).
+
+A device authenticates with a token in the connect `auth` (invite token for the display, pad token
+for the pad). The server remembers which socket is which device in the database (display_sid,
+pad_sid), so every later event is tied to the session by the server, never by what the client names.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+from sqlalchemy import or_, select
+
+from webapp import events as ev
+from webapp import tokens
+from webapp.extensions import db, socketio
+from webapp.live import engine
+from webapp.live.common import handler, state_for
+from webapp.live.engine import LiveError
+from webapp.models import TestSession, utcnow
+
+
+def invite_problem(session: TestSession | None) -> str | None:
+    """Why an invite (or the pad token that hangs off it) can no longer be used, or None."""
+    if session is None:
+        return "This link is not valid. Ask your clinician for a new link."
+    if session.invite_revoked_at is not None:
+        return "This link was withdrawn. Ask your clinician for a new link."
+    # A test under way may run past the expiry; an unused link may not.
+    if session.consent_at is None and session.invite_expires_at < utcnow():
+        return "This link has expired. Ask your clinician for a new link."
+    return None
+
+
+def session_for_token(token: str, device: str) -> TestSession | None:
+    column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
+    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+
+
+def current_device() -> tuple[TestSession, str]:
+    """The session and device of the socket sending this event, from the database."""
+    sid = request.sid
+    session = db.session.scalar(
+        select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+    )
+    if session is None:
+        raise LiveError("not_connected", "This screen was replaced by another one or lost its link; reload the page.")
+    problem = invite_problem(session)
+    if problem:
+        raise LiveError("link_revoked", problem)
+    return session, ("display" if session.display_sid == sid else "pad")
+
+
+def _load(data: dict) -> tuple[TestSession, str]:
+    return current_device()
+
+
+def _display_only(device: str) -> None:
+    if device != "display":
+        raise LiveError("wrong_device", "Do this on the screen that shows the letters, not on the pad.")
+
+
+@socketio.on("connect", namespace=ev.PATIENT_NS)
+def connect(auth=None):
+    """Sent by a display or pad when it connects: authenticate, join its room, send its state."""
+    if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad") or not isinstance(auth.get("token"), str) \
+            or not 10 <= len(auth["token"]) <= 100:
+        raise ConnectionRefusedError("This link is not valid. Ask your clinician for a new link.")
+    device = auth["device"]
+    session = session_for_token(auth["token"], device)
+    problem = invite_problem(session)
+    if problem:
+        raise ConnectionRefusedError(problem)
+    assert session is not None
+    sid_field = "display_sid" if device == "display" else "pad_sid"
+    room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
+    previous = getattr(session, sid_field)
+    setattr(session, sid_field, request.sid)
+    if device == "display" and not session.pad_nonce:
+        session.pad_nonce = secrets.token_hex(16)
+        session.pad_token_hash = tokens.token_hash(
+            tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
+    db.session.commit()
+    if previous and previous != request.sid:
+        leave_room(room, sid=previous, namespace=ev.PATIENT_NS)
+        emit(ev.ERROR, {"error": "replaced", "message": "This test was opened on another screen."},
+             to=previous, namespace=ev.PATIENT_NS)
+    join_room(room)
+    emit(ev.STATE, state_for(session, device))
+    if device == "display":
+        stimulus = engine.stimulus_payload(session)
+        if stimulus:
+            emit(ev.STIMULUS, stimulus)
+    else:
+        request_payload = engine.answer_request_payload(session)
+        if request_payload:
+            emit(ev.ANSWER_REQUEST, request_payload)
+    _device_status(session)
+
+
+def _device_status(session: TestSession) -> None:
+    status = engine.device_status(session)
+    socketio.emit(ev.DEVICE_STATUS, status, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
+    for room in (ev.display_room(session.public_id), ev.pad_room(session.public_id)):
+        socketio.emit(ev.DEVICE_STATUS, status, to=room, namespace=ev.PATIENT_NS)
+
+
+@socketio.on("disconnect", namespace=ev.PATIENT_NS)
+def disconnect(reason=None):
+    """A display or pad went away: mark it disconnected and tell the others."""
+    sid = request.sid
+    session = db.session.scalar(
+        select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid)))
+    if session is None:
+        return
+    if session.display_sid == sid:
+        session.display_sid = None
+    if session.pad_sid == sid:
+        session.pad_sid = None
+    db.session.commit()
+    _device_status(session)
+
+
+@handler(ev.CONSENT, ev.PATIENT_NS, _load)
+def on_consent(session, device, data, out):
+    """Display: the patient agreed to take the test (welcome -> calibrate)."""
+    _display_only(device)
+    return engine.consent(session, out)
+
+
+@handler(ev.CALIBRATION, ev.PATIENT_NS, _load)
+def on_calibration(session, device, data, out):
+    """Display: screen scale and viewing distance measured; stored with what the screen can show."""
+    _display_only(device)
+    return engine.calibrate(session, data, out)
+
+
+@handler(ev.READY, ev.PATIENT_NS, _load)
+def on_ready(session, device, data, out):
+    """Display: patient in place, one eye covered; starts or continues the current eye."""
+    _display_only(device)
+    return engine.ready(session, out)
+
+
+@handler(ev.DRAWN, ev.PATIENT_NS, _load)
+def on_drawn(session, device, data, out):
+    """Display: the size it actually drew; more than 5% off voids the calibration."""
+    _display_only(device)
+    return engine.drawn(session, data, out)
+
+
+@handler(ev.ANSWER, ev.PATIENT_NS, _load)
+def on_answer(session, device, data, out):
+    """Pad or display: the patient's answer to the trial on screen; committed, then acknowledged."""
+    return engine.answer(session, data, "patient", out)
+
+
+@handler(ev.PAGE_EVENT, ev.PATIENT_NS, _load)
+def on_page_event(session, device, data, out):
+    """Display or pad: the page was hidden, left full screen, resized or zoomed; stored and relayed."""
+    return engine.page_event(session, device, data, out)
+

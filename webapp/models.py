@@ -1,0 +1,180 @@
+"""Database models (SQLAlchemy 2.0 typed mappings).
+
+What is stored is enough to rebuild any test's state: the session's configuration, each eye's
+procedure configuration and seed, every answered trial, and the presentation currently shown.
+Identity is kept to the minimum a clinician needs: a display name or their own reference.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Clinician(UserMixin, db.Model):
+    __tablename__ = "clinician"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sessions: Mapped[list[TestSession]] = relationship(back_populates="clinician")
+
+
+class TestSession(db.Model):
+    """One remote test: a patient, one invite, one or two eyes (or both together)."""
+
+    __tablename__ = "test_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    patient_reference: Mapped[str] = mapped_column(String(120))
+    # {eyes, optotype_set, procedure, correction, setup, answer_mode}
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="invited")  # invited|active|done|ended
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[Optional[datetime]]
+    show_results: Mapped[bool] = mapped_column(default=False)
+
+    invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime]
+    invite_revoked_at: Mapped[Optional[datetime]]
+    # The pad token is derived from the secret key and this nonce (so the display can be shown it
+    # again after a reload); only its hash is stored, and a new nonce revokes it.
+    pad_nonce: Mapped[Optional[str]] = mapped_column(String(64))
+    pad_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+
+    consent_at: Mapped[Optional[datetime]]
+    current_eye_index: Mapped[int] = mapped_column(default=0)
+    seq: Mapped[int] = mapped_column(default=0)  # stimuli put up so far (session-wide)
+    paused_reason: Mapped[Optional[str]] = mapped_column(String(60))
+    display_sid: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    pad_sid: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+
+    clinician: Mapped[Clinician] = relationship(back_populates="sessions")
+    eye_tests: Mapped[list[EyeTest]] = relationship(
+        back_populates="session", order_by="EyeTest.order_index", cascade="all, delete-orphan"
+    )
+    calibrations: Mapped[list[Calibration]] = relationship(
+        back_populates="session", order_by="Calibration.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[SessionEvent]] = relationship(
+        back_populates="session", order_by="SessionEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_calibration(self) -> Calibration | None:
+        """The latest calibration, if still valid."""
+        if not self.calibrations:
+            return None
+        latest = self.calibrations[-1]
+        return None if latest.invalidated_at else latest
+
+    @property
+    def current_eye_test(self) -> EyeTest | None:
+        if 0 <= self.current_eye_index < len(self.eye_tests):
+            return self.eye_tests[self.current_eye_index]
+        return None
+
+
+class EyeTest(db.Model):
+    """The measurement of one eye (or both together) within a session."""
+
+    __tablename__ = "eye_test"
+    __table_args__ = (UniqueConstraint("session_id", "order_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    eye: Mapped[str] = mapped_column(String(10))  # right | left | both
+    order_index: Mapped[int]
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|active|done|skipped
+    seed: Mapped[int]
+    # acuity.procedure.ProcedureConfig.to_dict(), frozen when the eye starts (measurable range included)
+    procedure_config: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # The presentation on screen and not yet answered:
+    # {trial_id, seq, index, logmar, optotypes, height_css_px, presented_at} or None
+    pending: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # AcuityResult.to_dict()
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+    session: Mapped[TestSession] = relationship(back_populates="eye_tests")
+    trials: Mapped[list[Trial]] = relationship(
+        back_populates="eye_test", order_by="Trial.index", cascade="all, delete-orphan"
+    )
+
+
+class Trial(db.Model):
+    """One answered presentation. (eye_test_id, index) is unique: an answer counts once."""
+
+    __tablename__ = "trial"
+    __table_args__ = (UniqueConstraint("eye_test_id", "index", name="uq_trial_eye_test_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eye_test_id: Mapped[int] = mapped_column(ForeignKey("eye_test.id"), index=True)
+    index: Mapped[int]
+    seq: Mapped[int]
+    logmar: Mapped[float]
+    optotypes: Mapped[list[str]] = mapped_column(JSON)
+    responses: Mapped[list[Optional[str]]] = mapped_column(JSON)
+    correct: Mapped[list[bool]] = mapped_column(JSON)
+    response_time_ms: Mapped[Optional[float]]
+    height_css_px: Mapped[Optional[float]]
+    scored_by: Mapped[str] = mapped_column(String(10))  # patient | clinician
+    presented_at: Mapped[Optional[datetime]]
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    eye_test: Mapped[EyeTest] = relationship(back_populates="trials")
+
+
+class Calibration(db.Model):
+    """Screen scale and viewing distance as measured on the patient's display."""
+
+    __tablename__ = "calibration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    css_px_per_mm: Mapped[float]
+    device_pixel_ratio: Mapped[float]
+    viewport_width_css_px: Mapped[int]
+    viewport_height_css_px: Mapped[int]
+    scale_method: Mapped[str] = mapped_column(String(20))
+    distance_method: Mapped[str] = mapped_column(String(20))
+    distance_input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    viewing_distance_mm: Mapped[float]
+    mirrored: Mapped[bool]
+    min_logmar: Mapped[float]
+    max_logmar: Mapped[float]
+    user_agent: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invalidated_at: Mapped[Optional[datetime]]
+    invalidated_reason: Mapped[Optional[str]] = mapped_column(String(200))
+
+    session: Mapped[TestSession] = relationship(back_populates="calibrations")
+
+
+class SessionEvent(db.Model):
+    """Page events, warnings and clinician notes, in order."""
+
+    __tablename__ = "session_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    device: Mapped[Optional[str]] = mapped_column(String(20))  # display | pad | clinician | server
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[TestSession] = relationship(back_populates="events")

@@ -1,0 +1,155 @@
+"""Mapping between the domain (acuity, calibration) and the database rows.
+
+The procedure of an eye is rebuilt from what is stored: its frozen ProcedureConfig, its seed and
+its answered trials (acuity.procedure.replay). Dicts sent over the wire are built here too.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
+from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def trial_id(eye: str, index: int) -> str:
+    return f"{eye}-{index}"
+
+
+def parse_trial_id(value: str) -> tuple[str, int] | None:
+    eye, _, index = value.rpartition("-")
+    if eye not in ("right", "left", "both") or not index.isdigit():
+        return None
+    return eye, int(index)
+
+
+def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
+    assert eye_test.procedure_config is not None, "the eye has not started"
+    return ProcedureConfig.from_dict(eye_test.procedure_config)
+
+
+def history(eye_test: EyeTest) -> list[tuple[Presentation, list[str | None]]]:
+    return [
+        (Presentation(trial.index, trial.logmar, tuple(trial.optotypes)), list(trial.responses))
+        for trial in eye_test.trials
+    ]
+
+
+def rebuild(eye_test: EyeTest) -> Procedure:
+    """The eye's procedure in the exact state it had after its last stored answer."""
+    return replay(procedure_config(eye_test), eye_test.seed, history(eye_test))
+
+
+def pending_presentation(eye_test: EyeTest) -> Presentation | None:
+    pending = eye_test.pending
+    if not pending:
+        return None
+    return Presentation(pending["index"], pending["logmar"], tuple(pending["optotypes"]))
+
+
+def trial_row(
+    eye_test: EyeTest, record: TrialRecord, *, seq: int, scored_by: str,
+    response_time_ms: float | None, height_css_px: float | None, presented_at: str | None,
+) -> Trial:
+    return Trial(
+        eye_test_id=eye_test.id,
+        index=record.presentation.index,
+        seq=seq,
+        logmar=record.presentation.logmar,
+        optotypes=list(record.presentation.optotypes),
+        responses=list(record.responses),
+        correct=list(record.correct),
+        response_time_ms=response_time_ms,
+        height_css_px=height_css_px,
+        scored_by=scored_by,
+        presented_at=datetime.fromisoformat(presented_at.rstrip("Z")) if presented_at else None,
+        answered_at=utcnow(),
+    )
+
+
+def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
+    return {
+        "trial_id": trial_id(eye_test.eye, trial.index),
+        "seq": trial.seq,
+        "eye": eye_test.eye,
+        "index": trial.index,
+        "logmar": trial.logmar,
+        "optotypes": list(trial.optotypes),
+        "responses": list(trial.responses),
+        "correct": list(trial.correct),
+        "response_time_ms": trial.response_time_ms,
+        "height_css_px": trial.height_css_px,
+        "scored_by": trial.scored_by,
+        "at": iso(trial.answered_at),
+    }
+
+
+def notation(logmar: float) -> dict[str, Any]:
+    from acuity import notation as n
+
+    return {
+        "snellen_6": n.snellen_chart_line(logmar, 6),
+        "snellen_20": n.snellen_chart_line(logmar, 20),
+        "decimal": n.decimal_from_logmar(logmar),
+        "etdrs_letters": n.etdrs_letters(logmar),
+    }
+
+
+def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
+    """The stored result of a finished eye, with its notations."""
+    if not eye_test.result:
+        return None
+    return {"eye": eye_test.eye, **eye_test.result, **notation(eye_test.result["logmar"])}
+
+
+def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
+    if eye_test.result:
+        return dict(eye_test.result)
+    if eye_test.procedure_config is None or not eye_test.trials:
+        return None
+    return rebuild(eye_test).estimate().to_dict()
+
+
+def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    return {
+        "css_px_per_mm": calibration.css_px_per_mm,
+        "device_pixel_ratio": calibration.device_pixel_ratio,
+        "viewport_css_px": [calibration.viewport_width_css_px, calibration.viewport_height_css_px],
+        "scale_method": calibration.scale_method,
+        "distance_method": calibration.distance_method,
+        "viewing_distance_mm": calibration.viewing_distance_mm,
+        "mirrored": calibration.mirrored,
+        "user_agent": calibration.user_agent,
+        "at": iso(calibration.created_at),
+    }
+
+
+def measurable_range_dict(calibration: Calibration | None) -> dict[str, float] | None:
+    if calibration is None:
+        return None
+    return {"min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar}
+
+
+def event_dict(event: SessionEvent) -> dict[str, Any]:
+    return {"kind": event.kind, "detail": event.detail or {}, "device": event.device,
+            "text": event.text, "at": iso(event.created_at)}
+
+
+def session_dict(session: TestSession) -> dict[str, Any]:
+    """The JSON-able session given to clinician/live.html (docs/protocol.md)."""
+    from flask import url_for
+
+    return {
+        "public_id": session.public_id,
+        "patient_reference": session.patient_reference,
+        "status": session.status,
+        "created_at": iso(session.created_at),
+        "config": {**session.config, "show_results": session.show_results},
+        "result_url": url_for("clinician.result", public_id=session.public_id),
+    }

@@ -1,0 +1,28 @@
+"""Bring the database to the latest migration at start-up, so a fresh `python server.py` works.
+
+Decision (docs/protocol.md, section 5): create_app upgrades whenever the database is not at the
+head revision of migrations/ (an empty database included). Schema changes are always migrations,
+never create_all; set AUTO_MIGRATE=False to run `flask db upgrade` by hand instead.
+"""
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import upgrade
+
+from webapp.extensions import db
+
+
+def head_revision(app: Flask) -> str | None:
+    config = app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(app: Flask) -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_if_behind(app: Flask) -> None:
+    with app.app_context():
+        if current_revision(app) != head_revision(app):
+            upgrade()

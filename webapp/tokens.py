@@ -1,0 +1,36 @@
+"""Invite and pad tokens: random, stored only as SHA-256 hashes; QR codes of their links."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import segno
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def pad_token(secret_key: str, public_id: str, nonce: str) -> str:
+    """The pad token of a session, derived so the display can be shown it again after a reload.
+
+    Only its hash is stored; without the app's secret key the stored nonce reveals nothing.
+    """
+    digest = hmac.new(secret_key.encode("utf-8"), f"pad:{public_id}:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+
+
+def qr_svg(text: str, title: str) -> str:
+    """An inline SVG QR code (no XML declaration, scalable, dark modules on white)."""
+    qr = segno.make(text, error="m")
+    return qr.svg_inline(scale=4, border=2, title=title, dark="#000", light="#fff", omitsize=True)
