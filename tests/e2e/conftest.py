@@ -1,0 +1,140 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright (sync API), the real
+server started as a subprocess on 127.0.0.1, screenshots kept in test-artifacts/.
+
+Never `playwright install`: the browser is /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:120]
+
+
+class Shots:
+    """Screenshots of each step (kept) and of every open page when the test fails."""
+
+    def __init__(self, test_name: str):
+        self.dir = ARTIFACTS / _slug(test_name)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.pages: dict[str, object] = {}
+        self.count = 0
+
+    def watch(self, name: str, page):
+        self.pages[name] = page
+        return page
+
+    def take(self, page, step: str, full_page: bool = True):
+        self.count += 1
+        page.screenshot(path=str(self.dir / f"{self.count:02d}-{_slug(step)}.png"), full_page=full_page)
+
+    def on_failure(self):
+        for name, page in self.pages.items():
+            try:
+                page.screenshot(path=str(self.dir / f"FAILED-{_slug(name)}.png"), full_page=True)
+            except Exception:  # the page may be closed or crashed; keep the others
+                pass
+
+
+@pytest.fixture
+def shots(request):
+    recorder = Shots(request.node.nodeid.split("::", 1)[-1])
+    yield recorder
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        recorder.on_failure()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`python server.py` on a free port with its own SQLite database; yields the base URL."""
+    tmp = tmp_path_factory.mktemp("e2e-server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "VISUS_HOST": "127.0.0.1",
+        "VISUS_PORT": str(port),
+        "VISUS_SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = open(tmp / "server.log", "w")
+    process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            log.close()
+            raise RuntimeError(f"server exited early:\n{(tmp / 'server.log').read_text()}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not answer /healthz in 30 s:\n{(tmp / 'server.log').read_text()}")
+        time.sleep(0.1)  # polling a starting process: there is no event to await
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "server.log").write_text((tmp / "server.log").read_text())

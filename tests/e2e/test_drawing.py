@@ -1,0 +1,113 @@
+"""The optotype drawing module in a real Chromium, without a server: requests to a made-up origin
+are answered from the files on disk (Playwright routing), so these run in about a second.
+
+What is checked is what the patient sees: the ink of each optotype, measured by the browser's
+layout, is the height the server asked for (ISO 10938:2016: 5% tolerance) at devicePixelRatio 1, 2
+and 3, and the crowding bars sit one letter width away.
+"""
+import json
+import mimetypes
+from pathlib import Path
+
+import pytest
+
+from acuity.optotypes import all_geometry
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "webapp" / "static"
+ORIGIN = "http://visus.test"
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drawing</title>
+<link rel="stylesheet" href="/static/css/visus.css"></head>
+<body><main><div data-host style="display:flex;padding:40px"></div></main></body></html>"""
+
+
+def _serve(route):
+    path = route.request.url[len(ORIGIN):].split("?", 1)[0]
+    if path == "/optotypes.json":
+        return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
+    if path.startswith("/static/"):
+        file = (STATIC / path[len("/static/"):]).resolve()
+        if STATIC in file.parents and file.is_file():
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            if file.suffix == ".js":
+                kind = "text/javascript"
+            return route.fulfill(status=200, content_type=kind, body=file.read_bytes())
+        return route.fulfill(status=404, body="not found")
+    if path == "/":
+        return route.fulfill(status=200, content_type="text/html", body=PAGE)
+    return route.abort()
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
+def drawing_page(browser, request):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=request.param)
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/")
+    page.evaluate(
+        """async () => {
+            const m = await import('/static/js/optotypes.js');
+            window.visus = { m, geometry: await m.loadGeometry() };
+        }"""
+    )
+    yield page
+    context.close()
+
+
+DRAW = """async ({set, symbols, height, crowding, mirrored}) => {
+    const {m, geometry} = window.visus;
+    const host = document.querySelector('[data-host]');
+    const svgs = m.renderStimulus(host, geometry, {optotype_set: set, optotypes: symbols, height_css_px: height,
+                                                   crowding, mirrored, logmar: 0});
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const box = (e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; };
+    return {
+        reported: m.measureDrawn(svgs),
+        boxes: svgs.map(box),
+        ink: svgs.map(s => box(s.querySelector('path'))),
+        bars: Array.from(host.querySelectorAll('[data-crowding] rect')).map(box),
+        transform: getComputedStyle(host.querySelector('[data-stimulus]')).transform,
+    };
+}"""
+
+SIZES_CSS_PX = [4.0, 7.3, 12.5, 33.3, 87.5, 240.0]
+
+
+@pytest.mark.parametrize("set_name, symbol", [("sloan", "H"), ("tumbling_e", "up"), ("landolt_c8", "down-left")])
+def test_drawn_height_is_the_requested_height(drawing_page, set_name, symbol):
+    for height in SIZES_CSS_PX:
+        drawn = drawing_page.evaluate(
+            DRAW, {"set": set_name, "symbols": [symbol], "height": height, "crowding": False, "mirrored": False}
+        )
+        assert drawn["reported"] == pytest.approx(height, rel=0.01), height
+        (box,) = drawn["boxes"]
+        assert box["w"] == pytest.approx(height, rel=0.01), height
+        # The ink fills the 5 x 5 grid: its height is the optotype's height (ISO 10938: within 5%).
+        (ink,) = drawn["ink"]
+        assert ink["h"] == pytest.approx(height, rel=0.05), height
+
+
+def test_row_letters_are_one_letter_width_apart_inside_crowding_bars(drawing_page):
+    height = 50.0
+    drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": list("DKNSZ"), "height": height, "crowding": True, "mirrored": False})
+    boxes = drawn["boxes"]
+    assert len(boxes) == 5
+    for left, right in zip(boxes, boxes[1:]):
+        assert right["x"] - (left["x"] + left["w"]) == pytest.approx(height, rel=0.02)
+    left_bar, right_bar, top_bar, bottom_bar = drawn["bars"]
+    stroke = height / 5
+    # Bars one stroke thick, one letter width (5 strokes) from the row (acuity.optotypes.crowding_bars).
+    assert boxes[0]["x"] - (left_bar["x"] + left_bar["w"]) == pytest.approx(height, rel=0.02)
+    assert right_bar["x"] - (boxes[-1]["x"] + boxes[-1]["w"]) == pytest.approx(height, rel=0.02)
+    assert left_bar["w"] == pytest.approx(stroke, rel=0.02)
+    assert boxes[0]["y"] - (top_bar["y"] + top_bar["h"]) == pytest.approx(height, rel=0.02)
+    assert bottom_bar["y"] - (boxes[0]["y"] + boxes[0]["h"]) == pytest.approx(height, rel=0.02)
+    assert top_bar["w"] == pytest.approx(boxes[-1]["x"] + boxes[-1]["w"] - boxes[0]["x"], rel=0.02)
+
+
+def test_mirrored_stimulus_is_reversed_left_to_right_at_the_same_size(drawing_page):
+    drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True})
+    assert drawn["transform"].startswith("matrix(-1, 0, 0, 1")
+    assert drawn["reported"] == pytest.approx(80.0, rel=0.01)
