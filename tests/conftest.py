@@ -112,3 +112,64 @@ def create_test(client, **overrides):
 def clinician_client(app, client):
     add_clinician(app)
     return login(client)
+
+
+class SocketUser:
+    """A Socket.IO test client on one namespace, with helpers to send with ack and read events."""
+
+    def __init__(self, app, namespace, auth=None, flask_test_client=None):
+        from webapp import socketio
+
+        self.namespace = namespace
+        self.client = socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=flask_test_client)
+        self.pending = []
+
+    @property
+    def connected(self):
+        return self.client.is_connected(self.namespace)
+
+    def send(self, event, data=None):
+        """Emit with an ack callback; returns the ack (handlers run synchronously in the test client)."""
+        return self.client.emit(event, {} if data is None else data, namespace=self.namespace, callback=True)
+
+    def received(self):
+        """Every event received since the last call, as (name, payload)."""
+        self.pending += [(r["name"], r["args"][0] if r["args"] else None)
+                         for r in self.client.get_received(self.namespace)]
+        events, self.pending = self.pending, []
+        return events
+
+    def last(self, name, events=None):
+        matching = [payload for event, payload in (events if events is not None else self.received()) if event == name]
+        return matching[-1] if matching else None
+
+    def disconnect(self):
+        if self.connected:
+            self.client.disconnect(namespace=self.namespace)
+
+
+def display(app, token):
+    return SocketUser(app, "/patient", auth={"token": token, "device": "display"})
+
+
+def pad(app, pad_token):
+    return SocketUser(app, "/patient", auth={"token": pad_token, "device": "pad"})
+
+
+def watcher(app, http_client):
+    return SocketUser(app, "/clinician", flask_test_client=http_client)
+
+
+def pad_token_from_state(state):
+    return state["pad_url"].rsplit("/pad/", 1)[1]
+
+
+def start_testing(screen, calibration=None):
+    """consent -> calibration -> ready on a display; returns the first stimulus."""
+    assert screen.send("consent")["ok"]
+    ack = screen.send("calibration", calibration or CALIBRATION)
+    assert ack["ok"], ack
+    assert screen.send("ready")["ok"]
+    stimulus = screen.last("stimulus")
+    assert stimulus is not None
+    return stimulus
