@@ -1,0 +1,210 @@
+"""Socket integration: what the clinician steers, and what pauses or voids a calibration."""
+from sqlalchemy import func, select
+
+from tests.conftest import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
+from webapp.extensions import db
+from webapp.models import Calibration, SessionEvent, Trial
+
+
+def watched(app, clinician_client, **config):
+    public_id, token = create_test(clinician_client, **config)
+    watch = watcher(app, clinician_client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    return public_id, display(app, token), watch
+
+
+def test_zoom_voids_the_calibration_pauses_and_the_same_trial_returns_after_recalibration(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    watch.received()
+    ack = screen.send("page_event", {"kind": "zoom", "detail": {"device_pixel_ratio": 2.2}})
+    assert ack == {"ok": True, "paused": True}
+    events = screen.received()
+    assert screen.last("recalibrate", events) == {"reason": "zoom_or_screen_changed"}
+    assert screen.last("state", events)["phase"] == "calibrate"
+    clinician_events = watch.received()
+    assert watch.last("page_event", clinician_events)["kind"] == "zoom"
+    assert watch.last("calibration", clinician_events)["calibration"] is None
+    refused = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": ["C"]})
+    assert refused["error"] == "wrong_phase"
+    assert screen.send("ready")["error"] == "recalibration_needed"
+
+    zoomed = {**CALIBRATION, "css_px_per_mm": 4.4, "device_pixel_ratio": 2.2}
+    assert screen.send("calibration", zoomed)["ok"]
+    assert screen.last("state")["phase"] == "ready"
+    assert screen.send("ready")["ok"]
+    again = screen.last("stimulus")
+    assert again["trial_id"] == stimulus["trial_id"] and again["optotypes"] == stimulus["optotypes"]
+    assert again["seq"] == stimulus["seq"] + 1
+    assert again["height_css_px"] == stimulus["height_css_px"] * 1.1
+    stale = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                   "responses": list(stimulus["optotypes"])})
+    assert stale["error"] == "stale_trial"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Calibration.id))) == 2
+        kinds = db.session.scalars(select(SessionEvent.kind)).all()
+        assert "calibration_invalidated" in kinds and "page_event" in kinds
+
+
+def test_a_drawn_size_more_than_5_percent_off_voids_the_calibration(app, clinician_client):
+    _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    base = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0}
+    ok = screen.send("drawn", {**base, "height_css_px": stimulus["height_css_px"] * 1.04})
+    assert ok == {"ok": True, "within_tolerance": True}
+    assert screen.last("recalibrate") is None
+    off = screen.send("drawn", {**base, "height_css_px": stimulus["height_css_px"] * 1.06})
+    assert off == {"ok": True, "within_tolerance": False}
+    assert screen.last("recalibrate") == {"reason": "drawn_size_off"}
+    assert watch.last("drawn", [e for e in watch.received()])["within_tolerance"] is False
+
+
+def test_hidden_page_pauses_and_ready_continues_with_the_same_stimulus(app, clinician_client):
+    _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    assert screen.send("page_event", {"kind": "hidden"}) == {"ok": True, "paused": True}
+    events = screen.received()
+    assert screen.last("paused", events) == {"reason": "page_hidden"}
+    assert screen.last("state", events)["phase"] == "paused"
+    assert screen.send("page_event", {"kind": "visible"})["ok"]
+    assert screen.send("ready")["ok"]
+    assert screen.last("stimulus") == stimulus  # same trial, same seq: nothing was lost or doubled
+
+
+def test_clinician_pause_holds_the_patient_until_resume(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    assert watch.send("pause", {"session_id": public_id}) == {"ok": True}
+    assert screen.last("paused") == {"reason": "clinician"}
+    assert screen.send("ready")["error"] == "wrong_phase"
+    answer = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    assert screen.send("answer", answer)["error"] == "wrong_phase"
+    assert watch.last("status")["paused_reason"] == "clinician"
+    assert watch.send("resume", {"session_id": public_id}) == {"ok": True}
+    events = screen.received()
+    assert ("resumed", {}) in events
+    assert screen.last("stimulus", events) == stimulus
+    assert screen.send("answer", answer)["accepted"]
+
+
+def test_manual_procedure_shows_the_size_the_clinician_chooses(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="manual")
+    assert screen.send("consent")["ok"] and screen.send("calibration", CALIBRATION)["ok"]
+    assert screen.send("ready")["ok"]
+    assert screen.last("stimulus") is None  # waits for the clinician
+    ack = watch.send("present", {"session_id": public_id, "logmar": 0.5})
+    assert ack["ok"] and ack["stimulus"]["logmar"] == 0.5
+    stimulus = screen.last("stimulus")
+    assert stimulus["logmar"] == 0.5
+    assert watch.last("stimulus_shown")["seq"] == stimulus["seq"]
+    refused = watch.send("present", {"session_id": public_id, "logmar": 2.5})  # beyond this screen
+    assert refused["error"] == "procedure_error" and "cannot be drawn" in refused["message"]
+    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                  "responses": list(stimulus["optotypes"])})["accepted"]
+    assert screen.last("stimulus") is None
+    assert watch.send("next_eye", {"session_id": public_id}) == {"ok": True}
+    events = watch.received()
+    assert watch.last("test_done", events)["results"][0]["trials"] == 1
+
+
+def test_clinician_scored_mode_records_rows_and_refuses_patient_answers(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart",
+                                       answer_mode="clinician")
+    stimulus = start_testing(screen)
+    patient_try = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                         "responses": list(stimulus["optotypes"])})
+    assert patient_try["error"] == "answer_mode"
+    ack = watch.send("score", {"session_id": public_id, "trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                               "correct": [True, True, False, True, True]})
+    assert ack == {"ok": True, "accepted": True, "duplicate": False}
+    scored = watch.last("answer_scored")["trial"]
+    assert scored["scored_by"] == "clinician" and scored["correct"] == [True, True, False, True, True]
+    assert scored["responses"][2] is None
+    both = watch.send("score", {"session_id": public_id, "trial_id": "right-1", "seq": stimulus["seq"] + 1,
+                                "correct": [True], "responses": ["C"]})
+    assert both["error"] == "invalid_payload"
+
+
+def test_letter_by_letter_chart_is_scored_one_letter_per_trial(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart",
+                                       chart_presentation="single", answer_mode="clinician")
+    stimulus = start_testing(screen)
+    assert len(stimulus["optotypes"]) == 1
+    ack = watch.send("score", {"session_id": public_id, "trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                               "responses": list(stimulus["optotypes"])})
+    assert ack["accepted"]
+    assert screen.last("stimulus")["index"] == 1
+
+
+def test_end_keeps_results_so_far_and_share_results_reaches_the_patient(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right_left", procedure="adaptive")
+    phone = pad(app, pad_token_from_state(screen.last("state")))
+    stimulus = start_testing(screen)
+    screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                           "responses": list(stimulus["optotypes"])})
+    assert watch.send("note", {"session_id": public_id, "text": "patient squinting"})["ok"]
+    assert watch.last("note")["text"] == "patient squinting"
+    assert watch.send("end", {"session_id": public_id}) == {"ok": True}
+    events = screen.received()
+    assert screen.last("test_done", events) == {"show_results": False}
+    assert screen.last("state", events)["phase"] == "done"
+    assert watch.send("share_results", {"session_id": public_id, "show": True})["ok"]
+    shared = screen.last("test_done", screen.received())
+    assert shared["show_results"] is True and shared["results"][0]["eye"] == "right"
+    assert phone.last("test_done")["results"][0]["trials"] == 1
+    snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
+    assert [e["status"] for e in snapshot["eyes"]] == ["done", "skipped"]
+    assert any(e["kind"] == "note" and e["text"] == "patient squinting" for e in snapshot["events"])
+    assert screen.send("ready")["error"] == "session_closed"
+
+
+def test_request_recalibration_sends_the_patient_back_to_calibrate(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    start_testing(screen)
+    assert watch.send("request_recalibration", {"session_id": public_id}) == {"ok": True}
+    events = screen.received()
+    assert screen.last("recalibrate", events) == {"reason": "clinician_request"}
+    assert screen.last("state", events)["phase"] == "calibrate"
+
+
+def test_revoking_the_invite_disconnects_the_patient_and_refuses_reconnects(app, clinician_client):
+    public_id, token = create_test(clinician_client, eyes="right")
+    screen = display(app, token)
+    phone = pad(app, pad_token_from_state(screen.last("state")))
+    response = clinician_client.post(f"/sessions/{public_id}/invite/revoke")
+    assert response.status_code == 302
+    assert not screen.connected and not phone.connected
+    assert not display(app, token).connected
+    assert clinician_client.get(f"/t/{token}").status_code == 410
+
+
+def test_a_second_display_replaces_the_first(app, clinician_client):
+    _, token = create_test(clinician_client, eyes="right")
+    first = display(app, token)
+    second = display(app, token)
+    assert first.last("error")["error"] == "replaced"
+    assert first.send("consent")["error"] == "not_connected"
+    assert second.send("consent")["ok"]
+
+
+def test_mirror_setup_requires_the_mirror_distance_and_mirrors_the_stimulus(app, clinician_client):
+    _, token = create_test(clinician_client, eyes="right", setup="mirror", procedure="adaptive")
+    screen = display(app, token)
+    assert screen.send("consent")["ok"]
+    wrong = screen.send("calibration", CALIBRATION)
+    assert wrong["error"] == "invalid_payload" and "mirror" in wrong["message"]
+    ack = screen.send("calibration", {**CALIBRATION, "distance": {"method": "mirror", "patient_to_mirror_mm": 1500}})
+    assert ack["ok"] and ack["viewing_distance_mm"] == 3000 and ack["mirrored"] is True
+    assert screen.send("ready")["ok"]
+    assert screen.last("stimulus")["mirrored"] is True
+
+
+def test_an_implausible_calibration_is_refused_with_the_calibration_message(app, clinician_client):
+    _, token = create_test(clinician_client, eyes="right")
+    screen = display(app, token)
+    screen.send("consent")
+    ack = screen.send("calibration", {**CALIBRATION, "css_px_per_mm": 60.0})
+    assert ack["ok"] is False and ack["error"] == "calibration_refused" and ack["message"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Calibration.id))) == 0
+        assert db.session.scalar(select(func.count(Trial.id))) == 0
