@@ -87,7 +87,11 @@ def landolt_c_path(gap_direction_deg: float) -> str:
     axis, so it meets the outer circle at asin(0.5 / 2.5) and the inner at asin(0.5 / 1.5) from the
     axis. Any angle is exact, so the oblique positions are the right one rotated, not redrawn.
     """
-    if not isinstance(gap_direction_deg, (int, float)) or not math.isfinite(gap_direction_deg):
+    if (
+        isinstance(gap_direction_deg, bool)
+        or not isinstance(gap_direction_deg, (int, float))
+        or not math.isfinite(gap_direction_deg)
+    ):
         raise OptotypeError(f"gap direction must be a finite angle in degrees, got {gap_direction_deg!r}")
     axis = -float(gap_direction_deg)  # screen angle (y down)
     half_gap = LANDOLT_GAP_STROKES / 2
@@ -123,6 +127,8 @@ def _sloan_paths() -> dict[str, str]:
     diagonals) and is drawn from straight segments and circular arcs. Outlines run clockwise on
     screen, holes anticlockwise. The C is the Landolt C with its gap to the right, the O a ring of
     outer diameter 5 and inner 3; D, R and S use arcs of outer radius 2.5 or 1.5 and stroke 1.
+    The committee's drawings are followed in structure (which strokes, where they join); the curves
+    of R and S are circular arcs rather than the drawn curves, and the K's arms are mirror images.
     """
     c = _CENTRE
     letters: dict[str, str] = {}

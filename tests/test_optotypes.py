@@ -131,6 +131,8 @@ def test_paths_use_only_lines_and_circular_arcs_inside_the_grid(set_name, symbol
         lambda: opt.crowding_bars(True),
         lambda: opt.crowding_bars(1000),
         lambda: opt.landolt_c_path(float("inf")),
+        lambda: opt.landolt_c_path(True),
+        lambda: opt.landolt_c_path("up"),
     ],
 )
 def test_bad_names_and_values_raise_value_error_saying_what_to_use(call):
