@@ -434,3 +434,29 @@ def test_default_crowding_gap_is_one_letter_width():
     bars = opt.crowding_bars()
     assert bars["gap_strokes"] == 5  # Bailey-Lovie: letter spacing = one letter width
     assert bars["view_box"] == [-6, -6, 17, 17]
+
+
+# --- the path builder (acuity.geometry) -------------------------------------------------------------
+
+
+def test_path_builder_refuses_paths_it_cannot_write_exactly():
+    from acuity.geometry import GeometryError, PathBuilder, fmt
+
+    with pytest.raises(ValueError, match="arc starts at"):
+        PathBuilder().move_to(0, 0).arc(2.5, 2.5, 2.5, 0, 90)  # not at the arc's start point
+    with pytest.raises(ValueError, match="close"):
+        PathBuilder().move_to(0, 0).line_to(1, 0).d()
+    with pytest.raises(ValueError, match="move_to"):
+        PathBuilder().line_to(1, 1)
+    with pytest.raises(GeometryError, match="finite"):
+        fmt(float("nan"))
+    assert (fmt(-0.0000001), fmt(2.50), fmt(1 / 3)) == ("0", "2.5", "0.333333")
+
+
+def test_a_full_circle_is_written_as_quarter_arcs_that_read_back_as_the_circle():
+    from acuity.geometry import PathBuilder
+
+    d = PathBuilder().move_to(5, 2.5).arc(2.5, 2.5, 2.5, 0, 360).close().d()
+    assert d.count("A ") == 4
+    area = rasterise(d, PX).sum() / PX**2
+    assert area == pytest.approx(math.pi * 2.5**2, rel=0.001)
