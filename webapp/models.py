@@ -34,6 +34,7 @@ class Clinician(UserMixin, db.Model):
 class TestSession(db.Model):
     """One remote test: a patient, one invite, one or two eyes (or both together)."""
 
+    __test__ = False  # not a pytest test class, despite the name
     __tablename__ = "test_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)

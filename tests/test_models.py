@@ -1,0 +1,48 @@
+"""The database: migrations match the models, and an answer can be stored only once."""
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import make_app
+from webapp.extensions import db
+from webapp.models import Clinician, EyeTest, TestSession, Trial, utcnow
+
+
+def test_migrations_build_exactly_the_schema_of_the_models(tmp_path):
+    app = make_app(tmp_path / "fresh.sqlite")  # a fresh file: create_app runs the migrations
+    with app.app_context():
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+            assert context.get_current_revision() is not None
+        assert "trial" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+
+
+def test_start_up_leaves_a_current_database_alone(db_path):
+    app = make_app(db_path)
+    with app.app_context():
+        from webapp.schema import current_revision, head_revision
+
+        assert current_revision(app) == head_revision(app)
+        db.engine.dispose()
+
+
+def test_a_trial_index_is_stored_once_per_eye_test(app):
+    with app.app_context():
+        clinician = Clinician(email="a@example.org", password_hash="x")
+        session = TestSession(public_id="p", clinician=clinician, patient_reference="r", config={},
+                              invite_token_hash="h", invite_expires_at=utcnow())
+        eye = EyeTest(eye="right", order_index=0, seed=1)
+        session.eye_tests.append(eye)
+        db.session.add(session)
+        db.session.commit()
+        row = dict(index=0, seq=1, logmar=0.3, optotypes=["C"], responses=["C"], correct=[True], scored_by="patient")
+        db.session.add(Trial(eye_test_id=eye.id, **row))
+        db.session.commit()
+        db.session.add(Trial(eye_test_id=eye.id, **{**row, "seq": 2}))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
