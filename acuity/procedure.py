@@ -116,7 +116,10 @@ class Procedure(ABC):
         it would not produce. The procedure's own choice, or the clinician's size when `stored`
         is an override (`requested_logmar`) the procedure accepts; symbols always come from the seed.
         """
-        own = self.next_presentation()
+        try:
+            own = self.next_presentation()
+        except ProcedureError:  # a procedure that shows only requested sizes (manual)
+            own = None
         if own is not None and _same_presentation(own, stored):
             return own
         try:

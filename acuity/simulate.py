@@ -114,7 +114,7 @@ def observers(n: int, optotype: str, slope_sd_logmar: float, seed: int,
     """n observers with thresholds stratified over threshold_range (one per equal slice, jittered)."""
     if n < 1:
         raise SimulationError(f"give at least one observer, got {n}")
-    rng = np.random.default_rng([seed, int(slope_sd_logmar * 1000), 7])
+    rng = np.random.default_rng([seed, int(slope_sd_logmar * 1000), 7, sum(map(ord, optotype))])
     low, high = threshold_range
     thresholds = low + (high - low) * (np.arange(n) + rng.random(n)) / n
     guess = optotype_set(optotype).guess_rate
@@ -176,8 +176,8 @@ def calibrate_offsets(n_observers: int, seed: int, optotypes: Sequence[str] = ("
         chart_config = sim_config(optotype, "chart")
         gaps, covered = [], 0
         for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, (-0.1, 0.8))):
-            rng = np.random.default_rng([seed, i, 99])
-            procedure = AdaptiveProcedure(config, seed * 1_000_003 + i)
+            rng = np.random.default_rng([seed, i, 99, sum(map(ord, optotype))])
+            procedure = AdaptiveProcedure(config, seed * 1_000_003 + i + 7919 * len(rows))
             run_test(procedure, observer, rng)
             post = procedure.posterior()
             gaps.append(observer.expected_chart_logmar(chart_config) - procedure.threshold_estimate_logmar())
@@ -207,24 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m acuity.simulate", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the rows as a JSON list")
     parser.add_argument("--quick", action="store_true", help="few observers (for tests)")
-    parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 100, quick 6)")
+    parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 150, quick 6)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--calibrate-offset", action="store_true",
                         help="estimate the chart-equivalent offsets of the adaptive procedure")
     args = parser.parse_args(argv)
-    n = args.observers if args.observers is not None else (6 if args.quick else 100)
+    n = args.observers if args.observers is not None else (6 if args.quick else 150)
     if n < 1:
         parser.error("--observers must be at least 1")
     started = time.perf_counter()
     if args.calibrate_offset:
-        rows = calibrate_offsets(args.observers if args.observers is not None else (40 if args.quick else 400), args.seed)
+        rows = calibrate_offsets(args.observers if args.observers is not None else (40 if args.quick else 1000), args.seed)
         print(json.dumps(rows, indent=1) if args.json else "\n".join(str(r) for r in rows))
     else:
         rows = benchmark(n, args.seed)
         print(json.dumps(rows, indent=1) if args.json else format_table(rows))
     if not args.json:
-        print(f"({n if not args.calibrate_offset else ''} observers per condition, seed {args.seed}, "
-              f"{time.perf_counter() - started:.1f} s)", file=sys.stderr)
+        what = "observers per optotype set" if args.calibrate_offset else "observers per condition"
+        count = len(rows and rows) and (rows[0]["observers"] if args.calibrate_offset else n)
+        print(f"({count} {what}, seed {args.seed}, {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0
 
 

@@ -90,30 +90,39 @@ def choose_symbol(symbols: Sequence[str], seed: int, index: int, previous: Seque
 
 
 def chart_rows(symbols: Sequence[str], n_rows: int, per_row: int, rng: random.Random) -> list[tuple[str, ...]]:
-    """Rows of a chart, drawn from shuffled bags of the whole set (each symbol used equally often).
+    """Rows of a chart, balanced: each symbol used equally often, never the same one twice in a row.
 
-    No symbol repeats within a row when the set is large enough (Sloan rows: 5 different letters;
-    two consecutive rows use all 10, as on ETDRS charts), and never the same symbol twice in a
-    row, also across the boundary between rows (letter-by-letter presentation).
+    Sets at least as large as a row (Sloan, Landolt C 8): no symbol repeats within a row, drawn from
+    shuffled bags of the whole set (two consecutive Sloan rows use all 10 letters, as on ETDRS
+    charts). Smaller sets (tumbling E, Landolt C 4: 4 symbols, 5 a row): every row holds every
+    symbol. Never the same symbol twice in succession, also across rows (letter-by-letter display).
     """
     rows: list[tuple[str, ...]] = []
     bag: list[str] = []
     previous: str | None = None
-    distinct = per_row <= len(symbols)
     for _ in range(n_rows):
         row: list[str] = []
-        while len(row) < per_row:
-            if not bag:
-                bag = list(symbols)
-                rng.shuffle(bag)
-            choices = [s for s in bag if s != previous and not (distinct and s in row)]
-            if not choices:
-                bag = []
-                continue
-            symbol = choices[0]
-            bag.remove(symbol)
-            row.append(symbol)
-            previous = symbol
+        if per_row <= len(symbols):
+            while len(row) < per_row:
+                if not bag:
+                    bag = list(symbols)
+                    rng.shuffle(bag)
+                choices = [s for s in bag if s != previous and s not in row]
+                if not choices:  # what is left of the bag cannot go here: start a new bag
+                    bag = []
+                    continue
+                row.append(choices[0])
+                bag.remove(choices[0])
+                previous = choices[0]
+        else:
+            while len(row) < per_row:
+                block = list(symbols)
+                rng.shuffle(block)
+                if block[0] == previous:
+                    block[0], block[-1] = block[-1], block[0]
+                for symbol in block[: per_row - len(row)]:
+                    row.append(symbol)
+                    previous = symbol
         rows.append(tuple(row))
     return rows
 
