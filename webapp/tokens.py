@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 
 import segno
@@ -31,6 +32,10 @@ def pad_token(secret_key: str, public_id: str, nonce: str) -> str:
 
 
 def qr_svg(text: str, title: str) -> str:
-    """An inline SVG QR code (no XML declaration, scalable, dark modules on white)."""
+    """A QR code as SVG text: no XML declaration, with its namespace (so it parses as XML too),
+    scalable (viewBox, no width/height), dark modules on white."""
     qr = segno.make(text, error="m")
-    return qr.svg_inline(scale=4, border=2, title=title, dark="#000", light="#fff", omitsize=True)
+    out = io.BytesIO()
+    qr.save(out, kind="svg", xmldecl=False, svgns=True, nl=False, omitsize=True, title=title,
+            scale=4, border=2, dark="#000", light="#fff", svgclass="segno")
+    return out.getvalue().decode("utf-8")
