@@ -188,7 +188,9 @@ def _candidate_likelihoods(
     x = np.asarray(candidates)[:, None, None]
     s = np.asarray(model.slope_sds_logmar)[None, :, None]
     p = probability_correct(x, grid[None, None, :], s, model.guess_rate, model.lapse_rate, model.shape)
-    return np.ascontiguousarray(p.reshape(len(candidates), -1))
+    table = np.ascontiguousarray(p.reshape(len(candidates), -1))
+    table.flags.writeable = False  # shared between procedures through the cache
+    return table
 
 
 class ThresholdPosterior:

@@ -64,7 +64,7 @@ def chart_score_sd_logmar(optotype_set_name: str, letters_per_row: int, stop_mis
     """Within-test SD of the letter-by-letter score, computed exactly from the binomial.
 
     RMS over eyes with thresholds from -0.2 to 0.8 logMAR on the standard chart, probit SD of the
-    set (0.07), lapse 0.03. For Sloan letters, 5 a row, 3-miss stop: 0.046 logMAR, in line with
+    set (0.07), lapse 0.03. For Sloan letters, 5 a row, 3-miss stop: 0.047 logMAR, in line with
     the published within-test SD of about 0.04 (vision-science.md section 6) and with the
     test-retest limits of +/-0.10 (Arditi & Cagenello 1993: SD 0.036) to +/-0.18 (Rosser 2003).
     """
