@@ -85,7 +85,22 @@ class Shots:
 
 
 @pytest.fixture
-def shots(request):
+def new_context(browser):
+    """A factory of browser contexts, all closed after the test (and after failure screenshots)."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shots(request, new_context):
     recorder = Shots(request.node.nodeid.split("::", 1)[-1])
     yield recorder
     failed = getattr(request.node, "rep_call", None)

@@ -59,7 +59,9 @@ export function readJson(name) {
  * an <svg> with no scripts, event handlers, foreign content or external references.
  */
 export function importSvg(markup) {
-  const parsed = new DOMParser().parseFromString(markup, "image/svg+xml");
+  // Inline SVG (as segno writes it for HTML) may omit the namespace that XML parsing needs.
+  const xml = /^\s*<svg\b[^>]*\sxmlns=/.test(markup) ? markup : markup.replace(/^\s*<svg\b/, `<svg xmlns="${SVG_NS}"`);
+  const parsed = new DOMParser().parseFromString(xml, "image/svg+xml");
   const root = parsed.documentElement;
   if (root.namespaceURI !== SVG_NS || root.localName !== "svg") throw new Error("not an SVG document");
   for (const node of [root, ...root.querySelectorAll("*")]) {

@@ -365,14 +365,26 @@ async function sendReady() {
 
 const stimulusHost = find("stimulus-host");
 
+let shownKey = null;
 async function showStimulus(stimulus) {
+  // `stimulus` and a `state` carrying the same trial can both arrive: draw and report it once.
+  const key = `${stimulus.trial_id}:${stimulus.seq}`;
+  if (key === shownKey) return;
+  shownKey = key;
   if (!geometry) geometry = await loadGeometry();
   const svgs = renderStimulus(stimulusHost, geometry, stimulus);
+  // The display answers from its own stimulus (answer_request goes to the pad only).
+  if (store.get("server")?.answer_mode !== "clinician") {
+    collector.start({
+      trial_id: stimulus.trial_id, seq: stimulus.seq, count: stimulus.optotypes.length, symbols: setSymbols(),
+    });
+  }
   // Measure after layout: what the patient sees is what we report.
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   const drawn = measureDrawn(svgs);
   stimulusHost.dataset.drawnHeight = String(drawn);
   stimulusHost.dataset.trialId = stimulus.trial_id;
+  stimulusHost.dataset.seq = String(stimulus.seq);
   const ack = await request(socket, "drawn", {
     trial_id: stimulus.trial_id,
     seq: stimulus.seq,
@@ -383,8 +395,10 @@ async function showStimulus(stimulus) {
 }
 
 function clearStimulus() {
+  shownKey = null;
   stimulusHost.replaceChildren();
   delete stimulusHost.dataset.trialId;
+  delete stimulusHost.dataset.seq;
   delete stimulusHost.dataset.drawnHeight;
 }
 
@@ -545,7 +559,6 @@ socket.on("stimulus", (stimulus) => {
   showStimulus(stimulus);
   renderTestOverlay();
 });
-socket.on("answer_request", (answerRequest) => collector.start(answerRequest));
 socket.on("paused", ({ reason }) => {
   const server = store.get("server");
   if (server) store.update({ server: { ...server, phase: "paused", paused_reason: reason } });

@@ -1,0 +1,68 @@
+"""Steps the browser tests share: a clinician signs in and creates a test; a patient calibrates."""
+from __future__ import annotations
+
+import threading
+
+CLINICIAN_EMAIL = "e2e.clinician@example.org"
+CLINICIAN_PASSWORD = "correct horse battery staple"
+CARD_WIDTH_MM = 85.6  # ISO/IEC 7810 ID-1
+
+_setup_lock = threading.Lock()
+_setup_done = False
+
+
+def sign_in(page, base_url: str) -> None:
+    """First run: /setup creates the clinician; afterwards: /login."""
+    global _setup_done
+    with _setup_lock:
+        if not _setup_done:
+            response = page.goto(f"{base_url}/setup")
+            if response.status == 200:
+                page.fill('input[name="email"]', CLINICIAN_EMAIL)
+                page.fill('input[name="password"]', CLINICIAN_PASSWORD)
+                page.fill('input[name="confirm"]', CLINICIAN_PASSWORD)
+                page.click('main [type="submit"]')
+                page.wait_for_url(lambda url: "/setup" not in url)
+                _setup_done = True
+                return
+            _setup_done = True
+    page.goto(f"{base_url}/login")
+    if "/login" in page.url:
+        page.fill('input[name="email"]', CLINICIAN_EMAIL)
+        page.fill('input[name="password"]', CLINICIAN_PASSWORD)
+        page.click('main [type="submit"]')
+        page.wait_for_url(lambda url: "/login" not in url)
+
+
+def create_test(page, base_url: str, **choices) -> tuple[str, str]:
+    """Fill the new-test form; returns (invite URL, session public id)."""
+    settings = {
+        "eyes": "right_left", "optotype_set": "sloan", "procedure": "chart", "chart_presentation": "row",
+        "correction": "none", "setup": "3m", "answer_mode": "patient", **choices,
+    }
+    page.goto(f"{base_url}/sessions/new")
+    page.fill('input[name="patient_reference"]', "E2E patient")
+    for name, value in settings.items():
+        page.check(f'input[name="{name}"][value="{value}"]')
+    page.click('main [type="submit"]')
+    page.wait_for_selector("[data-invite-url]")
+    invite_url = page.input_value("[data-invite-url]")
+    public_id = page.get_attribute("[data-session-id]", "data-session-id")
+    return invite_url, public_id
+
+
+def set_card_width(page, css_px_per_mm: float) -> float:
+    """Move the card slider to the width giving `css_px_per_mm`; returns the scale actually set."""
+    width = round(css_px_per_mm * CARD_WIDTH_MM * 2) / 2  # the slider moves in half CSS px
+    page.eval_on_selector(
+        "[data-card-slider]",
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        str(width),
+    )
+    drawn = page.eval_on_selector("[data-card]", "el => el.getBoundingClientRect().width")
+    assert abs(drawn - width) < 0.01, (drawn, width)
+    return width / CARD_WIDTH_MM
+
+
+def visible(step: str) -> str:
+    return f'[data-step="{step}"]:not([hidden])'
