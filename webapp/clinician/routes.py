@@ -1,7 +1,4 @@
-import secrets
-from datetime import timedelta
-
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,8 +8,9 @@ from webapp import plots, tokens
 from webapp.auth.accounts import clinician_count
 from webapp.clinician import bp
 from webapp.clinician.forms import ConfirmForm, NewTestForm
+from webapp.clinician.sessions import create_session
 from webapp.extensions import db, socketio
-from webapp.models import EyeTest, TestSession, utcnow
+from webapp.models import TestSession, utcnow
 
 
 @bp.get("/")
@@ -40,23 +38,8 @@ def owned(public_id: str) -> TestSession:
 def new_session():
     form = NewTestForm()
     if form.validate_on_submit():
-        token = tokens.new_token()
-        config = form.test_config()
-        session = TestSession(
-            public_id=tokens.new_public_id(),
-            clinician_id=current_user.id,
-            patient_reference=form.patient_reference.data.strip(),
-            config=config,
-            show_results=bool(form.show_results.data),
-            invite_token_hash=tokens.token_hash(token),
-            invite_expires_at=utcnow() + timedelta(hours=current_app.config["INVITE_TTL_HOURS"]),
-            created_at=utcnow(),
-        )
-        for order_index, eye in enumerate(config["eyes"]):
-            # Each eye's own seed: its trials are a pure function of (config, seed, answers).
-            session.eye_tests.append(EyeTest(eye=eye, order_index=order_index, seed=secrets.randbits(31)))
-        db.session.add(session)
-        db.session.commit()
+        session, token = create_session(current_user.id, form.patient_reference.data, form.test_config(),
+                                        bool(form.show_results.data))
         invite_url = url_for("patient.test_page", token=token, _external=True)
         # Shown once: only the token's hash is stored, so this page is the only place it appears.
         return render_template("clinician/invite.html", session=session, invite_url=invite_url,
