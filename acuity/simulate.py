@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(rows, indent=1) if args.json else format_table(rows))
     if not args.json:
         what = "observers per optotype set" if args.calibrate_offset else "observers per condition"
-        count = len(rows and rows) and (rows[0]["observers"] if args.calibrate_offset else n)
+        count = rows[0]["observers"] if args.calibrate_offset else n
         print(f"({count} {what}, seed {args.seed}, {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0
 

@@ -154,4 +154,6 @@ def test_best_pest_runs_as_fract():
     assert result.trials == 24
     # Always right: maximum likelihood at the smallest size, +0.05 (FrACT's final correction).
     assert procedure.threshold_estimate_logmar() == pytest.approx(-0.3)
-    assert result.logmar == pytest.approx(-0.25)
+    assert result.logmar == pytest.approx(-0.25) and result.bound == "<="
+    worst = always(build_procedure(ProcedureConfig(procedure="best_pest"), 2), False)
+    assert worst.logmar == pytest.approx(1.05) and worst.bound == ">="

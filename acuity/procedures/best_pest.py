@@ -15,9 +15,10 @@ from the normalised likelihood (FrACT offers a bootstrap).
 """
 from __future__ import annotations
 
-from acuity.procedure import Presentation, ProcedureConfig
+from acuity.procedure import AcuityResult, Presentation, ProcedureConfig
 from acuity.procedures._common import snap_requested
 from acuity.procedures.bayesian import BayesianProcedure
+import dataclasses
 import math
 
 import numpy as np
@@ -57,6 +58,18 @@ class BestPestProcedure(BayesianProcedure):
         marginal = self.posterior().marginal()
         at_max = np.flatnonzero(marginal >= marginal.max())
         return float(self.posterior().grid_logmar[int(round((at_max[0] + at_max[-1]) / 2))])
+
+    def estimate(self) -> AcuityResult:
+        """As FrACT: at the floor or ceiling of the screen's range when the estimate sits there."""
+        result = super().estimate()
+        if not self.history:
+            return result
+        threshold = self.threshold_estimate_logmar()
+        if abs(threshold - self.sizes[0]) < 1e-9:
+            return dataclasses.replace(result, bound="<=")
+        if abs(threshold - self.sizes[-1]) < 1e-9:
+            return dataclasses.replace(result, bound=">=")
+        return dataclasses.replace(result, bound=None)
 
     def next_presentation(self, requested_logmar: float | None = None) -> Presentation | None:
         if self.finished:
