@@ -56,3 +56,14 @@ def test_bad_arguments_are_refused():
         simulate.benchmark_row("snellen", "sloan", 0.07, 1, 1)
     with pytest.raises(SystemExit):
         simulate.main(["--observers", "0"])
+
+
+def test_quick_offset_calibration_agrees_with_the_constants():
+    from acuity.procedures.bayesian import CHART_OFFSET_LOGMAR
+
+    rows = simulate.calibrate_offsets(40, seed=3, optotypes=("sloan", "tumbling_e"))
+    for row in rows:
+        assert set(row) == {"optotype", "offset", "offset_se", "ci95_coverage", "observers"}
+        # 40 observers: SE about 0.005; the constants come from 1000 (docs/procedures.md).
+        assert abs(row["offset"] - CHART_OFFSET_LOGMAR[row["optotype"]]) < 4 * row["offset_se"] + 0.005
+        assert row["ci95_coverage"] >= 0.85
