@@ -1,0 +1,317 @@
+"""Relay latency of the live test: answer -> clinician receipt, answer -> next stimulus.
+
+Starts `python server.py` (eventlet) on 127.0.0.1 with a temporary SQLite database prepared with
+N sessions, connects per session one display (python-socketio client, websocket transport) and
+one clinician live view (logged in with the session cookie), and runs the test: each display
+answers its stimulus after a think time, and we time
+
+  - answer -> clinician: the clinician's `answer_scored` for that trial arrives,
+  - answer -> next stimulus: the display's next `stimulus` arrives (the answer was committed first),
+
+at 1, 50 and 200 concurrent sessions. In the same run, a bare Flask-SocketIO relay on eventlet
+(no database, no procedure: receive, emit to an observer room, emit back) is measured the same
+way as the floor. Clients and server share this machine's cores, as in platform-notes.md.
+
+    python bench/relay_latency.py                 # 1, 50, 200 sessions; about 2-3 minutes
+    python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500
+
+Prints one table; bounded by --max-seconds (each level stops waiting when time runs out and
+reports what it measured, with the count of trials that did not complete).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import socketio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the app's own code makes the sessions
+PASSWORD = "benchmark password"
+EMAIL = "bench@example.org"
+CALIBRATION = {
+    "css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1600, 900], "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000}, "user_agent": "bench/relay_latency.py",
+}
+
+BARE_RELAY = textwrap.dedent('''
+    import eventlet
+    eventlet.monkey_patch()
+    import os
+    from flask import Flask, request
+    from flask_socketio import SocketIO, emit, join_room
+
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode="eventlet")
+
+    @socketio.on("join", namespace="/bench")
+    def join(data):
+        join_room(data["room"])
+        return {"ok": True}
+
+    @socketio.on("answer", namespace="/bench")
+    def answer(data):
+        emit("answer_scored", data, to=data["room"] + ":watch")
+        emit("stimulus", {"seq": data["seq"] + 1})
+        return {"ok": True}
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    socketio.run(app, host="127.0.0.1", port=int(os.environ["VISUS_PORT"]), log_output=False)
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+        try:
+            if requests.get(base_url + "/healthz", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def prepare_database(db_url: str, n_sessions: int, procedure: str) -> list[tuple[str, str]]:
+    """A clinician and n sessions, made with the app's own code; returns (public_id, invite token)."""
+    from webapp import create_app
+    from webapp.auth.accounts import create_clinician
+    from webapp.clinician.sessions import create_session
+    from webapp.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "bench", "SOCKETIO_ASYNC_MODE": "threading"})
+    with app.app_context():
+        clinician = create_clinician(EMAIL, PASSWORD)
+        config = {"eyes": ["right"], "optotype_set": "sloan", "procedure": procedure, "chart_presentation": "row",
+                  "correction": "none", "setup": "3m", "answer_mode": "patient"}
+        made = [create_session(clinician.id, f"bench {i}", config) for i in range(n_sessions)]
+        result = [(s.public_id, token) for s, token in made]
+        db.engine.dispose()
+    return result
+
+
+def login_cookie(base_url: str) -> str:
+    http = requests.Session()
+    page = http.get(base_url + "/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = http.post(base_url + "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+                         allow_redirects=False)
+    assert response.status_code == 302, response.status_code
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+@dataclass
+class Session:
+    """One simulated patient display and its clinician; records the two latencies per answer."""
+
+    index: int
+    think_s: tuple[float, float]
+    trials: int
+    rng: random.Random
+    to_clinician_ms: list[float] = field(default_factory=list)
+    to_stimulus_ms: list[float] = field(default_factory=list)
+    sent_at: dict[int, float] = field(default_factory=dict)
+    stimulus: dict | None = None
+    got_stimulus: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    failed: str | None = None
+
+    def on_stimulus(self, data: dict) -> None:
+        now = time.perf_counter()
+        previous = data["seq"] - 1
+        if previous in self.sent_at:
+            self.to_stimulus_ms.append((now - self.sent_at[previous]) * 1000)
+        self.stimulus = data
+        self.got_stimulus.set()
+
+    def on_scored(self, seq: int) -> None:
+        now = time.perf_counter()
+        if seq in self.sent_at:
+            self.to_clinician_ms.append((now - self.sent_at[seq]) * 1000)
+
+
+def client() -> socketio.Client:
+    return socketio.Client(reconnection=False)
+
+
+def run_visus_session(s: Session, base_url: str, public_id: str, token: str, cookie: str, stop_at: float) -> None:
+    display, watch = client(), client()
+    display.on("stimulus", s.on_stimulus, namespace="/patient")
+    watch.on("answer_scored", lambda data: s.on_scored(data["trial"]["seq"]), namespace="/clinician")
+    display.on("test_done", lambda data: (s.done.set(), s.got_stimulus.set()), namespace="/patient")
+    try:
+        watch.connect(base_url, namespaces=["/clinician"], transports=["websocket"], headers={"Cookie": cookie},
+                      wait_timeout=30)
+        assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)["ok"]
+        display.connect(base_url, namespaces=["/patient"], transports=["websocket"],
+                        auth={"token": token, "device": "display"}, wait_timeout=30)
+        assert display.call("consent", {}, namespace="/patient", timeout=30)["ok"]
+        assert display.call("calibration", CALIBRATION, namespace="/patient", timeout=30)["ok"]
+        assert display.call("ready", {}, namespace="/patient", timeout=30)["ok"]
+        for _ in range(s.trials):
+            if not s.got_stimulus.wait(max(0.0, stop_at - time.monotonic())):
+                s.failed = "timeout"
+                return
+            if s.done.is_set():
+                break
+            s.got_stimulus.clear()
+            time.sleep(s.rng.uniform(*s.think_s))
+            stim = s.stimulus
+            responses = list(stim["optotypes"]) if s.rng.random() < 0.7 else [None] * len(stim["optotypes"])
+            s.sent_at[stim["seq"]] = time.perf_counter()
+            display.emit("answer", {"trial_id": stim["trial_id"], "seq": stim["seq"], "responses": responses,
+                                    "response_time_ms": 1000}, namespace="/patient")
+        time.sleep(0.5)  # let the last receipts arrive
+    except Exception as error:  # reported in the table as incomplete
+        s.failed = repr(error)
+    finally:
+        display.disconnect()
+        watch.disconnect()
+
+
+def run_bare_session(s: Session, base_url: str, stop_at: float) -> None:
+    sender, observer = client(), client()
+    room = f"room{s.index}"
+    sender.on("stimulus", s.on_stimulus, namespace="/bench")
+    observer.on("answer_scored", lambda data: s.on_scored(data["seq"]), namespace="/bench")
+    try:
+        observer.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
+        observer.call("join", {"room": room + ":watch"}, namespace="/bench", timeout=30)
+        sender.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
+        s.on_stimulus({"seq": 1, "trial_id": "x", "optotypes": ["C"]})
+        for _ in range(s.trials):
+            if not s.got_stimulus.wait(max(0.0, stop_at - time.monotonic())):
+                s.failed = "timeout"
+                return
+            s.got_stimulus.clear()
+            time.sleep(s.rng.uniform(*s.think_s))
+            seq = s.stimulus["seq"]
+            s.sent_at[seq] = time.perf_counter()
+            sender.emit("answer", {"room": room, "seq": seq}, namespace="/bench")
+        time.sleep(0.5)
+    except Exception as error:
+        s.failed = repr(error)
+    finally:
+        sender.disconnect()
+        observer.disconnect()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def start(cmd: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {"VISUS_PORT": str(port), "VISUS_SECRET_KEY": "bench-secret", "PYTHONWARNINGS": "ignore"}
+    if kind == "visus":
+        db_url = f"sqlite:///{workdir / f'visus-{n}.sqlite'}"
+        sessions_made = prepare_database(db_url, n, args.procedure)
+        process = start([sys.executable, "server.py"], {**env, "DATABASE_URL": db_url})
+    else:
+        script = workdir / "bare_relay.py"
+        script.write_text(BARE_RELAY)
+        process = start([sys.executable, str(script)], env)
+    try:
+        wait_healthy(base_url, process)
+        cookie = login_cookie(base_url) if kind == "visus" else ""
+        trials = args.trials_single if n == 1 else args.trials
+        think = (0.05, 0.15) if n == 1 else (args.think_ms / 2000, 3 * args.think_ms / 2000)
+        sessions = [Session(i, think, trials, random.Random(i)) for i in range(n)]
+        stop_at = min(deadline, time.monotonic() + args.level_seconds)
+        threads = []
+        for i, s in enumerate(sessions):
+            if kind == "visus":
+                public_id, token = sessions_made[i]
+                target, targs = run_visus_session, (s, base_url, public_id, token, cookie, stop_at)
+            else:
+                target, targs = run_bare_session, (s, base_url, stop_at)
+            thread = threading.Thread(target=target, args=targs, daemon=True)
+            thread.start()
+            threads.append(thread)
+            time.sleep(0.01)  # stagger connects a little, as real patients would
+        for thread in threads:
+            thread.join(max(0.0, stop_at - time.monotonic()) + 5)
+        to_clinician = [v for s in sessions for v in s.to_clinician_ms]
+        to_stimulus = [v for s in sessions for v in s.to_stimulus_ms]
+        return {
+            "kind": kind, "sessions": n, "answers": sum(len(s.sent_at) for s in sessions),
+            "failed": sum(1 for s in sessions if s.failed),
+            "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
+            "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
+            "errors": sorted({s.failed for s in sessions if s.failed})[:3],
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50, 200])
+    parser.add_argument("--trials", type=int, default=8, help="answers per session at 50+ sessions")
+    parser.add_argument("--trials-single", type=int, default=25, help="answers for the 1-session level")
+    parser.add_argument("--think-ms", type=float, default=2000, help="mean time a patient takes to answer")
+    parser.add_argument("--procedure", default="adaptive", choices=["adaptive", "chart"])
+    parser.add_argument("--level-seconds", type=float, default=90, help="time limit per level")
+    parser.add_argument("--max-seconds", type=float, default=600, help="time limit for the whole run")
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.max_seconds
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sessions:
+            for kind in ("bare", "visus"):
+                if time.monotonic() > deadline:
+                    break
+                started = time.monotonic()
+                rows.append(measure(kind, n, args, Path(tmp), deadline))
+                print(f"  measured {kind} at {n} sessions in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    print(f"\nRelay latency, ms (procedure {args.procedure}, think time {args.think_ms:g} ms mean at 50+ sessions, "
+          f"{os.cpu_count()} cores shared by server and clients)")
+    print(f"{'server':<6} {'sessions':>8} {'answers':>8} {'failed':>6} | "
+          f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7}")
+    for r in rows:
+        c, s = r["clinician"], r["stimulus"]
+        print(f"{r['kind']:<6} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
+              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
+        for error in r["errors"]:
+            print(f"       incomplete session: {error}")
+
+
+if __name__ == "__main__":
+    main()
