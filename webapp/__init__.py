@@ -40,10 +40,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config.get("REDIS_URL"),
+        # Every event of the protocol is small; a large one is refused rather than buffered.
+        max_http_buffer_size=app.config.get("SOCKETIO_MAX_MESSAGE_BYTES", 100_000),
     )
 
-    if app.config.get("AUTO_MIGRATE", True):
-        from webapp.schema import upgrade_if_behind
+    from webapp.schema import upgrade_if_behind  # also sets SQLite's pragmas on every connection
 
+    if app.config.get("AUTO_MIGRATE", True):
         upgrade_if_behind(app)
     return app

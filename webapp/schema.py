@@ -4,10 +4,14 @@ Decision (docs/protocol.md, section 5): create_app upgrades whenever the databas
 head revision of migrations/ (an empty database included). Schema changes are always migrations,
 never create_all; set AUTO_MIGRATE=False to run `flask db upgrade` by hand instead.
 """
+import sqlite3
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from webapp.extensions import db
 
@@ -26,3 +30,15 @@ def upgrade_if_behind(app: Flask) -> None:
     with app.app_context():
         if current_revision(app) != head_revision(app):
             upgrade()
+
+
+@event.listens_for(Engine, "connect")
+def sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: enforce foreign keys; write-ahead log so readers never wait for the writer and a
+    commit costs one append (synchronous stays FULL: an acknowledged answer survives power loss)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
