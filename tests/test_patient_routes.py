@@ -35,3 +35,19 @@ def test_optotypes_json_is_the_geometry_the_browser_draws_from(client):
     data = client.get("/optotypes.json").get_json()
     assert data == all_geometry()
     assert set(data["sets"]) == {"sloan", "tumbling_e", "landolt_c8", "landolt_c4"}
+
+
+def test_links_for_patients_use_the_public_url_when_set(db_path):
+    from tests.conftest import add_clinician, login, make_app
+
+    app = make_app(db_path, PUBLIC_URL="https://visus.example.org/")
+    add_clinician(app)
+    client = login(app.test_client())
+    _, token = create_test(client)
+    assert client.get("/").status_code == 200
+    state = display(app, token).last("state")
+    assert state["pad_url"].startswith("https://visus.example.org/pad/")
+    page = client.post("/sessions/new", data={"patient_reference": "x", "eyes": "right", "optotype_set": "sloan",
+                                             "procedure": "chart", "chart_presentation": "row", "correction": "none",
+                                             "setup": "3m", "answer_mode": "patient"})
+    assert 'value="https://visus.example.org/t/' in page.get_data(as_text=True)

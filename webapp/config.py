@@ -28,6 +28,7 @@ class Config:
     SOCKETIO_ASYNC_MODE = os.environ.get("VISUS_ASYNC_MODE", "eventlet")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in the instance folder
     REDIS_URL = os.environ.get("REDIS_URL")
+    PUBLIC_URL = os.environ.get("VISUS_PUBLIC_URL")  # base of the links sent to patients (webapp/links.py)
     INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -10,6 +10,7 @@ from webapp.clinician import bp
 from webapp.clinician.forms import ConfirmForm, NewTestForm
 from webapp.clinician.sessions import create_session
 from webapp.extensions import db, socketio
+from webapp.links import external_url
 from webapp.models import TestSession, utcnow
 
 
@@ -40,7 +41,7 @@ def new_session():
     if form.validate_on_submit():
         session, token = create_session(current_user.id, form.patient_reference.data, form.test_config(),
                                         bool(form.show_results.data))
-        invite_url = url_for("patient.test_page", token=token, _external=True)
+        invite_url = external_url("patient.test_page", token=token)
         # Shown once: only the token's hash is stored, so this page is the only place it appears.
         return render_template("clinician/invite.html", session=session, invite_url=invite_url,
                                qr_svg=tokens.qr_svg(invite_url, "Invite link"),

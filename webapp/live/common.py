@@ -4,12 +4,13 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
+from webapp.links import external_url
 from webapp.live.engine import LiveError, Outbox, state
 from webapp.models import TestSession
 from webapp.validation import PayloadError, validate
@@ -24,7 +25,7 @@ def pad_link(session: TestSession) -> tuple[str | None, str | None]:
     if not session.pad_nonce:
         return None, None
     token = tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce)
-    url = url_for("patient.pad", pad_token=token, _external=True)
+    url = external_url("patient.pad", pad_token=token)
     return url, tokens.qr_svg(url, "Link for the answer pad")
 
 
