@@ -33,7 +33,8 @@ def trial_plot_svg(trials: list[dict[str, Any]], result: dict[str, Any] | None, 
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="plot-title" class="trial-plot"><title id="plot-title">{escape(title)}</title>',
+        f'aria-labelledby="plot-title" class="trial-plot" font-family="sans-serif">'
+        f'<title id="plot-title">{escape(title)}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
     if result:
