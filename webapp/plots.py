@@ -8,7 +8,8 @@ WIDTH, HEIGHT = 560, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
 
 
-def trial_plot_svg(trials: list[dict[str, Any]], result: dict[str, Any] | None, title: str) -> str:
+def trial_plot_svg(trials: list[dict[str, Any]], result: dict[str, Any] | None, title: str,
+                   element_id: str = "trial-plot") -> str:
     """Inline SVG: x = trial number, y = logMAR (large sizes at the top, as on a chart).
 
     A trial is marked right (filled circle) when most of its optotypes were read correctly,
@@ -33,8 +34,8 @@ def trial_plot_svg(trials: list[dict[str, Any]], result: dict[str, Any] | None, 
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="plot-title" class="trial-plot" font-family="sans-serif">'
-        f'<title id="plot-title">{escape(title)}</title>',
+        f'aria-labelledby="{element_id}-title" class="trial-plot" font-family="sans-serif">'
+        f'<title id="{element_id}-title">{escape(title)}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
     if result:

@@ -66,7 +66,8 @@ def result(public_id: str):
         eyes.append({
             "eye": eye.eye, "status": eye.status, "result": p.result_dict(eye),
             "estimate": p.estimate_dict(eye), "trials": trials,
-            "plot_svg": plots.trial_plot_svg(trials, eye.result, title=f"{eye.eye} eye: size per trial"),
+            "plot_svg": plots.trial_plot_svg(trials, eye.result, title=f"{eye.eye} eye: size per trial",
+                                            element_id=f"plot-{eye.eye}"),
         })
     calibrations = [p.calibration_dict(c) for c in session.calibrations]
     return render_template("clinician/result.html", session=session, eyes=eyes, calibrations=calibrations,
