@@ -65,6 +65,8 @@ class Shots:
     def __init__(self, test_name: str):
         self.dir = ARTIFACTS / _slug(test_name)
         self.dir.mkdir(parents=True, exist_ok=True)
+        for old in self.dir.glob("*.png"):  # a previous run's pictures would mislead
+            old.unlink()
         self.pages: dict[str, object] = {}
         self.count = 0
 

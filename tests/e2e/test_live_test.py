@@ -91,11 +91,18 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
     # --- the test: two eyes; per eye, row 1 read right, row 2 all "not sure" (the chart stops
     # after a row with 3 or more misses)
     answered = 0
+    last_seq = "none"
     for eye in ("right", "left"):
         for row in range(2):
             display.wait_for_selector(visible("test"))
+            # A new stimulus (new seq), drawn and measured.
             display.wait_for_function(
-                "() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
+                "last => { const host = document.querySelector('[data-stimulus-host]');"
+                " return host.dataset.drawnHeight && host.dataset.seq !== last; }",
+                arg=last_seq,
+            )
+            last_seq = display.get_attribute("[data-stimulus-host]", "data-seq")
+            assert display.get_attribute("[data-stimulus-host]", "data-trial-id") == f"{eye}-{row}"
             stimulus = display.locator("[data-stimulus-host] [data-stimulus]")
             logmar = float(stimulus.get_attribute("data-logmar"))
             assert min_logmar - 1e-9 <= logmar <= max_logmar + 1e-9

@@ -381,6 +381,7 @@ async function showStimulus(stimulus) {
   }
   // Measure after layout: what the patient sees is what we report.
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  if (stimulusHost.closest("[hidden]")) return; // not on screen: nothing to measure or report
   const drawn = measureDrawn(svgs);
   stimulusHost.dataset.drawnHeight = String(drawn);
   stimulusHost.dataset.trialId = stimulus.trial_id;
@@ -555,6 +556,10 @@ socket.on("connect_error", (error) => {
 });
 socket.on("state", (state) => applyState(state));
 socket.on("stimulus", (stimulus) => {
+  // A stimulus means the phase is `testing`, even if the `state` saying so is still on its way:
+  // the test screen must be visible before the optotype is measured.
+  const server = store.get("server");
+  if (server && server.phase !== "testing") store.update({ server: { ...server, phase: "testing", paused_reason: null } });
   store.update({ stimulus, step: "test" });
   showStimulus(stimulus);
   renderTestOverlay();
@@ -565,8 +570,14 @@ socket.on("paused", ({ reason }) => {
   renderTestOverlay();
 });
 socket.on("resumed", () => renderTestOverlay());
+const RECALIBRATE_REASONS = {
+  drawn_size_off: "the letters could not be drawn at the right size on this screen.",
+  device_pixel_ratio_changed: "the page was zoomed, or moved to another screen.",
+  zoom_or_screen_changed: "the page was zoomed, or moved to another screen.",
+  clinician_request: "your clinician asked for it.",
+};
 socket.on("recalibrate", ({ reason }) => {
-  store.update({ recalibrateReason: reason || "the screen changed.", rangeShown: false });
+  store.update({ recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", rangeShown: false });
   collector.clear();
   clearStimulus();
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
