@@ -66,3 +66,33 @@ def set_card_width(page, css_px_per_mm: float) -> float:
 
 def visible(step: str) -> str:
     return f'[data-step="{step}"]:not([hidden])'
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in ("serious", "critical"):
+            targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
+
+
+def tab_to(page, selector: str, limit: int = 40, key: str = "Tab") -> None:
+    """Press Tab (only) until the focused element matches `selector`; fail if it never does."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{selector} not reached with {limit} presses of {key}")
+
+
+def focus_is_visible(page) -> bool:
+    """The focused element shows a focus indicator (an outline wider than zero)."""
+    return page.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+                   return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0; }"""
+    )

@@ -24,7 +24,7 @@ function pathFor(geometry, setName, symbol) {
 }
 
 /** One optotype as an inline <svg> of height_css_px x height_css_px CSS px, viewBox 0 0 5 5. */
-export function optotypeSvg(geometry, setName, symbol, heightCssPx, { hidden = false } = {}) {
+export function optotypeSvg(geometry, setName, symbol, heightCssPx) {
   const grid = geometry.grid || 5;
   const svg = svgEl(
     "svg",
@@ -35,7 +35,7 @@ export function optotypeSvg(geometry, setName, symbol, heightCssPx, { hidden = f
       class: "optotype",
       "aria-hidden": "true",
       focusable: "false",
-      dataset: { optotype: hidden ? "" : symbol },
+      dataset: { optotype: symbol },
     },
     svgEl("path", { d: pathFor(geometry, setName, symbol), "fill-rule": geometry.fill_rule || "evenodd" }),
   );
@@ -75,12 +75,11 @@ export function crowdingLayout(geometry, letterCount) {
 export function renderStimulus(host, geometry, stimulus) {
   const height = Number(stimulus.height_css_px);
   const symbols = stimulus.optotypes || [];
-  const hidden = Boolean(stimulus.hide_symbols);
   const row = el("div", { class: "stimulus-row", dataset: { stimulusRow: "" } });
   // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes).
   const gapStrokes = geometry.chart_letter_gap_strokes ?? (geometry.grid || 5);
   row.style.gap = `${(height * gapStrokes) / (geometry.grid || 5)}px`;
-  const svgs = symbols.map((symbol) => optotypeSvg(geometry, stimulus.optotype_set, symbol, height, { hidden }));
+  const svgs = symbols.map((symbol) => optotypeSvg(geometry, stimulus.optotype_set, symbol, height));
   row.append(...svgs);
 
   const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } });

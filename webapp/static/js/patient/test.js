@@ -331,7 +331,7 @@ function startPractice() {
   practiceSymbol = symbols[Math.floor(Math.random() * symbols.length)];
   const host = find("practice-host");
   const heightCssPx = Math.round(Math.min(160, window.innerHeight * 0.25));
-  const svg = optotypeSvg(geometry, store.get("server").optotype_set, practiceSymbol, heightCssPx, { hidden: true });
+  const svg = optotypeSvg(geometry, store.get("server").optotype_set, practiceSymbol, heightCssPx);
   if (store.get("server").mirrored) svg.style.transform = "scaleX(-1)";
   host.replaceChildren(svg);
   find("practice-keys").replaceChildren(...answerButtons(symbols, answerPractice));
