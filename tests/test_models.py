@@ -46,3 +46,30 @@ def test_a_trial_index_is_stored_once_per_eye_test(app):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app):
+    from acuity.procedure import ProcedureConfig
+    from webapp import persistence as p
+
+    with app.app_context():
+        clinician = Clinician(email="a@example.org", password_hash="x")
+        session = TestSession(public_id="p", clinician=clinician, patient_reference="r", config={},
+                              invite_token_hash="h", invite_expires_at=utcnow())
+        eye = EyeTest(eye="right", order_index=0, seed=5,
+                      procedure_config=ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict())
+        session.eye_tests.append(eye)
+        db.session.add(session)
+        db.session.commit()
+        procedure = p.rebuild(eye)
+        first = procedure.next_presentation()
+        procedure.record(first, list(first.optotypes))  # recorded, but never stored (as after a rollback)
+        p.remember(eye, procedure)
+        again = p.rebuild(eye)
+        assert again is not procedure and again.history == []
+        record = again.record(first, list(first.optotypes))
+        eye.trials.append(p.trial_row(eye, record, seq=1, scored_by="patient", response_time_ms=None,
+                                      height_css_px=None, presented_at=None))
+        db.session.commit()
+        p.remember(eye, again)
+        assert p.rebuild(eye) is again  # matches what is stored: reused

@@ -5,6 +5,8 @@ its answered trials (acuity.procedure.replay). Dicts sent over the wire are buil
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +41,44 @@ def history(eye_test: EyeTest) -> list[tuple[Presentation, list[str | None]]]:
     ]
 
 
+# Replaying a Bayesian procedure costs a posterior update per stored trial, so each answer would
+# cost O(trials). A procedure's state is a pure function of (config, seed, history): a procedure
+# kept from an earlier event is reused only when all three equal what is stored now, so the cache
+# can never disagree with the database (another process, a rollback or a restart just misses it).
+_CACHE_SIZE = 1024
+_cache: OrderedDict[int, Procedure] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _same_history(procedure: Procedure, stored: list[tuple[Presentation, list[str | None]]]) -> bool:
+    return len(procedure.history) == len(stored) and all(
+        record.presentation == presentation and list(record.responses) == responses
+        for record, (presentation, responses) in zip(procedure.history, stored)
+    )
+
+
 def rebuild(eye_test: EyeTest) -> Procedure:
-    """The eye's procedure in the exact state it had after its last stored answer."""
-    return replay(procedure_config(eye_test), eye_test.seed, history(eye_test))
+    """The eye's procedure in the exact state it had after its last stored answer.
+
+    The caller owns the returned object (it may record into it); `remember` offers it back.
+    """
+    config = procedure_config(eye_test)
+    stored = history(eye_test)
+    with _cache_lock:
+        cached = _cache.pop(eye_test.id, None)
+    if cached is not None and cached.config == config and cached.seed == eye_test.seed \
+            and _same_history(cached, stored):
+        return cached
+    return replay(config, eye_test.seed, stored)
+
+
+def remember(eye_test: EyeTest, procedure: Procedure) -> None:
+    """Keep a procedure for the next event on this eye (checked against the database on reuse)."""
+    with _cache_lock:
+        _cache[eye_test.id] = procedure
+        _cache.move_to_end(eye_test.id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def pending_presentation(eye_test: EyeTest) -> Presentation | None:
@@ -111,7 +148,10 @@ def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
         return dict(eye_test.result)
     if eye_test.procedure_config is None or not eye_test.trials:
         return None
-    return rebuild(eye_test).estimate().to_dict()
+    procedure = rebuild(eye_test)
+    estimate = procedure.estimate().to_dict()
+    remember(eye_test, procedure)
+    return estimate
 
 
 def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:

@@ -429,7 +429,9 @@ def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
             presentation = p.pending_presentation(eye)
             _put_up(session, eye, presentation, out)
     else:
-        _advance(session, eye, p.rebuild(eye), out)
+        procedure = p.rebuild(eye)
+        _advance(session, eye, procedure, out)
+        p.remember(eye, procedure)
     _send_current(session, out)
 
 
@@ -546,6 +548,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)
     _send_current(session, out)
+    p.remember(eye, procedure)
     return {"ok": True, "accepted": True, "duplicate": False}
 
 
@@ -650,6 +653,7 @@ def present(session: TestSession, logmar: float, out: Outbox) -> dict:
         raise LiveError("procedure_error", str(error)) from None
     if presentation is None:
         raise LiveError("procedure_error", "This eye's test has finished; go to the next eye.")
+    p.remember(eye, procedure)
     _put_up(session, eye, presentation, out)
     _record_event(session, "present", "clinician", {"logmar": presentation.logmar})
     _send_current(session, out)
