@@ -22,6 +22,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "visus.sqlite")
 
+    if app.config["SOCKETIO_ASYNC_MODE"] == "eventlet" and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from webapp.schema import cooperative_postgresql
+
+        cooperative_postgresql()
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
@@ -29,12 +33,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
 
-    from webapp import auth, clinician, live, main, models, patient  # noqa: F401
+    from webapp import auth, clinician, live, main, models, patient, reports  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(clinician.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(reports.bp)
 
     socketio.init_app(
         app,

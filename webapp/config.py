@@ -22,12 +22,22 @@ def load_secret_key(instance_path: str) -> str:
     return key
 
 
+def database_url(value: str | None) -> str | None:
+    if value and value.startswith("postgres://"):
+        return "postgresql://" + value[len("postgres://"):]
+    return value or None
+
+
 class Config:
     # Socket.IO async mode: set explicitly (installing eventlet changes the automatic choice).
     # "eventlet" in production; tests that use Flask-SocketIO's test client use "threading".
     SOCKETIO_ASYNC_MODE = os.environ.get("VISUS_ASYNC_MODE", "eventlet")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in the instance folder
+    # None: SQLite in the instance folder. PostgreSQL: postgresql://user:password@host:port/name
+    # (psycopg2; the "postgres://" some hosts hand out is the same). docs/deploy.md.
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    # Redis: Socket.IO's message queue between server processes, and the rate-limit storage.
     REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     PUBLIC_URL = os.environ.get("VISUS_PUBLIC_URL")  # base of the links sent to patients (webapp/links.py)
     INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
     SESSION_COOKIE_HTTPONLY = True

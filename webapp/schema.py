@@ -26,6 +26,28 @@ def current_revision(app: Flask) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def cooperative_postgresql() -> None:
+    """Under eventlet, psycopg2 waits for PostgreSQL through eventlet's hub, so one slow query does
+    not stall every other socket of the process (psycopg2's wait callback, the way psycogreen does it)."""
+    import psycopg2
+    from eventlet.hubs import trampoline
+    from psycopg2 import extensions
+
+    def wait(connection, timeout=None) -> None:
+        while True:
+            state = connection.poll()
+            if state == extensions.POLL_OK:
+                return
+            if state == extensions.POLL_READ:
+                trampoline(connection.fileno(), read=True)
+            elif state == extensions.POLL_WRITE:
+                trampoline(connection.fileno(), write=True)
+            else:
+                raise psycopg2.OperationalError(f"unexpected state {state} from connection.poll()")
+
+    extensions.set_wait_callback(wait)
+
+
 def upgrade_if_behind(app: Flask) -> None:
     with app.app_context():
         if current_revision(app) != head_revision(app):

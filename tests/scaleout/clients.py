@@ -1,0 +1,130 @@
+"""Clients of the real servers: a clinician over HTTP (requests) and Socket.IO clients that record
+every event in arrival order, so a test can await an event instead of sleeping."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Callable
+
+import requests
+import socketio
+
+PASSWORD = "correct horse battery"
+EMAIL = "scaleout@example.org"
+CALIBRATION = {
+    "css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1600, 900], "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000}, "user_agent": "tests/scaleout",
+}
+NEW_TEST = {
+    "patient_reference": "Scale-out", "eyes": "right_left", "optotype_set": "sloan", "procedure": "adaptive",
+    "chart_presentation": "row", "correction": "none", "setup": "3m", "answer_mode": "patient",
+}
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def first_clinician(base_url: str) -> requests.Session:
+    """The first-run set-up on a fresh database; returns the signed-in HTTP session."""
+    http = requests.Session()
+    page = http.get(base_url + "/setup").text
+    created = http.post(base_url + "/setup", data={"email": EMAIL, "password": PASSWORD, "confirm": PASSWORD,
+                                                   "csrf_token": csrf(page)})
+    assert created.ok, created.status_code
+    return http
+
+
+def cookie_header(http: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def new_test(http: requests.Session, base_url: str, **overrides) -> tuple[str, str]:
+    """POST the new-test form; returns (public_id, invite token)."""
+    form = http.get(base_url + "/sessions/new").text
+    page = http.post(base_url + "/sessions/new", data={**NEW_TEST, **overrides, "csrf_token": csrf(form)})
+    assert page.status_code == 201, page.text[:500]
+    token = re.search(r'/t/([^"]+)"[^>]*data-invite-url', page.text).group(1)
+    public_id = re.search(r'data-session-id="([^"]+)"', page.text).group(1)
+    return public_id, token
+
+
+class Recorder:
+    """A python-socketio client on one namespace; every event is kept, in the order it arrived."""
+
+    def __init__(self, namespace: str, events: tuple[str, ...], reconnection: bool = False):
+        self.namespace = namespace
+        self.client = socketio.Client(reconnection=reconnection, reconnection_delay=0.2,
+                                      reconnection_delay_max=0.5, randomization_factor=0)
+        self.log: list[tuple[str, Any]] = []
+        self.changed = threading.Condition()
+        for name in events:
+            self.client.on(name, self._recorder(name), namespace=namespace)
+        self.client.on("connect", self._recorder("connect"), namespace=namespace)
+
+    def _recorder(self, name: str) -> Callable:
+        def record(data=None):
+            with self.changed:
+                self.log.append((name, data))
+                self.changed.notify_all()
+        return record
+
+    def connect(self, base_url: str, transports=("websocket",), **kwargs) -> "Recorder":
+        self.client.connect(base_url, namespaces=[self.namespace], transports=list(transports), wait_timeout=20,
+                            **kwargs)
+        return self
+
+    def call(self, event: str, data: Any = None, timeout: float = 20) -> Any:
+        return self.client.call(event, {} if data is None else data, namespace=self.namespace, timeout=timeout)
+
+    def emit(self, event: str, data: Any = None) -> None:
+        self.client.emit(event, {} if data is None else data, namespace=self.namespace)
+
+    def count(self, name: str) -> int:
+        with self.changed:
+            return sum(1 for event, _ in self.log if event == name)
+
+    def payloads(self, name: str) -> list[Any]:
+        with self.changed:
+            return [data for event, data in self.log if event == name]
+
+    def wait(self, name: str, after: int = 0, timeout: float = 20,
+             match: Callable[[Any], bool] = lambda data: True) -> Any:
+        """The first `name` event past the first `after` ones that satisfies `match`."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                seen = [data for event, data in self.log if event == name][after:]
+                for data in seen:
+                    if match(data):
+                        return data
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {name!r} on {self.namespace} within {timeout} s; got "
+                                         f"{[event for event, _ in self.log][-20:]}")
+                self.changed.wait(left)
+
+    def disconnect(self) -> None:
+        try:
+            self.client.disconnect()
+        except Exception:  # already gone with its server
+            pass
+
+
+PATIENT_EVENTS = ("state", "stimulus", "answer_request", "eye_done", "test_done", "error", "paused", "resumed",
+                  "device_status")
+CLINICIAN_EVENTS = ("stimulus_shown", "answer_scored", "estimate", "eye_done", "test_done", "status",
+                    "device_status", "calibration")
+
+
+def display(reconnection: bool = False) -> Recorder:
+    return Recorder("/patient", PATIENT_EVENTS, reconnection)
+
+
+def clinician() -> Recorder:
+    return Recorder("/clinician", CLINICIAN_EVENTS)
+
+
+def pad_token(state: dict) -> str:
+    return state["pad_url"].rsplit("/pad/", 1)[1]
