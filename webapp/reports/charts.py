@@ -1,0 +1,94 @@
+"""SVG of a patient's acuity over time, one line per eye (the trial plot is webapp/plots.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+WIDTH, HEIGHT = 560, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
+EYE_STYLE = {"right": ("#b3261e", "circle"), "left": ("#0b57d0", "square"), "both": ("#1a7f37", "diamond")}
+
+
+def _when(point: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(point["at"].rstrip("Z"))
+
+
+def _marker(shape: str, cx: float, cy: float, color: str, extra: str) -> str:
+    if shape == "circle":
+        return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{color}" {extra}>'
+    if shape == "square":
+        return f'<rect x="{cx - 4.5:.1f}" y="{cy - 4.5:.1f}" width="9" height="9" fill="{color}" {extra}>'
+    return (f'<path d="M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy:.1f}L{cx:.1f} {cy + 6:.1f}L{cx - 6:.1f} {cy:.1f}Z" '
+            f'fill="{color}" {extra}>')
+
+
+def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_id: str = "history-plot") -> str:
+    """Inline SVG: x = date of the test, y = logMAR (large sizes at the top, as on a chart).
+
+    Each result is drawn with its 95% interval as a bar; a result whose change from the previous
+    one of the same eye exceeds the limit gets a ring and data-flagged="true".
+    """
+    points = [point for series in eyes.values() for point in series]
+    if not points:
+        return ""
+    values = [v for pt in points for v in (pt["logmar"], pt["ci95_low_logmar"], pt["ci95_high_logmar"])]
+    low, high = min(values) - 0.1, max(values) + 0.1
+    times = [_when(pt).timestamp() for pt in points]
+    t0, t1 = min(times), max(times)
+    span = (t1 - t0) or 1.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(point: dict[str, Any]) -> float:
+        if t1 == t0:
+            return LEFT + plot_w / 2
+        return LEFT + 12 + (plot_w - 24) * (_when(point).timestamp() - t0) / span
+
+    def y(logmar: float) -> float:
+        return TOP + plot_h * (high - logmar) / (high - low)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{element_id}-title" class="history-plot"><title id="{element_id}-title">{escape(title)}</title>',
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
+    ]
+    tick = round(low, 1)
+    while tick <= high:
+        parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>')
+        tick = round(tick + 0.2, 1)
+    parts.append(f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
+                 f'text-anchor="middle">logMAR</text>')
+    dates = sorted({_when(pt).strftime("%Y-%m-%d") for pt in points})
+    first, last = min(points, key=_when), max(points, key=_when)
+    parts.append(f'<text x="{x(first):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="start">{dates[0]}</text>')
+    if len(dates) > 1:
+        parts.append(f'<text x="{x(last):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="end">{dates[-1]}</text>')
+    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle">date of test (UTC)</text>')
+    for eye, series in eyes.items():
+        color, shape = EYE_STYLE.get(eye, ("#444", "circle"))
+        if len(series) > 1:
+            line = " ".join(f"{x(pt):.1f},{y(pt['logmar']):.1f}" for pt in series)
+            parts.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5" data-eye="{eye}"/>')
+        for pt in series:
+            cx, cy = x(pt), y(pt["logmar"])
+            parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(pt["ci95_high_logmar"]):.1f}" '
+                         f'y2="{y(pt["ci95_low_logmar"]):.1f}" stroke="{color}" stroke-width="1"/>')
+            label = f'{eye} eye, {pt["at"][:16].replace("T", " ")}: logMAR {pt["logmar_text"]}'
+            if pt["change_logmar"] is not None:
+                label += f', change {pt["change_logmar"]:+.2f}'
+            if pt["flagged"]:
+                label += " (beyond the test-retest limit)"
+                parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="none" stroke="#000" '
+                             f'stroke-width="2" data-flagged="true"/>')
+            extra = f'data-eye="{eye}" data-point="{escape(pt["public_id"])}"'
+            parts.append(_marker(shape, cx, cy, color, extra) + f"<title>{escape(label)}</title>"
+                         + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>"))
+    legend_x = LEFT + 8
+    for eye in eyes:
+        color, shape = EYE_STYLE.get(eye, ("#444", "circle"))
+        parts.append(_marker(shape, legend_x, TOP + 10, color, 'aria-hidden="true"')
+                     + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>"))
+        parts.append(f'<text x="{legend_x + 9}" y="{TOP + 14}" font-size="11">{eye}</text>')
+        legend_x += 60
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,126 @@
+"""CSV of results (one row per eye) and of trials (one row per answered trial).
+
+Numbers are written in full precision (Python's shortest round-trip repr), so a file read back
+gives the stored floats exactly; text cells that a spreadsheet would run as a formula are quoted
+with a leading apostrophe (OWASP "CSV injection").
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable
+
+RESULT_COLUMNS = [
+    "session_id", "patient_reference", "clinician", "session_created_utc", "session_status",
+    "eye", "eye_status", "eye_finished_utc", "logmar", "ci95_low_logmar", "ci95_high_logmar", "bound",
+    "snellen_6m", "snellen_20ft", "decimal", "etdrs_letters", "who_category", "trials",
+    "optotypes_shown", "optotypes_correct", "finished", "correction", "optotype_set", "procedure",
+    "setup", "viewing_distance_mm", "distance_method", "mirrored", "css_px_per_mm", "scale_method",
+    "device_pixel_ratio", "viewport_css_px", "user_agent", "drawable_min_logmar", "drawable_max_logmar",
+    "warnings",
+]
+TRIAL_COLUMNS = [
+    "session_id", "patient_reference", "eye", "trial", "seq", "logmar", "optotypes", "responses",
+    "correct", "optotypes_correct", "optotypes_shown", "response_time_ms", "height_css_px", "scored_by",
+    "answered_utc",
+]
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def result_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
+    calibrations = {c["id"]: c for c in report["calibrations"]}
+    for eye in report["eyes"]:
+        result = eye["result"] or {}
+        calibration = calibrations.get(eye["calibration_id"]) or {}
+        drawable = eye["drawable_range"] or {}
+        yield {
+            "session_id": report["public_id"],
+            "patient_reference": _text(report["patient_reference"]),
+            "clinician": _text(report["clinician"]),
+            "session_created_utc": report["created_at"] or "",
+            "session_status": report["status"],
+            "eye": eye["eye"],
+            "eye_status": eye["status"],
+            "eye_finished_utc": eye["finished_at"] or "",
+            "logmar": _number(result.get("logmar")),
+            "ci95_low_logmar": _number(result.get("ci95_low_logmar")),
+            "ci95_high_logmar": _number(result.get("ci95_high_logmar")),
+            "bound": _text(result.get("bound")),
+            "snellen_6m": result.get("snellen_6", ""),
+            "snellen_20ft": result.get("snellen_20", ""),
+            "decimal": _number(result.get("decimal")),
+            "etdrs_letters": _number(result.get("etdrs_letters")),
+            "who_category": result.get("who_category", ""),
+            "trials": _number(result.get("trials")),
+            "optotypes_shown": _number(result.get("optotypes_shown")),
+            "optotypes_correct": _number(result.get("optotypes_correct")),
+            "finished": _number(result.get("finished")),
+            "correction": report["correction"] or "",
+            "optotype_set": report["optotype_set"] or "",
+            "procedure": report["procedure"] or "",
+            "setup": report["setup"] or "",
+            "viewing_distance_mm": _number(calibration.get("viewing_distance_mm")),
+            "distance_method": calibration.get("distance_method", ""),
+            "mirrored": _number(calibration.get("mirrored")),
+            "css_px_per_mm": _number(calibration.get("css_px_per_mm")),
+            "scale_method": calibration.get("scale_method", ""),
+            "device_pixel_ratio": _number(calibration.get("device_pixel_ratio")),
+            "viewport_css_px": "x".join(str(v) for v in calibration.get("viewport_css_px", [])),
+            "user_agent": _text(calibration.get("user_agent")),
+            "drawable_min_logmar": _number(drawable.get("min_logmar")),
+            "drawable_max_logmar": _number(drawable.get("max_logmar")),
+            "warnings": _text("; ".join(w["summary"] for w in report["warnings"])),
+        }
+
+
+def trial_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
+    for eye in report["eyes"]:
+        for trial in eye["trials"]:
+            yield {
+                "session_id": report["public_id"],
+                "patient_reference": _text(report["patient_reference"]),
+                "eye": eye["eye"],
+                "trial": str(trial["index"] + 1),
+                "seq": str(trial["seq"]),
+                "logmar": _number(trial["logmar"]),
+                "optotypes": " ".join(trial["optotypes"]),
+                # "?" is a "not sure" answer (stored as null)
+                "responses": " ".join(r if r is not None else "?" for r in trial["responses"]),
+                "correct": " ".join("1" if c else "0" for c in trial["correct"]),
+                "optotypes_correct": str(trial["right_count"]),
+                "optotypes_shown": str(trial["shown_count"]),
+                "response_time_ms": _number(trial["response_time_ms"]),
+                "height_css_px": _number(trial["height_css_px"]),
+                "scored_by": trial["scored_by"],
+                "answered_utc": trial["at"] or "",
+            }
+
+
+def write_csv(columns: list[str], rows: Iterable[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")  # RFC 4180 line ends
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def results_csv(reports: Iterable[dict[str, Any]]) -> str:
+    return write_csv(RESULT_COLUMNS, (row for report in reports for row in result_rows(report)))
+
+
+def trials_csv(reports: Iterable[dict[str, Any]]) -> str:
+    return write_csv(TRIAL_COLUMNS, (row for report in reports for row in trial_rows(report)))

@@ -1,0 +1,164 @@
+"""FHIR R4 Observation per eye (a Bundle per session), shaped like the visual acuity example of
+HL7's eye-care implementation guide (hl7.org/fhir/uv/eyecare, Observation va-snellen-distance-re-0).
+
+The mapping, its codes and their sources are in docs/exports.md. Plain dicts are built here; the
+tests validate every resource with the `fhir.resources` package (R4B models, which are R4's
+Observation, Device and Bundle unchanged).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+# Observation.code (SNOMED CT observable entities, as in the eye-care IG and ADHA examples).
+DISTANCE_VA = {"system": SNOMED, "code": "251739003", "display": "Distance visual acuity"}
+VISUAL_ACUITY = {"system": SNOMED, "code": "363983007", "display": "Visual acuity"}
+UNCORRECTED_VA = {"system": SNOMED, "code": "420050001", "display": "Uncorrected visual acuity"}
+CORRECTED_VA = {"system": SNOMED, "code": "397536007", "display": "Corrected visual acuity"}
+LOINC_UNCORRECTED = {
+    "right": {"system": LOINC, "code": "98499-7", "display": "Visual acuity uncorrected Right eye"},
+    "left": {"system": LOINC, "code": "98498-9", "display": "Visual acuity uncorrected Left eye"},
+}
+
+# Observation.bodySite: the IG's ophthalmology-bodySite value set holds the laterality qualifiers
+# 24028007 Right and 7771000 Left; the eye structures go alongside for systems that expect a body
+# structure. Both eyes: 51440002 Right and left, 40638003 Structure of both eyes.
+BODY_SITES = {
+    "right": ([{"system": SNOMED, "code": "24028007", "display": "Right"},
+               {"system": SNOMED, "code": "18944008", "display": "Right eye structure"}], "Right eye"),
+    "left": ([{"system": SNOMED, "code": "7771000", "display": "Left"},
+              {"system": SNOMED, "code": "8966001", "display": "Left eye structure"}], "Left eye"),
+    "both": ([{"system": SNOMED, "code": "51440002", "display": "Right and left"},
+              {"system": SNOMED, "code": "40638003", "display": "Structure of both eyes"}], "Both eyes"),
+}
+
+# Namespace for the stable ids of exported resources (uuid5 of the session id and eye): the same
+# session exported twice gives the same ids, so a receiving system can recognise a re-send.
+ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:visus:fhir-export")
+
+
+def resource_id(*parts: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, ":".join(parts)))
+
+
+def _logmar_quantity(value: float) -> dict[str, Any]:
+    # No UCUM unit exists for logMAR: unit text only, as in the IG example.
+    return {"value": round(value, 3), "unit": "logMAR"}
+
+
+def _code(report: dict[str, Any], eye: str) -> dict[str, Any]:
+    near = report["setup"] == "near_40cm"
+    corrected = report["correction"] not in (None, "none")
+    codings = [VISUAL_ACUITY if near else DISTANCE_VA, CORRECTED_VA if corrected else UNCORRECTED_VA]
+    if not corrected and eye in LOINC_UNCORRECTED:
+        codings.append(LOINC_UNCORRECTED[eye])
+    text = ("Near visual acuity (40 cm)" if near else "Distance visual acuity") + (
+        f", corrected ({report['correction_text'].lower()})" if corrected else ", uncorrected")
+    return {"coding": [dict(c) for c in codings], "text": text}
+
+
+def _device(calibration: dict[str, Any]) -> dict[str, Any]:
+    width, height = calibration["viewport_css_px"]
+    return {
+        "resourceType": "Device",
+        "id": "screen",
+        "type": {"text": "Patient's own screen, in a web browser"},
+        "deviceName": [{"name": calibration["user_agent"] or "unknown browser", "type": "other"}],
+        "property": [
+            {"type": {"text": "devicePixelRatio"}, "valueQuantity": [{"value": calibration["device_pixel_ratio"]}]},
+            {"type": {"text": "viewport (CSS px, width and height)"},
+             "valueQuantity": [{"value": width}, {"value": height}]},
+            {"type": {"text": "screen scale (CSS px per mm)"},
+             "valueQuantity": [{"value": round(calibration["css_px_per_mm"], 4), "unit": "/mm",
+                                "system": UCUM, "code": "/mm"}]},
+        ],
+        "note": [{"text": f"Screen scale set by {calibration['scale_method_text']}; viewing distance "
+                          f"{calibration['viewing_distance_mm']:.0f} mm, {calibration['distance_method_text']}"
+                          + ("; optotypes mirror-reversed" if calibration["mirrored"] else "")}],
+    }
+
+
+def _component(text: str, **value: Any) -> dict[str, Any]:
+    return {"code": {"text": text}, **value}
+
+
+def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, Any] | None:
+    """One eye's result as an Observation, or None for an eye without a result."""
+    result = eye["result"]
+    if result is None:
+        return None
+    calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
+    value = _logmar_quantity(result["logmar"])
+    if result.get("bound"):
+        value["comparator"] = result["bound"]  # "<=": at least this good; ">=": at most this good
+    coding, site_text = BODY_SITES[eye["eye"]]
+    method = f"{report['optotype_text']}; {report['procedure_text']}"
+    if report["chart_presentation_text"]:
+        method += f", {report['chart_presentation_text']}"
+    method += f". Scoring: {report['scoring_rule']}"
+    components = [
+        _component("95% interval, lower limit", valueQuantity=_logmar_quantity(result["ci95_low_logmar"])),
+        _component("95% interval, upper limit", valueQuantity=_logmar_quantity(result["ci95_high_logmar"])),
+        _component("Snellen equivalent, 6 m", valueString=result["snellen_6"]),
+        _component("Snellen equivalent, 20 ft", valueString=result["snellen_20"]),
+        _component("Decimal acuity", valueQuantity={"value": round(result["decimal"], 3), "unit": "decimal",
+                                                    "system": UCUM, "code": "1"}),
+        _component("ETDRS letter score equivalent", valueQuantity={
+            "value": round(result["etdrs_letters"], 1), "unit": "letters", "system": UCUM, "code": "{letters}"}),
+        _component("WHO ICD-11 distance vision impairment category of this acuity",
+                   valueString=result["who_category"]),
+        _component("Trials", valueInteger=int(result["trials"])),
+    ]
+    if calibration is not None:
+        components.append(_component("Viewing distance", valueQuantity={
+            "value": round(calibration["viewing_distance_mm"], 1), "unit": "mm", "system": UCUM, "code": "mm"}))
+    notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
+    if not result.get("finished", True):
+        notes.append({"text": "The test was ended before the procedure finished; the value is the estimate so far."})
+    notes += [{"text": n["text"], "time": n["at"]} for n in report["notes"] if n["text"]]
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": resource_id(report["public_id"], eye["eye"]),
+        "status": "final" if result.get("finished", True) else "preliminary",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
+        "code": _code(report, eye["eye"]),
+        # The patient is named by the clinician's own reference only, as display text (no Patient resource).
+        "subject": {"display": report["patient_reference"]},
+        "effectiveDateTime": eye["finished_at"] or report["created_at"],
+        "performer": [{"display": report["clinician"]}],
+        "valueQuantity": value,
+        "bodySite": {"coding": [dict(c) for c in coding], "text": site_text},
+        "method": {"text": method},
+        "component": components,
+    }
+    if report["finished_at"]:
+        observation["issued"] = report["finished_at"]
+    if notes:
+        observation["note"] = notes
+    if calibration is not None:
+        observation["contained"] = [_device(calibration)]
+        observation["device"] = {"reference": "#screen"}
+    return observation
+
+
+def session_bundle(report: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A collection Bundle of the session's eye Observations."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    entries = []
+    for eye in report["eyes"]:
+        observation = eye_observation(report, eye)
+        if observation is not None:
+            entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
+    return {
+        "resourceType": "Bundle",
+        "id": resource_id(report["public_id"]),
+        "type": "collection",
+        "timestamp": moment.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "entry": entries,
+    }

@@ -1,0 +1,188 @@
+"""The session report as a PDF (reportlab), drawn from the same dicts as the HTML report."""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+# A Unicode font when the system has one (patient references and user agents may hold any
+# character); the built-in Helvetica covers Latin-1 only.
+_DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+_DEJAVU_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def _fonts() -> tuple[str, str]:
+    if os.path.exists(_DEJAVU) and os.path.exists(_DEJAVU_BOLD):
+        if "VisusSans" not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont("VisusSans", _DEJAVU))
+            pdfmetrics.registerFont(TTFont("VisusSans-Bold", _DEJAVU_BOLD))
+        return "VisusSans", "VisusSans-Bold"
+    return "Helvetica", "Helvetica-Bold"
+
+
+def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | None,
+                       width: float = 170 * mm, height: float = 55 * mm) -> Drawing:
+    """Size per trial (x = trial, y = logMAR, large at the top), as webapp/plots.py draws it in SVG:
+    filled circle right, cross wrong, band = 95% interval, dashed line = result."""
+    left, right, top, bottom = 32.0, 6.0, 6.0, 22.0
+    drawing = Drawing(width, height)
+    values = [t["logmar"] for t in trials]
+    if result:
+        values += [result["ci95_low_logmar"], result["ci95_high_logmar"]]
+    low, high = min(values) - 0.1, max(values) + 0.1
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(trials)
+
+    def x(i: int) -> float:
+        return left + plot_w * (i + 0.5) / n
+
+    def y(logmar: float) -> float:  # reportlab's y grows upwards: large sizes (high logMAR) on top
+        return bottom + plot_h * (logmar - low) / (high - low)
+
+    drawing.add(Rect(left, bottom, plot_w, plot_h, fillColor=colors.white, strokeColor=colors.grey))
+    if result:
+        drawing.add(Rect(left, y(result["ci95_low_logmar"]), plot_w,
+                         y(result["ci95_high_logmar"]) - y(result["ci95_low_logmar"]),
+                         fillColor=colors.HexColor("#cde"), strokeColor=None))
+        drawing.add(Line(left, y(result["logmar"]), left + plot_w, y(result["logmar"]),
+                         strokeColor=colors.HexColor("#036"), strokeDashArray=[4, 3]))
+    tick = round(low, 1)
+    while tick <= high:
+        drawing.add(String(left - 4, y(tick) - 3, f"{tick:+.1f}", fontSize=7, textAnchor="end"))
+        tick = round(tick + 0.2, 1)
+    drawing.add(String(left + plot_w / 2, 4, "trial", fontSize=7, textAnchor="middle"))
+    drawing.add(String(2, bottom + plot_h + 0, "logMAR", fontSize=7))
+    if n > 1:
+        points = [v for i, t in enumerate(trials) for v in (x(i), y(t["logmar"]))]
+        drawing.add(PolyLine(points, strokeColor=colors.grey, strokeWidth=0.5))
+    for i, trial in enumerate(trials):
+        cx, cy = x(i), y(trial["logmar"])
+        if sum(trial["correct"]) * 2 > len(trial["correct"]):
+            drawing.add(Circle(cx, cy, 2.5, fillColor=colors.HexColor("#1a7f37"), strokeColor=None))
+        else:
+            red = colors.HexColor("#c00")
+            drawing.add(Line(cx - 2.5, cy - 2.5, cx + 2.5, cy + 2.5, strokeColor=red, strokeWidth=1.2))
+            drawing.add(Line(cx - 2.5, cy + 2.5, cx + 2.5, cy - 2.5, strokeColor=red, strokeWidth=1.2))
+    return drawing
+
+
+def report_pdf(report: dict[str, Any]) -> bytes:
+    regular, bold = _fonts()
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontName=regular, fontSize=9, leading=11.5)
+    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5)
+    h1 = ParagraphStyle("h1", parent=styles["Heading1"], fontName=bold, fontSize=15, spaceAfter=4)
+    h2 = ParagraphStyle("h2", parent=styles["Heading2"], fontName=bold, fontSize=11.5, spaceBefore=8, spaceAfter=3)
+
+    def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(escape("" if text is None else str(text)), style)
+
+    def grid(rows: list[list[Any]], widths: list[float], header: bool = False, font_size: float = 8.5) -> Table:
+        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
+        style = [("FONTNAME", (0, 0), (-1, -1), regular), ("FONTSIZE", (0, 0), (-1, -1), font_size),
+                 ("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                 ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
+        style.append(("FONTNAME", (0, 0), (-1, 0), bold) if header else ("FONTNAME", (0, 0), (0, -1), bold))
+        table.setStyle(TableStyle(style))
+        return table
+
+    story: list[Any] = [p("Visual acuity report", h1)]
+    story.append(grid([
+        ["Patient reference", p(report["patient_reference"])],
+        ["Test created (UTC)", p(_when(report["created_at"]))],
+        ["Finished (UTC)", p(_when(report["finished_at"]) or "not finished")],
+        ["Clinician", p(report["clinician"])],
+        ["Status", p(report["status"])],
+        ["Session", p(report["public_id"])],
+    ], [40 * mm, 130 * mm]))
+
+    story.append(p("Test", h2))
+    calibration_rows = []
+    for c in report["calibrations"]:
+        width, height = c["viewport_css_px"]
+        text = (f"{_when(c['at'])}: distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
+                f"scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); devicePixelRatio "
+                f"{c['device_pixel_ratio']:g}; viewport {width} x {height} CSS px; "
+                f"drawable logMAR {c['measurable_range']['min_logmar']:+.2f} to {c['measurable_range']['max_logmar']:+.2f}"
+                + ("; mirrored" if c["mirrored"] else "")
+                + (f"; voided: {c['invalidated_reason']}" if c["invalidated_reason"] else ""))
+        calibration_rows.append(p(text, small))
+    user_agents = sorted({c["user_agent"] for c in report["calibrations"] if c["user_agent"]})
+    story.append(grid([
+        ["Correction worn", p(report["correction_text"])],
+        ["Optotype", p(report["optotype_text"])],
+        ["Procedure", p(report["procedure_text"] + (f", {report['chart_presentation_text']}"
+                                                     if report["chart_presentation_text"] else ""))],
+        ["Scoring rule", p(report["scoring_rule"], small)],
+        ["Set-up", p(report["setup_text"])],
+        ["Answers", p(report["answer_mode_text"])],
+        ["Distance and scale", calibration_rows or p("no calibration")],
+        ["Device (user agent)", [p(ua, small) for ua in user_agents] or p("unknown")],
+    ], [40 * mm, 130 * mm]))
+
+    for eye in report["eyes"]:
+        block: list[Any] = [p(f"{eye['eye_name']}: {eye['status']}", h2)]
+        r = eye["result"]
+        if r:
+            rows = [
+                ["logMAR", p(f"{r['logmar_text']}  (95% interval {r['ci95_low_text']} to {r['ci95_high_text']})")],
+                ["Snellen", p(f"{r['snellen_6']}   {r['snellen_20']}")],
+                ["Decimal", p(f"{r['decimal']:.2f}")],
+                ["ETDRS letters", p(f"{r['etdrs_letters']:.0f}")],
+                ["WHO category", p(r["who_category"])],
+                ["Trials", p(f"{r['trials']} ({r['optotypes_correct']} of {r['optotypes_shown']} optotypes right)")],
+            ]
+            if r.get("bound"):
+                rows.append(["Bound", p(f"{r['bound']} {r['logmar_text']}: {r['bound_text']}")])
+            block.append(grid(rows, [40 * mm, 130 * mm]))
+        else:
+            block.append(p("No result" + (": this eye was not tested." if eye["status"] == "skipped" else ".")))
+        story.append(KeepTogether(block))
+        if eye["trials"]:
+            story.append(Spacer(1, 3))
+            story.append(trial_plot_drawing(eye["trials"], r))
+            story.append(p("Size per trial: filled circle right, cross wrong; band: 95% interval; "
+                           "dashed line: result.", small))
+            rows = [["#", "logMAR", "Shown", "Answered", "Right", "ms", "By"]]
+            for t in eye["trials"]:
+                rows.append([str(t["index"] + 1), f"{t['logmar']:+.2f}", p(" ".join(t["optotypes"]), small),
+                             p(" ".join(x if x is not None else "?" for x in t["responses"]), small),
+                             f"{t['right_count']}/{t['shown_count']}",
+                             f"{t['response_time_ms']:.0f}" if t["response_time_ms"] is not None else "",
+                             t["scored_by"]])
+            story.append(grid(rows, [10 * mm, 16 * mm, 48 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm],
+                              header=True, font_size=7.5))
+
+    story.append(p("Warnings during the test", h2))
+    if report["warnings"]:
+        story += [p(f"{_when(w['at'])} ({w['device'] or 'server'}): {w['summary']}", small) for w in report["warnings"]]
+    else:
+        story.append(p("None recorded."))
+    story.append(p("Notes", h2))
+    if report["notes"]:
+        story += [p(f"{_when(n['at'])}: {n['text']}") for n in report["notes"]]
+    else:
+        story.append(p("None."))
+    story.append(Spacer(1, 14 * mm))
+    story.append(p("Signed: ______________________________    Date: ______________"))
+
+    out = io.BytesIO()
+    document = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=16 * mm,
+                                 bottomMargin=16 * mm, title="Visual acuity report", author="Visus",
+                                 subject=f"Test session {report['public_id']}")
+    document.build(story)
+    return out.getvalue()
+
+
+def _when(iso_text: str | None) -> str:
+    return iso_text.replace("T", " ").rstrip("Z")[:16] if iso_text else ""
