@@ -96,3 +96,16 @@ def focus_is_visible(page) -> bool:
         """() => { const s = getComputedStyle(document.activeElement);
                    return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0; }"""
     )
+
+
+def calibrate_by_clicking(display, css_px_per_mm: float) -> float:
+    """Scale, distance (tape) and the measurable-range page, with the mouse; returns the scale set."""
+    display.wait_for_selector(visible("scale"))
+    scale = set_card_width(display, css_px_per_mm)
+    display.click('[data-action="scale-done"]')
+    display.wait_for_selector(visible("distance"))
+    display.check("[data-tape-confirm]")
+    display.click('[data-action="distance-done"]')
+    display.wait_for_selector("[data-range-report]:not([hidden])")
+    display.click('[data-action="distance-continue"]')
+    return scale

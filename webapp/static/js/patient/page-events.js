@@ -25,13 +25,21 @@ export function watchPageEvents(report) {
     }, 250);
   });
 
-  // A media query for the current resolution stops matching when the ratio changes; re-arm it each time.
+  // A media query for the current resolution stops matching when the ratio changes; re-arm it each
+  // time. A slow poll backs it up: not every browser (nor every monitor switch) fires the change.
+  let lastRatio = window.devicePixelRatio;
+  const ratioChanged = () => {
+    if (window.devicePixelRatio === lastRatio) return;
+    lastRatio = window.devicePixelRatio;
+    report("zoom", { device_pixel_ratio: window.devicePixelRatio, viewport_css_px: viewport() });
+  };
   const watchRatio = () => {
     const query = window.matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
     query.addEventListener("change", () => {
-      report("zoom", { device_pixel_ratio: window.devicePixelRatio, viewport_css_px: viewport() });
+      ratioChanged();
       watchRatio();
     }, { once: true });
   };
   watchRatio();
+  setInterval(ratioChanged, 1000);
 }
