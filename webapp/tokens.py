@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import io
@@ -31,6 +32,7 @@ def pad_token(secret_key: str, public_id: str, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=512)  # a pure function of its text; the display's state carries it often
 def qr_svg(text: str, title: str) -> str:
     """A QR code as SVG text: no XML declaration, with its namespace (so it parses as XML too),
     scalable (viewBox, no width/height), dark modules on white."""
