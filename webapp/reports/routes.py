@@ -36,7 +36,8 @@ def _own_sessions() -> list[TestSession]:
 def report(public_id: str):
     data = session_report(owned(public_id))
     for eye in data["eyes"]:
-        eye["plot_svg"] = plots.trial_plot_svg(eye["trials"], eye["result"], title=f"{eye['eye_name']}: size per trial")
+        eye["plot_svg"] = plots.trial_plot_svg(eye["trials"], eye["result"], title=f"{eye['eye_name']}: size per trial",
+                                               element_id=f"trial-plot-{eye['eye']}")
     return _private(Response(render_template("reports/report.html", report=data)))
 
 

@@ -1,0 +1,227 @@
+"""Clinical report (HTML and PDF), ownership of every report route, and the patient history.
+
+The sessions are scripted through the app's own code paths: the new-test form, the patient's
+socket events (consent, calibration, ready, answers, a hidden page) and the clinician's note.
+`run_chart_session` is shared with tests/test_csv_export.py and tests/test_fhir_export.py.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from tests.conftest import add_clinician, create_test, display, login, make_app, start_testing, watcher
+from webapp.extensions import db
+from webapp.models import TestSession
+
+NOTE = "Patient wore old glasses"
+
+
+def answer_until_done(screen, stimulus, respond):
+    """Answer stimuli until the eye (or the test) stops sending them; returns the stimuli shown."""
+    shown = []
+    while stimulus is not None:
+        ack = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                     "responses": respond(stimulus), "response_time_ms": 850})
+        assert ack["ok"], ack
+        shown.append(stimulus)
+        stimulus = screen.last("stimulus")
+    return shown
+
+
+def reader(reads_above):
+    """Reads every optotype larger than `reads_above` logMAR and none smaller (None: reads all)."""
+    return lambda s: (list(s["optotypes"]) if reads_above is None or s["logmar"] > reads_above
+                      else [None] * len(s["optotypes"]))
+
+
+def run_chart_session(app, client, patient_reference="Patient A", right_reads_to=0.25, left_reads_to=None,
+                      note=NOTE, **overrides):
+    """A chart test, right then left, through the sockets. The right eye reads every row above
+    `right_reads_to` (a letter-by-letter score of about right_reads_to + 0.05); the left eye
+    likewise, or everything when `left_reads_to` is None, which ends at the smallest row the
+    screen draws (a "<=" bound). The display's page is hidden and shown again during the right
+    eye; the clinician writes a note between eyes. Returns (public_id, stimuli shown per eye)."""
+    public_id, token = create_test(client, patient_reference=patient_reference, procedure="chart",
+                                   eyes="right_left", **overrides)
+    screen = display(app, token)
+    watch = watcher(app, client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    stimulus = start_testing(screen)
+    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                  "responses": reader(right_reads_to)(stimulus), "response_time_ms": 850})["ok"]
+    assert screen.send("page_event", {"kind": "hidden"})["paused"] is True
+    assert screen.send("page_event", {"kind": "visible"})["ok"]
+    assert screen.send("ready")["ok"]
+    right = [stimulus] + answer_until_done(screen, screen.last("stimulus"), reader(right_reads_to))
+    if note:
+        assert watch.send("note", {"session_id": public_id, "text": note})["ok"]
+    assert screen.send("ready")["ok"]
+    left = answer_until_done(screen, screen.last("stimulus"), reader(left_reads_to))
+    screen.disconnect()
+    watch.disconnect()
+    return public_id, {"right": right, "left": left}
+
+
+def letter_score(shown, reads_above):
+    """Letter-by-letter chart score (vision-science.md section 5) of what the script answered."""
+    letters = sum(len(s["optotypes"]) for s in shown if reads_above is None or s["logmar"] > reads_above)
+    return shown[0]["logmar"] + 0.1 - 0.02 * letters
+
+
+def stored_results(app, public_id):
+    with app.app_context():
+        session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
+        return {e.eye: dict(e.result) for e in session.eye_tests if e.result}
+
+
+def text_of(html):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def scripted(app, clinician_client):
+    public_id, shown = run_chart_session(app, clinician_client)
+    return public_id, shown, stored_results(app, public_id)
+
+
+def test_report_holds_every_field_of_a_scripted_session(clinician_client, scripted):
+    public_id, shown, results = scripted
+    response = clinician_client.get(f"/sessions/{public_id}/report")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    text = text_of(html)
+
+    right, left = results["right"], results["left"]
+    assert right["logmar"] == pytest.approx(letter_score(shown["right"], 0.25)) == pytest.approx(0.3)
+    right_section = html.split('data-eye="right"')[1].split('data-eye="left"')[0]
+    assert re.search(r"data-logmar>0\.30<", right_section)
+    assert f"data-ci95>{right['ci95_low_logmar']:.2f} to {right['ci95_high_logmar']:.2f}<" in right_section
+    assert "data-snellen>6/12 · 20/40<" in right_section
+    assert "data-decimal>0.50<" in right_section and "data-etdrs>70<" in right_section
+    assert "data-who>none<" in right_section
+    assert right_section.count("<tr><td>") == len(shown["right"])  # the trial-by-trial table
+    assert 'data-mark="wrong"' in right_section and 'data-mark="right"' in right_section  # the plot
+    assert "data-bound" not in right_section
+
+    left_section = html.split('data-eye="left"')[1]
+    assert left["bound"] == "<="
+    assert f"data-logmar>&lt;= {left['logmar']:.2f}<" in left_section
+    assert "the smallest size this screen could draw was read" in left_section
+    assert left_section.count("<tr><td>") == len(shown["left"])
+
+    for expected in ("Patient A", "doc@example.org", "Correction worn None", "Sloan letters",
+                     "Chart (rows from large to small), a whole row at once", "Letter by letter",
+                     "3 m, measured with a tape", "3000 mm, measured with a tape or string",
+                     "4.000 CSS px/mm, bank card", "1600 × 900", "pytest", "page hidden", NOTE):
+        assert expected in text, expected
+    assert re.search(r"data-dpr>2\.0<", html)
+    assert re.search(r"Test created \(UTC\) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)
+    # Distinct SVG title ids for the two plots (one page, two eyes).
+    assert 'id="trial-plot-right-title"' in html and 'id="trial-plot-left-title"' in html
+
+
+def test_report_links_carry_no_patient_identity(clinician_client, scripted):
+    public_id, _, _ = scripted
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    links = re.findall(r'href="([^"]+)"', html)
+    assert any(link.endswith(f"/sessions/{public_id}/history") for link in links)
+    assert not [link for link in links if "Patient" in link]
+    for path in ("report.pdf", "results.csv", "trials.csv", "fhir.json"):
+        response = clinician_client.get(f"/sessions/{public_id}/{path}")
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "Patient" not in response.headers["Content-Disposition"]
+        assert public_id in response.headers["Content-Disposition"]
+
+
+def test_pdf_opens_and_holds_the_numbers(clinician_client, scripted):
+    public_id, shown, results = scripted
+    response = clinician_client.get(f"/sessions/{public_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pdf = PdfReader(io.BytesIO(response.data))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    flat = re.sub(r"\s+", " ", text)
+    right, left = results["right"], results["left"]
+    assert "Patient A" in flat and "doc@example.org" in flat
+    assert f"0.30 (95% interval {right['ci95_low_logmar']:.2f} to {right['ci95_high_logmar']:.2f})" in flat
+    assert "6/12 20/40" in flat
+    assert f"{left['logmar']:.2f} (95% interval" in flat and "<= " in flat
+    assert "Sloan letters" in flat and "3000 mm" in flat and "devicePixelRatio 2" in flat
+    assert "page hidden" in flat and NOTE in flat
+    # every trial is in the table: its logMAR and what was shown
+    for trial in shown["right"] + shown["left"]:
+        assert " ".join(trial["optotypes"]) in flat
+    # the document's metadata names the session, not the patient
+    assert "Patient" not in (pdf.metadata.subject or "") and "Patient" not in (pdf.metadata.title or "")
+
+
+REPORT_PATHS = ["report", "report.pdf", "results.csv", "trials.csv", "fhir.json", "history"]
+
+
+def test_every_report_route_is_for_the_owner_only(app, clinician_client, scripted):
+    public_id, _, _ = scripted
+    for path in REPORT_PATHS:
+        assert clinician_client.get(f"/sessions/{public_id}/{path}").status_code == 200, path
+    add_clinician(app, "other@example.org")
+    other = login(app.test_client(), "other@example.org")
+    for path in REPORT_PATHS:
+        assert other.get(f"/sessions/{public_id}/{path}").status_code == 404, path
+        assert other.get(f"/sessions/nonexistent/{path}").status_code == 404, path
+    anonymous = app.test_client()
+    for path in [f"/sessions/{public_id}/{p}" for p in REPORT_PATHS] + ["/exports/results.csv", "/exports/trials.csv"]:
+        response = anonymous.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    assert public_id not in other.get("/exports/results.csv").get_data(as_text=True)
+    assert public_id not in other.get("/exports/trials.csv").get_data(as_text=True)
+
+
+def test_history_lists_the_same_patient_and_flags_a_change_beyond_the_limit(app, clinician_client):
+    first, _ = run_chart_session(app, clinician_client, right_reads_to=0.25, note=None)   # right 0.30
+    second, _ = run_chart_session(app, clinician_client, right_reads_to=0.05, note=None)  # right 0.10
+    stranger, _ = run_chart_session(app, clinician_client, patient_reference="Patient B", note=None)
+    add_clinician(app, "other@example.org")
+    other = login(app.test_client(), "other@example.org")
+    foreign, _ = run_chart_session(app, other, note=None)  # same reference, another clinician
+
+    html = clinician_client.get(f"/sessions/{second}/history").get_data(as_text=True)
+    assert f"/sessions/{first}/report" in html and f"/sessions/{second}/report" in html
+    assert stranger not in html and foreign not in html
+    right_table = html.split('<table class="history-table" data-eye="right"')[1].split("</table>")[0]
+    assert right_table.count("<tr") == 3  # header + two results, oldest first
+    assert right_table.index("0.30") < right_table.index("0.10")
+    assert right_table.count("data-flagged") == 1 and "-0.20" in right_table
+    left_table = html.split('<table class="history-table" data-eye="left"')[1].split("</table>")[0]
+    assert "data-flagged" not in left_table  # the same bound both times: no change
+    plot = re.search(r'<svg[^>]*class="history-plot".*?</svg>', html, re.S).group(0)
+    assert plot.count('data-point="') == 4 and plot.count('data-flagged="true"') == 1
+    assert plot.count('data-eye="right"') >= 3 and plot.count('data-eye="left"') >= 3  # 2 points + line each
+
+
+def test_history_change_limit_is_configurable(db_path):
+    app = make_app(db_path, HISTORY_CHANGE_LIMIT_LOGMAR=0.25)
+    add_clinician(app)
+    client = login(app.test_client())
+    run_chart_session(app, client, right_reads_to=0.25, note=None)
+    second, _ = run_chart_session(app, client, right_reads_to=0.05, note=None)
+    html = client.get(f"/sessions/{second}/history").get_data(as_text=True)
+    assert "data-flagged" not in html and "larger than 0.25 logMAR" in html
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_session_without_results_still_has_a_report(app, clinician_client):
+    public_id, token = create_test(clinician_client, eyes="right")
+    screen = display(app, token)
+    start_testing(screen)
+    watch = watcher(app, clinician_client)
+    assert watch.send("end", {"session_id": public_id})["ok"]
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert "No result: this eye was not tested" in html and "ended" in html
+    pdf = PdfReader(io.BytesIO(clinician_client.get(f"/sessions/{public_id}/report.pdf").data))
+    assert "No result" in pdf.pages[0].extract_text()
+    assert "No results yet" in clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
