@@ -1,4 +1,4 @@
-"""The optotype drawing module in a real Chromium, without a server: requests to a made-up origin
+"""The drawing modules in a real Chromium, without a server: requests to a made-up origin
 are answered from the files on disk (Playwright routing), so these run in about a second.
 
 What is checked is what the patient sees: the ink of each optotype, measured by the browser's
@@ -111,3 +111,46 @@ def test_mirrored_stimulus_is_reversed_left_to_right_at_the_same_size(drawing_pa
     drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True})
     assert drawn["transform"].startswith("matrix(-1, 0, 0, 1")
     assert drawn["reported"] == pytest.approx(80.0, rel=0.01)
+
+
+CARD = """async ({width, viewport}) => {
+    const {CardSizer} = await import('/static/js/patient/card.js');
+    const host = document.querySelector('[data-host]');
+    const card = document.createElement('div');
+    card.className = 'card';
+    const slider = Object.assign(document.createElement('input'), {type: 'range', min: 100, max: 2200, step: 0.5});
+    const readout = document.createElement('p');
+    host.style.display = 'block';
+    host.replaceChildren(card, slider, readout);
+    const sizer = new CardSizer({card, slider, readout, stepButtons: []});
+    const portraitAtStart = sizer.portrait;
+    sizer.setWidth(width);
+    const box = card.getBoundingClientRect();
+    const before = sizer.cssPxPerMm;
+    sizer.turn();
+    const turned = card.getBoundingClientRect();
+    return {portraitAtStart, scale: before, w: box.width, h: box.height, turnedScale: sizer.cssPxPerMm,
+            turnedW: turned.width, turnedH: turned.height, radius: parseFloat(getComputedStyle(card).borderTopLeftRadius)};
+}"""
+
+
+@pytest.mark.parametrize("viewport_width, portrait", [(1280, False), (390, True)])
+def test_card_is_id1_shaped_and_turning_it_keeps_the_scale(browser, viewport_width, portrait):
+    context = browser.new_context(viewport={"width": viewport_width, "height": 800})
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/")
+    try:
+        scale = 4.5
+        side_mm = 53.98 if portrait else 85.6
+        card = page.evaluate(CARD, {"width": scale * side_mm, "viewport": viewport_width})
+        assert card["portraitAtStart"] is portrait
+        assert card["scale"] == pytest.approx(scale, rel=0.002)
+        long_side, short_side = (card["h"], card["w"]) if portrait else (card["w"], card["h"])
+        assert long_side == pytest.approx(85.6 * scale, rel=0.003)  # ISO/IEC 7810 ID-1
+        assert short_side == pytest.approx(53.98 * scale, rel=0.003)
+        assert 2.88 * scale <= card["radius"] <= 3.48 * scale
+        assert card["turnedScale"] == pytest.approx(scale, rel=0.002)
+        assert (card["turnedW"], card["turnedH"]) == (pytest.approx(card["h"], rel=0.003), pytest.approx(card["w"], rel=0.003))
+    finally:
+        context.close()

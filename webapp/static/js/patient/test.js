@@ -119,6 +119,7 @@ const card = new CardSizer({
   slider: find("card-slider"),
   readout: find("card-readout"),
   stepButtons: findAll("card-step"),
+  turnButton: find("action", "card-turn"),
 });
 find("action", "scale-done").addEventListener("click", () => {
   store.update({ recalibrateReason: null, rangeShown: false });
