@@ -89,13 +89,18 @@ class Recorder:
         with self.changed:
             return [data for event, data in self.log if event == name]
 
-    def wait(self, name: str, after: int = 0, timeout: float = 20,
-             match: Callable[[Any], bool] = lambda data: True) -> Any:
-        """The first `name` event past the first `after` ones that satisfies `match`."""
+    def mark(self) -> int:
+        """A position in the log, for `wait(..., since=)`."""
+        with self.changed:
+            return len(self.log)
+
+    def wait(self, name: str, timeout: float = 20, match: Callable[[Any], bool] = lambda data: True,
+             since: int = 0) -> Any:
+        """The first `name` event (logged at or after position `since`) that satisfies `match`."""
         deadline = time.monotonic() + timeout
         with self.changed:
             while True:
-                seen = [data for event, data in self.log if event == name][after:]
+                seen = [data for event, data in self.log[since:] if event == name]
                 for data in seen:
                     if match(data):
                         return data
