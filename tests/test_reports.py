@@ -225,3 +225,13 @@ def test_a_session_without_results_still_has_a_report(app, clinician_client):
     pdf = PdfReader(io.BytesIO(clinician_client.get(f"/sessions/{public_id}/report.pdf").data))
     assert "No result" in pdf.pages[0].extract_text()
     assert "No results yet" in clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
+
+
+def test_result_page_and_dashboard_link_to_the_report_and_exports(clinician_client, scripted):
+    public_id, _, _ = scripted
+    result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    for path in REPORT_PATHS:
+        assert f'href="/sessions/{public_id}/{path}"' in result, path
+    dashboard = clinician_client.get("/").get_data(as_text=True)
+    assert f'href="/sessions/{public_id}/report"' in dashboard
+    assert 'href="/exports/results.csv"' in dashboard and 'href="/exports/trials.csv"' in dashboard
