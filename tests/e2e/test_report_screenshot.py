@@ -1,0 +1,77 @@
+"""The clinical report in Chromium: a chart test run to the end over real websockets against the
+real server, then the report page on screen and as printed. Screenshots are kept:
+test-artifacts/report.png (screen) and test-artifacts/report-print.png (print media)."""
+from __future__ import annotations
+
+import queue
+
+import pytest
+import socketio
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.flows import create_test, serious_violations, sign_in
+
+pytestmark = pytest.mark.browser
+
+CALIBRATION = {"css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1280, 800],
+               "scale_method": "card", "distance": {"method": "tape", "distance_mm": 3000},
+               "user_agent": "e2e scripted display"}
+
+
+def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
+    """The patient's display over a websocket: reads every row larger than `reads_above`, both eyes.
+    Returns the number of trials answered."""
+    token = invite_url.rsplit("/t/", 1)[1]
+    events: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    for name in ("stimulus", "eye_done", "test_done"):
+        client.on(name, lambda data, name=name: events.put((name, data)), namespace="/patient")
+    client.connect(base_url, namespaces=["/patient"], transports=["websocket"],
+                   auth={"token": token, "device": "display"})
+    answered = 0
+    try:
+        for event, payload in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
+            ack = client.call(event, payload, namespace="/patient", timeout=10)
+            assert ack["ok"], ack
+        while True:
+            name, data = events.get(timeout=15)  # each answer is followed by a stimulus or an end
+            if name == "stimulus":
+                read = data["logmar"] > reads_above
+                responses = list(data["optotypes"]) if read else [None] * len(data["optotypes"])
+                ack = client.call("answer", {"trial_id": data["trial_id"], "seq": data["seq"],
+                                             "responses": responses, "response_time_ms": 900},
+                                  namespace="/patient", timeout=10)
+                assert ack["ok"], ack
+                answered += 1
+            elif name == "eye_done" and data["next_eye"]:
+                assert client.call("ready", {}, namespace="/patient", timeout=10)["ok"]
+            elif name == "test_done":
+                return answered
+    finally:
+        client.disconnect()
+
+
+def test_report_on_screen_and_printed(new_context, live_server, shots):
+    page = shots.watch("clinician", new_context(viewport={"width": 1200, "height": 900}).new_page())
+    sign_in(page, live_server)
+    invite_url, public_id = create_test(page, live_server, eyes="right_left", procedure="chart")
+    answered = run_patient(live_server, invite_url, reads_above=0.25)
+    assert answered >= 4
+
+    page.goto(f"{live_server}/sessions/{public_id}/report")
+    page.wait_for_selector('[data-eye="left"] [data-logmar]')
+    assert page.text_content('[data-eye="right"] [data-logmar]') == "0.30"
+    assert page.text_content('[data-eye="right"] [data-snellen]') == "6/12 · 20/40"
+    assert page.locator("svg.trial-plot").count() == 2
+    assert page.locator(".site-header").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    assert serious_violations(page) == []
+
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()  # no navigation on paper
+    assert not page.locator(".report-actions").is_visible()
+    assert page.locator('[data-eye="right"] [data-logmar]').is_visible()
+    page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
+    pdf = page.pdf(format="A4")  # Chromium's own print of the page: it must lay out and hold pages
+    assert pdf.startswith(b"%PDF")
