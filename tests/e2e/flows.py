@@ -36,6 +36,7 @@ def sign_in(page, base_url: str) -> None:
 
 def create_test(page, base_url: str, **choices) -> tuple[str, str]:
     """Fill the new-test form; returns (invite URL, session public id)."""
+    show_results = bool(choices.pop("show_results", False))
     settings = {
         "eyes": "right_left", "optotype_set": "sloan", "procedure": "chart", "chart_presentation": "row",
         "correction": "none", "setup": "3m", "answer_mode": "patient", **choices,
@@ -44,6 +45,8 @@ def create_test(page, base_url: str, **choices) -> tuple[str, str]:
     page.fill('input[name="patient_reference"]', "E2E patient")
     for name, value in settings.items():
         page.check(f'input[name="{name}"][value="{value}"]')
+    if show_results:
+        page.check('input[name="show_results"]')
     page.click('main [type="submit"]')
     page.wait_for_selector("[data-invite-url]")
     invite_url = page.input_value("[data-invite-url]")
