@@ -235,3 +235,25 @@ def test_result_page_and_dashboard_link_to_the_report_and_exports(clinician_clie
     dashboard = clinician_client.get("/").get_data(as_text=True)
     assert f'href="/sessions/{public_id}/report"' in dashboard
     assert 'href="/exports/results.csv"' in dashboard and 'href="/exports/trials.csv"' in dashboard
+
+
+def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_client):
+    from tests.conftest import CALIBRATION
+
+    public_id, token = create_test(clinician_client, eyes="right", procedure="chart")
+    screen = display(app, token)
+    stimulus = start_testing(screen)
+    assert screen.send("page_event", {"kind": "zoom", "detail": {"device_pixel_ratio": 2.5}})["paused"] is True
+    assert screen.send("calibration", {**CALIBRATION, "device_pixel_ratio": 2.5})["ok"]
+    watch = watcher(app, clinician_client)
+    assert watch.send("pause", {"session_id": public_id})["ok"]
+    assert watch.send("resume", {"session_id": public_id})["ok"]
+    assert screen.send("ready")["ok"]
+    answer_until_done(screen, screen.last("stimulus") or stimulus, reader(0.25))
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    warnings = re.search(r"<ul data-warnings>(.*?)</ul>", html, re.S).group(1)
+    order = [warnings.index(text) for text in ("page zoom", "calibration voided (zoom_or_screen_changed)",
+                                               "paused", "resumed")]
+    assert order == sorted(order)
+    assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
+    assert re.search(r"data-dpr>2\.5<", html)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -13,7 +14,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 # A Unicode font when the system has one (patient references and user agents may hold any
 # character); the built-in Helvetica covers Latin-1 only.
