@@ -15,7 +15,8 @@ way as the floor. Clients and server share this machine's cores, as in platform-
     python bench/relay_latency.py                 # 1, 50, 200 sessions; about 2-3 minutes
     python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500
 
-Prints one table; bounded by --max-seconds (each level stops waiting when time runs out and
+Prints one table: all answers, then ("steady") only those sent after every session had connected,
+calibrated and seen its first stimulus (the set-up burst excluded). Bounded by --max-seconds (each level stops waiting when time runs out and
 reports what it measured, with the count of trials that did not complete).
 """
 from __future__ import annotations
@@ -132,8 +133,9 @@ class Session:
     think_s: tuple[float, float]
     trials: int
     rng: random.Random
-    to_clinician_ms: list[float] = field(default_factory=list)
-    to_stimulus_ms: list[float] = field(default_factory=list)
+    to_clinician_ms: list[tuple[float, float]] = field(default_factory=list)  # (sent at, ms)
+    to_stimulus_ms: list[tuple[float, float]] = field(default_factory=list)
+    first_stimulus_at: float | None = None
     sent_at: dict[int, float] = field(default_factory=dict)
     stimulus: dict | None = None
     got_stimulus: threading.Event = field(default_factory=threading.Event)
@@ -144,14 +146,16 @@ class Session:
         now = time.perf_counter()
         previous = data["seq"] - 1
         if previous in self.sent_at:
-            self.to_stimulus_ms.append((now - self.sent_at[previous]) * 1000)
+            self.to_stimulus_ms.append((self.sent_at[previous], (now - self.sent_at[previous]) * 1000))
+        elif self.first_stimulus_at is None:
+            self.first_stimulus_at = now
         self.stimulus = data
         self.got_stimulus.set()
 
     def on_scored(self, seq: int) -> None:
         now = time.perf_counter()
         if seq in self.sent_at:
-            self.to_clinician_ms.append((now - self.sent_at[seq]) * 1000)
+            self.to_clinician_ms.append((self.sent_at[seq], (now - self.sent_at[seq]) * 1000))
 
 
 def client() -> socketio.Client:
@@ -264,9 +268,16 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
             time.sleep(0.01)  # stagger connects a little, as real patients would
         for thread in threads:
             thread.join(max(0.0, stop_at - time.monotonic()) + 5)
-        to_clinician = [v for s in sessions for v in s.to_clinician_ms]
-        to_stimulus = [v for s in sessions for v in s.to_stimulus_ms]
+        # Steady state: answers sent once every session had connected, calibrated and got its
+        # first stimulus (before that, answers share the server with the set-up burst).
+        set_up = max((s.first_stimulus_at or float("inf")) for s in sessions)
+        to_clinician = [ms for s in sessions for _, ms in s.to_clinician_ms]
+        to_stimulus = [ms for s in sessions for _, ms in s.to_stimulus_ms]
+        steady_clinician = [ms for s in sessions for at, ms in s.to_clinician_ms if at > set_up]
+        steady_stimulus = [ms for s in sessions for at, ms in s.to_stimulus_ms if at > set_up]
         return {
+            "steady": (len(steady_stimulus), [percentile(steady_clinician, q) for q in (50, 95, 99)],
+                       [percentile(steady_stimulus, q) for q in (50, 95, 99)]),
             "kind": kind, "sessions": n, "answers": sum(len(s.sent_at) for s in sessions),
             "failed": sum(1 for s in sessions if s.failed),
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
@@ -308,6 +319,9 @@ def main() -> None:
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
         print(f"{r['kind']:<6} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
+              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
+        n_steady, c, s = r["steady"]
+        print(f"{'':<6} {'steady':>8} {n_steady:>8} {'':>6} | "
               f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
         for error in r["errors"]:
             print(f"       incomplete session: {error}")
