@@ -6,7 +6,7 @@ import pytest
 
 from calibration.size import optotype_height_css_px
 
-from tests.e2e.flows import create_test, set_card_width, sign_in, visible
+from .flows import create_test, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tests.e2e.flows import create_test, set_card_width, sign_in, visible
+from .flows import create_test, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
