@@ -11,7 +11,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# expire_on_commit=False: a socket event commits, then builds what it sends from the same rows;
+# expiring them would reload every one. Each event has its own session (removed at its end).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

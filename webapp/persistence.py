@@ -10,8 +10,18 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
+
+
+# What a live event reads: the eyes with their trials, and the calibrations (one query each, not
+# one per attribute touched).
+LIVE_SESSION_LOAD = (
+    selectinload(TestSession.eye_tests).selectinload(EyeTest.trials),
+    selectinload(TestSession.calibrations),
+)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -15,6 +15,7 @@ from webapp.live import engine
 from webapp.live.common import handler
 from webapp.live.engine import LiveError
 from webapp.models import TestSession
+from webapp.persistence import LIVE_SESSION_LOAD
 
 
 @socketio.on("connect", namespace=ev.CLINICIAN_NS)
@@ -27,7 +28,8 @@ def connect(auth=None):
 def owned_session(data: dict) -> tuple[TestSession, int]:
     if not current_user.is_authenticated:
         raise LiveError("forbidden", "Sign in again to watch this test.")
-    session = db.session.scalar(select(TestSession).where(TestSession.public_id == data["session_id"]))
+    session = db.session.scalar(select(TestSession).where(TestSession.public_id == data["session_id"])
+                                .options(*LIVE_SESSION_LOAD))
     if session is None:
         raise LiveError("not_found", "There is no such test; go back to the dashboard.")
     if session.clinician_id != current_user.id:

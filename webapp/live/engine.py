@@ -19,7 +19,7 @@ from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
 from webapp import events as ev
 from webapp import persistence as p
-from webapp.extensions import socketio
+from webapp.extensions import db, socketio
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, utcnow
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
@@ -218,8 +218,9 @@ def _require_open(session: TestSession) -> None:
 
 def _record_event(session: TestSession, kind: str, device: str, detail: dict | None = None,
                   text: str | None = None) -> SessionEvent:
-    event = SessionEvent(kind=kind, device=device, detail=detail or {}, text=text, created_at=utcnow())
-    session.events.append(event)
+    event = SessionEvent(session_id=session.id, kind=kind, device=device, detail=detail or {}, text=text,
+                         created_at=utcnow())
+    db.session.add(event)  # not session.events.append: that would load every stored event first
     return event
 
 

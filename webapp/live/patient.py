@@ -19,6 +19,7 @@ from webapp.live import engine
 from webapp.live.common import handler, state_for
 from webapp.live.engine import LiveError
 from webapp.models import TestSession, utcnow
+from webapp.persistence import LIVE_SESSION_LOAD
 
 
 def invite_problem(session: TestSession | None) -> str | None:
@@ -35,7 +36,8 @@ def invite_problem(session: TestSession | None) -> str | None:
 
 def session_for_token(token: str, device: str) -> TestSession | None:
     column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
-    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token))
+                             .options(*LIVE_SESSION_LOAD))
 
 
 def current_device() -> tuple[TestSession, str]:
@@ -43,6 +45,7 @@ def current_device() -> tuple[TestSession, str]:
     sid = request.sid
     session = db.session.scalar(
         select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+        .options(*LIVE_SESSION_LOAD)
     )
     if session is None:
         raise LiveError("not_connected", "This screen was replaced by another one or lost its link; reload the page.")
