@@ -61,7 +61,7 @@ def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | No
         drawing.add(String(left - 4, y(tick) - 3, f"{tick:+.1f}", fontSize=7, textAnchor="end"))
         tick = round(tick + 0.2, 1)
     drawing.add(String(left + plot_w / 2, 4, "trial", fontSize=7, textAnchor="middle"))
-    drawing.add(String(2, bottom + plot_h + 0, "logMAR", fontSize=7))
+    drawing.add(String(2, bottom + plot_h, "logMAR", fontSize=7))
     if n > 1:
         points = [v for i, t in enumerate(trials) for v in (x(i), y(t["logmar"]))]
         drawing.add(PolyLine(points, strokeColor=colors.grey, strokeWidth=0.5))
