@@ -116,42 +116,63 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class ServerProcess:
+    """`python server.py` on 127.0.0.1:`port` with its own SQLite database and secret key."""
+
+    def __init__(self, tmp: Path, port: int | None = None, secret_key: str | None = None):
+        self.tmp = tmp
+        self.port = port or _free_port()
+        self.secret_key = secret_key or secrets.token_hex(32)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "server.log"
+        self.process = None
+
+    def start(self) -> "ServerProcess":
+        env = {
+            **os.environ,
+            "VISUS_HOST": "127.0.0.1",
+            "VISUS_PORT": str(self.port),
+            "VISUS_SECRET_KEY": self.secret_key,
+            "DATABASE_URL": f"sqlite:///{self.tmp / 'e2e.sqlite'}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"server did not answer /healthz in 30 s:\n{self.log_path.read_text()}")
+            time.sleep(0.1)  # polling a starting process: there is no event to await
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def keep_log(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        if self.log_path.exists():
+            (ARTIFACTS / name).write_text(self.log_path.read_text())
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """`python server.py` on a free port with its own SQLite database; yields the base URL."""
-    tmp = tmp_path_factory.mktemp("e2e-server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "VISUS_HOST": "127.0.0.1",
-        "VISUS_PORT": str(port),
-        "VISUS_SECRET_KEY": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite'}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = open(tmp / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            log.close()
-            raise RuntimeError(f"server exited early:\n{(tmp / 'server.log').read_text()}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not answer /healthz in 30 s:\n{(tmp / 'server.log').read_text()}")
-        time.sleep(0.1)  # polling a starting process: there is no event to await
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "server.log").write_text((tmp / "server.log").read_text())
+    """The server for the browser tests (one per run); yields its base URL."""
+    server = ServerProcess(tmp_path_factory.mktemp("e2e-server")).start()
+    yield server.base_url
+    server.stop()
+    server.keep_log("server.log")
