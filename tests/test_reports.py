@@ -257,3 +257,12 @@ def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_clien
     assert order == sorted(order)
     assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
     assert re.search(r"data-dpr>2\.5<", html)
+
+
+def test_pdf_keeps_a_patient_reference_outside_latin_1(app, clinician_client):
+    reference = "Zoë Øster – Ελένη"
+    public_id, token = create_test(clinician_client, patient_reference=reference, eyes="right")
+    screen = display(app, token)
+    answer_until_done(screen, start_testing(screen), reader(0.25))
+    pdf = PdfReader(io.BytesIO(clinician_client.get(f"/sessions/{public_id}/report.pdf").data))
+    assert reference in pdf.pages[0].extract_text()
