@@ -1,33 +1,21 @@
 """Steps the browser tests share: a clinician signs in and creates a test; a patient calibrates."""
 from __future__ import annotations
 
-import threading
-
 CLINICIAN_EMAIL = "e2e.clinician@example.org"
 CLINICIAN_PASSWORD = "correct horse battery staple"
 CARD_WIDTH_MM = 85.6  # ISO/IEC 7810 ID-1
 
-_setup_lock = threading.Lock()
-_setup_done = False
-
 
 def sign_in(page, base_url: str) -> None:
-    """First run: /setup creates the clinician; afterwards: /login."""
-    global _setup_done
-    with _setup_lock:
-        if not _setup_done:
-            response = page.goto(f"{base_url}/setup")
-            if response.status == 200:
-                page.fill('input[name="email"]', CLINICIAN_EMAIL)
-                page.fill('input[name="password"]', CLINICIAN_PASSWORD)
-                page.fill('input[name="confirm"]', CLINICIAN_PASSWORD)
-                page.click('main [type="submit"]')
-                page.wait_for_url(lambda url: "/setup" not in url)
-                _setup_done = True
-                return
-            _setup_done = True
+    """First run: /login sends to /setup, which creates the clinician; afterwards: /login."""
     page.goto(f"{base_url}/login")
-    if "/login" in page.url:
+    if "/setup" in page.url:
+        page.fill('input[name="email"]', CLINICIAN_EMAIL)
+        page.fill('input[name="password"]', CLINICIAN_PASSWORD)
+        page.fill('input[name="confirm"]', CLINICIAN_PASSWORD)
+        page.click('main [type="submit"]')
+        page.wait_for_url(lambda url: "/setup" not in url)
+    elif "/login" in page.url:
         page.fill('input[name="email"]', CLINICIAN_EMAIL)
         page.fill('input[name="password"]', CLINICIAN_PASSWORD)
         page.click('main [type="submit"]')
