@@ -34,7 +34,7 @@ def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | No
                        width: float = 170 * mm, height: float = 55 * mm) -> Drawing:
     """Size per trial (x = trial, y = logMAR, large at the top), as webapp/plots.py draws it in SVG:
     filled circle right, cross wrong, band = 95% interval, dashed line = result."""
-    left, right, top, bottom = 32.0, 6.0, 6.0, 22.0
+    left, right, top, bottom = 32.0, 6.0, 14.0, 22.0
     drawing = Drawing(width, height)
     values = [t["logmar"] for t in trials]
     if result:
@@ -53,15 +53,15 @@ def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | No
     if result:
         drawing.add(Rect(left, y(result["ci95_low_logmar"]), plot_w,
                          y(result["ci95_high_logmar"]) - y(result["ci95_low_logmar"]),
-                         fillColor=colors.HexColor("#cde"), strokeColor=None))
+                         fillColor=colors.HexColor("#ccddee"), strokeColor=None))
         drawing.add(Line(left, y(result["logmar"]), left + plot_w, y(result["logmar"]),
-                         strokeColor=colors.HexColor("#036"), strokeDashArray=[4, 3]))
+                         strokeColor=colors.HexColor("#003366"), strokeDashArray=[4, 3]))
     tick = round(low, 1)
     while tick <= high:
         drawing.add(String(left - 4, y(tick) - 3, f"{tick:+.1f}", fontSize=7, textAnchor="end"))
         tick = round(tick + 0.2, 1)
     drawing.add(String(left + plot_w / 2, 4, "trial", fontSize=7, textAnchor="middle"))
-    drawing.add(String(2, bottom + plot_h, "logMAR", fontSize=7))
+    drawing.add(String(2, height - 8, "logMAR", fontSize=7))
     if n > 1:
         points = [v for i, t in enumerate(trials) for v in (x(i), y(t["logmar"]))]
         drawing.add(PolyLine(points, strokeColor=colors.grey, strokeWidth=0.5))
@@ -70,7 +70,7 @@ def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | No
         if sum(trial["correct"]) * 2 > len(trial["correct"]):
             drawing.add(Circle(cx, cy, 2.5, fillColor=colors.HexColor("#1a7f37"), strokeColor=None))
         else:
-            red = colors.HexColor("#c00")
+            red = colors.HexColor("#cc0000")
             drawing.add(Line(cx - 2.5, cy - 2.5, cx + 2.5, cy + 2.5, strokeColor=red, strokeWidth=1.2))
             drawing.add(Line(cx - 2.5, cy + 2.5, cx + 2.5, cy - 2.5, strokeColor=red, strokeWidth=1.2))
     return drawing
