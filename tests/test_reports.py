@@ -266,3 +266,26 @@ def test_pdf_keeps_a_patient_reference_outside_latin_1(app, clinician_client):
     answer_until_done(screen, start_testing(screen), reader(0.25))
     pdf = PdfReader(io.BytesIO(clinician_client.get(f"/sessions/{public_id}/report.pdf").data))
     assert reference in pdf.pages[0].extract_text()
+
+
+def test_history_plot_puts_visits_in_order_along_time():
+    from webapp.reports.charts import history_plot_svg
+
+    def point(public_id, at, logmar, flagged=False):
+        return {"public_id": public_id, "at": at, "logmar": logmar, "logmar_text": f"{logmar:.2f}",
+                "ci95_low_logmar": logmar - 0.05, "ci95_high_logmar": logmar + 0.05,
+                "change_logmar": None, "flagged": flagged}
+
+    def xs(svg, eye):
+        return [float(v) for v in re.findall(rf'<circle cx="([\d.]+)"[^>]*data-eye="{eye}" data-point', svg)]
+
+    apart = history_plot_svg({"right": [point("a", "2026-01-01T10:00:00Z", 0.3), point("b", "2026-01-31T10:00:00Z", 0.1),
+                                        point("c", "2026-02-02T10:00:00Z", 0.1, flagged=True)]}, "t")
+    first, second, third = xs(apart, "right")
+    assert first < second < third and (second - first) > 10 * (third - second)  # spaced by time
+    assert apart.count('data-flagged="true"') == 1
+    same_second = history_plot_svg({"right": [point("a", "2026-01-01T10:00:00Z", 0.3),
+                                              point("b", "2026-01-01T10:00:00Z", 0.1)]}, "t")
+    left_x, right_x = xs(same_second, "right")
+    assert left_x < right_x  # same stored second: by order, not on top of each other
+    assert history_plot_svg({}, "t") == ""

@@ -34,15 +34,25 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         return ""
     values = [v for pt in points for v in (pt["logmar"], pt["ci95_low_logmar"], pt["ci95_high_logmar"])]
     low, high = min(values) - 0.1, max(values) + 0.1
-    times = [_when(pt).timestamp() for pt in points]
-    t0, t1 = min(times), max(times)
-    span = (t1 - t0) or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # x = the visit (session) time, both eyes of a visit one above the other; visits stored within
+    # the same second (the clock's resolution) are placed by order instead.
+    visit_time: dict[str, float] = {}
+    for pt in points:  # points come oldest visit first (reports.data.history)
+        moment = _when(pt).timestamp()
+        visit_time[pt["public_id"]] = min(moment, visit_time.get(pt["public_id"], moment))
+    order = list(visit_time)
+    by_order = len(set(visit_time.values())) < len(order)
+    t0, t1 = min(visit_time.values()), max(visit_time.values())
 
     def x(point: dict[str, Any]) -> float:
-        if t1 == t0:
-            return LEFT + plot_w / 2
-        return LEFT + 12 + (plot_w - 24) * (_when(point).timestamp() - t0) / span
+        if len(order) == 1:
+            fraction = 0.5
+        elif by_order:
+            fraction = order.index(point["public_id"]) / (len(order) - 1)
+        else:
+            fraction = (visit_time[point["public_id"]] - t0) / (t1 - t0)
+        return LEFT + 12 + (plot_w - 24) * fraction
 
     def y(logmar: float) -> float:
         return TOP + plot_h * (high - logmar) / (high - low)
