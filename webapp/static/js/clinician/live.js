@@ -217,14 +217,22 @@ function renderPlot() {
 }
 
 function renderEvents() {
-  const events = store.get("events");
+  const events = store.get("events").map(normalizeEvent);
   find("events").replaceChildren(...events.slice().reverse().map((event) => {
     const when = event.at ? new Date(event.at).toLocaleTimeString() : "";
-    const isNote = event.kind === "note";
-    const detail = event.text || describeEvent(event);
-    return el("li", { class: isNote ? "note" : "warning", dataset: { eventKind: event.kind } }, `${when} ${detail}`);
+    return el("li", { class: WARNING_KINDS.has(event.kind) ? "warning" : "note", dataset: { eventKind: event.kind } },
+      `${when} ${describeEvent(event)}`);
   }));
 }
+
+// Stored events (the snapshot) carry a page event's own kind inside `detail`; live ones at the top.
+function normalizeEvent(event) {
+  if (event.kind !== "page_event") return event;
+  const { kind, ...detail } = event.detail || {};
+  return { ...event, kind: kind || "page_event", detail };
+}
+
+const WARNING_KINDS = new Set(["hidden", "fullscreen_exit", "resize", "zoom", "warning", "calibration_invalidated"]);
 
 const EVENT_TEXT = {
   hidden: "The patient's page was hidden (another tab or app).",
@@ -233,13 +241,45 @@ const EVENT_TEXT = {
   fullscreen_enter: "The patient went full screen.",
   resize: "The patient's window was resized.",
   zoom: "The patient's zoom or screen changed: calibration no longer valid.",
+  consent: "The patient agreed to the test.",
+  paused: "You paused the test.",
+  resumed: "You resumed the test.",
+  ended: "You ended the test.",
+};
+
+const REASON_TEXT = {
+  drawn_size_off: "the drawn size was more than 5% off",
+  device_pixel_ratio_changed: "devicePixelRatio changed",
+  zoom_or_screen_changed: "zoom or screen changed",
+  clinician_request: "you asked for it",
 };
 
 function describeEvent(event) {
-  const base = EVENT_TEXT[event.kind] || event.kind;
-  const device = event.device && event.device !== "display" ? ` (${event.device})` : "";
-  const ratio = event.detail?.device_pixel_ratio ? ` devicePixelRatio ${event.detail.device_pixel_ratio}` : "";
-  return `${base}${device}${ratio}`;
+  const detail = event.detail || {};
+  const device = event.device === "pad" ? " (phone)" : "";
+  const ratio = detail.device_pixel_ratio ? `, devicePixelRatio ${detail.device_pixel_ratio}` : "";
+  switch (event.kind) {
+    case "note":
+      return `Note: ${event.text || ""}`;
+    case "calibration":
+      return `Calibrated: ${formatDistance(detail.viewing_distance_mm)}, ${Number(detail.css_px_per_mm).toFixed(3)} CSS px/mm${ratio}.`;
+    case "calibration_invalidated":
+      return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || detail.reason}. The patient is asked to measure again.`;
+    case "present":
+      return `You chose ${describeSize(detail.logmar)}.`;
+    case "share_results":
+      return detail.show ? "Results will be shown to the patient." : "Results will not be shown to the patient.";
+    case "warning":
+      if (detail.code === "distance_differs") {
+        return `Warning: measured distance ${formatDistance(detail.viewing_distance_mm)} differs from the set-up's ${formatDistance(detail.setup_mm)}.`;
+      }
+      if (detail.code === "range_narrower_than_eye_test") {
+        return "Warning: the new calibration cannot show every size this eye's test may ask for.";
+      }
+      return `Warning: ${detail.code || "see the result page"}.`;
+    default:
+      return `${(EVENT_TEXT[event.kind] || event.kind).replace(/\.$/, "")}${device}${ratio}.`;
+  }
 }
 
 // ---------------------------------------------------------------- controls
@@ -436,8 +476,12 @@ socket.on("page_event", (event) => {
   store.update({ events: [...store.get("events"), event] });
   renderEvents();
 });
-socket.on("calibration", ({ calibration, measurable_range: range }) => {
+socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   store.update({ calibration, range });
+  if (!calibration && reason) {
+    store.update({ events: [...store.get("events"), { kind: "calibration_invalidated", detail: { reason }, at: new Date().toISOString() }] });
+    renderEvents();
+  }
   renderCalibration();
   renderPlot();
 });
