@@ -11,7 +11,7 @@ from .flows import create_test, set_card_width, sign_in, visible
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
-VIEWING_DISTANCE_MM = 3000.0  # set-up "3m"
+VIEWING_DISTANCE_MM = 3000.0  # set-up "3m", or 1.5 m to the mirror (the optical path doubles)
 
 
 def wait_count(page, selector: str, count: int) -> None:
@@ -20,14 +20,18 @@ def wait_count(page, selector: str, count: int) -> None:
     )
 
 
-@pytest.mark.parametrize("dpr, chosen_css_px_per_mm", [(1, 3.9), (2, 4.6)], ids=["dpr1", "dpr2"])
-def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_server, shots, dpr, chosen_css_px_per_mm):
+@pytest.mark.parametrize(
+    "dpr, chosen_css_px_per_mm, setup",
+    [(1, 3.9, "3m"), (2, 4.6, "mirror")],  # mirror: 1.5 m to the mirror, 3 m optical path
+    ids=["dpr1-tape", "dpr2-mirror"],
+)
+def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_server, shots, dpr, chosen_css_px_per_mm, setup):
     clinician_context = new_context(viewport={"width": 1280, "height": 900})
     display_context = new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=dpr)
     phone_context = new_context(**PHONE)
     clinician = shots.watch("clinician", clinician_context.new_page())
     sign_in(clinician, live_server)
-    invite_url, public_id = create_test(clinician, live_server)
+    invite_url, public_id = create_test(clinician, live_server, setup=setup)
     shots.take(clinician, "invite")
     clinician.goto(f"{live_server}/sessions/{public_id}")
     clinician.wait_for_selector('[data-device="display"][data-on="false"]')
@@ -52,7 +56,10 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
     display.click('[data-action="scale-done"]')
 
     display.wait_for_selector(visible("distance"))
-    display.check("[data-tape-confirm]")
+    if setup == "mirror":
+        display.select_option("[data-mirror-distance]", "1500")
+    else:
+        display.check("[data-tape-confirm]")
     display.click('[data-action="distance-done"]')
     display.wait_for_selector("[data-range-report]:not([hidden])")
     range_text = display.locator("[data-range-text]")
@@ -109,6 +116,8 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
             symbols = display.eval_on_selector_all(
                 "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
             assert len(symbols) == 5
+            transform = display.eval_on_selector("[data-stimulus-host] [data-stimulus]", "e => getComputedStyle(e).transform")
+            assert transform.startswith("matrix(-1, 0, 0, 1") == (setup == "mirror"), transform
             required = optotype_height_css_px(logmar, VIEWING_DISTANCE_MM, css_px_per_mm)
             for box in display.locator("[data-stimulus-host] [data-optotype]").all():
                 height = box.bounding_box()["height"]

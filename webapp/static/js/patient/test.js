@@ -33,13 +33,11 @@ root.removeAttribute("data-invite-token");
 history.replaceState(null, "", location.pathname.replace(inviteToken, "").replace(/\/+$/, "/") || "/");
 
 const store = new Store({
-  connected: false,
   server: null, // the last `state`
-  step: "welcome",
+  step: "welcome", // the step on screen (within what the server's phase allows)
   stimulus: null,
   rangeShown: false,
   recalibrateReason: null,
-  practiceDone: false,
 });
 const collector = new AnswerCollector();
 let geometry = null;
