@@ -272,7 +272,7 @@ def test_history_plot_puts_visits_in_order_along_time():
     from webapp.reports.charts import history_plot_svg
 
     def point(public_id, at, logmar, flagged=False):
-        return {"public_id": public_id, "at": at, "logmar": logmar, "logmar_text": f"{logmar:.2f}",
+        return {"public_id": public_id, "eye": "right", "at": at, "logmar": logmar, "logmar_text": f"{logmar:.2f}",
                 "ci95_low_logmar": logmar - 0.05, "ci95_high_logmar": logmar + 0.05,
                 "change_logmar": None, "flagged": flagged}
 

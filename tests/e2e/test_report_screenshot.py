@@ -1,6 +1,7 @@
 """The clinical report in Chromium: a chart test run to the end over real websockets against the
 real server, then the report page on screen and as printed. Screenshots are kept:
-test-artifacts/report.png (screen) and test-artifacts/report-print.png (print media)."""
+test-artifacts/report.png (screen), test-artifacts/report-print.png (print media) and
+test-artifacts/report-history.png (the patient's history)."""
 from __future__ import annotations
 
 import queue
@@ -75,3 +76,10 @@ def test_report_on_screen_and_printed(new_context, live_server, shots):
     page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
     pdf = page.pdf(format="A4")  # Chromium's own print of the page: it must lay out and hold pages
     assert pdf.startswith(b"%PDF")
+
+    page.emulate_media(media="screen")
+    page.click("text=history of this patient")
+    page.wait_for_selector("svg.history-plot")
+    assert page.locator('table.history-table[data-eye="right"] tbody tr').count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "report-history.png"), full_page=True)
+    assert serious_violations(page) == []

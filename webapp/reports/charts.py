@@ -1,6 +1,7 @@
 """SVG of a patient's acuity over time, one line per eye (the trial plot is webapp/plots.py)."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -8,6 +9,8 @@ from typing import Any
 WIDTH, HEIGHT = 560, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
 EYE_STYLE = {"right": ("#b3261e", "circle"), "left": ("#0b57d0", "square"), "both": ("#1a7f37", "diamond")}
+# The eyes of one visit are drawn a little apart so that equal results do not hide each other.
+EYE_OFFSET = {"right": -5.0, "left": 5.0, "both": 0.0}
 
 
 def _when(point: dict[str, Any]) -> datetime:
@@ -46,6 +49,9 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
     t0, t1 = min(visit_time.values()), max(visit_time.values())
 
     def x(point: dict[str, Any]) -> float:
+        return visit_x(point) + EYE_OFFSET.get(point["eye"], 0.0)
+
+    def visit_x(point: dict[str, Any]) -> float:
         if len(order) == 1:
             fraction = 0.5
         elif by_order:
@@ -62,7 +68,7 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         f'aria-labelledby="{element_id}-title" class="history-plot"><title id="{element_id}-title">{escape(title)}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
-    tick = round(low, 1)
+    tick = math.ceil(low * 10 - 1e-9) / 10  # first 0.1 line inside the plot
     while tick <= high:
         parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>')
         tick = round(tick + 0.2, 1)
