@@ -38,6 +38,7 @@ const store = new Store({
   stimulus: null,
   rangeShown: false,
   recalibrateReason: null,
+  refused: false, // the server refused this link (expired, withdrawn)
 });
 const collector = new AnswerCollector();
 let geometry = null;
@@ -74,6 +75,12 @@ function goTo(step) {
 }
 
 function renderStep() {
+  if (store.get("refused")) {
+    // The link cannot be used: only the message saying what to do stays on screen.
+    for (const section of findAll("step")) section.hidden = true;
+    find("progress").hidden = true;
+    return;
+  }
   const step = resolveStep(store.get("step"));
   const current = STEPS.indexOf(step);
   for (const section of findAll("step")) {
@@ -523,7 +530,14 @@ function applyState(state) {
   renderAll();
 }
 
+function renderNeeds() {
+  const setup = store.get("server")?.setup;
+  const need = setup === "mirror" ? "mirror" : setup === "near_40cm" ? "near" : "far";
+  for (const item of findAll("need")) item.hidden = item.dataset.need !== need;
+}
+
 function renderAll() {
+  renderNeeds();
   renderStep();
   renderRecalibrateReason();
   renderDistance();
@@ -534,7 +548,7 @@ function renderAll() {
 }
 
 store.addEventListener("change", (event) => {
-  if (event.detail.changed.includes("step") || event.detail.changed.includes("server") || event.detail.changed.includes("stimulus")) {
+  if (["step", "server", "stimulus", "refused"].some((key) => event.detail.changed.includes(key))) {
     renderStep();
     if (resolveStep(store.get("step")) === "prepare" && !practiceSymbol && geometry) startPractice();
   }
@@ -549,6 +563,7 @@ socket.on("connect_error", (error) => {
   if (!socket.active) {
     showConnection(null);
     showError(error.message);
+    store.update({ refused: true });
   } else {
     showConnection("Cannot reach the server. Retrying… Check your internet connection.");
   }
@@ -606,6 +621,7 @@ socket.on("device_status", ({ pad_connected: padConnected, display_connected: di
 socket.on("error", ({ error, message }) => {
   if (error === "replaced") showError("This test was opened in another window or tab. Please use that one and close this one.");
   else showError(message);
+  if (error === "replaced" || error === "link_revoked") store.update({ refused: true });
 });
 
 watchPageEvents((kind, detail) => {
