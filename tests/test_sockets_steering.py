@@ -208,3 +208,37 @@ def test_an_implausible_calibration_is_refused_with_the_calibration_message(app,
     with app.app_context():
         assert db.session.scalar(select(func.count(Calibration.id))) == 0
         assert db.session.scalar(select(func.count(Trial.id))) == 0
+
+
+def test_a_window_made_too_small_for_the_stimulus_voids_the_calibration(app, clinician_client):
+    _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    assert stimulus["logmar"] >= 0.5  # the adaptive test starts large
+    fits = screen.send("page_event", {"kind": "resize", "detail": {"device_pixel_ratio": 2.0,
+                                                                    "viewport_css_px": [1500, 880]}})
+    assert fits == {"ok": True, "paused": False}
+    small = screen.send("page_event", {"kind": "fullscreen_exit", "detail": {"device_pixel_ratio": 2.0,
+                                                                            "viewport_css_px": [320, 200]}})
+    assert small == {"ok": True, "paused": True}
+    assert screen.last("recalibrate") == {"reason": "window_too_small"}
+
+
+def test_a_size_the_new_calibration_cannot_draw_is_held_until_the_clinician_chooses_another(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    small_window = {**CALIBRATION, "viewport_css_px": [400, 300]}
+    ack = screen.send("calibration", small_window)
+    assert ack["ok"] and ack["measurable_range"]["max_logmar"] < stimulus["logmar"]
+    assert screen.send("ready")["ok"]
+    events = screen.received()
+    assert screen.last("stimulus", events) is None  # never shown at a size that cannot be drawn
+    assert screen.last("paused", events) == {"reason": "size_not_drawable"}
+    assert screen.last("state", events)["phase"] == "paused"
+    snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
+    assert snapshot["events"][-1]["detail"]["code"] == "size_not_drawable"
+    too_big = watch.send("present", {"session_id": public_id, "logmar": stimulus["logmar"]})
+    assert too_big["error"] == "procedure_error" and "current calibration" in too_big["message"]
+    ack = watch.send("present", {"session_id": public_id, "logmar": 0.1})
+    assert ack["ok"]
+    shown = screen.last("stimulus")
+    assert shown["logmar"] == 0.1 and shown["trial_id"] == stimulus["trial_id"]

@@ -339,6 +339,27 @@ def _put_up(session: TestSession, eye: EyeTest, presentation, out: Outbox) -> No
         "calibration_id": calibration.id,
         "presented_at": p.iso(utcnow()),
     }
+    _hold_if_not_drawable(session, eye, out)
+
+
+def _drawable(calibration: Calibration, logmar: float) -> bool:
+    return calibration.min_logmar - 1e-9 <= logmar <= calibration.max_logmar + 1e-9
+
+
+def _hold_if_not_drawable(session: TestSession, eye: EyeTest, out: Outbox) -> bool:
+    """A size the current calibration cannot draw is never shown (vision-science.md s.2): hold the
+    test and tell the clinician (who can present another size, or ask for a new calibration)."""
+    calibration = session.current_calibration
+    if not eye.pending or calibration is None or _drawable(calibration, eye.pending["logmar"]):
+        return False
+    if session.paused_reason != "clinician":
+        session.paused_reason = "size_not_drawable"
+    _record_event(session, "warning", "server", {
+        "code": "size_not_drawable", "logmar": eye.pending["logmar"],
+        "min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar})
+    out.patients(ev.PAUSED, {"reason": "size_not_drawable"})
+    _announce(session, out)
+    return True
 
 
 def _send_current(session: TestSession, out: Outbox) -> None:
@@ -429,6 +450,8 @@ def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
             # Calibrated again since it was put up: same trial, new size, new seq.
             presentation = p.pending_presentation(eye)
             _put_up(session, eye, presentation, out)
+        elif _hold_if_not_drawable(session, eye, out):
+            return
     else:
         procedure = p.rebuild(eye)
         _advance(session, eye, procedure, out)
@@ -568,12 +591,31 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
         if kind == "zoom" or dpr_changed:
             invalidate_calibration(session, "zoom_or_screen_changed", device, out)
             return {"ok": True, "paused": True}
+    if device == "display" and calibration is not None and kind in ("resize", "fullscreen_exit", "fullscreen_enter"):
+        if not _pending_fits_viewport(session, calibration, detail.get("viewport_css_px")):
+            invalidate_calibration(session, "window_too_small", device, out)
+            return {"ok": True, "paused": True}
     if kind == "hidden" and device == "display" and phase(session) == "testing":
         session.paused_reason = "page_hidden"
         out.patients(ev.PAUSED, {"reason": "page_hidden"})
         _announce(session, out)
         return {"ok": True, "paused": True}
     return {"ok": True, "paused": phase(session) in ("paused", "calibrate")}
+
+
+def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewport: Any) -> bool:
+    """Whether the stimulus on screen still fits a resized window (the calibration's largest size
+    was computed for the window it was made in)."""
+    eye = session.current_eye_test
+    if not eye or not eye.pending or not (isinstance(viewport, list) and len(viewport) == 2):
+        return True
+    try:
+        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
+        drawable = measurable_range(scale, (viewport[0], viewport[1]), calibration.viewing_distance_mm,
+                                    crowding=True, optotypes_per_row=_optotypes_per_row(session))
+    except CalibrationError:
+        return False  # nothing fits this window at all
+    return eye.pending["logmar"] <= drawable.max_logmar + 1e-9
 
 
 # ---- clinician commands ------------------------------------------------------------------------
@@ -654,7 +696,16 @@ def present(session: TestSession, logmar: float, out: Outbox) -> dict:
         raise LiveError("procedure_error", str(error)) from None
     if presentation is None:
         raise LiveError("procedure_error", "This eye's test has finished; go to the next eye.")
+    calibration = session.current_calibration
+    if calibration is not None and not _drawable(calibration, presentation.logmar):
+        raise LiveError("procedure_error",
+                        f"logMAR {presentation.logmar:+.2f} cannot be drawn with the patient's current calibration; "
+                        f"choose from {calibration.min_logmar:+.2f} to {calibration.max_logmar:+.2f}")
     p.remember(eye, procedure)
+    if session.paused_reason == "size_not_drawable":  # this size can be drawn: go on
+        session.paused_reason = None
+        out.patients(ev.RESUMED, {})
+        _announce(session, out)
     _put_up(session, eye, presentation, out)
     _record_event(session, "present", "clinician", {"logmar": presentation.logmar})
     _send_current(session, out)
