@@ -34,6 +34,7 @@ def test_templates_have_no_inline_script_or_handler(template):
         assert 'type="module"' in tag and "src=" in tag or 'type="application/json"' in tag, tag
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler attribute"
     assert "javascript:" not in html
+    assert "|safe" not in html.replace(" ", ""), "server data must not be marked safe in these templates"
     assert not re.search(r"style\s*=", html), "inline style attribute (blocked by a strict CSP)"
 
 

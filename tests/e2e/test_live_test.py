@@ -6,7 +6,7 @@ import pytest
 
 from calibration.size import optotype_height_css_px
 
-from .flows import create_test, set_card_width, sign_in, visible
+from .flows import create_test, serious_violations, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
@@ -131,6 +131,8 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
                 arg=logmar,
             )
             pad.wait_for_selector("[data-pad-answer]:not([hidden])")
+            if answered == 0:
+                assert serious_violations(pad) == []  # the answer buttons, as the patient uses them
             for symbol in symbols:
                 pad.tap(f'[data-answer="{symbol if row == 0 else "not-sure"}"]')
             answered += 1
