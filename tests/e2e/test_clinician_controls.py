@@ -7,6 +7,13 @@ from .flows import calibrate_by_clicking, create_test, serious_violations, sign_
 pytestmark = pytest.mark.browser
 
 
+# What the browser does when the tab goes to the background and comes back (headless Chromium
+# keeps every page visible, so the test plays the browser's part).
+HIDE = """() => { Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+                 document.dispatchEvent(new Event('visibilitychange')); }"""
+SHOW = """() => { delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange')); }"""
+
+
 def current_stimulus(display, previous_seq: str | None) -> dict:
     display.wait_for_function(
         "last => { const h = document.querySelector('[data-stimulus-host]');"
@@ -48,6 +55,18 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     shots.take(display, "paused", full_page=False)
     clinician.click('[data-control="resume"]')
     display.wait_for_selector("[data-test-message]", state="hidden")
+
+    # The patient's page is hidden (another app in front): the test pauses until they say Continue.
+    display.evaluate(HIDE)
+    display.wait_for_selector('[data-action="continue"]:not([hidden])')
+    assert "page was hidden" in display.text_content("[data-test-message-text]")
+    clinician.wait_for_selector('[data-event-kind="hidden"]')
+    clinician.wait_for_function("() => document.querySelector('[data-phase]').textContent.includes('page_hidden')")
+    display.evaluate(SHOW)
+    display.click('[data-action="continue"]')
+    display.wait_for_selector("[data-test-message]", state="hidden")
+    display.wait_for_function(
+        "trial => document.querySelector('[data-stimulus-host]').dataset.trialId === trial", arg=first["trial_id"])
 
     # The clinician asks for a new calibration: the patient measures again, the same trial returns.
     clinician.click('[data-control="request_recalibration"]')

@@ -144,10 +144,10 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
                 shots.take(clinician, "clinician-after-first-answer")
                 shots.take(pad, "pad-answered")
         if eye == "right":
-            display.wait_for_selector('[data-action="next-eye"]:not([hidden])')
+            display.wait_for_selector('[data-action="continue"]:not([hidden])')
             assert "left eye" in display.text_content("[data-test-message-text]")
             shots.take(display, "between-eyes", full_page=False)
-            display.click('[data-action="next-eye"]')
+            display.click('[data-action="continue"]')
 
     display.wait_for_selector(visible("done"))
     shots.take(display, "done")

@@ -440,7 +440,7 @@ function renderTestOverlay() {
   if (!server) return;
   const box = find("test-message");
   const text = find("test-message-text");
-  const next = find("action", "next-eye");
+  const next = find("action", "continue");
   const eye = server.eye;
   setText(find("test-eye-label"), eye === "both" ? "Both eyes open"
     : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
@@ -468,7 +468,7 @@ function renderTestOverlay() {
   setText(text, message);
   next.hidden = !button;
 }
-find("action", "next-eye").addEventListener("click", () => sendReady());
+find("action", "continue").addEventListener("click", () => sendReady());
 
 // ---------------------------------------------------------------- keyboard
 
