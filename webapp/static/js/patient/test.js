@@ -230,9 +230,15 @@ function renderRange(ack) {
   setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can show sizes from ` +
     `${describeSize(range.max_logmar)} down to ${describeSize(range.min_logmar)}.`);
   const tips = [];
+  const near = store.get("server")?.setup === "near_40cm";
   if (range.min_logmar > 0.0) {
-    tips.push("This screen cannot show letters small enough to check normal sight at this distance. " +
-      "If you can, move further back (and tell your clinician), or use a larger screen such as a computer or a television.");
+    // Small letters need fine pixels: far away, a step back makes each letter more pixels tall;
+    // at 40 cm the distance is fixed, so only a finer screen helps.
+    tips.push(near
+      ? "This screen's dots are too coarse to show the smallest near-vision letters. A phone or tablet, " +
+        "which has finer dots, may measure more: ask your clinician for a link to open there."
+      : "This screen cannot show letters small enough to check normal sight at this distance. " +
+        "If you can, move further back (and tell your clinician), or use a larger screen such as a computer or a television.");
   }
   if (range.max_logmar < 1.0) {
     tips.push("This screen is too small to show the biggest letters. Use a larger screen if you can; " +
