@@ -227,8 +227,9 @@ function renderRange(ack) {
   const advice = find("range-advice");
   text.dataset.minLogmar = range.min_logmar;
   text.dataset.maxLogmar = range.max_logmar;
-  setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can show sizes from ` +
-    `${describeSize(range.max_logmar)} down to ${describeSize(range.min_logmar)}.`);
+  setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can check eyesight from ` +
+    `${describeSize(range.max_logmar)} (the biggest letters it can show) to ${describeSize(range.min_logmar)} ` +
+    "(the smallest). Normal sight is 6/6 (20/20); smaller numbers after the slash mean sharper sight.");
   const tips = [];
   const near = store.get("server")?.setup === "near_40cm";
   if (range.min_logmar > 0.0) {
