@@ -489,7 +489,9 @@ document.addEventListener("keydown", (event) => {
   if (!geometry) return;
   const symbols = setSymbols();
   if (step === "prepare" && practiceSymbol) {
-    if (event.target.closest?.("button, input, select, a")) return; // keep Tab/Enter/Space on controls
+    // Typing fields keep their keys; a focused button keeps Space and Enter (they press it).
+    if (event.target.closest?.("input, select, textarea")) return;
+    if (event.target.closest?.("button, a") && (event.key === " " || event.key === "Enter")) return;
     const symbol = symbolForKey(event, symbols);
     if (symbol !== undefined) { event.preventDefault(); answerPractice(symbol); }
     return;
