@@ -79,6 +79,30 @@ def latencies_ms(sessions: list[Session], name: str) -> list[float]:
     return [v[-1] if isinstance(v, tuple) else v for s in sessions for v in getattr(s, name)]
 
 
+def database_counters(database_url: str) -> dict[str, int]:
+    """PostgreSQL's own counters for one database: transactions committed and rows written."""
+    import psycopg2
+
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database "
+                           "WHERE datname = current_database()")
+            commits, rows = cursor.fetchone()
+        return {"commits": commits, "rows": rows}
+    finally:
+        connection.close()
+
+
+def redis_commands(redis_url: str) -> int:
+    """Commands Redis has run: each Socket.IO emit is one PUBLISH, delivered to every process."""
+    import redis
+
+    stats = redis.Redis.from_url(redis_url).info("stats")
+    return int(stats["total_commands_processed"])
+
+
 def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
     database_url = cluster.postgres.create_database(f"bench{n_processes}")
     pool = prepare_database(database_url, args.pool, args.procedure)
@@ -87,6 +111,7 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
                             extra_env={"PYTHONWARNINGS": "ignore"})
     try:
         cookie = login_cookie(processes[0].base_url)
+        db_before, redis_before = database_counters(database_url), redis_commands(cluster.redis.url)
         tests = iter(pool)
         take = threading.Lock()
         sessions: list[Session] = []
@@ -123,9 +148,16 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
         for thread in threads:
             thread.join(max(0.0, stop_at - time.monotonic()) + 15)
         elapsed_s = stop_at - started
+        for process in processes:  # a server's last statistics reach PostgreSQL when it closes its connections
+            process.stop()
+        db_after, redis_after = database_counters(database_url), redis_commands(cluster.redis.url)
+        answers = sum(len(s.sent_at) for s in sessions)
         to_clinician, to_stimulus = latencies_ms(sessions, "to_clinician_ms"), latencies_ms(sessions, "to_stimulus_ms")
         return {
-            "processes": n_processes, "answers_per_s": sum(len(s.sent_at) for s in sessions) / elapsed_s,
+            "processes": n_processes, "answers_per_s": answers / elapsed_s,
+            "commits_per_answer": (db_after["commits"] - db_before["commits"]) / max(answers, 1),
+            "rows_per_answer": (db_after["rows"] - db_before["rows"]) / max(answers, 1),
+            "redis_per_answer": (redis_after - redis_before) / max(answers, 1),
             "completed": len(completed), "per_minute": len(completed) / elapsed_s * 60,
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
             "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
@@ -162,14 +194,16 @@ def main() -> None:
     finally:
         cluster.stop()
     print(f"\nScale-out on PostgreSQL (fsync on) + Redis: {args.patients} patients at once, one-eye "
-          f"{args.procedure} tests, think time {args.think_ms:g} ms mean, {args.level_seconds:g} s per level, "
-          f"{os.cpu_count()} cores shared by servers, databases and clients")
+          f"{args.procedure} tests, think time {args.think_ms:g} ms mean, {args.level_seconds:g} s per level ("
+          f"{os.cpu_count()} cores shared by servers, databases and clients; per answer: PostgreSQL transactions, "
+          f"rows written, Redis commands, each test's set-up included)")
     print(f"{'processes':>9} {'answers/s':>9} {'tests/min':>9} | {'ans->clin p50':>13} {'p95':>7} {'p99':>7} | "
-          f"{'ans->next p50':>13} {'p95':>7} {'p99':>7}")
+          f"{'ans->next p50':>13} {'p95':>7} {'p99':>7} | {'xacts':>5} {'rows':>5} {'redis':>5} per answer")
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
         print(f"{r['processes']:>9} {r['answers_per_s']:>9.1f} {r['per_minute']:>9.1f} | "
-              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
+              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
+              f"{r['commits_per_answer']:>5.1f} {r['rows_per_answer']:>5.1f} {r['redis_per_answer']:>5.1f}")
         for error in r["errors"]:
             print(f"          incomplete: {error}")
 
