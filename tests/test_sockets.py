@@ -289,3 +289,20 @@ def test_an_answer_losing_a_race_to_its_twin_is_acknowledged_as_the_duplicate(ap
     monkeypatch.undo()
     assert screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
                                   "responses": list(second["optotypes"])})["duplicate"] is False
+
+
+def test_a_pad_that_reconnects_gets_the_current_answer_request_again(app, clinician_client):
+    _, token = create_test(clinician_client, eyes="right", procedure="adaptive")
+    screen = display(app, token)
+    pad_token = pad_token_from_state(screen.last("state"))
+    phone = pad(app, pad_token)
+    stimulus = start_testing(screen)
+    phone.disconnect()
+    assert screen.last("device_status") == {"display_connected": True, "pad_connected": False}
+    again = pad(app, pad_token)
+    events = again.received()
+    request = again.last("answer_request", events)
+    assert (request["trial_id"], request["seq"]) == (stimulus["trial_id"], stimulus["seq"])
+    assert again.last("state", events)["current_request"] == request
+    assert again.send("answer", {"trial_id": request["trial_id"], "seq": request["seq"],
+                                 "responses": list(stimulus["optotypes"])})["accepted"]
