@@ -39,6 +39,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     PUBLIC_URL = os.environ.get("VISUS_PUBLIC_URL")  # base of the links sent to patients (webapp/links.py)
+    # A change between two tests of the same patient larger than the test-retest limit is flagged
+    # (ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003).
+    HISTORY_CHANGE_LIMIT_LOGMAR = float(os.environ.get("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "0.15"))
     INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,6 +1,7 @@
 """Server-side SVG of one eye's test: optotype size (logMAR) per trial, right and wrong marked."""
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -44,7 +45,7 @@ def trial_plot_svg(trials: list[dict[str, Any]], result: dict[str, Any] | None, 
                      f'fill="#cde" opacity="0.6"><title>95% interval</title></rect>')
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(result["logmar"]):.1f}" y2="{y(result["logmar"]):.1f}" '
                      f'stroke="#036" stroke-dasharray="4 3"><title>result logMAR {result["logmar"]:.2f}</title></line>')
-    tick = round(low, 1)
+    tick = math.ceil(round(low * 10, 6)) / 10  # first 0.1 row inside the plot
     while tick <= high:
         parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>')
         tick = round(tick + 0.2, 1)
