@@ -22,6 +22,7 @@ const store = new Store({
   trials: [], // every trial of every eye, in order
   eyes: [],
   estimate: null,
+  estimateEye: null, // which eye the running estimate is for
   events: [],
 });
 let geometry = null;
@@ -114,7 +115,8 @@ function renderEstimate() {
   if (!estimate) setText(node, "No answers yet.");
   else {
     const bound = estimate.bound === "<=" ? "better than or equal to " : estimate.bound === ">=" ? "worse than or equal to " : "";
-    setText(node, `${bound}${describeSize(estimate.logmar)}; 95% interval ${formatLogmar(estimate.ci95_low_logmar)} to ` +
+    const eyeName = EYE_NAMES[store.get("estimateEye")];
+    setText(node, `${eyeName ? `${eyeName}: ` : ""}${bound}${describeSize(estimate.logmar)}; 95% interval ${formatLogmar(estimate.ci95_low_logmar)} to ` +
       `${formatLogmar(estimate.ci95_high_logmar)} · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
       `${estimate.finished ? " · finished" : ""}`);
   }
@@ -184,14 +186,19 @@ function renderPlot() {
   const label = svgEl("text", { x: left, y: height - 6 });
   label.textContent = "trial →   (logMAR: larger = bigger letters)";
   children.push(label);
+  // The running estimate and its 95% interval, across the trials of the eye it belongs to.
   const estimate = store.get("estimate");
-  if (estimate && Number.isFinite(estimate.ci95_low_logmar)) {
+  const ofEye = trials.map((trial, index) => (trial.eye === store.get("estimateEye") ? index : -1)).filter((i) => i >= 0);
+  if (estimate && Number.isFinite(estimate.ci95_low_logmar) && ofEye.length) {
+    const x1 = Math.max(left, x(ofEye[0] - 0.5));
+    const x2 = x(ofEye[ofEye.length - 1] + 0.5);
+    const yHigh = y(Math.min(high, estimate.ci95_high_logmar));
+    const yLow = y(Math.max(low, estimate.ci95_low_logmar));
     children.push(svgEl("rect", {
-      x: left, width: width - left - 8, y: y(Math.min(high, estimate.ci95_high_logmar)),
-      height: Math.max(1, y(Math.max(low, estimate.ci95_low_logmar)) - y(Math.min(high, estimate.ci95_high_logmar))),
-      fill: "#0b57d0", "fill-opacity": "0.12",
+      x: x1, width: Math.max(1, x2 - x1), y: yHigh, height: Math.max(1, yLow - yHigh), fill: "#0b57d0", "fill-opacity": "0.12",
+      dataset: { plotEstimate: "" },
     }));
-    children.push(svgEl("line", { x1: left, x2: width - 8, y1: y(estimate.logmar), y2: y(estimate.logmar), stroke: "#0b57d0", "stroke-dasharray": "4 3" }));
+    children.push(svgEl("line", { x1, x2, y1: y(estimate.logmar), y2: y(estimate.logmar), stroke: "#0b57d0", "stroke-dasharray": "4 3" }));
   }
   let previousEye = null;
   trials.forEach((trial, index) => {
@@ -402,6 +409,8 @@ function applySnapshot(snapshot) {
     trials,
     eyes: snapshot.eyes || [],
     estimate: snapshot.estimate,
+    estimateEye: (snapshot.eyes || []).find((eye) => eye.status === "active")?.eye
+      ?? [...(snapshot.eyes || [])].reverse().find((eye) => eye.status === "done")?.eye ?? null,
     events: snapshot.events || [],
   });
   renderAll();
@@ -457,14 +466,16 @@ socket.on("answer_scored", ({ trial, estimate }) => {
   trials.push(trial);
   const stimulus = store.get("stimulus");
   const answered = stimulus && stimulus.trial_id === trial.trial_id;
-  store.update({ trials, estimate: estimate || store.get("estimate"), stimulus: answered ? null : stimulus });
+  store.update({
+    trials, estimate: estimate || store.get("estimate"), estimateEye: trial.eye, stimulus: answered ? null : stimulus,
+  });
   renderAnswers();
   renderPlot();
   renderEstimate();
   renderStimulusPreview();
 });
-socket.on("estimate", ({ estimate }) => {
-  store.update({ estimate });
+socket.on("estimate", ({ eye, estimate }) => {
+  store.update({ estimate, estimateEye: eye });
   renderEstimate();
   renderPlot();
 });
@@ -498,7 +509,8 @@ socket.on("note", (note) => {
 });
 socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
   setEyeStatus(eye, "done", result);
-  store.update({ stimulus: null, estimate: result || store.get("estimate") });
+  // The next eye starts without an estimate; the last eye's result stays on screen.
+  store.update({ stimulus: null, estimate: nextEye ? null : result || store.get("estimate"), estimateEye: nextEye ? null : eye });
   if (nextEye) setEyeStatus(nextEye, "active");
   renderEstimate();
   renderStimulusPreview();
