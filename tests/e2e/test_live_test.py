@@ -146,6 +146,8 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
         if eye == "right":
             display.wait_for_selector('[data-action="continue"]:not([hidden])')
             assert "left eye" in display.text_content("[data-test-message-text]")
+            message_transform = display.eval_on_selector("[data-test-message-text]", "e => getComputedStyle(e).transform")
+            assert message_transform.startswith("matrix(-1, 0, 0, 1") == (setup == "mirror"), "read in the mirror"
             shots.take(display, "between-eyes", full_page=False)
             display.click('[data-action="continue"]')
 

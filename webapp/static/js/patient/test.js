@@ -449,6 +449,8 @@ function renderTestOverlay() {
   const text = find("test-message-text");
   const next = find("action", "continue");
   const eye = server.eye;
+  // Mirror set-up: the patient reads this screen in a mirror, so its words are reversed too.
+  find("step", "test").dataset.mirrored = String(Boolean(server.mirrored));
   setText(find("test-eye-label"), eye === "both" ? "Both eyes open"
     : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
   setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
