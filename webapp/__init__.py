@@ -33,13 +33,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
 
-    from webapp import auth, clinician, live, main, models, patient, reports  # noqa: F401
+    from webapp import audit, auth, clinician, live, main, models, patient, privacy, reports, security  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(clinician.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(privacy.bp)
+    security.init_app(app)  # headers, rate limits (after the blueprints: it limits their views)
 
     socketio.init_app(
         app,
@@ -47,10 +50,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         message_queue=app.config.get("REDIS_URL"),
         # Every event of the protocol is small; a large one is refused rather than buffered.
         max_http_buffer_size=app.config.get("SOCKETIO_MAX_MESSAGE_BYTES", 100_000),
+        cors_allowed_origins=security.socketio_origins(app),
     )
 
     from webapp.schema import upgrade_if_behind  # also sets SQLite's pragmas on every connection
 
     if app.config.get("AUTO_MIGRATE", True):
         upgrade_if_behind(app)
+    privacy.purge_at_startup(app)  # VISUS_RETENTION_DAYS
     return app

@@ -2,6 +2,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp import audit
 from webapp import events as ev
 from webapp import persistence as p
 from webapp import plots, tokens
@@ -41,6 +42,7 @@ def new_session():
     if form.validate_on_submit():
         session, token = create_session(current_user.id, form.patient_reference.data, form.test_config(),
                                         bool(form.show_results.data))
+        audit.viewed(session, "invite_created")
         invite_url = external_url("patient.test_page", token=token)
         # Shown once: only the token's hash is stored, so this page is the only place it appears.
         return render_template("clinician/invite.html", session=session, invite_url=invite_url,
@@ -53,6 +55,7 @@ def new_session():
 @login_required
 def live(public_id: str):
     session = owned(public_id)
+    audit.viewed(session, "live_view")
     return render_template("clinician/live.html", session=p.session_dict(session), socket_namespace=ev.CLINICIAN_NS)
 
 
@@ -60,6 +63,7 @@ def live(public_id: str):
 @login_required
 def result(public_id: str):
     session = owned(public_id)
+    audit.viewed(session, "result_view")
     eyes = []
     for eye in session.eye_tests:
         trials = [p.trial_dict(eye, trial) for trial in eye.trials]
@@ -81,6 +85,7 @@ def revoke_invite(public_id: str):
     if ConfirmForm().validate_on_submit() is False:
         abort(400)
     session.invite_revoked_at = utcnow()
+    audit.record(session, "invite_revoked", current_user.id)
     session.pad_nonce = None
     session.pad_token_hash = None
     sids = [sid for sid in (session.display_sid, session.pad_sid) if sid]

@@ -7,6 +7,7 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from webapp import audit, security
 from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
@@ -46,6 +47,11 @@ def send(session: TestSession, out: Outbox) -> None:
                       namespace=ev.PATIENT_NS)
 
 
+def audit_detail(event: str, data: dict) -> dict:
+    """What the audit log keeps of a steering event: sizes and switches, never a note's text."""
+    return {key: data[key] for key in ("logmar", "show", "trial_id") if key in data}
+
+
 def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession, object]]):
     """Register `fn(session, who, data, out) -> ack` for `event`.
 
@@ -58,11 +64,16 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
         @functools.wraps(fn)
         def wrapper(payload=None):
             try:
+                security.socket_hit(event)
                 data = validate(event, payload)
                 session, who = load(data)
                 out = Outbox(session.public_id)
                 ack = fn(session, who, data, out)
+                if namespace == ev.CLINICIAN_NS:  # who watched and steered, committed with the change
+                    audit.record(session, event, who, **audit_detail(event, data))
                 db.session.commit()
+            except security.RateLimited as error:
+                return {**error_ack("rate_limited", error.message), "retry_after_s": round(error.retry_after_s, 1)}
             except PayloadError as error:
                 db.session.rollback()
                 return error_ack(error.code, str(error))

@@ -9,7 +9,7 @@ from flask import Response, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import plots
+from webapp import audit, plots
 from webapp.clinician.routes import owned
 from webapp.extensions import db
 from webapp.models import TestSession
@@ -31,10 +31,25 @@ def _own_sessions() -> list[TestSession]:
         .order_by(TestSession.created_at, TestSession.id)))
 
 
+def _viewed(public_id: str, action: str) -> TestSession:
+    """The clinician's own session, its viewing recorded in the audit log."""
+    session = owned(public_id)
+    audit.viewed(session, action)
+    return session
+
+
+def _exported(action: str) -> list[TestSession]:
+    sessions = _own_sessions()
+    for session in sessions:
+        audit.record(session, action, current_user.id)
+    db.session.commit()
+    return sessions
+
+
 @bp.get("/sessions/<public_id>/report")
 @login_required
 def report(public_id: str):
-    data = session_report(owned(public_id))
+    data = session_report(_viewed(public_id, "report_view"))
     for eye in data["eyes"]:
         eye["plot_svg"] = plots.trial_plot_svg(eye["trials"], eye["result"], title=f"{eye['eye_name']}: size per trial",
                                                element_id=f"trial-plot-{eye['eye']}")
@@ -44,7 +59,7 @@ def report(public_id: str):
 @bp.get("/sessions/<public_id>/report.pdf")
 @login_required
 def report_pdf(public_id: str):
-    data = session_report(owned(public_id))
+    data = session_report(_viewed(public_id, "report_pdf"))
     return _private(Response(pdf.report_pdf(data), mimetype="application/pdf"),
                     f"visus-report-{public_id}.pdf")
 
@@ -52,35 +67,35 @@ def report_pdf(public_id: str):
 @bp.get("/sessions/<public_id>/results.csv")
 @login_required
 def session_results_csv(public_id: str):
-    text = csv_export.results_csv([session_report(owned(public_id))])
+    text = csv_export.results_csv([session_report(_viewed(public_id, "results_csv"))])
     return _private(Response(text, mimetype="text/csv"), f"visus-results-{public_id}.csv")
 
 
 @bp.get("/sessions/<public_id>/trials.csv")
 @login_required
 def session_trials_csv(public_id: str):
-    text = csv_export.trials_csv([session_report(owned(public_id))])
+    text = csv_export.trials_csv([session_report(_viewed(public_id, "trials_csv"))])
     return _private(Response(text, mimetype="text/csv"), f"visus-trials-{public_id}.csv")
 
 
 @bp.get("/exports/results.csv")
 @login_required
 def all_results_csv():
-    text = csv_export.results_csv(session_report(s) for s in _own_sessions())
+    text = csv_export.results_csv(session_report(s) for s in _exported("export_all_results"))
     return _private(Response(text, mimetype="text/csv"), "visus-results.csv")
 
 
 @bp.get("/exports/trials.csv")
 @login_required
 def all_trials_csv():
-    text = csv_export.trials_csv(session_report(s) for s in _own_sessions())
+    text = csv_export.trials_csv(session_report(s) for s in _exported("export_all_trials"))
     return _private(Response(text, mimetype="text/csv"), "visus-trials.csv")
 
 
 @bp.get("/sessions/<public_id>/fhir.json")
 @login_required
 def session_fhir(public_id: str):
-    bundle = fhir.session_bundle(session_report(owned(public_id)))
+    bundle = fhir.session_bundle(session_report(_viewed(public_id, "fhir_export")))
     return _private(Response(json.dumps(bundle, indent=2, ensure_ascii=False), mimetype="application/fhir+json"),
                     f"visus-fhir-{public_id}.json")
 
@@ -89,7 +104,7 @@ def session_fhir(public_id: str):
 @login_required
 def patient_history(public_id: str):
     """Every test of this clinician with the same patient reference as this session, over time."""
-    session = owned(public_id)
+    session = _viewed(public_id, "history_view")
     same_patient = list(db.session.scalars(
         select(TestSession).where(TestSession.clinician_id == current_user.id,
                                   TestSession.patient_reference == session.patient_reference)))

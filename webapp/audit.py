@@ -1,0 +1,110 @@
+"""The audit log: which clinician viewed, steered, exported, revoked or deleted which session, and when.
+
+An entry names the session by its public id, not by a foreign key, so it outlives the session: when a
+session is deleted its entries stay, and none of them holds the patient's identity (no patient
+reference, no token, no free text). The clinician reads the log of their own sessions.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models import utcnow
+
+bp = Blueprint("audit", __name__)
+
+# What each action means, for the audit page (every action recorded is listed here).
+ACTIONS = {
+    "live_view": "opened the live view",
+    "watch": "watched the test live",
+    "result_view": "viewed the result",
+    "report_view": "viewed the report",
+    "report_pdf": "downloaded the PDF report",
+    "results_csv": "exported the results (CSV)",
+    "trials_csv": "exported the trials (CSV)",
+    "fhir_export": "exported FHIR",
+    "history_view": "viewed the patient's history",
+    "export_all_results": "exported all results (CSV)",
+    "export_all_trials": "exported all trials (CSV)",
+    "audit_view": "read this audit log",
+    "pause": "paused the test",
+    "resume": "resumed the test",
+    "request_recalibration": "asked for a new calibration",
+    "next_eye": "moved to the next eye",
+    "end": "ended the test",
+    "note": "added a note",
+    "present": "chose a size",
+    "score": "scored an answer",
+    "share_results": "changed whether the patient sees the results",
+    "invite_created": "created the test and its invite",
+    "invite_revoked": "withdrew the invite link",
+    "deleted": "deleted the session and all its data",
+    "purged": "removed by the retention setting",
+}
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_public_id: Mapped[str] = mapped_column(String(32), index=True)
+    # The acting clinician; None for the server itself (retention).
+    clinician_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clinician.id"), index=True)
+    # The clinician owning the session (kept after deletion, so they can still read its log).
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clinician.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def record(session, action: str, clinician_id: int | None, **detail: Any) -> AuditEntry:
+    """Add an entry to the current database transaction (the caller commits it with its change).
+
+    `detail` holds only non-identifying facts (e.g. a size, an eye), never names or free text.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown audit action {action!r}; add it to webapp.audit.ACTIONS.")
+    entry = AuditEntry(session_public_id=session.public_id, clinician_id=clinician_id,
+                       owner_id=session.clinician_id, action=action, detail=detail, created_at=utcnow())
+    db.session.add(entry)
+    return entry
+
+
+def viewed(session, action: str) -> None:
+    """A read by the signed-in clinician: recorded and committed at once."""
+    record(session, action, current_user.id)
+    db.session.commit()
+
+
+def entries_for(public_id: str, owner_id: int) -> list[AuditEntry]:
+    return list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.session_public_id == public_id, AuditEntry.owner_id == owner_id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())))
+
+
+@bp.get("/sessions/<public_id>/audit")
+@login_required
+def session_audit(public_id: str):
+    """Who did what with this session, newest first (also after the session was deleted)."""
+    from webapp.models import Clinician, TestSession
+
+    entries = entries_for(public_id, current_user.id)
+    session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
+    if session is not None and session.clinician_id != current_user.id:
+        abort(404)
+    if session is None and not entries:
+        abort(404)
+    if session is not None:
+        record(session, "audit_view", current_user.id)
+        db.session.commit()
+    emails = {c.id: c.email for c in db.session.scalars(select(Clinician))}
+    rows = [{"at": e.created_at, "who": emails.get(e.clinician_id, "the server") if e.clinician_id else "the server",
+             "action": e.action, "what": ACTIONS.get(e.action, e.action), "detail": e.detail} for e in entries]
+    response = render_template("clinician/audit.html", public_id=public_id, session=session, rows=rows)
+    return response, 200, {"Cache-Control": "no-store"}

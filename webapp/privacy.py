@@ -1,0 +1,110 @@
+"""Deleting a patient's data: one session at a time by its clinician (after a confirmation), and every
+session older than the retention period (VISUS_RETENTION_DAYS) by `flask --app webapp purge-expired`
+and at start-up. Deleting a session deletes its eyes, trials, calibrations and events; its audit
+entries stay (they hold no patient identity) with one more saying who deleted it."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import click
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp import audit
+from webapp import events as ev
+from webapp.extensions import db, socketio
+from webapp.models import TestSession, utcnow
+
+bp = Blueprint("privacy", __name__, cli_group=None)
+
+
+def retention_days(app: Flask) -> float | None:
+    """Days a session is kept (from its creation); None keeps sessions until deleted by hand."""
+    value = app.config.get("RETENTION_DAYS", os.environ.get("VISUS_RETENTION_DAYS"))
+    if value in (None, ""):
+        return None
+    days = float(value)
+    if not days > 0:
+        raise ValueError(f"VISUS_RETENTION_DAYS must be a number of days above 0, not {value!r}.")
+    return days
+
+
+def _disconnect_patient(sids: tuple[str | None, ...]) -> None:
+    for sid in sids:
+        if sid:
+            socketio.emit(ev.ERROR, {"error": "link_revoked",
+                                     "message": "This test was deleted. Ask your clinician for a new link."},
+                          to=sid, namespace=ev.PATIENT_NS)
+            try:
+                socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
+            except Exception:  # a socket of another process (message queue) or already gone
+                current_app.logger.info("patient socket of a deleted session already gone")
+
+
+def delete_session(session: TestSession, clinician_id: int | None, action: str = "deleted") -> None:
+    """Delete the session and everything under it, record who did it; commits."""
+    sids = (session.display_sid, session.pad_sid)
+    audit.record(session, action, clinician_id)
+    db.session.delete(session)  # cascades: eye tests -> trials, calibrations, events
+    db.session.commit()
+    _disconnect_patient(sids)
+
+
+def purge_expired(app: Flask, days: float | None = None) -> int:
+    """Delete every session created more than `days` (default: the retention setting) ago."""
+    days = retention_days(app) if days is None else days
+    if days is None:
+        return 0
+    cutoff = utcnow() - timedelta(days=days)
+    old = db.session.scalars(select(TestSession).where(TestSession.created_at < cutoff)).all()
+    for session in old:
+        delete_session(session, None, "purged")
+    return len(old)
+
+
+def purge_at_startup(app: Flask) -> None:
+    if retention_days(app) is None:
+        return
+    with app.app_context():
+        count = purge_expired(app)
+        if count:
+            app.logger.info("Removed %d session(s) older than the retention period.", count)
+
+
+@bp.cli.command("purge-expired")
+@click.option("--days", type=float, default=None, help="Override VISUS_RETENTION_DAYS for this run.")
+def purge_expired_command(days: float | None) -> None:
+    """Delete sessions older than VISUS_RETENTION_DAYS: flask --app webapp purge-expired"""
+    try:
+        if days is None and retention_days(current_app) is None:
+            raise click.ClickException("Set VISUS_RETENTION_DAYS (or give --days) to say how long sessions are kept.")
+        if days is not None and not days > 0:
+            raise click.ClickException("--days must be above 0.")
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Deleted {purge_expired(current_app, days)} session(s).")
+
+
+@bp.route("/sessions/<public_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(public_id: str):
+    """GET: the confirmation page. POST (with the CSRF token and the confirm box): delete."""
+    from webapp.clinician.forms import ConfirmForm
+    from webapp.clinician.routes import owned
+
+    session = owned(public_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        from flask import request
+
+        if request.form.get("confirm") != "yes":
+            flash("Tick the box to confirm the deletion.")
+            return render_template("clinician/delete.html", session=session, form=form), 400
+        delete_session(session, current_user.id)
+        flash("The session and all its data were deleted.")
+        return redirect(url_for("clinician.dashboard"))
+    if form.is_submitted():
+        abort(400)
+    return render_template("clinician/delete.html", session=session, form=form)
