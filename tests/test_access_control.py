@@ -1,0 +1,238 @@
+"""Nobody in where they don't belong: every route and every socket event tried with a wrong identity
+(another clinician, another patient, nobody). Routes come from app.url_map and events from the
+server's registered handlers, so a new route or event without a rule here fails these tests."""
+import pytest
+from sqlalchemy import inspect, text
+
+from tests.conftest import (CALIBRATION, add_clinician, create_test, display, login, pad, pad_token_from_state,
+                            start_testing, watcher)
+from webapp import events as ev
+
+OTHER = "other@example.org"
+
+# Routes anyone may open (no session data behind them).
+PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>"}
+# Routes reached with a patient's token (the token is the identity).
+BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
+# Routes for any signed-in clinician, showing only their own sessions.
+SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv"}
+# Everything else names a session (<public_id>) and is for its owner only.
+
+
+def db_rows(app) -> dict:
+    """Every row of every table (audit entries included): to show that nothing stored changed."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.connect() as connection:
+            names = [n for n in inspect(connection).get_table_names() if n != "alembic_version"]
+            return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+                    for name in names}
+
+
+def rules(app):
+    return [(rule.rule, sorted(rule.methods - {"HEAD", "OPTIONS"})) for rule in app.url_map.iter_rules()]
+
+
+def test_every_route_is_classified(app):
+    for path, _ in rules(app):
+        assert path in PUBLIC | BY_TOKEN | SIGNED_IN or "<public_id>" in path, \
+            f"{path}: a new route; say who may use it in tests/test_access_control.py and test it"
+
+
+@pytest.fixture
+def two_clinicians(app, client):
+    """(owner's client, other clinician's client, the owner's session id and invite token)."""
+    add_clinician(app)
+    add_clinician(app, OTHER)
+    owner = login(client)
+    public_id, token = create_test(owner)
+    other = login(app.test_client(), OTHER)
+    return owner, other, public_id, token
+
+
+def session_routes(app):
+    return [(path, methods) for path, methods in rules(app) if "<public_id>" in path]
+
+
+def test_another_clinicians_session_routes_are_404_and_change_nothing(app, two_clinicians):
+    owner, other, public_id, _ = two_clinicians
+    routes = session_routes(app)
+    assert len(routes) >= 10
+    before = db_rows(app)
+    for path, methods in routes:
+        url = path.replace("<public_id>", public_id)
+        for method in methods:
+            response = other.open(url, method=method, data={"confirm": "yes"})
+            assert response.status_code == 404, (method, url, response.status_code)
+    assert db_rows(app) == before
+    # The owner reaches every GET one (so the 404s above are about identity, not a broken route).
+    for path, methods in routes:
+        if "GET" in methods:
+            url = path.replace("<public_id>", public_id)
+            assert owner.get(url).status_code == 200, url
+
+
+def test_without_sign_in_every_clinician_route_sends_to_the_login_and_changes_nothing(app, two_clinicians):
+    _, _, public_id, _ = two_clinicians
+    anonymous = app.test_client()
+    before = db_rows(app)
+    for path, methods in rules(app):
+        if path in PUBLIC | BY_TOKEN:
+            continue
+        url = path.replace("<public_id>", public_id)
+        for method in methods:
+            response = anonymous.open(url, method=method, data={"confirm": "yes"})
+            assert response.status_code == 302 and "/login" in response.headers["Location"], (method, url)
+    assert db_rows(app) == before
+
+
+def test_a_session_id_that_does_not_exist_is_404(app, two_clinicians):
+    owner, _, _, _ = two_clinicians
+    for path, methods in session_routes(app):
+        for method in methods:
+            assert owner.open(path.replace("<public_id>", "nope"), method=method).status_code == 404, path
+
+
+def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_page(app, two_clinicians):
+    owner, _, _, token = two_clinicians
+    _, token_b = create_test(owner, patient_reference="Patient B")
+    pad_token = pad_token_from_state(display(app, token).last("state"))
+    before = db_rows(app)
+    client = app.test_client()
+    assert client.get("/t/" + "x" * 43).status_code == 404
+    assert client.get(f"/pad/{token}").status_code == 404   # an invite is not a pad token
+    assert client.get(f"/t/{pad_token}").status_code == 404  # nor the reverse
+    assert client.get(f"/t/{token_b}").status_code == 200
+    assert token.encode() not in client.get(f"/t/{token_b}").data
+    assert db_rows(app) == before
+
+
+# ---- socket events ---------------------------------------------------------------------------------
+
+def registered_events(namespace):
+    from webapp import socketio
+
+    return set(socketio.server.handlers[namespace]) - {"connect", "disconnect"}
+
+
+PATIENT_EVENTS = {ev.CONSENT: {}, ev.CALIBRATION: CALIBRATION, ev.READY: {},
+                  ev.DRAWN: {"trial_id": "x", "seq": 1, "height_css_px": 10.0, "device_pixel_ratio": 1.0},
+                  ev.ANSWER: {"trial_id": "x", "seq": 1, "responses": ["C"], "response_time_ms": 500},
+                  ev.PAGE_EVENT: {"kind": "hidden", "detail": {}}}
+CLINICIAN_EVENTS = {ev.WATCH: {}, ev.PAUSE: {}, ev.RESUME: {}, ev.REQUEST_RECALIBRATION: {}, ev.NEXT_EYE: {},
+                    ev.END: {}, ev.NOTE: {"text": "x"}, ev.PRESENT: {"logmar": 0.3},
+                    ev.SCORE: {"trial_id": "x", "seq": 1, "responses": ["C"]}, ev.SHARE_RESULTS: {"show": True}}
+
+
+def test_every_socket_event_is_tried_here(app):
+    assert registered_events(ev.PATIENT_NS) == set(PATIENT_EVENTS), "a new /patient event: add it above"
+    assert registered_events(ev.CLINICIAN_NS) == set(CLINICIAN_EVENTS), "a new /clinician event: add it above"
+
+
+@pytest.mark.parametrize("event", sorted(CLINICIAN_EVENTS))
+def test_another_clinician_can_neither_watch_nor_steer(app, two_clinicians, event):
+    owner, other, public_id, token = two_clinicians
+    screen = display(app, token)
+    start_testing(screen)
+    screen.received()
+    spy = watcher(app, other)
+    before = db_rows(app)
+    ack = spy.send(event, {"session_id": public_id, **CLINICIAN_EVENTS[event]})
+    assert ack["ok"] is False and ack["error"] == "forbidden"
+    ack = spy.send(event, {"session_id": "no-such-session", **CLINICIAN_EVENTS[event]})
+    assert ack["ok"] is False and ack["error"] == "not_found"
+    assert db_rows(app) == before
+    assert spy.received() == [] and screen.received() == []  # not joined to the room; nothing reached the patient
+
+
+def test_a_socket_without_sign_in_cannot_connect_to_the_clinician_namespace(app, two_clinicians):
+    anonymous = watcher(app, app.test_client())
+    assert not anonymous.connected
+
+
+def test_a_patient_socket_cannot_use_clinician_events(app, two_clinicians):
+    _, _, public_id, token = two_clinicians
+    screen = display(app, token)
+    start_testing(screen)
+    before = db_rows(app)
+    for event, data in CLINICIAN_EVENTS.items():
+        # Sent on /patient there is no such handler; the patient's cookie-less client cannot reach /clinician.
+        assert screen.client.emit(event, {"session_id": public_id, **data}, namespace="/patient", callback=True) is None
+    assert db_rows(app) == before
+    assert not watcher(app, app.test_client()).connected
+
+
+@pytest.mark.parametrize("event", sorted(PATIENT_EVENTS))
+def test_a_patients_events_reach_only_their_own_session(app, two_clinicians, event):
+    owner, _, public_id_a, token_a = two_clinicians
+    public_id_b, token_b = create_test(owner, patient_reference="Patient B")
+    screen_a = display(app, token_a)
+    stimulus_a = start_testing(screen_a)
+    screen_b = display(app, token_b)
+    watch_a = watcher(app, owner)
+    assert watch_a.send(ev.WATCH, {"session_id": public_id_a})["ok"]
+    screen_a.received(), watch_a.received()
+    rows_a = session_rows(app, public_id_a)
+    # B names A's session and A's trial: the server ties B's socket to B's session only.
+    data = {**PATIENT_EVENTS[event], "session_id": public_id_a}
+    if "trial_id" in data:
+        data.update(trial_id=stimulus_a["trial_id"])
+    if "seq" in data:
+        data.update(seq=stimulus_a["seq"])
+    if "responses" in data:
+        data.update(responses=list(stimulus_a["optotypes"]))
+    screen_b.send(event, data)
+    assert session_rows(app, public_id_a) == rows_a
+    assert screen_a.received() == [] and watch_a.received() == []
+
+
+def test_a_pad_token_opens_only_its_own_session(app, two_clinicians):
+    owner, _, public_id_a, token_a = two_clinicians
+    _, token_b = create_test(owner, patient_reference="Patient B")
+    pad_b = pad_token_from_state(display(app, token_b).last("state"))
+    screen_a = display(app, token_a)
+    stimulus = start_testing(screen_a)
+    screen_a.received()
+    rows_a = session_rows(app, public_id_a)
+    phone_b = pad(app, pad_b)
+    ack = phone_b.send(ev.ANSWER, {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                   "responses": [None] * len(stimulus["optotypes"]), "response_time_ms": 400})
+    assert ack["ok"] is False
+    assert session_rows(app, public_id_a) == rows_a
+    assert screen_a.received() == []
+
+
+def test_wrong_missing_and_malformed_tokens_cannot_connect(app, two_clinicians):
+    _, _, _, token = two_clinicians
+    from tests.conftest import SocketUser
+
+    before = db_rows(app)
+    for auth in (None, {}, {"token": token}, {"token": token, "device": "clinician"},
+                 {"token": "x" * 43, "device": "display"}, {"token": 12345678901, "device": "display"},
+                 {"token": token * 3, "device": "display"}, {"token": token, "device": "pad"}):
+        assert not SocketUser(app, "/patient", auth=auth).connected, auth
+    assert db_rows(app) == before
+
+
+def session_rows(app, public_id):
+    """The rows of one session and everything under it."""
+    from webapp.extensions import db
+    from webapp.models import TestSession
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.connect() as connection:
+            session_id = connection.execute(text("SELECT id FROM test_session WHERE public_id = :p"),
+                                            {"p": public_id}).scalar_one()
+            q = {
+                "session": "SELECT * FROM test_session WHERE id = :s",
+                "eyes": "SELECT * FROM eye_test WHERE session_id = :s",
+                "trials": "SELECT t.* FROM trial t JOIN eye_test e ON t.eye_test_id = e.id WHERE e.session_id = :s",
+                "calibrations": "SELECT * FROM calibration WHERE session_id = :s",
+                "events": "SELECT * FROM session_event WHERE session_id = :s",
+            }
+            assert TestSession.__tablename__ == "test_session"
+            return {k: sorted(map(tuple, connection.execute(text(v), {"s": session_id})), key=repr)
+                    for k, v in q.items()}
