@@ -69,12 +69,14 @@ def init_app(app: Flask) -> None:
     # One limiter per app (tests make many apps; a shared one would stack the same limit up).
     limiter = Limiter(key_func=get_remote_address, default_limits=[], app=app)
     # The limits are put on the registered views here, so the views' modules stay as they are.
-    for endpoint in ("auth.login", "auth.setup"):
-        limiter.limit(lambda: app.config.get("LOGIN_RATE_LIMIT", LOGIN_LIMIT), methods=["POST"],
-                      deduct_when=_failed, error_message=RATE_LIMITED_MESSAGE)(app.view_functions[endpoint])
-    for endpoint in ("patient.test_page", "patient.pad"):
-        limiter.limit(lambda: app.config.get("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT),
-                      deduct_when=_failed, error_message=RATE_LIMITED_MESSAGE)(app.view_functions[endpoint])
+    limits = {"auth.login": ("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"]),
+              "auth.setup": ("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"]),
+              "patient.test_page": ("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None),
+              "patient.pad": ("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None)}
+    for endpoint, (key, default, methods) in limits.items():
+        decorate = limiter.limit(app.config.get(key, default), methods=methods, deduct_when=_failed,
+                                 error_message=RATE_LIMITED_MESSAGE, scope=key)
+        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
     app.after_request(set_headers)
     redis_url = app.config.get("REDIS_URL")
     app.extensions["visus_socket_limiter"] = SocketLimiter(*app.config.get("SOCKET_RATE_LIMIT", (60, 20)), redis_url)
