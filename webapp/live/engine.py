@@ -209,6 +209,14 @@ def device_status(session: TestSession) -> dict[str, bool]:
     return {"display_connected": session.display_sid is not None, "pad_connected": session.pad_sid is not None}
 
 
+def device_replaced(session: TestSession, device: str) -> dict[str, Any]:
+    """A newer connection of `device` took over (a second device on the same link, or the same
+    device back before its old connection was closed): stored as a warning; returns the clinician's
+    `page_event` payload, to send after the commit."""
+    event = _record_event(session, "warning", device, {"code": "device_replaced"})
+    return {"kind": "warning", "detail": {"code": "device_replaced"}, "device": device, "at": p.iso(event.created_at)}
+
+
 # ---- changing the state ------------------------------------------------------------------------
 
 def _require_open(session: TestSession) -> None:

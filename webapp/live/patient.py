@@ -86,15 +86,19 @@ def connect(auth=None):
     room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
     previous = getattr(session, sid_field)
     setattr(session, sid_field, request.sid)
+    replaced = previous and previous != request.sid
+    notice = engine.device_replaced(session, device) if replaced else None
     if device == "display" and not session.pad_nonce:
         session.pad_nonce = secrets.token_hex(16)
         session.pad_token_hash = tokens.token_hash(
             tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
     db.session.commit()
-    if previous and previous != request.sid:
+    if replaced:  # the newer connection takes over; the older is told, then closed (no reconnect)
         leave_room(room, sid=previous, namespace=ev.PATIENT_NS)
         emit(ev.ERROR, {"error": "replaced", "message": "This test was opened on another screen."},
              to=previous, namespace=ev.PATIENT_NS)
+        socketio.server.disconnect(previous, namespace=ev.PATIENT_NS)
+        socketio.emit(ev.PAGE_EVENT, notice, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
     join_room(room)
     emit(ev.STATE, state_for(session, device))
     if device == "display":
