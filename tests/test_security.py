@@ -236,6 +236,15 @@ def test_refused_connects_are_limited_per_address_even_for_a_good_link_afterward
     assert not display(app, token).connected
 
 
+def test_a_load_test_may_set_the_socket_limits_from_the_environment(db_path, monkeypatch):
+    monkeypatch.setenv("VISUS_SOCKET_RATE_LIMIT", "1000,500")
+    app = make_app(db_path)
+    assert app.extensions["visus_socket_limiter"].burst == 1000
+    monkeypatch.setenv("VISUS_SOCKET_RATE_LIMIT", "fast")
+    with pytest.raises(ValueError, match="burst,per_second"):
+        make_app(db_path)
+
+
 def test_a_token_bucket_refills_at_its_rate(monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(security.time, "time", lambda: now[0])
