@@ -327,6 +327,14 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
         ack = sio.call("calibration", {**CALIBRATION, "css_px_per_mm": -1}, timeout=10)
         assert ack["ok"] is False
         sio.disconnect()
+        import websocket
+
+        ws_url = server.base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        with pytest.raises(websocket.WebSocketBadStatusException):  # cross-site: refused before Socket.IO
+            websocket.create_connection(ws_url, origin="https://evil.example", timeout=10)
+        same_site = websocket.create_connection(ws_url, origin=server.base_url, timeout=10)
+        assert same_site.recv().startswith("0{")  # engine.io's open packet
+        same_site.close()
         refused = socketio_client.SimpleClient()
         with pytest.raises(socketio_client.exceptions.ConnectionError):
             refused.connect(server.base_url, namespace="/patient", auth={"token": bad, "device": "display"},
