@@ -55,6 +55,8 @@ function renderHeader() {
   const phase = store.get("phase");
   const reason = store.get("pausedReason");
   setText(find("phase"), phase ? `Patient's step: ${phase.replace("_", " ")}${reason ? ` (${reason})` : ""}` : "");
+  const held = find("size-held");
+  held.hidden = reason !== "size_not_drawable";
   const shareBox = find("share-results");
   if (config.show_results !== undefined && !shareBox.dataset.touched) shareBox.checked = Boolean(config.show_results);
 }
@@ -259,6 +261,7 @@ const REASON_TEXT = {
   device_pixel_ratio_changed: "devicePixelRatio changed",
   zoom_or_screen_changed: "zoom or screen changed",
   clinician_request: "you asked for it",
+  window_too_small: "the patient's window became too small for the stimulus",
 };
 
 function describeEvent(event) {
@@ -322,7 +325,9 @@ function renderControls() {
       || (name === "pause" && phase === "paused")
       || (name === "resume" && phase !== "paused");
   }
-  find("present-form").hidden = session.config?.procedure !== "manual" || closed;
+  // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
+  const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
+  find("present-form").hidden = !chooseSize || closed;
 }
 
 // Clinician-scored mode: mark each symbol right or wrong, or the whole row, then submit.

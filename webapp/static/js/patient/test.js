@@ -457,10 +457,11 @@ function renderTestOverlay() {
   let message = "";
   let button = false;
   if (server.phase === "paused") {
-    const byPatient = server.paused_reason && server.paused_reason !== "clinician";
+    // Only a pause the page caused (hidden) is the patient's to end; the others are the clinician's.
+    const byPatient = server.paused_reason === "page_hidden";
     message = byPatient
       ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
-      : "Your clinician has paused the test. Please wait.";
+      : "Your clinician has paused the test. Please wait where you are.";
     button = byPatient;
     next.textContent = "Continue";
   } else if (server.phase === "between_eyes") {
@@ -600,6 +601,7 @@ const RECALIBRATE_REASONS = {
   device_pixel_ratio_changed: "the page was zoomed, or moved to another screen.",
   zoom_or_screen_changed: "the page was zoomed, or moved to another screen.",
   clinician_request: "your clinician asked for it.",
+  window_too_small: "the window became too small for the letters. Keep this page full screen.",
 };
 socket.on("recalibrate", ({ reason }) => {
   store.update({ recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", rangeShown: false });
