@@ -53,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         cors_allowed_origins=security.socketio_origins(app),
     )
 
+    if app.config.get("PROXIES"):  # behind nginx: the client's address and scheme, not the proxy's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
+
     from webapp.schema import upgrade_if_behind  # also sets SQLite's pragmas on every connection
 
     if app.config.get("AUTO_MIGRATE", True):

@@ -38,6 +38,9 @@ class Config:
     # Redis: Socket.IO's message queue between server processes, and the rate-limit storage.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Proxies in front that set X-Forwarded-For/-Proto (nginx, deploy/: 1). Leave 0 when clients reach
+    # the server directly: the headers would then be the client's to forge (rate limits are per address).
+    PROXIES = int(os.environ.get("VISUS_PROXIES", "0"))
     PUBLIC_URL = os.environ.get("VISUS_PUBLIC_URL")  # base of the links sent to patients (webapp/links.py)
     # A change between two tests of the same patient larger than the test-retest limit is flagged
     # (ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003).

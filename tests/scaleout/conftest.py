@@ -42,7 +42,9 @@ class Deployment:
         self.nginx: Nginx | None = None
 
     def start(self, n: int) -> list:
-        self.processes = start_visus(n, self.database_url, self.cluster.redis.url, self.workdir, self.secret_key)
+        # Behind nginx, as deployed (deploy/visus.env.example): the client's address from X-Forwarded-For.
+        self.processes = start_visus(n, self.database_url, self.cluster.redis.url, self.workdir, self.secret_key,
+                                     extra_env={"VISUS_PROXIES": "1"})
         return self.processes
 
     def start_nginx(self) -> Nginx:
