@@ -12,7 +12,7 @@ processes. Measured, as in bench/relay_latency.py (whose pieces this imports):
     (the answer committed to PostgreSQL first), p50/p95/p99;
   - completed sessions per minute: tests that reached `test_done` within the level's window.
 
-    python bench/scaleout.py                          # 1, 2, 4 processes, 24 patients, ~2.5 minutes
+    python bench/scaleout.py                          # 1, 2, 4 processes, 48 patients, ~2.5 minutes
     python bench/scaleout.py --processes 1 2 --patients 40 --level-seconds 30
 
 Clients and servers share this machine's cores; see docs/deploy.md for the figures and what they
@@ -137,7 +137,7 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
                 display_url = processes[(i + round_) % n_processes].base_url
                 clinician_url = processes[(i + round_ + 1) % n_processes].base_url
                 if run_one_test(s, display_url, clinician_url, public_id, token, cookie, stop_at):
-                    completed.append(time.monotonic())
+                    completed.append(len(s.sent_at))
                 elif s.failed:
                     errors.append(s.failed)
 
@@ -159,6 +159,9 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
             "rows_per_answer": (db_after["rows"] - db_before["rows"]) / max(answers, 1),
             "redis_per_answer": (redis_after - redis_before) / max(answers, 1),
             "completed": len(completed), "per_minute": len(completed) / elapsed_s * 60,
+            # Steady state: answers/s over the answers one test takes (the window cuts tests short).
+            "capacity_per_minute": answers / elapsed_s * 60 / (sum(completed) / len(completed)) if completed
+            else float("nan"),
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
             "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
             "errors": sorted(set(errors))[:3],
@@ -171,10 +174,10 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--patients", type=int, default=24, help="patients testing at the same time")
-    parser.add_argument("--think-ms", type=float, default=300, help="mean time a patient takes to answer")
+    parser.add_argument("--patients", type=int, default=48, help="patients testing at the same time")
+    parser.add_argument("--think-ms", type=float, default=200, help="mean time a patient takes to answer")
     parser.add_argument("--procedure", default="adaptive", choices=["adaptive", "chart"])
-    parser.add_argument("--level-seconds", type=float, default=40, help="measuring window per level")
+    parser.add_argument("--level-seconds", type=float, default=35, help="measuring window per level")
     parser.add_argument("--pool", type=int, default=400, help="tests prepared per level")
     parser.add_argument("--max-seconds", type=float, default=300, help="time limit for the whole run")
     args = parser.parse_args()
@@ -196,12 +199,13 @@ def main() -> None:
     print(f"\nScale-out on PostgreSQL (fsync on) + Redis: {args.patients} patients at once, one-eye "
           f"{args.procedure} tests, think time {args.think_ms:g} ms mean, {args.level_seconds:g} s per level ("
           f"{os.cpu_count()} cores shared by servers, databases and clients; per answer: PostgreSQL transactions, "
-          f"rows written, Redis commands, each test's set-up included)")
-    print(f"{'processes':>9} {'answers/s':>9} {'tests/min':>9} | {'ans->clin p50':>13} {'p95':>7} {'p99':>7} | "
+          f"rows written, Redis commands, each test's set-up included; tests/min: finished in the window; "
+          f"capacity: answers/s x 60 / answers per test)")
+    print(f"{'processes':>9} {'answers/s':>9} {'tests/min':>9} {'capacity':>8} | {'ans->clin p50':>13} {'p95':>7} {'p99':>7} | "
           f"{'ans->next p50':>13} {'p95':>7} {'p99':>7} | {'xacts':>5} {'rows':>5} {'redis':>5} per answer")
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
-        print(f"{r['processes']:>9} {r['answers_per_s']:>9.1f} {r['per_minute']:>9.1f} | "
+        print(f"{r['processes']:>9} {r['answers_per_s']:>9.1f} {r['per_minute']:>9.1f} {r['capacity_per_minute']:>8.1f} | "
               f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
               f"{r['commits_per_answer']:>5.1f} {r['rows_per_answer']:>5.1f} {r['redis_per_answer']:>5.1f}")
         for error in r["errors"]:
