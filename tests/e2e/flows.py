@@ -1,6 +1,8 @@
 """Steps the browser tests share: a clinician signs in and creates a test; a patient calibrates."""
 from __future__ import annotations
 
+import secrets
+
 CLINICIAN_EMAIL = "e2e.clinician@example.org"
 CLINICIAN_PASSWORD = "correct horse battery staple"
 CARD_WIDTH_MM = 85.6  # ISO/IEC 7810 ID-1
@@ -22,7 +24,7 @@ def sign_in(page, base_url: str) -> None:
         page.wait_for_url(lambda url: "/login" not in url)
 
 
-def create_test(page, base_url: str, **choices) -> tuple[str, str]:
+def create_test(page, base_url: str, reference: str | None = None, **choices) -> tuple[str, str]:
     """Fill the new-test form; returns (invite URL, session public id)."""
     show_results = bool(choices.pop("show_results", False))
     settings = {
@@ -30,7 +32,8 @@ def create_test(page, base_url: str, **choices) -> tuple[str, str]:
         "correction": "none", "setup": "3m", "answer_mode": "patient", **choices,
     }
     page.goto(f"{base_url}/sessions/new")
-    page.fill('input[name="patient_reference"]', "E2E patient")
+    # Each test its own patient: reports that gather a patient's earlier visits stay per test.
+    page.fill('input[name="patient_reference"]', reference or f"E2E patient {secrets.token_hex(3)}")
     for name, value in settings.items():
         page.check(f'input[name="{name}"][value="{value}"]')
     if show_results:
