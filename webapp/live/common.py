@@ -62,10 +62,12 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
 
     def decorate(fn):
         @functools.wraps(fn)
-        def wrapper(payload=None):
+        def wrapper(*args):
             try:
                 security.socket_hit(event)
-                data = validate(event, payload)
+                if len(args) > 1:  # emit(event, a, b): else a TypeError, and no ack at all
+                    raise PayloadError(f"send one object as the payload of {event}, not {len(args)} values")
+                data = validate(event, args[0] if args else None)
                 session, who = load(data)
                 out = Outbox(session.public_id)
                 ack = fn(session, who, data, out)
