@@ -157,3 +157,21 @@ def test_best_pest_runs_as_fract():
     assert result.logmar == pytest.approx(-0.25) and result.bound == "<="
     worst = always(build_procedure(ProcedureConfig(procedure="best_pest"), 2), False)
     assert worst.logmar == pytest.approx(1.05) and worst.bound == ">="
+
+
+def test_interval_stays_within_what_the_screen_can_measure():
+    """A patient who reads everything down to the smallest drawable size gets a bound, and the
+    interval does not reach into sizes the screen never showed (the report prints it)."""
+    from acuity.procedure import ProcedureConfig, build_procedure
+
+    for name in ("adaptive", "manual"):
+        config = ProcedureConfig(procedure=name, optotype_set="sloan", min_logmar=-0.6, max_logmar=0.7)
+        procedure = build_procedure(config, seed=3)
+        for _ in range(30):
+            shown = procedure.next_presentation(requested_logmar=-0.6 if name == "manual" else None)
+            if shown is None:
+                break
+            procedure.record(shown, shown.optotypes)
+        result = procedure.estimate()
+        assert result.bound == "<="
+        assert -0.6 <= result.ci95_low_logmar <= result.logmar <= result.ci95_high_logmar <= 0.8

@@ -114,12 +114,15 @@ class BayesianProcedure(Procedure):
             bound = ">="
         # Report within what a chart on this screen could score: from its smallest row read in
         # full to its largest row read not at all (largest + 0.1).
-        logmar = min(max(point, smallest), largest + 0.1)
+        # The interval too: beyond the screen's range the posterior holds only the prior, and a
+        # bound says so (a -1.05 logMAR "limit" is not a measurement).
+        floor, ceiling = smallest, largest + 0.1
+        logmar = min(max(point, floor), ceiling)
         outcomes = trial_outcomes(self.history)
         return AcuityResult(
             logmar=round(logmar, 3),
-            ci95_low_logmar=round(min(low, logmar), 3),
-            ci95_high_logmar=round(max(high, logmar), 3),
+            ci95_low_logmar=round(max(min(low, logmar), floor), 3),
+            ci95_high_logmar=round(min(max(high, logmar), ceiling), 3),
             bound=bound,
             trials=len(self.history),
             optotypes_shown=len(outcomes),
