@@ -12,11 +12,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("fullscreen", [
     pytest.param(False, id="no-fullscreen"),
-    # Known server issue (reported): entering full screen sends fullscreen_enter/resize, and the
-    # server checks the *held* trial (put up under the old calibration, not on screen) against the
-    # window, so it voids the new calibration ("window_too_small") instead of holding the test.
-    pytest.param(True, id="fullscreen", marks=pytest.mark.xfail(
-        reason="server: _pending_fits_viewport checks a trial that is not on screen", strict=False)),
+    pytest.param(True, id="fullscreen"),
 ])
 def test_clinician_chooses_a_size_when_the_next_one_cannot_be_drawn(new_context, live_server, shots, fullscreen):
     clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 1000}).new_page())

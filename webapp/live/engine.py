@@ -617,6 +617,10 @@ def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewp
     eye = session.current_eye_test
     if not eye or not eye.pending or not (isinstance(viewport, list) and len(viewport) == 2):
         return True
+    # Only a stimulus on screen can stop fitting: a trial held for `ready` after a re-calibration,
+    # or held because this calibration cannot draw it, is not on screen.
+    if phase(session) != "testing" or eye.pending.get("calibration_id") != calibration.id:
+        return True
     try:
         scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
         drawable = measurable_range(scale, (viewport[0], viewport[1]), calibration.viewing_distance_mm,
