@@ -15,7 +15,7 @@ PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path
 # Routes reached with a patient's token (the token is the identity).
 BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
 # Routes for any signed-in clinician, showing only their own sessions.
-SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv"}
+SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit"}
 # Everything else names a session (<public_id>) and is for its owner only.
 
 

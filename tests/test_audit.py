@@ -97,3 +97,18 @@ def test_an_unknown_action_is_a_programming_error(app):
 
     with app.app_context(), pytest.raises(ValueError, match="ACTIONS"):
         audit.record(Session(), "looked", 1)
+
+
+def test_the_log_of_all_sessions_keeps_deleted_ones_and_shows_only_ones_own(app, owner):
+    deleted_id, _ = create_test(owner)
+    kept_id, _ = create_test(owner, patient_reference="Patient B")
+    owner.post(f"/sessions/{deleted_id}/delete", data={"confirm": "yes"})
+    add_clinician(app, OTHER)
+    other = login(app.test_client(), OTHER)
+    other_id, _ = create_test(other, patient_reference="Other's patient")
+    html = owner.get("/audit").get_data(as_text=True)
+    assert 'href="/audit"' in owner.get("/").get_data(as_text=True)
+    assert deleted_id in html and kept_id in html and other_id not in html
+    assert 'data-action="deleted"' in html and "Patient A" not in html
+    assert other_id in other.get("/audit").get_data(as_text=True) and deleted_id not in other.get("/audit").get_data(as_text=True)
+    assert app.test_client().get("/audit").status_code == 302

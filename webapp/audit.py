@@ -88,11 +88,34 @@ def entries_for(public_id: str, owner_id: int) -> list[AuditEntry]:
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())))
 
 
+def _rows(entries: list[AuditEntry]) -> list[dict]:
+    from webapp.models import Clinician
+
+    emails = {c.id: c.email for c in db.session.scalars(select(Clinician))}
+    return [{"at": e.created_at, "session": e.session_public_id,
+             "who": emails.get(e.clinician_id, "a deleted account") if e.clinician_id else "the server",
+             "action": e.action, "what": ACTIONS.get(e.action, e.action), "detail": e.detail} for e in entries]
+
+
+@bp.get("/audit")
+@login_required
+def all_audit():
+    """Every entry of every session this clinician owns or owned (deleted ones included), newest first."""
+    entries = list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.owner_id == current_user.id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(ALL_AUDIT_LIMIT)))
+    return render_template("clinician/audit.html", public_id=None, session=None, rows=_rows(entries),
+                           limit=ALL_AUDIT_LIMIT), 200, {"Cache-Control": "no-store"}
+
+
+ALL_AUDIT_LIMIT = 1000
+
+
 @bp.get("/sessions/<public_id>/audit")
 @login_required
 def session_audit(public_id: str):
     """Who did what with this session, newest first (also after the session was deleted)."""
-    from webapp.models import Clinician, TestSession
+    from webapp.models import TestSession
 
     entries = entries_for(public_id, current_user.id)
     session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
@@ -103,8 +126,5 @@ def session_audit(public_id: str):
     if session is not None:
         record(session, "audit_view", current_user.id)
         db.session.commit()
-    emails = {c.id: c.email for c in db.session.scalars(select(Clinician))}
-    rows = [{"at": e.created_at, "who": emails.get(e.clinician_id, "the server") if e.clinician_id else "the server",
-             "action": e.action, "what": ACTIONS.get(e.action, e.action), "detail": e.detail} for e in entries]
-    response = render_template("clinician/audit.html", public_id=public_id, session=session, rows=rows)
+    response = render_template("clinician/audit.html", public_id=public_id, session=session, rows=_rows(entries))
     return response, 200, {"Cache-Control": "no-store"}
