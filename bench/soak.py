@@ -64,6 +64,13 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used, in seconds (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Tally:
     """Counts and latencies of the whole run (shared by the workers, under a lock)."""
@@ -233,6 +240,7 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
         wait_healthy(base_url, process)
         cookie = login_cookie(base_url)
         memory["start_kib"] = rss_kib(process.pid)
+        server_cpu_start, clients_cpu_start = cpu_s(process.pid), sum(os.times()[:2])
         started = time.monotonic()
         stop_at = started + seconds
         firsts = [threading.Event() for _ in range(sessions)]
@@ -254,6 +262,8 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
             peak = max(peak, rss_kib(process.pid))
         memory["end_kib"] = rss_kib(process.pid)
         memory["peak_kib"] = max(peak, memory["end_kib"])
+        server_cpu = cpu_s(process.pid) - server_cpu_start
+        clients_cpu = sum(os.times()[:2]) - clients_cpu_start
         for thread in threads:
             thread.join(60)
         memory["after_clients_left_kib"] = rss_kib(process.pid)
@@ -283,6 +293,8 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
         "steady_answer_to_clinician_ms": quantiles(steady_clinician),
         "steady_answer_to_next_stimulus_ms": quantiles(steady_stimulus),
         "memory_kib": memory,
+        "server_cpu_s": round(server_cpu, 1), "clients_cpu_s": round(clients_cpu, 1),
+        "server_cpu_ms_per_answer": round(1000 * server_cpu / max(1, tally.sent), 2),
         "memory_growth_after_ramp_pct": round(100 * (memory["end_kib"] / memory["after_ramp_kib"] - 1), 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
@@ -307,6 +319,8 @@ def report(r: dict) -> str:
         f"  server RSS, MiB: start {m['start_kib'] / 1024:.1f}, after ramp-up {m['after_ramp_kib'] / 1024:.1f}, "
         f"end {m['end_kib'] / 1024:.1f} (peak {m['peak_kib'] / 1024:.1f}), after the clients left "
         f"{m['after_clients_left_kib'] / 1024:.1f}; growth after ramp-up {r['memory_growth_after_ramp_pct']:+.1f}%",
+        f"  CPU during the run: server {r['server_cpu_s']:.1f} s ({r['server_cpu_ms_per_answer']:.2f} ms per answer, "
+        f"set-up included), clients {r['clients_cpu_s']:.1f} s",
     ]
     for sample in r["error_samples"]:
         lines.append(f"  error: {sample}")
