@@ -282,8 +282,10 @@ class Cluster:
     """PostgreSQL + Redis (+ nginx when asked), shared by the tests of a run."""
 
     def __init__(self, durable_postgres: bool = False):
-        self.workdir = Path(tempfile.mkdtemp(prefix="visus-scaleout-"))
-        self.workdir.chmod(0o755)  # PostgreSQL's own user must reach its data directory inside
+        # As root, PostgreSQL runs as the postgres user, who must reach its data directory: under /tmp
+        # (not a TMPDIR that may sit in root's home), the work directory readable by all.
+        self.workdir = Path(tempfile.mkdtemp(prefix="visus-scaleout-", dir="/tmp" if os.geteuid() == 0 else None))
+        self.workdir.chmod(0o755)
         self.postgres = Postgres(self.workdir / "postgres", durable=durable_postgres)
         self.redis = Redis(self.workdir / "redis")
 
