@@ -5,6 +5,7 @@ import functools
 from typing import Callable
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp import audit, security
@@ -59,6 +60,17 @@ def audit_detail(event: str, data: dict) -> dict:
     return {key: data[key] for key in ("logmar", "show", "trial_id") if key in data}
 
 
+def lock_for_event(session: TestSession) -> None:
+    """Serialise the events of one test across processes: hold its row until the commit.
+
+    PostgreSQL: SELECT ... FOR UPDATE, then what was loaded before the lock is read again, so two
+    different events (say the clinician's `present` and the patient's `answer`) on two processes
+    cannot overwrite each other's fields. SQLite has one writer at a time and drops FOR UPDATE.
+    """
+    db.session.execute(select(TestSession.id).where(TestSession.id == session.id).with_for_update())
+    db.session.expire_all()
+
+
 def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession, object]]):
     """Register `fn(session, who, data, out) -> ack` for `event`.
 
@@ -76,6 +88,7 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                     raise PayloadError(f"send one object as the payload of {event}, not {len(args)} values")
                 data = validate(event, args[0] if args else None)
                 session, who = load(data)
+                lock_for_event(session)
                 out = Outbox(session.public_id)
                 ack = fn(session, who, data, out)
                 if namespace == ev.CLINICIAN_NS:  # who watched and steered, committed with the change
