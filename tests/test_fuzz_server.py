@@ -38,6 +38,15 @@ def payloads(event: str, public_id: str):
     return st.one_of(*shapes)
 
 
+def test_every_registered_socket_event_has_a_schema_and_is_fuzzed_here(app):
+    from webapp import socketio
+
+    handled = {ns: set(events) - {"connect", "disconnect"} for ns, events in socketio.server.handlers.items()}
+    assert handled["/patient"] == set(PATIENT_EVENTS)
+    assert handled["/clinician"] == set(CLINICIAN_EVENTS)
+    assert set(SCHEMAS) == set(PATIENT_EVENTS) | set(CLINICIAN_EVENTS)
+
+
 @pytest.fixture
 def fuzz_server(tmp_path):
     server = Server(tmp_path).start()
