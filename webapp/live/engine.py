@@ -580,7 +580,8 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)
     _send_current(session, out)
-    p.remember(eye, procedure)
+    if eye.status == "active":  # a finished eye's procedure is not needed again (and is large)
+        p.remember(eye, procedure)
     return {"ok": True, "accepted": True, "duplicate": False}
 
 
