@@ -40,6 +40,7 @@ def open_pages(new_context, shots, base: str):
     display = shots.watch("display", context.new_page())
     display.add_init_script(TRACK_SOCKETS)
     display.goto(invite_url)
+    display.invite_url = invite_url  # the page takes the token out of its address bar
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
     calibrate_by_clicking(display, 4.0)
@@ -125,3 +126,21 @@ def test_a_dropped_connection_sends_the_answer_typed_offline_once(new_context, s
     stored = server.stored_trials(public_id)
     assert [(index, seq) for _, index, seq, _ in stored][:2] == [(0, stored[0][2]), (1, int(current["seq"]))]
     assert [index for _, index, _, _ in stored] == [0, 1, 2]
+
+
+def test_a_second_tab_on_the_same_link_takes_over_and_the_clinician_sees_it(new_context, shots, server):
+    clinician, display, context, public_id = open_pages(new_context, shots, server.base_url)
+    current = on_screen(display, "right-0")
+    invite_url = display.invite_url
+    second = shots.watch("second display", new_context(viewport={"width": 1280, "height": 800}).new_page())
+    second.goto(invite_url)
+    clinician.wait_for_selector('[data-event-kind="warning"]:has-text("connected again")')
+    shots.take(clinician, "takeover-warning", full_page=False)
+    # The first tab's connection was closed by the server, and it stays closed: it does not
+    # reconnect and take the test back.
+    display.wait_for_function("() => window.__sockets.every(s => s.readyState === WebSocket.CLOSED)")
+    display.wait_for_function("() => document.body.innerText.includes('opened in another window or tab')")
+    opened = display.evaluate("() => window.__sockets.length")
+    clinician.wait_for_selector('[data-device="display"][data-on="true"]')
+    assert display.evaluate("() => window.__sockets.length") == opened
+    assert server.stored_trials(public_id) == [] and current["trial"] == "right-0"

@@ -283,6 +283,9 @@ function describeEvent(event) {
       if (detail.code === "distance_differs") {
         return `Warning: measured distance ${formatDistance(detail.viewing_distance_mm)} differs from the set-up's ${formatDistance(detail.setup_mm)}.`;
       }
+      if (detail.code === "device_replaced") {
+        return `Warning: the patient's ${event.device === "pad" ? "answer pad" : "test screen"} connected again from a new connection (another device or tab, or after a restart); the older one was closed.`;
+      }
       if (detail.code === "range_narrower_than_eye_test") {
         return "Warning: the new calibration cannot show every size this eye's test may ask for.";
       }
