@@ -181,3 +181,26 @@ def start_testing(screen, calibration=None):
     stimulus = screen.last("stimulus")
     assert stimulus is not None
     return stimulus
+
+
+# One sync Playwright per process (its API refuses a second one in the same thread), shared by every
+# browser test wherever it lives: tests/e2e, tests/faults, tests/test_security_browser.py.
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from tests.chromium import CHROMIUM
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    from tests.chromium import BROWSER_ARGS, CHROMIUM
+
+    launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    yield launched
+    launched.close()
