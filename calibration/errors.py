@@ -36,3 +36,11 @@ def positive_number(value: object, name: str, unit: str) -> float:
     if number <= 0:
         raise CalibrationError(f"{name} must be greater than 0 {unit}, got {number:g}; measure it again")
     return number
+
+
+def non_negative_length(value: object, name: str, unit: str) -> float:
+    """`value` as a float >= 0 (a length may be zero), or CalibrationError."""
+    length = finite_number(value, name, unit)
+    if length < 0:
+        raise CalibrationError(f"a length cannot be negative, got {length:g} {unit}")
+    return length

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from calibration.distance import check_viewing_distance_mm
-from calibration.errors import CalibrationError, finite_number, positive_number
+from calibration.errors import CalibrationError, finite_number, non_negative_length, positive_number
 from calibration.screen import check_css_px_per_mm, check_device_pixel_ratio
 
 # An optotype is 5 strokes tall (Sloan letters, tumbling E, Landolt C: 5 x 5 grid).
@@ -78,33 +78,25 @@ def stroke_mm(logmar: float, viewing_distance_mm: float) -> float:
 
 def mm_to_css_px(mm: float, css_px_per_mm: float) -> float:
     """A length in mm as CSS px on a screen with the given scale."""
-    length = finite_number(mm, "mm", "mm")
-    if length < 0:
-        raise CalibrationError(f"a length cannot be negative, got {length:g} mm")
+    length = non_negative_length(mm, "mm", "mm")
     return length * check_css_px_per_mm(css_px_per_mm)
 
 
 def css_px_to_mm(css_px: float, css_px_per_mm: float) -> float:
     """A length in CSS px as mm on a screen with the given scale."""
-    length = finite_number(css_px, "css_px", "CSS px")
-    if length < 0:
-        raise CalibrationError(f"a length cannot be negative, got {length:g} CSS px")
+    length = non_negative_length(css_px, "css_px", "CSS px")
     return length / check_css_px_per_mm(css_px_per_mm)
 
 
 def css_px_to_device_px(css_px: float, device_pixel_ratio: float) -> float:
     """CSS px to device (hardware) px: times devicePixelRatio."""
-    length = finite_number(css_px, "css_px", "CSS px")
-    if length < 0:
-        raise CalibrationError(f"a length cannot be negative, got {length:g} CSS px")
+    length = non_negative_length(css_px, "css_px", "CSS px")
     return length * check_device_pixel_ratio(device_pixel_ratio)
 
 
 def device_px_to_css_px(device_px: float, device_pixel_ratio: float) -> float:
     """Device (hardware) px to CSS px: divided by devicePixelRatio."""
-    length = finite_number(device_px, "device_px", "device px")
-    if length < 0:
-        raise CalibrationError(f"a length cannot be negative, got {length:g} device px")
+    length = non_negative_length(device_px, "device_px", "device px")
     return length / check_device_pixel_ratio(device_pixel_ratio)
 
 
