@@ -14,11 +14,8 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-# Plausible logMAR values, the same as calibration.size: -1.0 (20/2) is beyond the best human
-# acuity; 3.0 covers the low-vision conventions (counting fingers about 1.9, hand motion about 2.3;
-# Schulze-Bonsel et al. 2006). Outside, the number is not a logMAR (a Snellen denominator, say).
-MIN_LOGMAR = -1.0
-MAX_LOGMAR = 3.0
+# Plausible logMAR values: one range for the whole project, defined with its sources in calibration.size.
+from calibration.size import MAX_LOGMAR, MIN_LOGMAR
 
 # The standard table: logMAR row (in tenths) -> (20-ft denominator, 6-m denominator, decimal).
 # The 6-m and decimal columns are the conventional chart labels, not exact values
