@@ -61,15 +61,34 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
         session.eye_tests.append(eye)
         db.session.add(session)
         db.session.commit()
+        eye_id = eye.id
+
         procedure = p.rebuild(eye)
         first = procedure.next_presentation()
-        procedure.record(first, list(first.optotypes))  # recorded, but never stored (as after a rollback)
+        procedure.record(first, list(first.optotypes))  # recorded, then the transaction rolls back
         p.remember(eye, procedure)
+        db.session.rollback()
         again = p.rebuild(eye)
         assert again is not procedure and again.history == []
+
         record = again.record(first, list(first.optotypes))
-        eye.trials.append(p.trial_row(eye, record, seq=1, scored_by="patient", response_time_ms=None,
-                                      height_css_px=None, presented_at=None))
-        db.session.commit()
+        p.add_trial(eye, p.trial_row(eye, record, seq=1, scored_by="patient", response_time_ms=None,
+                                     height_css_px=None, presented_at=None))
         p.remember(eye, again)
-        assert p.rebuild(eye) is again  # matches what is stored: reused
+        db.session.commit()  # kept once stored
+        db.session.remove()
+        eye = db.session.get(EyeTest, eye_id)
+        assert p.rebuild(eye) is again  # matches what is stored: reused, without loading the trials
+        assert "trials" in inspect(eye).unloaded
+        p.remember(eye, again)
+        db.session.commit()
+
+        # Another process stores the next answer: this one's kept procedure is one trial behind.
+        second = again.next_presentation()
+        db.session.add(Trial(eye_test_id=eye_id, index=second.index, seq=2, logmar=second.logmar,
+                             optotypes=list(second.optotypes), responses=[None] * len(second.optotypes),
+                             correct=[False] * len(second.optotypes), scored_by="patient"))
+        db.session.commit()
+        replayed = p.rebuild(db.session.get(EyeTest, eye_id))
+        assert replayed is not again and len(replayed.history) == 2
+        assert list(replayed.history[1].responses) == [None] * len(second.optotypes)

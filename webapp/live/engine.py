@@ -526,10 +526,7 @@ def find_answered(session: TestSession, trial_id_text: str):
     eye_name, index = parsed
     for eye in session.eye_tests:
         if eye.eye == eye_name:
-            for trial in eye.trials:
-                if trial.index == index:
-                    return eye, trial
-            return eye, None
+            return eye, p.stored_trial(eye, index)
     return None, None
 
 
@@ -573,7 +570,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     row = p.trial_row(eye, record, seq=pending["seq"], scored_by=scored_by,
                       response_time_ms=data.get("response_time_ms"), height_css_px=pending["height_css_px"],
                       presented_at=pending.get("presented_at"))
-    eye.trials.append(row)
+    p.add_trial(eye, row)
     eye.pending = None
     estimate = procedure.estimate().to_dict()
     out.clinician(ev.ANSWER_SCORED, {"trial": p.trial_dict(eye, row), "estimate": estimate})
