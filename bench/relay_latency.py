@@ -8,11 +8,21 @@ answers its stimulus after a think time, and we time
   - answer -> clinician: the clinician's `answer_scored` for that trial arrives,
   - answer -> next stimulus: the display's next `stimulus` arrives (the answer was committed first),
 
-at 1, 50 and 200 concurrent sessions. In the same run, a bare Flask-SocketIO relay on eventlet
-(no database, no procedure: receive, emit to an observer room, emit back) is measured the same
-way as the floor. Clients and server share this machine's cores, as in platform-notes.md.
+at 1, 50 and 200 concurrent sessions. In the same run, two reference servers on eventlet are
+measured the same way:
 
-    python bench/relay_latency.py                 # 1, 50, 200 sessions; about 2-3 minutes
+  - `bare`: the floor the target is set against: a bare Flask-SocketIO relay (no database, no
+    procedure: receive, emit to an observer room, emit back);
+  - `durable`: the least any server can do that stores each answer before it is relayed and
+    before the next stimulus, and chooses that stimulus with the adaptive procedure: the bare
+    relay plus one SQLite transaction per answer (WAL, synchronous=FULL, as Visus), the
+    procedure kept in memory (record, estimate, next presentation from `acuity`), and the same
+    five messages Visus sends; the clinician's message leaves as soon as the answer is committed.
+    No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a design.
+
+Clients and server share this machine's cores, as in platform-notes.md.
+
+    python bench/relay_latency.py                 # 1, 50, 200 sessions; about 4 minutes
     python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500
 
 Prints one table: all answers, then ("steady") only those sent after every session had connected,
@@ -22,6 +32,7 @@ reports what it measured, with the count of trials that did not complete).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -122,6 +133,81 @@ def login_cookie(base_url: str) -> str:
                          allow_redirects=False)
     assert response.status_code == 302, response.status_code
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+DURABLE_RELAY = textwrap.dedent('''
+    import eventlet
+    eventlet.monkey_patch()
+    import json
+    import os
+    import sqlite3
+    from flask import Flask
+    from flask_socketio import SocketIO, emit, join_room
+    from acuity.procedure import ProcedureConfig, build_procedure
+
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode="eventlet")
+    db = sqlite3.connect(os.environ["DURABLE_DB"], isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE trial (room TEXT, seq INTEGER, logmar REAL, optotypes TEXT, responses TEXT,"
+               " correct TEXT, PRIMARY KEY (room, seq))")
+    db.execute("CREATE TABLE pending (room TEXT PRIMARY KEY, seq INTEGER, logmar REAL, optotypes TEXT)")
+    procedures = {}  # room -> [procedure, presentation on screen]
+    CONFIG = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.3)
+
+    def stimulus(room, seq, presentation):
+        return {"trial_id": f"right-{presentation.index}", "seq": seq, "eye": "right", "index": presentation.index,
+                "logmar": presentation.logmar, "optotypes": list(presentation.optotypes), "height_css_px": 40.0,
+                "stroke_css_px": 8.0, "mirrored": False, "crowding": True, "optotype_set": "sloan"}
+
+    @socketio.on("join", namespace="/bench")
+    def join(data):
+        join_room(data["room"])
+        return {"ok": True}
+
+    @socketio.on("answer", namespace="/bench")
+    def answer(data):
+        room, seq = data["room"], data["seq"]
+        if room not in procedures:
+            procedure = build_procedure(CONFIG, seed=len(procedures))
+            procedures[room] = [procedure, procedure.next_presentation()]
+        procedure, shown = procedures[room]
+        record = procedure.record(shown, list(shown.optotypes))
+        estimate = procedure.estimate().to_dict()
+        db.execute("BEGIN")
+        db.execute("INSERT INTO trial VALUES (?, ?, ?, ?, ?, ?)", (room, seq, shown.logmar, json.dumps(shown.optotypes),
+                   json.dumps(record.responses), json.dumps(record.correct)))
+        db.execute("COMMIT")
+        trial = {"trial_id": f"right-{shown.index}", "seq": seq, "eye": "right", "index": shown.index,
+                 "logmar": shown.logmar, "optotypes": list(shown.optotypes), "responses": list(record.responses),
+                 "correct": list(record.correct), "response_time_ms": 1000, "height_css_px": 40.0,
+                 "scored_by": "patient", "at": "2026-11-27T12:00:00Z"}
+        emit("answer_scored", {**data, "trial": trial, "estimate": estimate}, to=room + ":watch")
+        emit("estimate", {"eye": "right", "estimate": estimate}, to=room + ":watch")
+        socketio.sleep(0)  # let the clinician's message leave before the next stimulus is chosen
+        following = procedure.next_presentation()
+        if following is None:  # this test ended: the session's next test starts
+            procedure = build_procedure(CONFIG, seed=seq)
+            following = procedure.next_presentation()
+        procedures[room] = [procedure, following]
+        db.execute("BEGIN")
+        db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (room, seq + 1, following.logmar,
+                   json.dumps(following.optotypes)))
+        db.execute("COMMIT")
+        shown_next = stimulus(room, seq + 1, following)
+        emit("stimulus", shown_next)
+        emit("answer_request", {"trial_id": shown_next["trial_id"], "seq": seq + 1, "optotype_set": "sloan",
+                                "count": 1, "symbols": list("CDHKNORSVZ")}, to=room + ":pad")
+        emit("stimulus_shown", shown_next, to=room + ":watch")
+        return {"ok": True, "accepted": True, "duplicate": False}
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    socketio.run(app, host="127.0.0.1", port=int(os.environ["VISUS_PORT"]), log_output=False)
+''')
 
 
 @dataclass
@@ -244,9 +330,10 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         sessions_made = prepare_database(db_url, n, args.procedure)
         process = start([sys.executable, "server.py"], {**env, "DATABASE_URL": db_url})
     else:
-        script = workdir / "bare_relay.py"
-        script.write_text(BARE_RELAY)
-        process = start([sys.executable, str(script)], env)
+        script = workdir / f"{kind}_relay.py"
+        script.write_text(BARE_RELAY if kind == "bare" else DURABLE_RELAY)
+        process = start([sys.executable, str(script)], {**env, "PYTHONPATH": str(ROOT),
+                                                        "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")})
     try:
         wait_healthy(base_url, process)
         cookie = login_cookie(base_url) if kind == "visus" else ""
@@ -259,7 +346,7 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
             if kind == "visus":
                 public_id, token = sessions_made[i]
                 target, targs = run_visus_session, (s, base_url, public_id, token, cookie, stop_at)
-            else:
+            else:  # the bare and the durable relay speak the same protocol
                 target, targs = run_bare_session, (s, base_url, stop_at)
             thread = threading.Thread(target=target, args=targs, daemon=True)
             thread.start()
@@ -300,12 +387,13 @@ def main() -> None:
     parser.add_argument("--procedure", default="adaptive", choices=["adaptive", "chart"])
     parser.add_argument("--level-seconds", type=float, default=90, help="time limit per level")
     parser.add_argument("--max-seconds", type=float, default=600, help="time limit for the whole run")
+    parser.add_argument("--json", action="store_true", help="also print the rows as one JSON list on the last line")
     args = parser.parse_args()
     deadline = time.monotonic() + args.max_seconds
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sessions:
-            for kind in ("bare", "visus"):
+            for kind in ("bare", "durable", "visus"):
                 if time.monotonic() > deadline:
                     break
                 started = time.monotonic()
@@ -313,17 +401,26 @@ def main() -> None:
                 print(f"  measured {kind} at {n} sessions in {time.monotonic() - started:.0f} s", file=sys.stderr)
     print(f"\nRelay latency, ms (procedure {args.procedure}, think time {args.think_ms:g} ms mean at 50+ sessions, "
           f"{os.cpu_count()} cores shared by server and clients)")
-    print(f"{'server':<6} {'sessions':>8} {'answers':>8} {'failed':>6} | "
+    print(f"{'server':<7} {'sessions':>8} {'answers':>8} {'failed':>6} | "
           f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7}")
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
-        print(f"{r['kind']:<6} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
+        print(f"{r['kind']:<7} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
               f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
         n_steady, c, s = r["steady"]
-        print(f"{'':<6} {'steady':>8} {n_steady:>8} {'':>6} | "
+        print(f"{'':<7} {'steady':>8} {n_steady:>8} {'':>6} | "
               f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
         for error in r["errors"]:
             print(f"       incomplete session: {error}")
+    print("\np95 as a multiple of the bare relay's p95 at the same level, all answers (target: at most 1.5)")
+    floors = {r["sessions"]: r for r in rows if r["kind"] == "bare"}
+    for r in rows:
+        floor = floors.get(r["sessions"])
+        if r["kind"] != "bare" and floor:
+            print(f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician {r['clinician'][1] / floor['clinician'][1]:5.2f}"
+                  f" | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}")
+    if args.json:
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from calibration.size import optotype_height_css_px
 from webapp import events as ev
 from webapp import persistence as p
 from webapp.extensions import db, socketio
-from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, utcnow
+from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
 SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "near_40cm": 400.0, "mirror": None}
@@ -518,16 +518,14 @@ def _responses_for(session: TestSession, pending: dict, responses: list) -> list
     return responses
 
 
-def find_answered(session: TestSession, trial_id_text: str):
-    """(eye test, stored trial or None) for a trial id, or (None, None) if it names nothing here."""
+def stored_answer(session: TestSession, trial_id_text: str) -> Trial | None:
+    """The stored trial a trial id names in this session, or None."""
     parsed = p.parse_trial_id(trial_id_text)
     if parsed is None:
-        return None, None
+        return None
     eye_name, index = parsed
-    for eye in session.eye_tests:
-        if eye.eye == eye_name:
-            return eye, p.stored_trial(eye, index)
-    return None, None
+    eye = next((eye for eye in session.eye_tests if eye.eye == eye_name), None)
+    return p.stored_trial(eye, index) if eye else None
 
 
 def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dict:
@@ -536,17 +534,18 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     Returns the ack; the caller commits before acknowledging. A repeat of the answered
     (trial_id, seq) is a duplicate, counted once; anything else not current is stale.
     """
-    eye, stored = find_answered(session, data["trial_id"])
-    if stored is not None:
-        if stored.seq == data["seq"]:
+    eye = session.current_eye_test
+    pending = eye.pending if eye else None
+    if not pending or pending["trial_id"] != data["trial_id"] or pending["seq"] != data["seq"]:
+        # Not the trial on screen (which is never stored yet): a repeat of a stored answer, or stale.
+        stored = stored_answer(session, data["trial_id"])
+        if stored is not None and stored.seq == data["seq"]:
             return {"ok": True, "accepted": True, "duplicate": True}
-        raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
-    _require_open(session)
-    current_eye = session.current_eye_test
-    pending = current_eye.pending if current_eye else None
-    if (eye is None or eye is not current_eye or not pending
-            or pending["trial_id"] != data["trial_id"] or pending["seq"] != data["seq"]):
+        if stored is not None:
+            raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
+        _require_open(session)
         raise LiveError("stale_trial", "That trial is no longer on screen; answer the one shown now.")
+    _require_open(session)
     if phase(session) != "testing":
         raise LiveError("wrong_phase", "The test is paused; answers count again once it continues.")
     mode = session.config["answer_mode"]

@@ -1,0 +1,24 @@
+"""bench/relay_latency.py, briefly: the bare relay, the durable reference and Visus each serve two
+sessions to the end of their answers, every stimulus after an answer arrives, and the figures print."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_relay_bench_measures_all_three_servers_without_a_failed_session():
+    run = subprocess.run(
+        [sys.executable, "bench/relay_latency.py", "--sessions", "2", "--trials", "4", "--think-ms", "100",
+         "--level-seconds", "40", "--max-seconds", "150", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=200)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    rows = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [row["kind"] for row in rows] == ["bare", "durable", "visus"]
+    for row in rows:
+        assert row["failed"] == 0, row
+        assert row["answers"] == 2 * 4
+        assert all(ms > 0 and math.isfinite(ms) for ms in row["clinician"] + row["stimulus"]), row
+    assert "p95 as a multiple of the bare relay's p95" in run.stdout
