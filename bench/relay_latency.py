@@ -412,13 +412,15 @@ def main() -> None:
               f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
         for error in r["errors"]:
             print(f"       incomplete session: {error}")
-    print("\np95 as a multiple of the bare relay's p95 at the same level, all answers (target: at most 1.5)")
+    print("\np95 as a multiple of the bare relay's p95 at the same level (target: at most 1.5)")
     floors = {r["sessions"]: r for r in rows if r["kind"] == "bare"}
     for r in rows:
         floor = floors.get(r["sessions"])
         if r["kind"] != "bare" and floor:
+            (_, c, s), (_, fc, fs) = r["steady"], floor["steady"]
             print(f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician {r['clinician'][1] / floor['clinician'][1]:5.2f}"
-                  f" | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}")
+                  f" all, {c[1] / fc[1]:5.2f} steady | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}"
+                  f" all, {s[1] / fs[1]:5.2f} steady")
     if args.json:
         print(json.dumps(rows))
 
