@@ -11,10 +11,13 @@ import gc  # noqa: E402
 import os  # noqa: E402
 
 from webapp import create_app, socketio  # noqa: E402
+from webapp.live.patient import forget_connections_of_earlier_runs  # noqa: E402
 
 
 def main() -> None:
     app = create_app()
+    with app.app_context():
+        forget_connections_of_earlier_runs()
     # An eventlet process serves one event at a time, so a full garbage collection stalls every
     # connection. Start-up leaves about 175,000 objects (modules, classes, functions) that live as
     # long as the process: freezing them keeps them out of every later collection. bench/soak.py,

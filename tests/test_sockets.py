@@ -306,3 +306,25 @@ def test_a_pad_that_reconnects_gets_the_current_answer_request_again(app, clinic
     assert again.last("state", events)["current_request"] == request
     assert again.send("answer", {"trial_id": request["trial_id"], "seq": request["seq"],
                                  "responses": list(stimulus["optotypes"])})["accepted"]
+
+
+def test_device_sids_of_an_ended_run_are_forgotten_at_start_up_of_the_one_process(app, clinician_client,
+                                                                                   monkeypatch):
+    from webapp.live.patient import forget_connections_of_earlier_runs
+    from webapp.models import TestSession
+
+    public_id, token = create_test(clinician_client, eyes="right")
+    display(app, token)  # connected, never disconnected: as after a crash
+
+    def stored_sid():
+        return db.session.scalar(select(TestSession.display_sid).where(TestSession.public_id == public_id))
+
+    with app.app_context():
+        assert stored_sid()
+        # With a message queue, other processes may hold that socket: nothing is forgotten.
+        monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+        assert forget_connections_of_earlier_runs() == 0
+        assert stored_sid()
+        monkeypatch.setitem(app.config, "REDIS_URL", None)
+        assert forget_connections_of_earlier_runs() == 1
+        assert stored_sid() is None

@@ -181,6 +181,10 @@ def test_server_killed_mid_test_restarts_on_the_same_trial_with_its_history(serv
         assert [index for _, index, _, _ in stored] == [0, 1, 2, 3, 4]
         assert stored[:3] == before
         assert watch.wait("answer_scored", since=watch_mark, match=lambda a: a["trial"]["trial_id"] == "right-4")
+        # The same display coming back after a restart is not a second device taking over.
+        snapshot = watch.call("watch", {"session_id": public_id})["snapshot"]
+        assert not [e for e in snapshot["events"] if e["detail"].get("code") == "device_replaced"], snapshot["events"]
+        assert snapshot["devices"] == {"display": True, "pad": False}
     finally:
         screen.disconnect()
         watch.disconnect()

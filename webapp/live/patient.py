@@ -10,7 +10,7 @@ import secrets
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from webapp import events as ev
 from webapp import security, tokens
@@ -55,6 +55,31 @@ def current_device() -> tuple[TestSession, str]:
     return session, ("display" if session.display_sid == sid else "pad")
 
 
+def _single_process() -> bool:
+    """Without a Socket.IO message queue Visus runs as one process (docs/deploy.md), which then
+    holds every live socket."""
+    return not current_app.config.get("REDIS_URL")
+
+
+def _may_be_connected(sid: str) -> bool:
+    """Whether a stored device sid may still be a live socket. One process knows all of them; with
+    several, the sid may live in another process, so it counts as connected."""
+    return not _single_process() or socketio.server.manager.is_connected(sid, ev.PATIENT_NS)
+
+
+def forget_connections_of_earlier_runs() -> int:
+    """At start-up of the one server process: a device sid stored by a run that ended (a crash
+    skips the disconnect handler) is no connection, so the live view must not show it as one.
+    Several processes (a message queue) cannot know which sids are dead; they leave them."""
+    if not _single_process():
+        return 0
+    forgotten = db.session.execute(
+        update(TestSession).where(or_(TestSession.display_sid.is_not(None), TestSession.pad_sid.is_not(None)))
+        .values(display_sid=None, pad_sid=None)).rowcount
+    db.session.commit()
+    return forgotten
+
+
 def _load(data: dict) -> tuple[TestSession, str]:
     return current_device()
 
@@ -86,7 +111,7 @@ def connect(auth=None):
     room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
     previous = getattr(session, sid_field)
     setattr(session, sid_field, request.sid)
-    replaced = previous and previous != request.sid
+    replaced = previous and previous != request.sid and _may_be_connected(previous)
     notice = engine.device_replaced(session, device) if replaced else None
     if device == "display" and not session.pad_nonce:
         session.pad_nonce = secrets.token_hex(16)
