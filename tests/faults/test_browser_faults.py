@@ -2,7 +2,8 @@
 
 - the server is killed with SIGKILL mid-test and started again on the same port and database: the
   patient's display and the clinician's live view reconnect by themselves; the display shows the
-  same trial; the live view shows the whole history again (re-rendered from the snapshot);
+  same trial; the live view shows the whole history again (re-rendered from the snapshot), with no
+  warning that another device took over;
 - the clinician's page reloads mid-test: the whole history, then the next answer live;
 - the display's connection drops (its WebSocket closed under it) while the network is offline, the
   patient answers meanwhile: the answer is sent when the page is back, counted once, and the test
@@ -90,6 +91,11 @@ def test_server_sigkill_then_a_clinician_reload_keep_the_trial_and_the_history(n
 
     clinician.reload()
     history_shows(clinician, 2)
+    # The display back after the restart is the same device, not a second one taking over: the
+    # snapshot's events (rendered with the history) carry no such warning.
+    clinician.wait_for_selector('[data-event-kind="calibration"]')
+    assert clinician.locator('[data-event-kind="warning"]:has-text("connected again")').count() == 0
+    clinician.wait_for_selector('[data-device="display"][data-on="true"]')
     type_answer(display, before["symbols"])
     history_shows(clinician, 3)  # live again after the reload
     assert clinician.eval_on_selector_all(ANSWERS, "els => els.map(e => e.dataset.correct)") == ["true"] * 3
