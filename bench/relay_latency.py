@@ -58,33 +58,47 @@ CALIBRATION = {
     "distance": {"method": "tape", "distance_mm": 3000}, "user_agent": "bench/relay_latency.py",
 }
 
-BARE_RELAY = textwrap.dedent('''
+
+RELAY_FRAME = textwrap.dedent('''
     import eventlet
     eventlet.monkey_patch()
     import os
-    from flask import Flask, request
+    from flask import Flask
     from flask_socketio import SocketIO, emit, join_room
-
+    <imports>
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode="eventlet")
-
+    <setup>
     @socketio.on("join", namespace="/bench")
     def join(data):
         join_room(data["room"])
         return {"ok": True}
-
-    @socketio.on("answer", namespace="/bench")
-    def answer(data):
-        emit("answer_scored", data, to=data["room"] + ":watch")
-        emit("stimulus", {"seq": data["seq"] + 1})
-        return {"ok": True}
-
+    <answer>
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
     socketio.run(app, host="127.0.0.1", port=int(os.environ["VISUS_PORT"]), log_output=False)
 ''')
+
+
+def relay_script(*, answer: str, imports: str = "", setup: str = "") -> str:
+    """A reference server speaking the bench's protocol (`join` a room, `answer`), with /healthz, on
+    VISUS_PORT: RELAY_FRAME with its own imports, set-up and `answer` handler put in."""
+    script = RELAY_FRAME
+    for marker, code in (("<imports>", imports), ("<setup>", setup), ("<answer>", answer)):
+        script = script.replace(marker, textwrap.dedent(code))
+    return script
+
+
+# The floor: receive, emit to the observer room, emit back; no database, no procedure.
+BARE_RELAY = relay_script(answer="""
+    @socketio.on("answer", namespace="/bench")
+    def answer(data):
+        emit("answer_scored", data, to=data["room"] + ":watch")
+        emit("stimulus", {"seq": data["seq"] + 1})
+        return {"ok": True}
+""")
 
 
 def free_port() -> int:
@@ -135,18 +149,12 @@ def login_cookie(base_url: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
-DURABLE_RELAY = textwrap.dedent('''
-    import eventlet
-    eventlet.monkey_patch()
+# The durable reference (see the module's docstring): what any server must do, and no more.
+DURABLE_RELAY = relay_script(imports="""
     import json
-    import os
     import sqlite3
-    from flask import Flask
-    from flask_socketio import SocketIO, emit, join_room
     from acuity.procedure import ProcedureConfig, build_procedure
-
-    app = Flask(__name__)
-    socketio = SocketIO(app, async_mode="eventlet")
+""", setup='''
     db = sqlite3.connect(os.environ["DURABLE_DB"], isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
@@ -156,16 +164,11 @@ DURABLE_RELAY = textwrap.dedent('''
     procedures = {}  # room -> [procedure, presentation on screen]
     CONFIG = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.3)
 
-    def stimulus(room, seq, presentation):
+    def stimulus(seq, presentation):
         return {"trial_id": f"right-{presentation.index}", "seq": seq, "eye": "right", "index": presentation.index,
                 "logmar": presentation.logmar, "optotypes": list(presentation.optotypes), "height_css_px": 40.0,
                 "stroke_css_px": 8.0, "mirrored": False, "crowding": True, "optotype_set": "sloan"}
-
-    @socketio.on("join", namespace="/bench")
-    def join(data):
-        join_room(data["room"])
-        return {"ok": True}
-
+''', answer='''
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         room, seq = data["room"], data["seq"]
@@ -195,18 +198,12 @@ DURABLE_RELAY = textwrap.dedent('''
         db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (room, seq + 1, following.logmar,
                    json.dumps(following.optotypes)))
         db.execute("COMMIT")
-        shown_next = stimulus(room, seq + 1, following)
+        shown_next = stimulus(seq + 1, following)
         emit("stimulus", shown_next)
         emit("answer_request", {"trial_id": shown_next["trial_id"], "seq": seq + 1, "optotype_set": "sloan",
                                 "count": 1, "symbols": list("CDHKNORSVZ")}, to=room + ":pad")
         emit("stimulus_shown", shown_next, to=room + ":watch")
         return {"ok": True, "accepted": True, "duplicate": False}
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    socketio.run(app, host="127.0.0.1", port=int(os.environ["VISUS_PORT"]), log_output=False)
 ''')
 
 
