@@ -14,6 +14,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
+from webapp.extensions import db
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
 
 
@@ -69,16 +70,10 @@ def _trials_loaded(eye_test: EyeTest) -> bool:
     return "trials" not in inspect(eye_test).unloaded
 
 
-def _session_of(eye_test: EyeTest) -> Session:
-    session = Session.object_session(eye_test)
-    assert session is not None, "a detached row: load it in the event's session"
-    return session
-
-
 def trial_count(eye_test: EyeTest) -> int:
     if _trials_loaded(eye_test):
         return len(eye_test.trials)
-    return _session_of(eye_test).scalar(
+    return db.session.scalar(
         select(func.count()).select_from(Trial).where(Trial.eye_test_id == eye_test.id))
 
 
@@ -98,7 +93,7 @@ def rebuild(eye_test: EyeTest) -> Procedure:
 
 def remember(eye_test: EyeTest, procedure: Procedure) -> None:
     """Keep a procedure for the next event on this eye, once this transaction has committed."""
-    _session_of(eye_test).info.setdefault(_PENDING, []).append((eye_test.id, procedure))
+    db.session.info.setdefault(_PENDING, []).append((eye_test.id, procedure))
 
 
 @event.listens_for(Session, "after_commit")
@@ -119,7 +114,7 @@ def _drop_uncommitted(session: Session, transaction) -> None:
 
 def stored_trial(eye_test: EyeTest, index: int) -> Trial | None:
     """The stored trial `index` of an eye, if it was answered (one row, not the whole history)."""
-    return _session_of(eye_test).scalar(
+    return db.session.scalar(
         select(Trial).where(Trial.eye_test_id == eye_test.id, Trial.index == index))
 
 
@@ -128,7 +123,7 @@ def add_trial(eye_test: EyeTest, trial: Trial) -> None:
     if _trials_loaded(eye_test):
         eye_test.trials.append(trial)
     else:
-        _session_of(eye_test).add(trial)
+        db.session.add(trial)
 
 
 def pending_presentation(eye_test: EyeTest) -> Presentation | None:
