@@ -20,7 +20,7 @@ measured the same way:
     five messages Visus sends; the clinician's message leaves as soon as the answer is committed.
     No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a design.
 
-Clients and server share this machine's cores, as in platform-notes.md.
+Clients and server share this machine's cores (the machine: docs/performance.md).
 
     python bench/relay_latency.py                 # 1, 50, 200 sessions; about 4 minutes
     python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500

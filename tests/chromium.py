@@ -2,7 +2,7 @@
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts it cannot reach
-# (../shared/docs/platform-notes.md).
+# (docs/platform.md §5).
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

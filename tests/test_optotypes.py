@@ -391,7 +391,7 @@ def test_z_has_full_width_bars_and_a_centred_diagonal():
 def test_sloan_letters_are_all_different():
     """Every pair differs by at least the critical detail (1 square stroke); all but C-O by 20% or more.
 
-    C and O differ only by the gap, by design (the Sloan C is a Landolt C, vision-science.md s. 5).
+    C and O differ only by the gap, by design (the Sloan C is a Landolt C, docs/measurement.md §3).
     """
     images = {letter: raster("sloan", letter, 20) for letter in SLOAN}
     for a, b in itertools.combinations(SLOAN, 2):

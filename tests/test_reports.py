@@ -67,7 +67,7 @@ def run_chart_session(app, client, patient_reference="Patient A", right_reads_to
 
 
 def letter_score(shown, reads_above):
-    """Letter-by-letter chart score (vision-science.md section 5) of what the script answered."""
+    """Letter-by-letter chart score (docs/measurement.md §7) of what the script answered."""
     letters = sum(len(s["optotypes"]) for s in shown if reads_above is None or s["logmar"] > reads_above)
     return shown[0]["logmar"] + 0.1 - 0.02 * letters
 

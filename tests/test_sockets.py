@@ -78,7 +78,7 @@ def test_chart_test_with_scripted_answers_reaches_a_result_for_both_eyes(app, cl
     assert ("eye_done", {"eye": "right", "next_eye": "left"}) in events
     assert screen.last("state", events)["phase"] == "between_eyes"
 
-    # Letter-by-letter chart score (vision-science.md s.5): last row fully read 0.3, next row none.
+    # Letter-by-letter chart score (docs/measurement.md §7): last row fully read 0.3, next row none.
     largest = shown[0]["logmar"]
     letters = sum(len(s["optotypes"]) for s in shown if s["logmar"] > 0.25)
     expected = round(largest + 0.1 - 0.02 * letters, 6)
