@@ -22,7 +22,7 @@ def main() -> None:
     # connection. Start-up leaves about 175,000 objects (modules, classes, functions) that live as
     # long as the process: freezing them keeps them out of every later collection. bench/soak.py,
     # 200 sessions for 150 s: the full collections' pause fell from about 100 ms to 30 ms and the
-    # answer -> clinician p99 from 134 to 73 ms (README, Performance).
+    # answer -> clinician p99 from 134 to 73 ms (docs/performance.md, section 2).
     gc.collect()
     gc.freeze()
     host = os.environ.get("VISUS_HOST", "127.0.0.1")
