@@ -26,7 +26,7 @@ OUTSIDE = re.compile("|".join((
 
 CITED_DOCS = ("docs/measurement.md", "docs/platform.md")
 # "docs/measurement.md §2", "docs/measurement.md §1, §2", "docs/platform.md §3 and §8"
-CITATION = re.compile(r"(docs/(?:measurement|platform)\.md)((?:(?:\s*,\s*|\s+and\s+|\s+)§\d+)+)")
+CITATION = re.compile(r"(docs/(?:measurement|platform)\.md)`?((?:(?:\s*,\s*|\s+and\s+|\s+)§\d+)+)")
 SECTION_HEADING = re.compile(r"^#{2,}\s+(\d+)\.\s", re.M)
 
 
