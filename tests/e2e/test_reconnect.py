@@ -4,7 +4,7 @@ screen again, and the test goes on."""
 import pytest
 
 from .conftest import ServerProcess
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tests.scaleout.clients import (CALIBRATION, clinician, cookie_header, display, first_clinician, new_test,
+from tests.support.clients import (CALIBRATION, clinician, cookie_header, display, first_clinician, new_test,
                                     pad_token)
 
 pytestmark = pytest.mark.scaleout
