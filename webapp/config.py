@@ -1,9 +1,9 @@
 """Configuration read from the environment: the one place that reads it.
 
 Every environment variable Visus reads is a `Setting` in SETTINGS: its name, the app.config key it
-sets, its default and what it is for. `from_environ()` turns the environment into app.config values;
+sets and its default. `from_environ()` turns the environment into app.config values;
 create_app calls it, server.py takes its address from the result. The README's "Running it" table
-lists the same variables (tests/test_config.py checks that the two agree).
+says what each one is for, with the same names and defaults (tests/test_config.py compares them).
 """
 from __future__ import annotations
 
@@ -58,47 +58,41 @@ class Setting:
     key: str  # the app.config key it sets
     default: object  # the value when the variable is unset or empty
     parse: Callable[[str], object]
-    default_text: str  # the default as the README says it
-    help: str  # what it sets, as the README says it
+    default_text: str  # the default as the README's table says it (tests/test_config.py compares them)
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("VISUS_HOST", "HOST", "127.0.0.1", str, "127.0.0.1",
-            "the address `python3 server.py` listens on"),
-    Setting("VISUS_PORT", "PORT", 5000, int, "5000", "the port `python3 server.py` listens on"),
-    Setting("VISUS_PUBLIC_URL", "PUBLIC_URL", None, str, "the request's host",
-            "the origin put in invite and response-pad links (so a phone can reach them); an https:// URL "
-            "also makes the cookies HTTPS-only and is the one origin Socket.IO accepts"),
-    Setting("VISUS_SECRET_KEY", "SECRET_KEY", None, str, "generated once into `<instance>/secret_key`",
-            "the key that signs session cookies (the same on every process of a deployment)"),
-    Setting("VISUS_INSTANCE_PATH", "INSTANCE_PATH", DEFAULT_INSTANCE_PATH, str, "`instance/` in the checkout",
-            "the folder of the SQLite database and the generated secret key"),
-    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", None, database_url, "SQLite `<instance>/visus.sqlite`",
-            "the database (PostgreSQL `postgresql://user:password@host:port/name`: see `docs/deploy.md`)"),
-    Setting("REDIS_URL", "REDIS_URL", None, str, "none",
-            "Redis: the Socket.IO message queue between several processes and the rate limits' storage"),
-    Setting("VISUS_PROXIES", "PROXIES", 0, int, "0",
-            "how many proxies in front set X-Forwarded-For/-Proto (nginx of `deploy/`: 1); leave 0 when "
-            "clients reach the server directly, or they could forge their address"),
-    Setting("VISUS_SECURE_COOKIES", "SECURE_COOKIES", False, flag, "0 (1 when `VISUS_PUBLIC_URL` is https://)",
-            "1: the session and remember-me cookies are sent over HTTPS only"),
-    Setting("VISUS_INVITE_TTL_HOURS", "INVITE_TTL_HOURS", 24.0, float, "24", "how long an invite link stays valid"),
-    Setting("VISUS_RETENTION_DAYS", "RETENTION_DAYS", None, float, "unset (keep)",
-            "sessions older than this are deleted when `python3 server.py` starts and by "
-            "`flask --app webapp purge-expired` (docs/security.md)"),
-    Setting("VISUS_AUTO_MIGRATE", "AUTO_MIGRATE", True, flag, "1",
-            "0: `python3 server.py` does not upgrade the database at start-up "
-            "(run `flask --app webapp db upgrade`)"),
-    # ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003.
-    Setting("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "HISTORY_CHANGE_LIMIT_LOGMAR", 0.15, float, "0.15",
-            "a change between visits larger than this is flagged"),
-    Setting("VISUS_SOCKET_RATE_LIMIT", "SOCKET_RATE_LIMIT", (60.0, 20.0), bucket, "60,20",
-            "every socket event, per socket and event: `burst,per_second` (a load test may raise it)"),
-    Setting("VISUS_SOCKET_CONNECT_RATE_LIMIT", "SOCKET_CONNECT_RATE_LIMIT", (20.0, 1 / 3), bucket, "20,0.333",
-            "refused patient connects per client address: `burst,per_second`"),
-    # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly.
-    Setting("VISUS_ASYNC_MODE", "SOCKETIO_ASYNC_MODE", "eventlet", async_mode, "eventlet",
-            "Socket.IO's async mode: `eventlet` (server.py) or `threading` (Flask-SocketIO's test client)"),
+    # Where `python3 server.py` listens.
+    Setting("VISUS_HOST", "HOST", "127.0.0.1", str, "127.0.0.1"),
+    Setting("VISUS_PORT", "PORT", 5000, int, "5000"),
+    # Base of the links sent to patients (webapp/links.py); its origin is the one Socket.IO accepts and,
+    # when https://, makes the cookies HTTPS-only (webapp/security.py).
+    Setting("VISUS_PUBLIC_URL", "PUBLIC_URL", None, str, "the request's host"),
+    Setting("VISUS_SECRET_KEY", "SECRET_KEY", None, str, "generated once into `<instance>/secret_key`"),
+    Setting("VISUS_INSTANCE_PATH", "INSTANCE_PATH", DEFAULT_INSTANCE_PATH, str, "`instance/` in the checkout"),
+    # None: SQLite in the instance folder. PostgreSQL: postgresql://user:password@host:port/name (psycopg2).
+    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", None, database_url, "SQLite `<instance>/visus.sqlite`"),
+    # Socket.IO's message queue between server processes, and the rate limits' storage.
+    Setting("REDIS_URL", "REDIS_URL", None, str, "none"),
+    # Proxies in front that set X-Forwarded-For/-Proto (nginx, deploy/: 1). Leave 0 when clients reach
+    # the server directly: the headers would then be the client's to forge (rate limits are per address).
+    Setting("VISUS_PROXIES", "PROXIES", 0, int, "0"),
+    # Session and remember-me cookies over HTTPS only (also when VISUS_PUBLIC_URL is https://).
+    Setting("VISUS_SECURE_COOKIES", "SECURE_COOKIES", False, flag, "0"),
+    Setting("VISUS_INVITE_TTL_HOURS", "INVITE_TTL_HOURS", 24.0, float, "24"),
+    # Days a session is kept; checked by webapp/privacy.py (retention_days).
+    Setting("VISUS_RETENTION_DAYS", "RETENTION_DAYS", None, float, "unset (keep)"),
+    # Upgrade the database when `python3 server.py` starts (webapp/startup.py).
+    Setting("VISUS_AUTO_MIGRATE", "AUTO_MIGRATE", True, flag, "1"),
+    # A change between two tests of the same patient larger than the test-retest limit is flagged
+    # (ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003).
+    Setting("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "HISTORY_CHANGE_LIMIT_LOGMAR", 0.15, float, "0.15"),
+    # Token buckets (burst, per_second) of webapp/security.py; a load test may raise them.
+    Setting("VISUS_SOCKET_RATE_LIMIT", "SOCKET_RATE_LIMIT", (60.0, 20.0), bucket, "60,20"),
+    Setting("VISUS_SOCKET_CONNECT_RATE_LIMIT", "SOCKET_CONNECT_RATE_LIMIT", (20.0, 1 / 3), bucket, "20,0.333"),
+    # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly:
+    # "eventlet" in production; the tests on Flask-SocketIO's test client use "threading".
+    Setting("VISUS_ASYNC_MODE", "SOCKETIO_ASYNC_MODE", "eventlet", async_mode, "eventlet"),
 )
 
 
