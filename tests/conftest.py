@@ -4,14 +4,14 @@ import shutil
 import pytest
 from hypothesis import settings
 
+from tests.support.app import add_clinician, login, make_app, with_schema
+from tests.support.browser import BROWSER_ARGS, CHROMIUM, Shots
+
 # CI runs on a loaded 2-core machine: no per-example deadline there, and a derandomized search so a
 # run is repeatable (a developer's run explores new examples; a failure found is saved and replayed).
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-from tests.support.app import add_clinician, login, make_app, with_schema
-from tests.support.browser import BROWSER_ARGS, CHROMIUM, Shots
 
 
 @pytest.fixture(scope="session")

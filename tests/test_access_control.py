@@ -2,6 +2,7 @@
 (another clinician, another patient, nobody). Routes come from app.url_map and events from the
 server's registered handlers, so a new route or event without a rule here fails these tests."""
 import pytest
+from sqlalchemy import text
 
 from tests.support.app import (CALIBRATION, OTHER, add_clinician, create_test, db_rows, display, login, pad,
                                pad_token_from_state, registered_events, rules, start_testing, watcher)

@@ -12,7 +12,7 @@ python-socketio clients play the patient's display and pad and the clinician's l
 """
 from __future__ import annotations
 
-from tests.support.clients import CALIBRATION, PATIENT_EVENTS, Client, answer_of, new_test, pad_token, start, watcher
+from tests.support.clients import PATIENT_EVENTS, Client, answer_of, new_test, pad_token, start, watcher
 
 EVENTS = PATIENT_EVENTS + ("recalibrate",)
 
