@@ -204,3 +204,18 @@ def test_start_up_does_the_work_the_factory_leaves(instance_with_data, monkeypat
     assert app.config["SECRET_KEY"] == (folder / "secret_key").read_text().strip()
     rows = repr(rows_of(folder / "test.sqlite"))
     assert "Patient A" not in rows and "Patient B" in rows
+
+
+def test_on_a_fresh_machine_routes_writes_nothing_and_db_upgrade_creates_the_database(tmp_path):
+    folder = tmp_path / "instance"  # does not exist yet
+    env = {**environment(folder), "DATABASE_URL": ""}  # the default: SQLite in the instance folder
+
+    def flask(*args):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    flask("routes")
+    assert list(tmp_path.iterdir()) == []
+    flask("db", "upgrade")
+    with closing(sqlite3.connect(folder / "visus.sqlite")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()
