@@ -8,16 +8,14 @@ import eventlet
 eventlet.monkey_patch()
 
 import gc  # noqa: E402
-import os  # noqa: E402
 
 from webapp import create_app, socketio  # noqa: E402
-from webapp.live.patient import forget_connections_of_earlier_runs  # noqa: E402
+from webapp.startup import start_up  # noqa: E402
 
 
 def main() -> None:
     app = create_app()
-    with app.app_context():
-        forget_connections_of_earlier_runs()
+    start_up(app)  # database, retention, secret key: the factory itself changes nothing
     # An eventlet process serves one event at a time, so a full garbage collection stalls every
     # connection. Start-up leaves about 175,000 objects (modules, classes, functions) that live as
     # long as the process: freezing them keeps them out of every later collection. bench/soak.py,
@@ -25,8 +23,7 @@ def main() -> None:
     # answer -> clinician p99 from 134 to 73 ms (docs/performance.md, section 2).
     gc.collect()
     gc.freeze()
-    host = os.environ.get("VISUS_HOST", "127.0.0.1")
-    port = int(os.environ.get("VISUS_PORT", "5000"))
+    host, port = app.config["HOST"], app.config["PORT"]  # VISUS_HOST, VISUS_PORT (webapp/config.py)
     app.logger.info("Visus listening on http://%s:%d/", host, port)
     socketio.run(app, host=host, port=port, log_output=False)
 

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from acuity.optotypes import optotype_set
 from acuity.simulate import SimulatedObserver
-from tests.conftest import (CALIBRATION, add_clinician, create_test, display, login, pad,
-                            pad_token_from_state, start_testing, watcher)
+from tests.support.app import (CALIBRATION, add_clinician, create_test, display, login, pad,
+                               pad_token_from_state, start_testing, watcher)
 from webapp.extensions import db
 from webapp.models import Trial
 
@@ -238,7 +238,7 @@ def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinic
 
 
 def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client, db_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     public_id, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     screen = display(app, token)

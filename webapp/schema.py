@@ -1,9 +1,11 @@
 """Bring the database to the latest migration at start-up, so a fresh `python server.py` works.
 
-Decision (docs/protocol.md, section 5): create_app upgrades whenever the database is not at the
-head revision of migrations/ (an empty database included). Schema changes are always migrations,
-never create_all; set AUTO_MIGRATE=False to run `flask db upgrade` by hand instead.
+Decision (docs/protocol.md, section 5): `python3 server.py` upgrades at start-up (webapp/startup.py)
+whenever the database is not at the head revision of migrations/ (an empty database included);
+building the app never does. Schema changes are always migrations, never create_all; set
+VISUS_AUTO_MIGRATE=0 to run `flask --app webapp db upgrade` by hand instead.
 """
+import os
 import sqlite3
 
 from alembic.runtime.migration import MigrationContext
@@ -52,6 +54,17 @@ def upgrade_if_behind(app: Flask) -> None:
     with app.app_context():
         if current_revision(app) != head_revision(app):
             upgrade()
+
+
+@event.listens_for(Engine, "do_connect")
+def sqlite_folder(dialect, connection_record, cargs, cparams) -> None:
+    """SQLite creates its file on the first connection, but not the folder: make it then (the
+    instance folder on a fresh machine), so `flask --app webapp db upgrade` works as the first command."""
+    if dialect.name != "sqlite":
+        return
+    path = cargs[0] if cargs else cparams.get("database")
+    if isinstance(path, str) and path and path != ":memory:" and not path.startswith("file:"):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
 
 
 @event.listens_for(Engine, "connect")

@@ -2,7 +2,7 @@
 notation shown to people, keys and buttons for answers, and one answer per trial."""
 import pytest
 
-from .test_drawing import ORIGIN, _serve
+from tests.support.browser import ORIGIN, serve_from_disk
 
 pytestmark = pytest.mark.browser
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 def page(browser):
     context = browser.new_context()
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
+    page.route(f"{ORIGIN}/**", serve_from_disk)
     page.goto(f"{ORIGIN}/")
     yield page
     context.close()

@@ -1,6 +1,8 @@
-"""Creating and checking clinician accounts (passwords hashed with werkzeug.security)."""
+"""Creating and checking clinician accounts (passwords hashed with werkzeug.security, by the method
+of PASSWORD_HASH_METHOD: scrypt, webapp/config.py; tests set a cheap one)."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,7 +30,8 @@ def create_clinician(email: str, password: str) -> Clinician:
         raise AccountError("Use a password of at least 10 characters.")
     if db.session.scalar(select(Clinician).where(Clinician.email == email)):
         raise AccountError(f"A clinician with the email {email} already exists.")
-    clinician = Clinician(email=email, password_hash=generate_password_hash(password))
+    clinician = Clinician(email=email, password_hash=generate_password_hash(
+        password, method=current_app.config["PASSWORD_HASH_METHOD"]))
     db.session.add(clinician)
     db.session.commit()
     return clinician
