@@ -14,7 +14,7 @@ STATIC = Path(__file__).resolve().parents[2] / "webapp" / "static"
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts it cannot reach
-# (docs/platform.md).
+# (docs/platform.md §5).
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
