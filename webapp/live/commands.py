@@ -219,20 +219,18 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     Returns the ack; the caller commits before acknowledging. A repeat of the answered
     (trial_id, seq) is a duplicate, counted once; anything else not current is stale.
     """
-    command = ev.ANSWER if scored_by == "patient" else ev.SCORE
     eye = session.current_eye_test
     pending = eye.pending if eye else None
-    if not pending or pending["trial_id"] != data["trial_id"] or pending["seq"] != data["seq"]:
-        # Not the trial on screen (which is never stored yet): a repeat of a stored answer, or stale.
-        stored = stored_answer(session, data["trial_id"])
-        if stored is not None and stored.seq == data["seq"]:
-            return {"ok": True, "accepted": True, "duplicate": True}
-        if stored is not None:
-            raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
-        if session.status in phases.CLOSED:
-            phases.check(session, command)
+    current = bool(pending) and pending["trial_id"] == data["trial_id"] and pending["seq"] == data["seq"]
+    # Not the trial on screen (which is never stored yet): a repeat of a stored answer, in any phase.
+    stored = None if current else stored_answer(session, data["trial_id"])
+    if stored is not None and stored.seq == data["seq"]:
+        return {"ok": True, "accepted": True, "duplicate": True}
+    phases.check(session, ev.ANSWER if scored_by == "patient" else ev.SCORE)
+    if stored is not None:
+        raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
+    if not current:
         raise LiveError("stale_trial", "That trial is no longer on screen; answer the one shown now.")
-    phases.check(session, command)
     mode = session.config["answer_mode"]
     if mode != scored_by:
         raise LiveError("answer_mode", "The clinician scores this test." if mode == "clinician"

@@ -148,7 +148,9 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
     ev.RESUME: {
         **_rows([WELCOME, CALIBRATE], _SAME),  # the clinician's hold ends before the patient reached the test
-        **_rows(PAUSES, P.TESTING, P.READY, P.BETWEEN_EYES, P.PAUSED),  # paused: the size is still not drawable
+        **_rows([PAUSED_HIDDEN], P.TESTING),
+        **_rows([PAUSED_SIZE], P.PAUSED),  # the same calibration still cannot draw the held size
+        **_rows([PAUSED_CLINICIAN], P.READY, P.TESTING, P.PAUSED, P.BETWEEN_EYES),  # wherever it was held
     },
     ev.REQUEST_RECALIBRATION: _rows([READY, READY_AGAIN, TESTING, *PAUSES, BETWEEN_EYES], P.CALIBRATE),
     ev.NEXT_EYE: {
