@@ -159,7 +159,10 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
     ev.END: _rows(OPEN, P.DONE),
     ev.NOTE: _rows(SITUATIONS, _SAME),
-    ev.PRESENT: _rows([READY_AGAIN, TESTING, *PAUSES], P.TESTING, P.PAUSED),
+    ev.PRESENT: {
+        **_rows([READY_AGAIN], P.READY),  # put up, shown once the patient presses Ready
+        **_rows([TESTING, *PAUSES], P.TESTING, P.PAUSED),
+    },
     ev.SCORE: _rows([TESTING], P.TESTING, P.BETWEEN_EYES, P.DONE),
     ev.SHARE_RESULTS: _rows(SITUATIONS, _SAME),
 }
