@@ -26,8 +26,8 @@ from webapp.live import phases
 from webapp.live import procedures as proc
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
-from webapp.live.payloads import (SETUP_DISTANCE_MM, answer_request_payload, results, status_payload,
-                                  stimulus_payload, stimulus_shown_payload)
+from webapp.live.payloads import (SETUP_DISTANCE_MM, answer_request_payload, results, stimulus_payload,
+                                  stimulus_shown_payload)
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
@@ -59,12 +59,6 @@ def _record_event(session: TestSession, kind: str, device: str, detail: dict | N
     return event
 
 
-def _announce(session: TestSession, out: Outbox) -> None:
-    """After a change of phase: every device gets its state again, the clinician the status."""
-    out.state_to_patients = True
-    out.clinician(ev.STATUS, status_payload(session))
-
-
 def device_replaced(session: TestSession, device: str) -> dict[str, Any]:
     """A newer connection of `device` took over (a second device on the same link, or the same
     device back before its old connection was closed): stored as a warning; returns the clinician's
@@ -81,7 +75,7 @@ def consent(session: TestSession, out: Outbox) -> dict:
     session.consent_at = utcnow()
     _set_status(session, Status.ACTIVE)
     _record_event(session, "consent", "display")
-    _announce(session, out)
+    out.announce()
     return {"ok": True}
 
 
@@ -147,7 +141,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
         "device_pixel_ratio": scale.device_pixel_ratio})
     out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration),
                                    "measurable_range": drawable.to_dict()})
-    _announce(session, out)
+    out.announce()
     return {"ok": True, "measurable_range": drawable.to_dict(),
             "viewing_distance_mm": viewing.viewing_distance_mm, "mirrored": viewing.mirrored}
 
@@ -161,7 +155,7 @@ def ready(session: TestSession, out: Outbox) -> dict:
     if eye.status == EyeStatus.PENDING:
         _start_eye(session, eye)
     _show(session, eye, out)
-    _announce(session, out)
+    out.announce()
     return {"ok": True}
 
 
@@ -287,7 +281,7 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
     if kind == "hidden" and device == "display" and phases.phase(session) == Phase.TESTING:
         _set_pause(session, PauseReason.PAGE_HIDDEN)
         out.patients(ev.PAUSED, {"reason": PauseReason.PAGE_HIDDEN})
-        _announce(session, out)
+        out.announce()
         return {"ok": True, "paused": True}
     return {"ok": True, "paused": phases.phase(session) in (Phase.PAUSED, Phase.CALIBRATE)}
 
@@ -319,7 +313,7 @@ def pause(session: TestSession, out: Outbox) -> dict:
     _set_pause(session, PauseReason.CLINICIAN)
     _record_event(session, "paused", "clinician")
     out.patients(ev.PAUSED, {"reason": PauseReason.CLINICIAN})
-    _announce(session, out)
+    out.announce()
     return {"ok": True}
 
 
@@ -332,7 +326,7 @@ def resume(session: TestSession, out: Outbox) -> dict:
     eye = session.current_eye_test
     if phases.phase(session) == Phase.TESTING and eye is not None:
         _show(session, eye, out)
-    _announce(session, out)
+    out.announce()
     return {"ok": True}
 
 
@@ -396,7 +390,7 @@ def present(session: TestSession, logmar: float, out: Outbox) -> dict:
     if session.paused_reason == PauseReason.SIZE_NOT_DRAWABLE:  # this size can be drawn: go on
         _set_pause(session, None)
         out.patients(ev.RESUMED, {})
-        _announce(session, out)
+        out.announce()
     _put_up(session, eye, presentation, out)
     _record_event(session, "present", "clinician", {"logmar": presentation.logmar})
     _send_current(session, out)
@@ -456,7 +450,7 @@ def invalidate_calibration(session: TestSession, reason: str, device: str, out: 
     out.display(ev.RECALIBRATE, {"reason": reason})
     out.pad(ev.PAUSED, {"reason": "recalibrate"})
     out.clinician(ev.CALIBRATION, {"calibration": None, "measurable_range": None, "reason": reason})
-    _announce(session, out)
+    out.announce()
 
 
 def _put_up(session: TestSession, eye: EyeTest, presentation, out: Outbox) -> None:
@@ -495,7 +489,7 @@ def _hold_if_not_drawable(session: TestSession, eye: EyeTest, out: Outbox) -> bo
         "code": "size_not_drawable", "logmar": eye.pending["logmar"],
         "min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar})
     out.patients(ev.PAUSED, {"reason": PauseReason.SIZE_NOT_DRAWABLE})
-    _announce(session, out)
+    out.announce()
     return True
 
 
@@ -541,7 +535,7 @@ def _finish_eye(session: TestSession, eye: EyeTest, procedure: Procedure | None,
             _set_pause(session, None)  # held for the finished eye's trial, which is gone
     elif next_eye is None:
         _finish_session(session, Status.DONE, out)
-    _announce(session, out)
+    out.announce()
 
 
 def _finish_session(session: TestSession, status: Status, out: Outbox) -> None:
@@ -554,4 +548,4 @@ def _finish_session(session: TestSession, status: Status, out: Outbox) -> None:
     out.patients(ev.TEST_DONE, {"show_results": session.show_results,
                                 **({"results": all_results} if session.show_results else {})})
     out.clinician(ev.TEST_DONE, {"results": all_results, "status": status})
-    _announce(session, out)
+    out.announce()

@@ -15,7 +15,7 @@ from webapp.extensions import db, socketio
 from webapp.links import external_url
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
-from webapp.live.payloads import state
+from webapp.live.payloads import state, status_payload
 from webapp.models import TestSession, Trial
 from webapp.validation import PayloadError, validate
 
@@ -48,12 +48,16 @@ def state_for(session: TestSession, device: str) -> dict:
 
 
 def send(session: TestSession, out: Outbox) -> None:
-    """After the commit: the new state to each patient device if it changed, then the outbox.
+    """After the commit: the clinician's `status` and each patient device's `state` if the phase
+    changed, then the outbox.
 
-    The state goes first, so a page always knows the phase the messages that follow belong to (a
+    The phase goes first, so a page always knows the phase the messages that follow belong to (a
     `stimulus` arrives on a screen already in `testing`; `paused`, `recalibrate`, `test_done` on one
     already in that phase) and never has to guess it from an event.
     """
+    if out.status_to_clinician:
+        socketio.emit(ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id),
+                      namespace=ev.CLINICIAN_NS)
     if out.state_to_patients:
         socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
                       namespace=ev.PATIENT_NS)

@@ -12,14 +12,22 @@ from webapp.extensions import socketio
 class Outbox:
     """Messages to send once the transaction is committed.
 
-    `state_to_patients`: the phase (or what the patient's screens draw) changed, so both patient
-    devices get their `state` again; webapp/live/common.py sends it before the queued messages, so
-    a page always knows the phase a `stimulus`, `paused` or `test_done` belongs to.
+    `state_to_patients`: what the patient's screens draw changed (the phase, mostly), so both
+    patient devices get their `state` again; `status_to_clinician`: the phase changed, so the
+    clinician gets `status`. webapp/live/common.py builds both from the committed rows and sends
+    them before the queued messages, so a page always knows the phase a `stimulus`, `paused` or
+    `test_done` belongs to, and never sees a phase the event only passed through.
     """
 
     public_id: str
     messages: list[tuple[str, str, Any]] = field(default_factory=list)  # (target, event, data)
     state_to_patients: bool = False
+    status_to_clinician: bool = False
+
+    def announce(self) -> None:
+        """The phase changed: every device gets its state again, the clinician the status."""
+        self.state_to_patients = True
+        self.status_to_clinician = True
 
     def display(self, event: str, data: Any) -> None:
         self.messages.append(("display", event, data))
