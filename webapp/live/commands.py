@@ -448,7 +448,7 @@ def invalidate_calibration(session: TestSession, reason: str, device: str, out: 
     calibration.invalidated_reason = reason
     _record_event(session, "calibration_invalidated", device, {"reason": reason})
     out.display(ev.RECALIBRATE, {"reason": reason})
-    out.pad(ev.PAUSED, {"reason": "recalibrate"})
+    out.pad(ev.PAUSED, {"reason": phases.PAD_PAUSED_FOR_RECALIBRATION})
     out.clinician(ev.CALIBRATION, {"calibration": None, "measurable_range": None, "reason": reason})
     out.announce()
 

@@ -38,6 +38,11 @@ class PauseReason(StrEnum):
     SIZE_NOT_DRAWABLE = "size_not_drawable"  # the next size cannot be drawn: the clinician `present`s another
 
 
+# The reason of the pad's `paused` when the calibration is voided (the display gets `recalibrate`);
+# never stored: the test is then in phase `calibrate`, whatever `paused_reason` holds.
+PAD_PAUSED_FOR_RECALIBRATION = "recalibrate"
+
+
 class Status(StrEnum):
     """TestSession.status."""
 
@@ -179,8 +184,10 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
     (ev.READY, PAUSED_SIZE): ("wrong_phase", "The next letters cannot be drawn on this screen; wait for your "
                                              "clinician, or calibrate the screen again."),
-    (ev.ANSWER, None): ("wrong_phase", "The test is paused; answers count again once it continues."),
-    (ev.SCORE, None): ("wrong_phase", "The test is paused; answers count again once it continues."),
+    **{(command, where): ("wrong_phase", "The test is paused; answers count again once it continues.")
+       for command in (ev.ANSWER, ev.SCORE) for where in PAUSES},
+    (ev.ANSWER, None): ("wrong_phase", "There is nothing to answer now; answer once the letters are on screen."),
+    (ev.SCORE, None): ("wrong_phase", "There is nothing to score now; score once the letters are on screen."),
     (ev.RESUME, None): ("wrong_phase", "The patient presses Ready to continue (they calibrated the screen again)."),
     (ev.REQUEST_RECALIBRATION, None): ("wrong_phase", "The patient has no calibration yet."),
     (ev.PRESENT, CALIBRATE): _CALIBRATE_FIRST,
