@@ -265,21 +265,21 @@ def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client
 def test_an_answer_losing_a_race_to_its_twin_is_acknowledged_as_the_duplicate(app, clinician_client, monkeypatch):
     """Two copies of one answer handled at once (two processes): the unique (eye_test_id, index)
     stops the second at commit; it is rolled back and acknowledged as the duplicate."""
-    from webapp import persistence
+    from webapp.live import procedures
 
     _, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     screen = display(app, token)
     first = start_testing(screen)
     screen.send("answer", {"trial_id": first["trial_id"], "seq": first["seq"], "responses": list(first["optotypes"])})
     second = screen.last("stimulus")
-    real_trial_row = persistence.trial_row
+    real_trial_row = procedures.trial_row
 
     def twin_already_stored(eye_test, record, **kwargs):  # as if the twin had stored index 0 first
         row = real_trial_row(eye_test, record, **kwargs)
         row.index = 0
         return row
 
-    monkeypatch.setattr(persistence, "trial_row", twin_already_stored)
+    monkeypatch.setattr(procedures, "trial_row", twin_already_stored)
     ack = screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
                                  "responses": list(second["optotypes"])})
     assert ack == {"ok": True, "accepted": True, "duplicate": True}

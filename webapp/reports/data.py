@@ -1,14 +1,14 @@
 """The report of a test session as plain dicts, read from the models (no Flask request needed).
 
 One builder feeds every output (HTML, PDF, CSV, FHIR), so they cannot disagree. Notation comes
-from acuity.notation through webapp.persistence; nothing is recomputed here that is stored.
+from acuity.notation through webapp.serializers; nothing is recomputed here that is stored.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from acuity import notation
-from webapp import persistence as p
+from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 

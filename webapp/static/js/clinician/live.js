@@ -15,6 +15,7 @@ const store = new Store({
   phase: null,
   status: session.status,
   pausedReason: null,
+  actions: [], // the commands the server allows now (`status`)
   devices: { display: false, pad: false },
   calibration: null,
   range: null,
@@ -131,10 +132,8 @@ function renderEstimate() {
       (result && eye.status === "done" ? `, result ${formatLogmar(result.logmar)} (${snellen6m(result.logmar)})` : ""));
   }));
   const active = eyes.findIndex((eye) => eye.status === "active");
-  const maxTrials = session.config?.max_trials;
   const current = store.get("trials").filter((trial) => trial.eye === eyes[active]?.eye).length;
-  setText(find("progress-text"), active >= 0
-    ? `Eye ${active + 1} of ${eyes.length}: trial ${current + 1}${maxTrials ? ` of at most ${maxTrials}` : ""}` : "");
+  setText(find("progress-text"), active >= 0 ? `Eye ${active + 1} of ${eyes.length}: trial ${current + 1}` : "");
 }
 
 function answerItem(trial) {
@@ -320,17 +319,12 @@ find("note-form").addEventListener("submit", async (event) => {
 });
 
 function renderControls() {
-  const phase = store.get("phase");
-  const closed = phase === "done" || store.get("status") === "done";
-  for (const button of findAll("control")) {
-    const name = button.dataset.control;
-    button.disabled = closed
-      || (name === "pause" && phase === "paused")
-      || (name === "resume" && phase !== "paused");
-  }
+  // What may be done now is the server's to say (`actions` in `status` and the snapshot).
+  const actions = store.get("actions");
+  for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
-  find("present-form").hidden = !chooseSize || closed;
+  find("present-form").hidden = !chooseSize || !actions.includes("present");
 }
 
 // Clinician-scored mode: mark each symbol right or wrong, or the whole row, then submit.
@@ -339,7 +333,7 @@ let scoreFor = null;
 function renderScorePanel() {
   const panel = find("score-panel");
   const stimulus = store.get("stimulus");
-  const show = session.config?.answer_mode === "clinician" && Boolean(stimulus) && store.get("phase") === "testing";
+  const show = session.config?.answer_mode === "clinician" && Boolean(stimulus) && store.get("actions").includes("score");
   panel.hidden = !show;
   if (!show) return;
   const key = `${stimulus.trial_id}:${stimulus.seq}`;
@@ -408,8 +402,9 @@ function applySnapshot(snapshot) {
   store.update({
     snapshot,
     phase: snapshot.phase,
-    status: snapshot.session?.status || store.get("status"),
+    status: snapshot.status,
     pausedReason: snapshot.paused_reason || null,
+    actions: snapshot.actions || [],
     devices: snapshot.devices || { display: false, pad: false },
     calibration: snapshot.calibration,
     range: snapshot.measurable_range,
@@ -457,7 +452,7 @@ socket.on("connect_error", (error) => {
   if (!socket.active) showError(error.message);
 });
 socket.on("stimulus_shown", (stimulus) => {
-  store.update({ stimulus, phase: "testing" });
+  store.update({ stimulus });
   const eyes = store.get("eyes");
   if (eyes.some((eye) => eye.eye === stimulus.eye && eye.status === "pending")) setEyeStatus(stimulus.eye, "active");
   find("drawn-check").textContent = "";
@@ -504,8 +499,8 @@ socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   renderCalibration();
   renderPlot();
 });
-socket.on("status", ({ status, phase, paused_reason: reason }) => {
-  store.update({ status, phase, pausedReason: reason || null });
+socket.on("status", ({ status, phase, paused_reason: reason, actions }) => {
+  store.update({ status, phase, pausedReason: reason || null, actions });
   if (phase !== "testing") store.update({ stimulus: phase === "paused" ? store.get("stimulus") : null });
   renderHeader();
   renderControls();
@@ -524,7 +519,7 @@ socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
   renderStimulusPreview();
 });
 socket.on("test_done", ({ results }) => {
-  store.update({ phase: "done", status: "done", stimulus: null });
+  store.update({ stimulus: null });
   for (const result of results || []) setEyeStatus(result.eye, "done", result);
   renderAll();
 });

@@ -455,21 +455,19 @@ function renderTestOverlay() {
     : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
   setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
   let message = "";
-  let button = false;
+  // Whether the patient may go on (`ready`) is the server's to say (`actions`), not this page's.
+  const button = (server.phase === "paused" || server.phase === "between_eyes")
+    && Boolean(server.actions?.includes("ready"));
   if (server.phase === "paused") {
-    // Only a pause the page caused (hidden) is the patient's to end; the others are the clinician's.
-    const byPatient = server.paused_reason === "page_hidden";
-    message = byPatient
+    message = server.paused_reason === "page_hidden"
       ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
       : "Your clinician has paused the test. Please wait where you are.";
-    button = byPatient;
     next.textContent = "Continue";
   } else if (server.phase === "between_eyes") {
     const cover = EYE_TO_COVER[eye];
     message = eye === "both"
       ? "Well done. Now uncover your eye and keep both eyes open."
       : `Well done, that eye is finished. Now test your ${eye} eye: uncover it and cover your ${cover} eye with your palm.`;
-    button = true;
     next.textContent = "I have switched eyes — continue";
   } else if (server.phase === "testing" && !store.get("stimulus")) {
     message = "Please wait for the next letter…";
@@ -581,21 +579,14 @@ socket.on("connect_error", (error) => {
   }
 });
 socket.on("state", (state) => applyState(state));
+// The server sends `state` before the messages of the same change (docs/protocol.md), so a
+// `stimulus` arrives on a screen already in `testing`, and `paused`, `resumed`, `recalibrate`,
+// `test_done` on one already showing their phase: they only add what `state` does not carry.
 socket.on("stimulus", (stimulus) => {
-  // A stimulus means the phase is `testing`, even if the `state` saying so is still on its way:
-  // the test screen must be visible before the optotype is measured.
-  const server = store.get("server");
-  if (server && server.phase !== "testing") store.update({ server: { ...server, phase: "testing", paused_reason: null } });
   store.update({ stimulus, step: "test" });
   showStimulus(stimulus);
   renderTestOverlay();
 });
-socket.on("paused", ({ reason }) => {
-  const server = store.get("server");
-  if (server) store.update({ server: { ...server, phase: "paused", paused_reason: reason } });
-  renderTestOverlay();
-});
-socket.on("resumed", () => renderTestOverlay());
 const RECALIBRATE_REASONS = {
   drawn_size_off: "the letters could not be drawn at the right size on this screen.",
   device_pixel_ratio_changed: "the page was zoomed, or moved to another screen.",
@@ -605,25 +596,15 @@ const RECALIBRATE_REASONS = {
 };
 socket.on("recalibrate", ({ reason }) => {
   store.update({ recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", rangeShown: false });
-  collector.clear();
-  clearStimulus();
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  const server = store.get("server");
-  if (server) store.update({ server: { ...server, phase: "calibrate" } });
-  store.update({ step: "scale" });
   renderAll();
 });
 socket.on("eye_done", () => {
   collector.clear();
   clearStimulus();
 });
-socket.on("test_done", ({ show_results: showResults, results }) => {
-  const server = store.get("server") || {};
-  store.update({ server: { ...server, phase: "done", show_results: showResults, results: results || null }, step: "done" });
-  collector.clear();
-  clearStimulus();
+socket.on("test_done", () => {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  renderAll();
 });
 socket.on("device_status", ({ pad_connected: padConnected, display_connected: displayConnected }) => {
   const server = store.get("server");
