@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import CALIBRATION, create_test, display, start_testing, watcher
+from tests.support.app import CALIBRATION, create_test, display, start_testing, watcher
 from webapp import events as ev
 from webapp.extensions import db
 from webapp.live import phases

@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from tests.conftest import create_test, display, start_testing, watcher
+from tests.support.app import create_test, display, start_testing, watcher
 from webapp.extensions import db
 from webapp.models import SessionEvent, TestSession, Trial
 
