@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
 from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
 from calibration.capability import drawn_size_ok, measurable_range
@@ -117,6 +118,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
+        "notation": describe(pending["logmar"], size=True),
     }
 
 
@@ -157,6 +159,7 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
         "correction": session.config["correction"],
         "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
         "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
+        **_required_distance_text(session.config["setup"]),
         "calibration": p.calibration_dict(calibration),
         "measurable_range": p.measurable_range_dict(calibration),
         "pad_connected": session.pad_sid is not None,
@@ -172,6 +175,13 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
     else:
         data["current_request"] = answer_request_payload(session)
     return data
+
+
+def _required_distance_text(setup: str) -> dict[str, str | None]:
+    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
+    distance_mm = SETUP_DISTANCE_MM[setup]
+    return {"required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
+            "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None}
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:
@@ -310,11 +320,13 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     _record_event(session, "calibration", "display", {
         "viewing_distance_mm": viewing.viewing_distance_mm, "css_px_per_mm": scale.css_px_per_mm,
         "device_pixel_ratio": scale.device_pixel_ratio})
+    measurable = p.range_dict(drawable.min_logmar, drawable.max_logmar)
     out.clinician(ev.CALIBRATION, {"calibration": p.calibration_dict(calibration),
-                                   "measurable_range": drawable.to_dict()})
+                                   "measurable_range": measurable})
     _announce(session, out)
-    return {"ok": True, "measurable_range": drawable.to_dict(),
-            "viewing_distance_mm": viewing.viewing_distance_mm, "mirrored": viewing.mirrored}
+    return {"ok": True, "measurable_range": measurable,
+            "viewing_distance_mm": viewing.viewing_distance_mm,
+            "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm), "mirrored": viewing.mirrored}
 
 
 def _start_eye(session: TestSession, eye: EyeTest) -> None:
@@ -378,7 +390,7 @@ def _send_current(session: TestSession, out: Outbox) -> None:
     request = answer_request_payload(session)
     out.pad(ev.ANSWER_REQUEST, request)
     out.clinician(ev.STIMULUS_SHOWN, {k: stimulus[k] for k in (
-        "trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px")})
+        "trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px", "notation")})
 
 
 def _advance(session: TestSession, eye: EyeTest, procedure: Procedure, out: Outbox) -> None:
@@ -571,7 +583,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
                       presented_at=pending.get("presented_at"))
     p.add_trial(eye, row)
     eye.pending = None
-    estimate = procedure.estimate().to_dict()
+    estimate = p.with_notation(procedure.estimate().to_dict())
     out.clinician(ev.ANSWER_SCORED, {"trial": p.trial_dict(eye, row), "estimate": estimate})
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)
