@@ -243,7 +243,8 @@ def range_dict(min_logmar: float, max_logmar: float) -> dict[str, Any]:
         "min_notation": smallest, "max_notation": largest,
         "text": f"{largest['snellen_6']} to {smallest['snellen_6']} "
                 f"({largest['logmar']} to {smallest['logmar']} logMAR)",
-        "sizes": [{"logmar": row / 10, "text": n.describe(row / 10, size=True)["text"]} for row in rows],
+        "sizes": [{"logmar": row / 10, "value": f"{row / 10:.1f}", "text": n.describe(row / 10, size=True)["text"]}
+                  for row in rows],
     }
 
 
