@@ -13,6 +13,11 @@ Sources:
   Council of Ophthalmology, 1984) and by ETDRS charts read at 1 m (Ferris et al. 1982, Am J
   Ophthalmol 94:91). A value beyond these lines is written as a bound ("better than 6/3").
 - ETDRS letter score = 85 - 50 * logMAR (Beck et al. 2003, Am J Ophthalmol 135:194).
+- Near (print at the test distance): M units (Sloan & Habel 1956): a 1M letter subtends 5 arcmin
+  at 1 m, so the smallest print read at d metres is M = d * 10^logMAR, written on the chart's
+  0.1 logMAR rows as ISO 3 R10 preferred numbers (0.4M, 0.5M, 0.63M, 0.8M, 1.0M at 40 cm). N point
+  sizes (Law 1951, the Faculty of Ophthalmologists' test types N5 to N48): N8 is about 1M, so
+  N = 8 * M, written as the nearest test-type size.
 - WHO ICD-11 distance vision impairment (9D90): mild worse than 6/12, moderate worse than 6/18,
   severe worse than 6/60, blindness worse than 3/60.
 """
@@ -52,6 +57,11 @@ STANDARD_TABLE: dict[int, tuple[str, str, str]] = {
 }
 BEST_ROW = min(STANDARD_TABLE)  # -3: 20/10
 WORST_ROW = max(STANDARD_TABLE)  # 16: 20/800
+
+# ISO 3 R10 preferred numbers (rounded) for M units; the N point test types (Law 1951).
+R10_PREFERRED = (1.0, 1.25, 1.6, 2.0, 2.5, 3.2, 4.0, 5.0, 6.3, 8.0)
+N_POINT_SIZES = (5, 6, 8, 10, 12, 14, 18, 24, 36, 48)
+N_POINTS_PER_M_UNIT = 8.0  # N8 is about 1M (Law 1951)
 
 # ETDRS letter score at logMAR 0 and letters per logMAR unit (Beck et al. 2003).
 ETDRS_LETTERS_AT_LOGMAR_0 = 85.0
@@ -230,7 +240,7 @@ def _etdrs_at_row(row: int) -> int:
 
 
 def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, float] | None = None,
-             size: bool = False) -> dict[str, Any]:
+             size: bool = False, near_distance_mm: float | None = None) -> dict[str, Any]:
     """Every string a person reads for one acuity (or, with size=True, one letter size shown).
 
     Keys: `logmar` ("0.24"), `snellen_6` ("6/10"), `snellen_20` ("20/32"), `decimal` ("0.63"),
@@ -244,6 +254,9 @@ def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, floa
     high logMAR) adds `ci95_low` and `ci95_high` (each described) and `ci95_text` ("0.10 to 0.40
     logMAR"). A size is exact, so past the chart's lines it reads "smaller than 6/3" and "larger
     than 6/240" instead of better and worse.
+
+    With `near_distance_mm` (a near test) also `n_point` ("N8") and `m_units` ("1.0M") at that
+    distance, and `text` leads with them: "N8 (1.0M at 40 cm) · 0.40 logMAR".
     """
     if bound not in (None, "<=", ">="):
         raise ValueError(f"bound must be None, '<=' or '>=', got {bound!r}")
@@ -272,12 +285,40 @@ def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, floa
         "beyond_chart": beyond,
         "text": f"{snellen_6} ({snellen_20}){qualifier} · {logmar_text} logMAR",
     }
+    if near_distance_mm is not None:
+        near_mm = _number(near_distance_mm, "near_distance_mm")
+        n_point = _n_point(hundredths, near_mm, better, worse)
+        m_units = _bounded(row, lambda r: _m_units_of_row(r, near_mm), better, worse)
+        described["n_point"] = n_point
+        described["m_units"] = m_units
+        described["text"] = f"{n_point} ({m_units} at {format_distance_mm(near_mm)}){qualifier} · {logmar_text} logMAR"
     if ci95 is not None:
-        low, high = (describe(value) for value in ci95)
+        low, high = (describe(value, near_distance_mm=near_distance_mm) for value in ci95)
         described["ci95_low"] = low
         described["ci95_high"] = high
         described["ci95_text"] = f"{low['logmar']} to {high['logmar']} logMAR"
     return described
+
+
+def _m_units_of_row(row: int, near_distance_mm: float) -> str:
+    """M units of a chart row at the near distance, as an R10 preferred number: "1.0M", "0.63M"."""
+    tenths = round(10 * math.log10(near_distance_mm / 1000 * 10.0 ** (row / 10)))
+    value = float(f"{R10_PREFERRED[tenths % 10] * 10.0 ** (tenths // 10):.6g}")
+    text = f"{value:g}"
+    return f"{text}.0M" if "." not in text and value < 10 else f"{text}M"
+
+
+def _n_point(hundredths: int, near_distance_mm: float, better: str, worse: str) -> str:
+    """The nearest N test type (in log size; half-way goes to the larger), or a bound past N5 and
+    N48 (half a 0.1 row beyond them, as for the distance chart's lines)."""
+    size = N_POINTS_PER_M_UNIT * near_distance_mm / 1000 * 10.0 ** (hundredths / 100)
+    half_row = 10.0 ** 0.05
+    if size < N_POINT_SIZES[0] / half_row:
+        return f"{better} N{N_POINT_SIZES[0]}"
+    if size > N_POINT_SIZES[-1] * half_row:
+        return f"{worse} N{N_POINT_SIZES[-1]}"
+    nearest = min(reversed(N_POINT_SIZES), key=lambda n: abs(math.log10(n / size)))  # ties: the larger
+    return f"N{nearest}"
 
 
 def format_distance_mm(distance_mm: float, *, long: bool = False) -> str:

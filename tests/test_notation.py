@@ -310,3 +310,37 @@ def test_bad_numerator_is_refused(bad):
         snellen_denominator(0.0, bad)
     with pytest.raises(ValueError, match="numerator"):
         snellen_chart_line(0.0, bad)
+
+
+@pytest.mark.parametrize(
+    "logmar, n_point, m_units",
+    [
+        (0.2, "N5", "0.63M"),  # N5 is 0.63M: 8 x 0.4 m x 10^0.2 = 5.05 points
+        (0.3, "N6", "0.8M"),
+        (0.4, "N8", "1.0M"),  # N8 is about 1M (Law 1951); 1M at 40 cm is 0.4/1.0M, logMAR 0.4
+        (0.5, "N10", "1.25M"),
+        (0.6, "N12", "1.6M"),
+        (0.9, "N24", "3.2M"),
+        (1.2, "N48", "6.3M"),
+        (0.0, "better than N5", "0.4M"),  # normal near acuity reads print smaller than N5
+        (1.3, "worse than N48", "8.0M"),
+        (1.7, "worse than N48", "worse than 16M"),
+    ],
+)
+def test_near_notation_at_40_cm(logmar, n_point, m_units):
+    described = describe(logmar, near_distance_mm=400)
+    assert (described["n_point"], described["m_units"]) == (n_point, m_units)
+    assert described["text"] == f"{n_point} ({m_units} at 40 cm) · {format_logmar(logmar)} logMAR"
+    assert described["snellen_6"] == describe(logmar)["snellen_6"]  # the distance equivalent is kept
+    assert "n_point" not in describe(logmar)
+
+
+def test_near_m_units_follow_the_distance():
+    # 1M subtends 5 arcmin at 1 m (Sloan & Habel 1956): at 1 m logMAR 0 is 1.0M, at 25 cm 0.25M.
+    assert describe(0.0, near_distance_mm=1000)["m_units"] == "1.0M"
+    assert describe(0.0, near_distance_mm=250)["m_units"] == "0.25M"
+    assert describe(0.4, size=True, near_distance_mm=400)["text"] == "N8 (1.0M at 40 cm) · 0.40 logMAR"
+    assert describe(-0.1, size=True, near_distance_mm=400)["n_point"] == "smaller than N5"
+    near = describe(0.3, near_distance_mm=400, ci95=(0.2, 0.4), bound="<=")
+    assert near["text"] == "N6 (0.8M at 40 cm) or better · 0.30 logMAR"
+    assert (near["ci95_low"]["n_point"], near["ci95_high"]["n_point"]) == ("N5", "N8")

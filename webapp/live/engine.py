@@ -24,7 +24,7 @@ from webapp.extensions import db, socketio
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
-SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "near_40cm": 400.0, "mirror": None}
+SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "mirror": None, **p.NEAR_SETUP_DISTANCE_MM}
 SETUP_DISTANCE_METHODS = {
     "2m": ("tape",), "3m": ("tape",), "4m": ("tape",), "mirror": ("mirror",), "near_40cm": ("tape", "blind_spot"),
 }
@@ -118,7 +118,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
-        "notation": describe(pending["logmar"], size=True),
+        "notation": describe(pending["logmar"], size=True, near_distance_mm=p.near_distance_mm(session)),
     }
 
 
@@ -320,7 +320,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     _record_event(session, "calibration", "display", {
         "viewing_distance_mm": viewing.viewing_distance_mm, "css_px_per_mm": scale.css_px_per_mm,
         "device_pixel_ratio": scale.device_pixel_ratio})
-    measurable = p.range_dict(drawable.min_logmar, drawable.max_logmar)
+    measurable = p.range_dict(drawable.min_logmar, drawable.max_logmar, p.near_distance_mm(session))
     out.clinician(ev.CALIBRATION, {"calibration": p.calibration_dict(calibration),
                                    "measurable_range": measurable})
     _announce(session, out)
@@ -583,7 +583,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
                       presented_at=pending.get("presented_at"))
     p.add_trial(eye, row)
     eye.pending = None
-    estimate = p.with_notation(procedure.estimate().to_dict())
+    estimate = p.with_notation(procedure.estimate().to_dict(), p.near_distance_mm(session))
     out.clinician(ev.ANSWER_SCORED, {"trial": p.trial_dict(eye, row), "estimate": estimate})
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)

@@ -126,6 +126,9 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         _component("ETDRS letter score equivalent", valueQuantity=_shown_quantity(
             shown, "etdrs_text", shown["etdrs_letters"], unit="letters", system=UCUM, code="{letters}")),
         _component("Acuity as reported", valueString=shown["text"]),
+        *([_component("Near print, N point", valueString=shown["n_point"]),
+           _component("Near print, M units at the test distance", valueString=shown["m_units"])]
+          if "n_point" in shown else []),
         _component("WHO ICD-11 distance vision impairment category of this acuity",
                    valueString=result["who_category"]),
         _component("Trials", valueInteger=int(result["trials"])),

@@ -137,6 +137,8 @@ def report_pdf(report: dict[str, Any]) -> bytes:
             rows = [
                 ["Acuity", p(r["notation"]["text"])],
                 ["logMAR", p(f"{r['logmar_text']}  (95% interval {r['ci95_low_text']} to {r['ci95_high_text']})")],
+                *([["Near print", p(f"{r['notation']['n_point']} · {r['notation']['m_units']}")]]
+                  if "n_point" in r["notation"] else []),
                 ["Snellen", p(f"{r['snellen_6']} · {r['snellen_20']}")],
                 ["Decimal", p(r["decimal_line"])],
                 ["ETDRS letters", p(str(r["etdrs_text"]))],
