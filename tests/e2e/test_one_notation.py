@@ -6,7 +6,8 @@ values), then read back through the real server: the clinician's live view and t
 screen (Chromium, the browser's own rendering of what the server sent), the result page, the report
 HTML, the PDF text, the results CSV and the FHIR Bundle. Each must show the hand-written strings
 below, the rule of acuity.notation.describe: the nearest chart line of the logMAR as shown (two
-decimals, ties to the worse line), bounds past the chart's lines (6/3 to 6/240).
+decimals, ties to the worse line), bounds past the chart's lines (6/3 to 6/240), and for a near
+test N point and M units at 40 cm.
 """
 from __future__ import annotations
 
@@ -33,10 +34,14 @@ SHOWN = {
     -0.3: ("-0.30", "6/3", "20/10", "2.00"),
     -0.004: ("0.00", "6/6", "20/20", "1.00"),  # never "-0.00"
     0.0: ("0.00", "6/6", "20/20", "1.00"),
+    -0.1: ("-0.10", "6/5", "20/16", "1.25"),
     0.15: ("0.15", "6/10", "20/32", "0.63"),
+    0.2: ("0.20", "6/10", "20/32", "0.63"),
     0.245: ("0.24", "6/10", "20/32", "0.63"),  # shown 0.24: the 0.2 line (not "6/10.5")
     0.25: ("0.25", "6/12", "20/40", "0.50"),  # half-way: the worse line
     0.3: ("0.30", "6/12", "20/40", "0.50"),
+    0.4: ("0.40", "6/15", "20/50", "0.40"),
+    0.5: ("0.50", "6/20", "20/63", "0.32"),
     0.9: ("0.90", "6/48", "20/160", "0.125"),
     1.0: ("1.00", "6/60", "20/200", "0.10"),
     1.1: ("1.10", "6/75", "20/250", "0.08"),
@@ -45,26 +50,34 @@ SHOWN = {
     1.75: ("1.75", "worse than 6/240", "worse than 20/800", "worse than 0.025"),
     2.0: ("2.00", "worse than 6/240", "worse than 20/800", "worse than 0.025"),
 }
-# Per session: (right eye, left eye), each (logMAR, 95% interval low, high, bound).
+# Near (40 cm): logMAR -> (N point, M units) at 40 cm; N8 is about 1M (Law 1951).
+NEAR = {0.4: ("N8", "1.0M"), 0.3: ("N6", "0.8M"), 0.5: ("N10", "1.25M"), 0.0: ("better than N5", "0.4M"),
+        -0.1: ("better than N5", "0.32M"), 0.2: ("N5", "0.63M")}
+# Per session: the set-up and (right eye, left eye), each (logMAR, 95% interval low, high, bound).
 SESSIONS = [
-    ((-0.35, -0.76, -0.3, "<="), (-0.3, -0.36, 0.0, None)),
-    ((0.0, -0.004, 0.15, None), (0.245, 0.15, 0.25, None)),
-    ((0.25, 0.245, 0.3, None), (1.0, 0.9, 1.1, None)),
-    ((1.3, 1.1, 1.65, None), (1.75, 1.3, 2.0, ">=")),
+    ("3m", ((-0.35, -0.76, -0.3, "<="), (-0.3, -0.36, 0.0, None))),
+    ("3m", ((0.0, -0.004, 0.15, None), (0.245, 0.15, 0.25, None))),
+    ("3m", ((0.25, 0.245, 0.3, None), (1.0, 0.9, 1.1, None))),
+    ("3m", ((1.3, 1.1, 1.65, None), (1.75, 1.3, 2.0, ">="))),
+    ("near_40cm", ((0.4, 0.3, 0.5, None), (0.0, -0.1, 0.2, None))),
 ]
 EYE_NAMES = {"right": "Right eye", "left": "Left eye"}
 
 
-def expected(logmar: float, low: float, high: float, bound: str | None) -> dict[str, str]:
+def expected(setup: str, logmar: float, low: float, high: float, bound: str | None) -> dict[str, str]:
     shown, six, twenty, decimal = SHOWN[logmar]
     qualifier = ""
     if bound == "<=" and not six.startswith("better"):
         qualifier = " or better"
     if bound == ">=" and not six.startswith("worse"):
         qualifier = " or worse"
-    return {"logmar": shown, "snellen_6": six, "snellen_20": twenty, "decimal": decimal,
+    want = {"logmar": shown, "snellen_6": six, "snellen_20": twenty, "decimal": decimal,
             "text": f"{six} ({twenty}){qualifier} · {shown} logMAR",
             "ci95_low": SHOWN[low][0], "ci95_high": SHOWN[high][0]}
+    if setup == "near_40cm":
+        n_point, m_units = NEAR[logmar]
+        want.update(n_point=n_point, m_units=m_units, text=f"{n_point} ({m_units} at 40 cm){qualifier} · {shown} logMAR")
+    return want
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +119,11 @@ def test_every_surface_says_the_same(server, new_context, shots):
     http = requests.Session()
     http.cookies.update(cookies)
     seen = 0
-    for index, eyes in enumerate(SESSIONS):
-        invite_url, public_id = create_test(clinician, server.base_url, eyes="right_left", show_results=True)
+    for index, (setup, eyes) in enumerate(SESSIONS):
+        invite_url, public_id = create_test(clinician, server.base_url, eyes="right_left", setup=setup,
+                                            show_results=True)
         store_results(server, public_id, eyes)
-        wants = {eye: expected(*values) for eye, values in zip(("right", "left"), eyes)}
+        wants = {eye: expected(setup, *values) for eye, values in zip(("right", "left"), eyes)}
         base = f"{server.base_url}/sessions/{public_id}"
 
         # The clinician's live view of the finished test (live.js renders the `watch` snapshot).
@@ -145,6 +159,9 @@ def test_every_surface_says_the_same(server, new_context, shots):
                 assert texts["ci95"] == f"{want['ci95_low']} to {want['ci95_high']}"
                 assert texts["snellen"] == f"{want['snellen_6']} · {want['snellen_20']}"
                 assert texts["decimal"] == want["decimal"]
+                near = clinician.locator(f"{section} [data-near]")
+                assert (near.text_content() if near.count() else None) == (
+                    f"{want['n_point']} · {want['m_units']}" if "n_point" in want else None)
         shots.take(clinician, f"report-{index}")
 
         # The PDF's text.
@@ -156,6 +173,8 @@ def test_every_surface_says_the_same(server, new_context, shots):
             assert f"logMAR {want['logmar']} (95% interval {want['ci95_low']} to {want['ci95_high']})" in pdf
             assert f"Snellen {want['snellen_6']} · {want['snellen_20']}" in pdf
             assert f"Decimal {want['decimal']}" in pdf
+            if "n_point" in want:
+                assert f"Near print {want['n_point']} · {want['m_units']}" in pdf
 
         # The results CSV.
         response = http.get(f"{base}/results.csv")
@@ -165,6 +184,7 @@ def test_every_surface_says_the_same(server, new_context, shots):
             row = rows[eye]
             assert (row["snellen_6m"], row["snellen_20ft"], row["decimal_chart_line"], row["acuity_text"]) == (
                 want["snellen_6"], want["snellen_20"], want["decimal"], want["text"])
+            assert (row["near_n_point"], row["near_m_units"]) == (want.get("n_point", ""), want.get("m_units", ""))
 
         # FHIR: the Snellen components, the decimal chart line and the line as reported.
         response = http.get(f"{base}/fhir.json")
@@ -177,9 +197,12 @@ def test_every_surface_says_the_same(server, new_context, shots):
             assert components["Snellen equivalent, 6 m"]["valueString"] == want["snellen_6"]
             assert components["Snellen equivalent, 20 ft"]["valueString"] == want["snellen_20"]
             assert components["Acuity as reported"]["valueString"] == want["text"]
+            if "n_point" in want:
+                assert components["Near print, N point"]["valueString"] == want["n_point"]
+                assert components["Near print, M units at the test distance"]["valueString"] == want["m_units"]
             decimal = components["Decimal acuity, chart line"]["valueQuantity"]
             comparator = {"better": ">", "worse": "<"}.get(want["decimal"].split(" ")[0], "")
             assert f"{decimal.get('comparator', '')}{decimal['value']:g}" == \
                 comparator + f"{float(want['decimal'].split(' ')[-1]):g}"
         seen += 2
-    assert seen == 8
+    assert seen == 10
