@@ -267,7 +267,8 @@ def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, floa
     snellen_20 = _bounded(row, lambda r: _snellen_row(r, 20.0), better, worse)
     logmar_text = _hundredths_text(hundredths)
     beyond = _beyond(row)
-    letters = None if beyond else min(_MAX_ETDRS_LETTERS, (170 - hundredths) // 2)
+    # 85 - 50 * hundredths / 100 letters, in whole letters with half a letter down: (170 - h) // 2.
+    letters = None if beyond else min(_MAX_ETDRS_LETTERS, (2 * round(ETDRS_LETTERS_AT_LOGMAR_0) - hundredths) // 2)
     qualifier = ""
     if not size and bound == "<=" and _beyond(row) != "better":
         qualifier = " or better"
