@@ -328,3 +328,39 @@ def test_device_sids_of_an_ended_run_are_forgotten_at_start_up_of_the_one_proces
         monkeypatch.setitem(app.config, "REDIS_URL", None)
         assert forget_connections_of_earlier_runs() == 1
         assert stored_sid() is None
+
+
+def test_every_message_carries_the_servers_notation(app, clinician_client):
+    """The browser computes no notation: each size, acuity and distance it shows arrives as text."""
+    public_id, token = create_test(clinician_client, procedure="chart")
+    screen = display(app, token)
+    watch = watcher(app, clinician_client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    state = screen.last("state")
+    assert (state["required_distance_text"], state["required_distance_long_text"]) == ("3 m", "3 metres")
+    assert screen.send("consent")["ok"]
+    ack = screen.send("calibration", CALIBRATION)
+    assert ack["viewing_distance_text"] == "3 m"
+    measurable = ack["measurable_range"]
+    assert measurable["text"] == (f"{measurable['max_notation']['snellen_6']} to {measurable['min_notation']['snellen_6']} "
+                                  f"({measurable['max_notation']['logmar']} to {measurable['min_notation']['logmar']} logMAR)")
+    # 1600 CSS px wide at 4 CSS px/mm and 3 m: a row of the 0.8 line is the largest that fits.
+    assert measurable["sizes"][0] == {"logmar": 0.8, "value": "0.8", "text": "6/38 (20/125) · 0.80 logMAR"}
+    assert screen.send("ready")["ok"]
+    stimulus = screen.last("stimulus")
+    assert stimulus["notation"]["text"] == "6/38 (20/125) · 0.80 logMAR"  # the chart starts there
+    shown = watch.last("stimulus_shown")
+    assert shown["notation"] == stimulus["notation"]
+    screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                           "responses": list(stimulus["optotypes"]), "response_time_ms": 900})
+    events = watch.received()
+    scored, estimated = watch.last("answer_scored", events), watch.last("estimate", events)
+    assert scored["trial"]["notation"]["logmar"] == "0.80"
+    estimate = scored["estimate"]
+    assert estimate["notation"]["logmar"] == f"{estimate['logmar']:.2f}".replace("-0.00", "0.00")
+    assert estimate["notation"]["ci95_text"].endswith(" logMAR")
+    snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
+    assert snapshot["calibration"]["position_text"] == "3 m from the screen"
+    assert snapshot["estimate"]["notation"] == estimated["estimate"]["notation"] == estimate["notation"]
+    assert snapshot["eyes"][0]["trials"][0]["notation"] == scored["trial"]["notation"]
+    assert snapshot["measurable_range"]["sizes"] == measurable["sizes"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
 from calibration.capability import drawn_size_ok, measurable_range
@@ -139,11 +140,13 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     _record_event(session, "calibration", "display", {
         "viewing_distance_mm": viewing.viewing_distance_mm, "css_px_per_mm": scale.css_px_per_mm,
         "device_pixel_ratio": scale.device_pixel_ratio})
+    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
     out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration),
-                                   "measurable_range": drawable.to_dict()})
+                                   "measurable_range": measurable})
     out.announce()
-    return {"ok": True, "measurable_range": drawable.to_dict(),
-            "viewing_distance_mm": viewing.viewing_distance_mm, "mirrored": viewing.mirrored}
+    return {"ok": True, "measurable_range": measurable,
+            "viewing_distance_mm": viewing.viewing_distance_mm,
+            "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm), "mirrored": viewing.mirrored}
 
 
 def ready(session: TestSession, out: Outbox) -> dict:
@@ -248,7 +251,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
                          presented_at=pending.get("presented_at"))
     proc.add_trial(eye, row)
     eye.pending = None
-    estimate = procedure.estimate().to_dict()
+    estimate = s.with_notation(procedure.estimate().to_dict(), s.near_distance_mm(session))
     out.clinician(ev.ANSWER_SCORED, {"trial": s.trial_dict(eye, row), "estimate": estimate})
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)

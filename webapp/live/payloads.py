@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.live import phases
@@ -11,7 +12,7 @@ from webapp.live.procedures import procedure_config
 from webapp.models import TestSession
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
-SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "near_40cm": 400.0, "mirror": None}
+SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "mirror": None, **s.NEAR_SETUP_DISTANCE_MM}
 
 
 def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
@@ -34,6 +35,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
+        "notation": describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
     }
 
 
@@ -54,7 +56,8 @@ def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
 
 def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
     """The clinician's copy of a stimulus put on screen."""
-    return {k: stimulus[k] for k in ("trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px")}
+    return {k: stimulus[k] for k in ("trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px",
+                                   "notation")}
 
 
 def results(session: TestSession) -> list[dict[str, Any]]:
@@ -80,6 +83,7 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
         "correction": session.config["correction"],
         "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
         "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
+        **_required_distance_text(session.config["setup"]),
         "calibration": s.calibration_dict(calibration),
         "measurable_range": s.measurable_range_dict(calibration),
         "pad_connected": session.pad_sid is not None,
@@ -95,6 +99,13 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
     else:
         data["current_request"] = answer_request_payload(session)
     return data
+
+
+def _required_distance_text(setup: str) -> dict[str, str | None]:
+    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
+    distance_mm = SETUP_DISTANCE_MM[setup]
+    return {"required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
+            "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None}
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:

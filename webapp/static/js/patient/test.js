@@ -5,7 +5,6 @@ import { Store } from "../store.js";
 import { find, findAll, el, setText, importSvg } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus, measureDrawn, optotypeSvg } from "../optotypes.js";
-import { describeSize, formatDistance } from "../notation.js";
 import { AnswerCollector, answerButtons, symbolForKey, keyboardHelp, symbolLabel } from "../answers.js";
 import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
@@ -160,9 +159,9 @@ function requiredDistanceMm() {
 function renderDistance() {
   const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
-  const distance = formatDistance(requiredDistanceMm());
-  setText(find("tape-text"), distance.replace(" m", " metres"));
-  setText(find("tape-text-short"), distance);
+  const server = store.get("server");
+  setText(find("tape-text"), server?.required_distance_long_text || "");
+  setText(find("tape-text-short"), server?.required_distance_text || "");
   setText(find("sweeps-done"), String(sweep.offsetsMm.length));
   sweepStart.disabled = sweep.running || sweep.complete;
   sweepVanished.disabled = !sweep.running;
@@ -222,13 +221,13 @@ find("distance-form").addEventListener("submit", async (event) => {
 
 function renderRange(ack) {
   const range = ack.measurable_range;
-  const distance = formatDistance(ack.viewing_distance_mm);
+  const distance = ack.viewing_distance_text;
   const text = find("range-text");
   const advice = find("range-advice");
   text.dataset.minLogmar = range.min_logmar;
   text.dataset.maxLogmar = range.max_logmar;
   setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can check eyesight from ` +
-    `${describeSize(range.max_logmar)} (the biggest letters it can show) to ${describeSize(range.min_logmar)} ` +
+    `${range.max_notation.text} (the biggest letters it can show) to ${range.min_notation.text} ` +
     "(the smallest). Normal sight is 6/6 (20/20); smaller numbers after the slash mean sharper sight.");
   const tips = [];
   const near = store.get("server")?.setup === "near_40cm";
@@ -329,9 +328,7 @@ function renderPrepare() {
   const server = store.get("server");
   if (!server) return;
   const eye = server.eye || server.eyes?.[0] || "right";
-  const distanceMm = server.calibration?.viewing_distance_mm || requiredDistanceMm();
-  setText(find("distance-text"), formatDistance(server.calibration?.mirrored
-    ? distanceMm / 2 : distanceMm) + (server.calibration?.mirrored ? " from the mirror" : " from the screen"));
+  setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
   setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
   setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
   if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
@@ -515,7 +512,7 @@ function renderDone() {
   if (results?.length) {
     find("results-list").replaceChildren(...results.map((result) => el("li", {},
       `${result.eye === "both" ? "Both eyes" : `${result.eye[0].toUpperCase()}${result.eye.slice(1)} eye`}: ` +
-      `${result.snellen_6} (${result.snellen_20}, ${Number(result.logmar).toFixed(2)} logMAR)`)));
+      result.notation.text)));
   }
 }
 
