@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from acuity import notation as n
+from webapp import setups
 from webapp.live import procedures
 from webapp.live.trial_ids import format_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial
@@ -34,12 +35,9 @@ def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
     }
 
 
-# Near set-ups and their distance: their notation is also written in N point and M units there.
-NEAR_SETUP_DISTANCE_MM = {"near_40cm": 400.0}
-
-
 def near_distance_mm(session: TestSession) -> float | None:
-    return NEAR_SETUP_DISTANCE_MM.get(session.config.get("setup"))
+    """A near test's distance (its notation adds N point and M units there); None otherwise."""
+    return setups.near_distance_mm(session.config.get("setup"))
 
 
 def with_notation(estimate: dict[str, Any], near_mm: float | None = None) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def store_results(server: ServerProcess, public_id: str, eyes) -> None:
     """Store the results as a finished test does: each eye done with its result, the session done."""
     from webapp.models import EyeTest, TestSession
 
-    engine = create_engine(f"sqlite:///{server.tmp / 'e2e.sqlite'}")
+    engine = create_engine(f"sqlite:///{server.db_path}")
     sessions, eye_tests = TestSession.__table__, EyeTest.__table__
     now = datetime.utcnow()
     with engine.begin() as connection:

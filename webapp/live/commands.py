@@ -23,19 +23,17 @@ from calibration.size import optotype_height_css_px
 from webapp import events as ev
 from webapp import serializers as s
 from webapp.extensions import db
+from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 from webapp.live import phases
 from webapp.live import procedures as proc
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
-from webapp.live.payloads import (SETUP_DISTANCE_MM, answer_request_payload, results, stimulus_payload,
+from webapp.live.payloads import (answer_request_payload, results, stimulus_payload,
                                   stimulus_shown_payload)
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
 
-SETUP_DISTANCE_METHODS = {
-    "2m": ("tape",), "3m": ("tape",), "4m": ("tape",), "mirror": ("mirror",), "near_40cm": ("tape", "blind_spot"),
-}
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
 DISTANCE_WARNING_FRACTION = 0.10
 # devicePixelRatio changes with browser zoom and between monitors: any change voids the scale.

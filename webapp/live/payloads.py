@@ -6,13 +6,11 @@ from typing import Any
 from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
+from webapp.setups import SETUP_DISTANCE_MM
 from webapp.live import phases
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import TestSession
-
-# Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
-SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "mirror": None, **s.NEAR_SETUP_DISTANCE_MM}
 
 
 def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
