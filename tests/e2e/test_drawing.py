@@ -1,58 +1,26 @@
 """The drawing modules in a real Chromium, without a server: requests to a made-up origin
 are answered from the files on disk (Playwright routing), so these run in about a second.
 
-What is checked is what the patient sees: the ink of each optotype, measured by the browser's
-layout, is the height the server asked for (ISO 10938:2016: 5% tolerance) at devicePixelRatio 1, 2
-and 3, and the crowding bars sit one letter width away.
+What is checked here is the layout: the ink of each optotype, measured by the browser's layout and
+by the page's own `measureInk`, is the height the server asked for at devicePixelRatio 1, 2 and 3,
+and the crowding bars sit one letter width away. The pixels on screen are measured from screenshots
+by test_drawn_size.py.
 """
-import json
-import mimetypes
-from pathlib import Path
-
 import pytest
 
-from acuity.optotypes import all_geometry
+from tests.e2e.static_pages import ORIGIN, open_static_page, static_site
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "webapp" / "static"
-ORIGIN = "http://visus.test"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drawing</title>
 <link rel="stylesheet" href="/static/css/visus.css"></head>
 <body><main><div data-host style="display:flex;padding:40px"></div></main></body></html>"""
 
 
-def _serve(route):
-    path = route.request.url[len(ORIGIN):].split("?", 1)[0]
-    if path == "/optotypes.json":
-        return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
-    if path.startswith("/static/"):
-        file = (STATIC / path[len("/static/"):]).resolve()
-        if STATIC in file.parents and file.is_file():
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if file.suffix == ".js":
-                kind = "text/javascript"
-            return route.fulfill(status=200, content_type=kind, body=file.read_bytes())
-        return route.fulfill(status=404, body="not found")
-    if path == "/":
-        return route.fulfill(status=200, content_type="text/html", body=PAGE)
-    return route.abort()
-
-
 @pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
 def drawing_page(browser, request):
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=request.param)
-    page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
-    page.goto(f"{ORIGIN}/")
-    page.evaluate(
-        """async () => {
-            const m = await import('/static/js/optotypes.js');
-            window.visus = { m, geometry: await m.loadGeometry() };
-        }"""
-    )
-    yield page
+    yield open_static_page(context, PAGE)
     context.close()
 
 
@@ -64,7 +32,7 @@ DRAW = """async ({set, symbols, height, crowding, mirrored}) => {
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     const box = (e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; };
     return {
-        reported: m.measureDrawn(svgs),
+        reported: m.measureInk(svgs),
         boxes: svgs.map(box),
         ink: svgs.map(s => box(s.querySelector('path'))),
         bars: Array.from(host.querySelectorAll('[data-crowding] rect')).map(box),
@@ -81,7 +49,11 @@ def test_drawn_height_is_the_requested_height(drawing_page, set_name, symbol):
         drawn = drawing_page.evaluate(
             DRAW, {"set": set_name, "symbols": [symbol], "height": height, "crowding": False, "mirrored": False}
         )
-        assert drawn["reported"] == pytest.approx(height, rel=0.01), height
+        # The page's own measure of the ink, in device px, is the request (the H, E and C fill the grid).
+        ((ink_w, ink_h),) = drawn["reported"]
+        dpr = drawing_page.evaluate("devicePixelRatio")
+        assert ink_h == pytest.approx(height * dpr, rel=0.02 if set_name == "landolt_c8" else 0.003), height
+        assert ink_w == pytest.approx(height * dpr, rel=0.003), height
         (box,) = drawn["boxes"]
         assert box["w"] == pytest.approx(height, rel=0.01), height
         # The ink fills the 5 x 5 grid: its height is the optotype's height (ISO 10938: within 5%).
@@ -110,7 +82,8 @@ def test_row_letters_are_one_letter_width_apart_inside_crowding_bars(drawing_pag
 def test_mirrored_stimulus_is_reversed_left_to_right_at_the_same_size(drawing_page):
     drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True})
     assert drawn["transform"].startswith("matrix(-1, 0, 0, 1")
-    assert drawn["reported"] == pytest.approx(80.0, rel=0.01)
+    dpr = drawing_page.evaluate("devicePixelRatio")
+    assert drawn["reported"] == [[pytest.approx(80.0 * dpr, rel=0.003)] * 2]
 
 
 CARD = """async ({width, viewport}) => {
@@ -138,7 +111,7 @@ CARD = """async ({width, viewport}) => {
 def test_card_is_id1_shaped_and_turning_it_keeps_the_scale(browser, viewport_width, portrait):
     context = browser.new_context(viewport={"width": viewport_width, "height": 800})
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
+    page.route(f"{ORIGIN}/**", static_site(PAGE))
     page.goto(f"{ORIGIN}/")
     try:
         scale = 4.5

@@ -74,44 +74,48 @@ export function crowdingLayout(geometry, letterCount) {
 
 /**
  * Render a stimulus ({optotypes, height_css_px, mirrored, crowding, optotype_set}) into `host`.
- * Returns the optotype <svg>s (measured afterwards with measureInk).
+ * Returns the optotypes' <svg>s (measured afterwards with measureInk).
+ *
+ * One outer <svg> holds the whole stimulus in grid units (strokes): each optotype a nested <svg>
+ * at its place in the row, the crowding bars beside them. The browser rounds the position of each
+ * box it lays out to a whole pixel, so letters and bars drawn as separate boxes could each move by
+ * up to half a pixel, putting a bar up to a pixel nearer or farther than one letter width. Inside
+ * one svg, positions are exact to a fraction of a pixel: only the stimulus as a whole is rounded.
  */
 export function renderStimulus(host, geometry, stimulus) {
   const height = Number(stimulus.height_css_px);
+  const grid = geometry.grid || 5;
+  const pxPerStroke = height / grid;
   const symbols = stimulus.optotypes || [];
-  const row = el("div", { class: "stimulus-row", dataset: { stimulusRow: "" } });
   // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes).
-  const gapStrokes = geometry.chart_letter_gap_strokes ?? (geometry.grid || 5);
-  row.style.gap = `${(height * gapStrokes) / (geometry.grid || 5)}px`;
-  const svgs = symbols.map((symbol) => optotypeSvg(geometry, stimulus.optotype_set, symbol, height));
-  row.append(...svgs);
-
-  const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } });
+  const gapStrokes = geometry.chart_letter_gap_strokes ?? grid;
   const layout = stimulus.crowding ? crowdingLayout(geometry, symbols.length) : null;
+  const rowWidth = symbols.length * grid + Math.max(0, symbols.length - 1) * gapStrokes;
+  const [x, y, w, h] = layout ? layout.box : [0, 0, rowWidth, grid];
+  const drawing = svgEl("svg", {
+    class: "stimulus-drawing", "aria-hidden": "true", focusable: "false", viewBox: `${x} ${y} ${w} ${h}`,
+    width: w * pxPerStroke, height: h * pxPerStroke,
+  });
+  drawing.style.width = `${w * pxPerStroke}px`;
+  drawing.style.height = `${h * pxPerStroke}px`;
+  drawing.style.overflow = "visible"; // never cut by the rounding of its box (see optotypeSvg)
   if (layout) {
-    // Bars are drawn in strokes on an overlay; the padding leaves room for them around the row.
-    const pxPerStroke = height / (geometry.grid || 5);
-    const [x, y, w, h] = layout.box;
-    frame.style.padding = `${-y * pxPerStroke}px ${(x + w - layout.rowWidth) * pxPerStroke}px ` +
-      `${(y + h - (geometry.grid || 5)) * pxPerStroke}px ${-x * pxPerStroke}px`;
-    const overlay = svgEl("svg", {
-      class: "crowding",
-      "aria-hidden": "true",
-      focusable: "false",
-      dataset: { crowding: "" },
-      viewBox: `${x} ${y} ${w} ${h}`,
-      width: w * pxPerStroke,
-      height: h * pxPerStroke,
-    });
-    overlay.style.width = `${w * pxPerStroke}px`;
-    overlay.style.height = `${h * pxPerStroke}px`;
-    overlay.style.overflow = "visible"; // as for the letters: the bars are never cut by rounding
-    for (const bar of layout.bars) {
-      overlay.append(svgEl("rect", { x: bar.x, y: bar.y, width: bar.width, height: bar.height }));
-    }
-    frame.append(overlay);
+    const bars = svgEl("g", { class: "crowding", dataset: { crowding: "" } });
+    for (const bar of layout.bars) bars.append(svgEl("rect", { x: bar.x, y: bar.y, width: bar.width, height: bar.height }));
+    drawing.append(bars);
   }
-  frame.append(row);
+  const svgs = symbols.map((symbol, index) => {
+    const letter = svgEl(
+      "svg",
+      { x: index * (grid + gapStrokes), y: 0, width: grid, height: grid, viewBox: `0 0 ${grid} ${grid}`,
+        class: "optotype", dataset: { optotype: symbol } },
+      svgEl("path", { d: pathFor(geometry, stimulus.optotype_set, symbol), "fill-rule": geometry.fill_rule || "evenodd" }),
+    );
+    letter.style.overflow = "visible";
+    return letter;
+  });
+  drawing.append(...svgs);
+  const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } }, drawing);
   // Mirror set-up: the patient sees the screen in a mirror, so draw it reversed.
   if (stimulus.mirrored) frame.style.transform = "scaleX(-1)";
   host.replaceChildren(frame);
