@@ -330,8 +330,9 @@ def check_drawn(
     `ink_device_px`: [width, height] of each optotype's ink, in device px, one per optotype shown.
     Every optotype fills its 5 x 5 grid, so both sides of each ink box must be within
     DRAWN_SIZE_TOLERANCE of the requested height in device px (the request in CSS px times the
-    calibration's devicePixelRatio: what the calibrated scale meant). A Landolt C is 1% short on
-    its gap's side (the gap cuts the circle's apex: 2.5 (1 - sqrt(1 - 0.2^2)) / 5 = 1.0%), inside it.
+    calibration's devicePixelRatio: what the calibrated scale meant). A C (Landolt or Sloan) is 1%
+    short on its gap's side (the gap cuts the circle's apex: 2.5 (1 - sqrt(1 - 0.2^2)) / 5 = 1.0%),
+    inside it.
     A changed devicePixelRatio or a pinch zoom voids the calibration whatever the size.
     """
     requested_css_px = positive_number(requested_height_css_px, "requested_height_css_px", "CSS px")
