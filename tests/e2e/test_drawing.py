@@ -15,6 +15,7 @@ pytestmark = pytest.mark.browser
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drawing</title>
 <link rel="stylesheet" href="/static/css/visus.css"></head>
 <body><main><div data-host style="display:flex;padding:40px"></div></main></body></html>"""
+_serve = static_site(PAGE)  # the route handler test_modules.py imports
 
 
 @pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
@@ -111,7 +112,7 @@ CARD = """async ({width, viewport}) => {
 def test_card_is_id1_shaped_and_turning_it_keeps_the_scale(browser, viewport_width, portrait):
     context = browser.new_context(viewport={"width": viewport_width, "height": 800})
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", static_site(PAGE))
+    page.route(f"{ORIGIN}/**", _serve)
     page.goto(f"{ORIGIN}/")
     try:
         scale = 4.5
