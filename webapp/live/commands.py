@@ -15,7 +15,7 @@ from typing import Any
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
-from calibration.capability import drawn_size_ok, measurable_range
+from calibration.capability import check_drawn, css_px_size_changed, measurable_range
 from calibration.distance import distance_from_blind_spot, distance_from_mirror, distance_from_tape
 from calibration.errors import CalibrationError
 from calibration.screen import screen_scale
@@ -36,8 +36,6 @@ from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial
 
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
 DISTANCE_WARNING_FRACTION = 0.10
-# devicePixelRatio changes with browser zoom and between monitors: any change voids the scale.
-DPR_TOLERANCE = 0.01
 
 
 # ---- moving between phases (every stored change of status or pause reason goes through these) ----
@@ -161,7 +159,8 @@ def ready(session: TestSession, out: Outbox) -> dict:
 
 
 def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
-    """The display reports the size it drew; more than 5% off (ISO 10938:2016) voids the calibration."""
+    """The display reports the ink it drew; more than 2% off (calibration.capability.check_drawn),
+    or a changed devicePixelRatio or pinch zoom, voids the calibration."""
     phases.check(session, ev.DRAWN)
     eye = session.current_eye_test
     pending = eye.pending if eye else None
@@ -171,18 +170,17 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
     if calibration is None:
         raise LiveError("recalibration_needed", "Calibrate the screen again first.")
     try:
-        size_ok = drawn_size_ok(pending["height_css_px"], data["height_css_px"])
+        check = check_drawn(pending["height_css_px"], calibration.device_pixel_ratio, data["ink_device_px"],
+                            data["device_pixel_ratio"], data["visual_viewport_scale"], len(pending["optotypes"]))
     except CalibrationError as error:
         raise LiveError("invalid_payload", str(error)) from None
-    dpr_ok = abs(data["device_pixel_ratio"] - calibration.device_pixel_ratio) <= DPR_TOLERANCE * calibration.device_pixel_ratio
-    within = size_ok and dpr_ok
     out.clinician(ev.DRAWN_REPORT, {"trial_id": pending["trial_id"], "seq": pending["seq"],
                                     "requested_css_px": pending["height_css_px"],
-                                    "drawn_css_px": data["height_css_px"], "within_tolerance": within})
-    if not within:
-        reason = ("drawn_size_off" if not size_ok else "device_pixel_ratio_changed")
-        invalidate_calibration(session, reason, "display", out)
-    return {"ok": True, "within_tolerance": within}
+                                    "drawn_css_px": check.drawn_device_px / calibration.device_pixel_ratio,
+                                    **check.to_dict()})
+    if not check.within_tolerance:
+        invalidate_calibration(session, check.reason, "display", out)
+    return {"ok": True, "within_tolerance": check.within_tolerance}
 
 
 def _responses_for(session: TestSession, pending: dict, responses: list) -> list:
@@ -269,10 +267,9 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
         return {"ok": True, "paused": False}
     calibration = session.current_calibration
     if device == "display" and calibration is not None:
-        dpr = detail.get("device_pixel_ratio")
-        dpr_changed = isinstance(dpr, (int, float)) and not isinstance(dpr, bool) and (
-            abs(dpr - calibration.device_pixel_ratio) > DPR_TOLERANCE * calibration.device_pixel_ratio)
-        if kind == "zoom" or dpr_changed:
+        # A zoom of any kind (browser zoom, another monitor, pinch zoom) changes the size of a CSS px.
+        if kind == "zoom" or css_px_size_changed(calibration.device_pixel_ratio, detail.get("device_pixel_ratio"),
+                                                 detail.get("visual_viewport_scale")):
             invalidate_calibration(session, "zoom_or_screen_changed", device, out)
             return {"ok": True, "paused": True}
     if device == "display" and calibration is not None and kind in ("resize", "fullscreen_exit", "fullscreen_enter"):

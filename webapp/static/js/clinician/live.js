@@ -254,7 +254,7 @@ const EVENT_TEXT = {
 };
 
 const REASON_TEXT = {
-  drawn_size_off: "the drawn size was more than 5% off",
+  drawn_size_off: "the letter drawn was more than 2% off the size asked for",
   device_pixel_ratio_changed: "devicePixelRatio changed",
   zoom_or_screen_changed: "zoom or screen changed",
   clinician_request: "you asked for it",
@@ -457,7 +457,7 @@ socket.on("stimulus_shown", (stimulus) => {
 });
 socket.on("drawn", (drawn) => {
   setText(find("drawn-check"), `Drawn ${Number(drawn.drawn_css_px).toFixed(1)} CSS px for ${Number(drawn.requested_css_px).toFixed(1)} requested: ` +
-    `${drawn.within_tolerance ? "within" : "OUTSIDE"} the 5% tolerance.`);
+    `${drawn.within_tolerance ? "within" : "OUTSIDE"} the ${drawn.tolerance_percent}% tolerance.`);
 });
 socket.on("answer_scored", ({ trial, estimate }) => {
   const trials = store.get("trials").filter((known) => !(known.trial_id === trial.trial_id && known.seq === trial.seq));

@@ -4,7 +4,7 @@
 import { Store } from "../store.js";
 import { find, findAll, el, setText, importSvg } from "../dom.js";
 import { connect, request } from "../socket.js";
-import { loadGeometry, renderStimulus, measureDrawn, optotypeSvg } from "../optotypes.js";
+import { loadGeometry, renderStimulus, measureInk, optotypeSvg } from "../optotypes.js";
 import { AnswerCollector, answerButtons, symbolForKey, keyboardHelp, symbolLabel } from "../answers.js";
 import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
@@ -392,15 +392,17 @@ async function showStimulus(stimulus) {
   // Measure after layout: what the patient sees is what we report.
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   if (stimulusHost.closest("[hidden]")) return; // not on screen: nothing to measure or report
-  const drawn = measureDrawn(svgs);
-  stimulusHost.dataset.drawnHeight = String(drawn);
+  // The ink on screen, in device px; the server compares it with the size it asked for.
+  const ink = measureInk(svgs).map((box) => box.map((px) => Math.round(px * 1000) / 1000));
+  stimulusHost.dataset.drawnHeight = String(Math.max(...ink.map(([, height]) => height)));
   stimulusHost.dataset.trialId = stimulus.trial_id;
   stimulusHost.dataset.seq = String(stimulus.seq);
   const ack = await request(socket, "drawn", {
     trial_id: stimulus.trial_id,
     seq: stimulus.seq,
-    height_css_px: Math.round(drawn * 1000) / 1000,
+    ink_device_px: ink,
     device_pixel_ratio: window.devicePixelRatio,
+    visual_viewport_scale: window.visualViewport?.scale ?? 1,
   });
   if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
 }
