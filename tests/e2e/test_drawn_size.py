@@ -33,7 +33,7 @@ from acuity.procedures._common import size_grid
 from calibration.capability import DRAWN_SIZE_TOLERANCE, check_drawn, measurable_range
 from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
-from tests.e2e.conftest import ARTIFACTS
+from tests.support.server import ARTIFACTS
 from tests.support.browser import open_static_page
 from tests.support.ink import darkness, grey_levels, ink_box
 from tests.svgraster import inside, parse_path

@@ -8,8 +8,7 @@ what a pinch does, visualViewport.scale and its `resize` event.
 """
 import pytest
 
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
-from .test_clinician_controls import current_stimulus
+from tests.support.flows import calibrate_by_clicking, current_stimulus, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
