@@ -36,7 +36,7 @@ from calibration.size import optotype_height_css_px
 from tests.support.server import ARTIFACTS
 from tests.support.browser import open_static_page
 from tests.support.ink import darkness, grey_levels, ink_box
-from tests.svgraster import inside, parse_path
+from tests.support.svgraster import inside, parse_path
 
 pytestmark = pytest.mark.browser
 
