@@ -91,7 +91,9 @@ def _send(test, command):
     if command == ev.READY:
         return test.screen.send(command)
     if command == ev.DRAWN:
-        return test.screen.send(command, {**trial, "height_css_px": pending["height_css_px"], "device_pixel_ratio": 2.0})
+        side_device_px = pending["height_css_px"] * 2.0  # drawn exactly, at the calibration's DPR 2
+        return test.screen.send(command, {**trial, "ink_device_px": [[side_device_px] * 2] * len(pending["optotypes"]),
+                                          "device_pixel_ratio": 2.0, "visual_viewport_scale": 1.0})
     if command == ev.ANSWER:
         return test.screen.send(command, {**trial, "responses": list(pending["optotypes"])})
     if command == ev.PAGE_EVENT:

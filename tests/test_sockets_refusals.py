@@ -60,9 +60,9 @@ def test_another_constraint_broken_by_an_answer_is_not_taken_for_a_duplicate(app
     stimulus = start_testing(screen)
     real_trial_row = procedures.trial_row
 
-    def broken_row(eye_test, record, **kwargs):  # a bug that stores no size: NOT NULL, not the duplicate
+    def broken_row(eye_test, record, **kwargs):  # a bug that stores no scorer: NOT NULL, not the duplicate
         row = real_trial_row(eye_test, record, **kwargs)
-        row.logmar = None
+        row.scored_by = None
         return row
 
     monkeypatch.setattr(procedures, "trial_row", broken_row)

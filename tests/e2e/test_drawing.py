@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
 def drawing_page(browser, request):
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=request.param)
-    yield open_static_page(context, PAGE)
+    yield open_static_page(context)
     context.close()
 
 
