@@ -7,9 +7,9 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from tests.conftest import PASSWORD, add_clinician, login
+from tests.conftest import NEW_TEST, PASSWORD, TEST_CONFIG, add_clinician, login
 from webapp.extensions import db
 from webapp.models import Clinician
 
@@ -122,3 +122,73 @@ def test_a_semicolon_cell_is_quoted():
 
     text = csv_export.write_csv(["a", "b"], [{"a": "x;=HYPERLINK(1)", "b": "1"}])
     assert text == 'a,b\r\n"x;=HYPERLINK(1)",1\r\n'
+
+
+# ---- 4. no-store everywhere but static files; the same headers on /socket.io/ ------------------------
+
+def test_every_page_but_static_files_is_no_store(app, clinician_client):
+    from tests.test_security import page_urls
+
+    urls = page_urls(app, clinician_client)
+    public_id = next(u for u in urls if u.startswith("/sessions/") and u.count("/") >= 3).split("/")[2]
+    for url in urls + [f"/sessions/{public_id}", f"/sessions/{public_id}/result", "/", "/sessions/new"]:
+        response = clinician_client.get(url)
+        response.close()
+        if url.startswith("/static/"):
+            assert "no-store" not in response.headers.get("Cache-Control", ""), url
+        elif url != "/optotypes.json":  # the same geometry for everyone: cached an hour
+            assert response.headers.get("Cache-Control") == "no-store", url
+    invite = clinician_client.post("/sessions/new", data=NEW_TEST)
+    assert invite.status_code == 201 and invite.headers["Cache-Control"] == "no-store"
+
+
+def test_socketio_responses_carry_the_security_headers(app, client):
+    from webapp.security import CONTENT_SECURITY_POLICY
+
+    responses = [client.get("/socket.io/?EIO=4&transport=polling"),  # an Engine.IO handshake
+                 client.get("/socket.io/?EIO=4&transport=polling&sid=nonexistent"),  # refused
+                 client.get("/socket.io/?EIO=1&transport=bogus")]
+    assert responses[0].status_code == 200 and responses[0].get_data(as_text=True).startswith("0{")
+    for response in responses:
+        headers = response.headers
+        assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert len(headers.getlist("Content-Security-Policy")) == 1
+
+
+# ---- 5. SQLite: deleted content overwritten, files 0600 ----------------------------------------------
+
+def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from tests.test_privacy import a_session_with_everything
+    from webapp import create_app
+    from webapp.config import load_secret_key
+
+    monkeypatch.delenv("VISUS_SECRET_KEY", raising=False)
+    path = tmp_path / "visus.sqlite"
+    config = {k: v for k, v in TEST_CONFIG.items() if k != "SECRET_KEY"}
+    app = create_app({**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    app.instance_path = str(tmp_path / "instance")
+    load_secret_key(app.instance_path)
+    add_clinician(app)
+    owner = login(app.test_client())
+    reference = "Zebra-Patient-7731"
+    public_id, _, _ = a_session_with_everything(app, owner, note="Unique-Note-5521", patient_reference=reference)
+    keep_id, _, _ = a_session_with_everything(app, owner, patient_reference="Kept-Patient-1100")
+    for name in ("visus.sqlite", "visus.sqlite-wal", "visus.sqlite-shm", "instance/secret_key"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    wal = (tmp_path / "visus.sqlite-wal").read_bytes() + path.read_bytes()
+    assert reference.encode() in wal or b"Kept-Patient-1100" in wal  # the bytes are searchable at all
+    response = owner.post(f"/sessions/{public_id}/delete", data={"confirm": "yes"})
+    assert response.status_code == 302
+    raw = path.read_bytes() + (tmp_path / "visus.sqlite-wal").read_bytes()
+    for secret in (reference, "Unique-Note-5521"):
+        assert secret.encode() not in raw, secret
+    assert owner.get(f"/sessions/{keep_id}/result").status_code == 200  # the other session is whole
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+        db.engine.dispose()

@@ -17,8 +17,9 @@ def load_secret_key(instance_path: str) -> str:
         return key_file.read_text().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    # Created 0600 (never readable by others, not even for a moment), written through that descriptor.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key)
     return key
 
 

@@ -40,17 +40,53 @@ def socketio_origins(app: Flask) -> list[str] | None:
     return [origin] if origin else None
 
 
+def security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (Flask's pages here, Socket.IO's in SecurityHeadersMiddleware)."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Frame-Options", "DENY"),  # older browsers; frame-ancestors for the rest
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        # Pages hold health data or a clinician's session: no browser or proxy keeps a copy (the
+        # back button after sign-out shows nothing). Static files set their own caching first.
+        ("Cache-Control", "no-store"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers
+
+
 def set_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")  # older browsers; frame-ancestors for the rest
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers["Referrer-Policy"] = "no-referrer"
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    for name, value in security_headers(request.is_secure):
+        if name == "Referrer-Policy":
+            response.headers[name] = value
+        elif name == "Cache-Control" and request.endpoint == "static":
+            continue  # Flask's send_file caching (conditional requests)
+        else:
+            response.headers.setdefault(name, value)
     return response
+
+
+class SecurityHeadersMiddleware:
+    """WSGI middleware around the whole app: Socket.IO's responses (/socket.io/, answered by
+    python-engineio before Flask sees the request, so Flask's after_request never runs) get the same
+    headers as the pages. A header the response already has is left as it is."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        secure = environ.get("wsgi.url_scheme") == "https"
+
+        def with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(name, value) for name, value in security_headers(secure)
+                                       if name.lower() not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, with_headers)
 
 
 def _failed(response: Response) -> bool:
