@@ -192,3 +192,55 @@ def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path
     with app.app_context():
         assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
         db.engine.dispose()
+
+
+# ---- a real server.py for the socket tests ---------------------------------------------------------
+
+@pytest.fixture
+def real_server(tmp_path):
+    """server.py as a subprocess on its own database, with a clinician and a test made there."""
+    from tests.conftest import create_test, make_app
+    from tests.e2e.conftest import ServerProcess
+
+    server = ServerProcess(tmp_path)
+    app = make_app(tmp_path / "e2e.sqlite", SECRET_KEY=server.secret_key)
+    add_clinician(app)
+    public_id, token = create_test(login(app.test_client()))
+    server.start()
+    server.app, server.public_id, server.token = app, public_id, token
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def stored_session(app, public_id):
+    from webapp.models import TestSession
+
+    with app.app_context():
+        db.session.remove()
+        return db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
+
+
+# ---- 7. a client's event named "disconnect" ------------------------------------------------------------
+
+def test_an_event_named_disconnect_from_a_client_changes_nothing(real_server):
+    import socketio as socketio_client
+
+    sio = socketio_client.SimpleClient()
+    sio.connect(real_server.base_url, namespace="/patient", auth={"token": real_server.token, "device": "display"},
+                transports=["websocket"])
+    try:
+        assert sio.receive(timeout=10)[0] == "state"
+        before = stored_session(real_server.app, real_server.public_id).display_sid
+        assert before
+        sio.emit("disconnect", "client namespace disconnect")
+        assert sio.call("page_event", {"kind": "visible", "detail": {}}, timeout=10)["ok"]  # after the one above
+        assert stored_session(real_server.app, real_server.public_id).display_sid == before  # still shown connected
+        for name in ("disconnect", "connect", "disconnecting"):
+            ack = sio.call(name, {"token": real_server.token, "device": "display"}, timeout=10)
+            assert ack["ok"] is False and ack["error"] == "bad_event", ack
+        assert stored_session(real_server.app, real_server.public_id).display_sid == before  # still shown connected
+        assert sio.call("consent", {}, timeout=10)["ok"]  # and the socket still works
+    finally:
+        sio.disconnect()

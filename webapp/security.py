@@ -89,6 +89,39 @@ class SecurityHeadersMiddleware:
         return self.wsgi_app(environ, with_headers)
 
 
+# Socket.IO's lifecycle events: the protocol reserves these names, and a client that sends an event
+# so named must not run the server's handler of the real one (a "disconnect" that marks a device gone).
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener",
+                             "removeListener"})
+
+
+def refuse_reserved_events(server) -> None:
+    """Drop a client's EVENT packet named like a reserved event, answering its ack with an error.
+    python-socketio hands a client's events and the server's own lifecycle calls to the same
+    handlers (Server._trigger_event), so the check sits where only client packets pass."""
+    handle_event = server._handle_event
+
+    def checked(eio_sid, namespace, id, data):
+        if data and isinstance(data[0], str) and data[0] in RESERVED_EVENTS:
+            if id is not None:
+                from socketio import packet
+
+                server._send_packet(eio_sid, server.packet_class(
+                    packet.ACK, namespace=namespace or "/", id=id,
+                    data=[{"ok": False, "error": "bad_event",
+                           "message": f"{data[0]!r} is a reserved Socket.IO event name; a client may not send it."}]))
+            return None
+        return handle_event(eio_sid, namespace, id, data)
+
+    server._handle_event = checked
+
+
+def harden_socketio(app: Flask, socketio) -> None:
+    """After socketio.init_app: the security headers on /socket.io/ responses, reserved events refused."""
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)
+    refuse_reserved_events(socketio.server)
+
+
 def _failed(response: Response) -> bool:
     return response.status_code >= 400
 
