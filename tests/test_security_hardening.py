@@ -244,3 +244,43 @@ def test_an_event_named_disconnect_from_a_client_changes_nothing(real_server):
         assert sio.call("consent", {}, timeout=10)["ok"]  # and the socket still works
     finally:
         sio.disconnect()
+
+
+# ---- 9. malformed Engine.IO / Socket.IO packets ------------------------------------------------------
+
+MALFORMED = ["4{bad", "42[", "4\x00", "42/patient,[{]", "45", "451-[", "4a", "4-1", "44", "46", "40{",
+             "42/x,1[", "4" + "9" * 30 + '["a"]', "40/nonexistent,{"]
+
+
+def test_malformed_packets_are_dropped_with_at_most_one_log_line(real_server):
+    """500 malformed packets over real WebSockets, no token needed: the log grows by a line or two,
+    not by a traceback each, and the server still serves."""
+    import requests
+    import socketio as socketio_client
+    import websocket
+
+    ws_url = real_server.base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    log_before = real_server.log_path.read_text()
+    sent = 0
+    ws = None
+    while sent < 500:
+        if ws is None:
+            ws = websocket.create_connection(ws_url, origin=real_server.base_url, timeout=10)
+            assert ws.recv().startswith("0{")
+        try:
+            ws.send(MALFORMED[sent % len(MALFORMED)])
+            sent += 1
+        except (websocket.WebSocketException, OSError):
+            ws = None  # the server closed it after a malformed packet: open another
+    ws.close()
+    assert requests.get(real_server.base_url + "/healthz", timeout=10).ok
+    sio = socketio_client.SimpleClient()  # the real protocol still works
+    sio.connect(real_server.base_url, namespace="/patient", auth={"token": real_server.token, "device": "display"},
+                transports=["websocket"])
+    assert sio.receive(timeout=10)[0] == "state"
+    assert sio.call("consent", {}, timeout=10)["ok"]
+    sio.disconnect()
+    grown = real_server.log_path.read_text()[len(log_before):]
+    assert "Traceback" not in grown, grown[:3000]
+    assert len(grown.splitlines()) <= 3, grown[:3000]
+    assert "malformed Socket.IO packet" in grown and "4{bad" not in grown

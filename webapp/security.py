@@ -2,6 +2,7 @@
 origin check. See docs/security.md for what each one guards against (OWASP ASVS level 2)."""
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -116,10 +117,81 @@ def refuse_reserved_events(server) -> None:
     server._handle_event = checked
 
 
+class MalformedPacket(ValueError):
+    """A Socket.IO packet that cannot be decoded."""
+
+
+# What python-socketio raises itself for a well-formed packet of a kind a client may not send.
+_REFUSED_PACKETS = ("Unexpected binary packet", "Unexpected CONNECT_ERROR packet.", "Unknown packet type.")
+
+
+class MalformedPackets:
+    """Malformed Socket.IO packets from clients: counted and dropped (the connection is closed, as the
+    reference JavaScript server does on a parse error), with at most one log line per `interval_s`
+    saying how many, never their content. Without this, python-engineio logs each one with its
+    traceback, twice (its own handler and the root logger): anyone could fill the disk."""
+
+    def __init__(self, logger, interval_s: float = 60.0):
+        self.logger = logger
+        self.interval_s = interval_s
+        self.total = 0
+        self._unlogged = 0
+        self._logged_at = -math.inf
+
+    def dropped(self, error: Exception) -> None:
+        self.total += 1
+        self._unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at >= self.interval_s:
+            self.logger.warning("dropped %d malformed Socket.IO packet(s) (%d since start; last: %s); "
+                                "at most one such line every %d s", self._unlogged, self.total,
+                                type(error).__name__, self.interval_s)
+            self._unlogged = 0
+            self._logged_at = now
+
+
+def drop_malformed_packets(server, counter: MalformedPackets) -> None:
+    base = server.packet_class
+
+    class StrictPacket(base):
+        def __init__(self, *args, encoded_packet=None, **kwargs):
+            if encoded_packet is None:
+                super().__init__(*args, **kwargs)
+                return
+            try:
+                super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+            except Exception as error:
+                raise MalformedPacket(f"{type(error).__name__}: {error}") from None
+
+    server.packet_class = StrictPacket
+    handle_message = server.eio.handlers["message"]
+
+    def checked(eio_sid, data):
+        try:
+            return handle_message(eio_sid, data)
+        except ValueError as error:
+            if not isinstance(error, MalformedPacket) and str(error) not in _REFUSED_PACKETS:
+                raise
+            server._binary_packet.pop(eio_sid, None)
+            counter.dropped(error)
+            try:
+                server.eio.disconnect(eio_sid)
+            except Exception:  # already gone
+                pass
+            return None
+
+    server.eio.handlers["message"] = checked
+
+
 def harden_socketio(app: Flask, socketio) -> None:
-    """After socketio.init_app: the security headers on /socket.io/ responses, reserved events refused."""
+    """After socketio.init_app: the security headers on /socket.io/ responses, reserved events refused,
+    malformed packets dropped quietly."""
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)
     refuse_reserved_events(socketio.server)
+    # A logger of its own: app.logger also has Flask's handler besides the root one (a line twice).
+    counter = MalformedPackets(logging.getLogger("webapp.security"), app.config.get("MALFORMED_PACKET_LOG_INTERVAL_S", 60.0))
+    app.extensions["visus_malformed_packets"] = counter
+    drop_malformed_packets(socketio.server, counter)
 
 
 def _failed(response: Response) -> bool:
