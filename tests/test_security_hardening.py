@@ -284,3 +284,51 @@ def test_malformed_packets_are_dropped_with_at_most_one_log_line(real_server):
     assert "Traceback" not in grown, grown[:3000]
     assert len(grown.splitlines()) <= 3, grown[:3000]
     assert "malformed Socket.IO packet" in grown and "4{bad" not in grown
+
+
+# ---- 8. server.py: TCP_NODELAY on every connection, a port never shared ------------------------------
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_still_serves(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import requests
+
+    from tests.e2e.conftest import ROOT, ServerProcess
+
+    first = ServerProcess(tmp_path).start()
+    try:
+        env = {**os.environ, "VISUS_HOST": "127.0.0.1", "VISUS_PORT": str(first.port),
+               "VISUS_SECRET_KEY": "another key", "DATABASE_URL": f"sqlite:///{tmp_path / 'second.sqlite'}"}
+        try:
+            second = subprocess.run([sys.executable, "server.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                    timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"a second server started on port {first.port}, which the first one holds")
+        assert second.returncode != 0
+        assert f"port {first.port}" in second.stderr and "VISUS_PORT" in second.stderr, second.stderr
+        assert not (tmp_path / "second.sqlite").exists() or (tmp_path / "second.sqlite").stat().st_size == 0
+        for _ in range(5):  # every request reaches the first one
+            assert requests.get(first.base_url + "/healthz", timeout=10).ok
+    finally:
+        first.stop()
+
+
+def test_every_accepted_connection_has_tcp_nodelay():
+    """server.py's listener, in a process of its own (server.py monkey-patches at import)."""
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT
+
+    script = (
+        "import socket, server\n"
+        "listener = server.listen(server.bind('127.0.0.1', 0))\n"
+        "client = socket.create_connection(listener.getsockname())\n"
+        "connection, _ = listener.accept()\n"
+        "print('nodelay', connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))\n"
+        "print('reuseport', listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "nodelay 1" in result.stdout and "reuseport 0" in result.stdout, result.stdout
