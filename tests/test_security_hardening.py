@@ -332,3 +332,65 @@ def test_every_accepted_connection_has_tcp_nodelay():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "nodelay 1" in result.stdout and "reuseport 0" in result.stdout, result.stdout
+
+
+# ---- 10. nginx (deploy/): no link token in the access log ------------------------------------------------
+
+NGINX_WITH_ACCESS_LOG = """\
+{user}worker_processes 1;
+error_log {dir}/error.log warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream visus {{ server 127.0.0.1:{backend}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        include {snippet};
+    }}
+}}
+"""
+
+
+def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_server, tmp_path):
+    """Debian's nginx with deploy/nginx/visus-proxy.conf in front of server.py, logging every request."""
+    import os
+    import shutil
+    import subprocess
+
+    import requests
+
+    from tests.scaleout.cluster import PROXY_SNIPPET, free_port, port_open, stop, wait_for
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.skip("Debian's nginx is not installed (scripts/test.sh installs it)")
+    workdir = tmp_path / "nginx"
+    workdir.mkdir()
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_WITH_ACCESS_LOG.format(user="user root;\n" if os.geteuid() == 0 else "", dir=workdir,
+                                                 backend=real_server.port, port=port, snippet=PROXY_SNIPPET))
+    process = subprocess.Popen([nginx, "-e", str(workdir / "error.log"), "-p", str(workdir), "-c", str(conf),
+                                "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: port_open(port), "nginx", process=process, log=workdir / "error.log")
+        base = f"http://127.0.0.1:{port}"
+        token = real_server.token
+        page = requests.get(f"{base}/t/{token}", timeout=10)
+        assert page.status_code == 200 and "X-Content-Type-Options" in page.headers  # proxied to Visus
+        assert requests.get(f"{base}/pad/{'p' * 43}?x=1", timeout=10).status_code == 404
+        assert requests.get(f"{base}/t/{'q' * 43}", timeout=10).status_code == 404
+        assert requests.get(f"{base}/healthz", timeout=10).ok
+    finally:
+        stop(process)
+    log = (workdir / "access.log").read_text()
+    assert "/healthz" in log  # the log works
+    for secret in (token, "p" * 43, "q" * 43):
+        assert secret not in log, log
