@@ -394,3 +394,78 @@ def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_s
     assert "/healthz" in log  # the log works
     for secret in (token, "p" * 43, "q" * 43):
         assert secret not in log, log
+
+
+# ---- 6. audited reads and exports refuse requests another site started --------------------------------
+
+def audit_count(app) -> int:
+    from webapp.audit import AuditEntry
+
+    with app.app_context():
+        db.session.remove()
+        return len(db.session.scalars(select(AuditEntry)).all())
+
+
+def test_audited_reads_refuse_a_cross_site_request_and_record_nothing(app, clinician_client):
+    from tests.conftest import create_test
+
+    public_id, _ = create_test(clinician_client)
+    urls = ["/exports/results.csv", "/exports/trials.csv", f"/sessions/{public_id}/results.csv",
+            f"/sessions/{public_id}/trials.csv", f"/sessions/{public_id}/fhir.json", f"/sessions/{public_id}/report",
+            f"/sessions/{public_id}/report.pdf", f"/sessions/{public_id}/history", f"/sessions/{public_id}/result",
+            f"/sessions/{public_id}", f"/sessions/{public_id}/audit"]
+    for url in urls:
+        before = audit_count(app)
+        for site in ("cross-site", "same-site"):
+            refused = clinician_client.get(url, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate"})
+            assert refused.status_code == 403, url
+            assert f'href="{url}"' in refused.get_data(as_text=True) and refused.headers["Cache-Control"] == "no-store"
+        assert audit_count(app) == before, url
+        for site in ("same-origin", "none", None):
+            headers = {"Sec-Fetch-Site": site} if site else {}
+            assert clinician_client.get(url, headers=headers).status_code == 200, (url, site)
+        assert audit_count(app) > before, url
+
+
+@pytest.mark.browser
+def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_refused(tmp_path, browser):
+    from tests.conftest import make_app
+    from tests.e2e.conftest import ServerProcess
+    from tests.e2e.flows import create_test, sign_in
+
+    server = ServerProcess(tmp_path).start()
+    app = make_app(tmp_path / "e2e.sqlite", SECRET_KEY=server.secret_key, AUTO_MIGRATE=False)
+    context = browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        sign_in(page, server.base_url)
+        _, public_id = create_test(page, server.base_url, eyes="right")
+        page.goto(f"{server.base_url}/sessions/{public_id}/result")
+        before = audit_count(app)
+        with page.expect_download() as download:
+            page.click("text=results CSV")
+        assert download.value.suggested_filename == f"visus-results-{public_id}.csv"
+        page.goto(f"{server.base_url}/")
+        with page.expect_download() as download:
+            page.click("text=results CSV")
+        assert download.value.suggested_filename == "visus-results.csv"
+        after_own_clicks = audit_count(app)
+        assert after_own_clicks > before
+        # Another site links to the export (the session cookie is SameSite=Lax: it goes along).
+        evil = context.new_page()
+        evil.route("http://evil.example/", lambda route: route.fulfill(
+            content_type="text/html",
+            body=f'<a id="go" href="{server.base_url}/exports/results.csv">free stuff</a>'))
+        evil.goto("http://evil.example/")
+        with evil.expect_navigation():
+            evil.click("#go")
+        assert "Open it from Visus" in evil.content()
+        assert audit_count(app) == after_own_clicks  # nothing written in the clinician's name
+        with evil.expect_download() as download:  # the clinician may still choose to open it
+            evil.click("[data-cross-site-continue]")
+        assert download.value.suggested_filename == "visus-results.csv"
+    finally:
+        context.close()
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()

@@ -9,7 +9,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -88,6 +88,27 @@ class SecurityHeadersMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, with_headers)
+
+
+# Sec-Fetch-Site values of a request this site made itself, or the user did (address bar, bookmark).
+SAME_ORIGIN_FETCH = ("same-origin", "none")
+
+
+def refuse_cross_site() -> None:
+    """Before anything audited is read or exported: refuse a request another site started.
+
+    The session cookie is SameSite=Lax, so a link or redirect on another site still opens a page here
+    with the clinician's session, and each opening writes an audit entry in their name. Browsers say
+    who started a request in Sec-Fetch-Site (Fetch Metadata; Chromium 76, Firefox 90, Safari 16.4):
+    anything but same-origin or none (typed, bookmarked) gets a page with a link to the same
+    address, which the clinician can follow on purpose (a click here is same-origin). A request
+    without the header (an older browser, a script with the cookie) is let through.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is None or site in SAME_ORIGIN_FETCH:
+        return
+    target = request.full_path.rstrip("?") if request.query_string else request.path
+    abort(Response(render_template("errors/cross_site.html", target=target), 403))
 
 
 # Socket.IO's lifecycle events: the protocol reserves these names, and a client that sends an event
