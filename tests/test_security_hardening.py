@@ -469,3 +469,100 @@ def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_ref
         server.stop()
         with app.app_context():
             db.engine.dispose()
+
+
+# ---- 11. sign-out ends the session on the server; idle and absolute lifetimes ------------------------------
+
+def copy_of_cookies(app, client):
+    """Another client holding exactly the cookies `client` holds now (a stolen or copied cookie)."""
+    thief = app.test_client()
+    for cookie in client._cookies.values():
+        thief.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    return thief
+
+
+SIGNED_IN_PAGES = ["/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit"]
+
+
+def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(app, clinician_client):
+    from tests.conftest import watcher
+
+    thief = copy_of_cookies(app, clinician_client)
+    for url in SIGNED_IN_PAGES:
+        assert thief.get(url).status_code == 200, url  # the copy works while the sign-in lasts
+    live = watcher(app, clinician_client)
+    assert live.connected
+    assert clinician_client.post("/logout").status_code == 302
+    assert not live.connected  # the open live view of that sign-in was disconnected
+    for url in SIGNED_IN_PAGES:
+        response = thief.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+    assert not watcher(app, thief).connected  # no new clinician socket either
+    login(clinician_client)  # a new sign-in works
+    assert clinician_client.get("/sessions/new").status_code == 200
+    assert thief.get("/sessions/new").status_code == 302
+
+
+def test_an_open_live_view_cannot_steer_after_its_sign_in_ended(app, clinician_client):
+    """A socket this process could not disconnect (say, held by another process) is refused at its next
+    event, because every event loads the clinician through the server-side session."""
+    from tests.conftest import create_test, display, start_testing, watcher
+    from webapp.auth import sessions
+
+    public_id, token = create_test(clinician_client)
+    start_testing(display(app, token))
+    live = watcher(app, clinician_client)
+    assert live.send("watch", {"session_id": public_id})["ok"]
+    with app.app_context():
+        ended = sessions.ClinicianSession.query.update({"revoked_at": sessions.utcnow()})
+        db.session.commit()
+        assert ended == 1
+    before = audit_count(app)
+    for event, data in (("note", {"session_id": public_id, "text": "after sign-out"}), ("end", {"session_id": public_id})):
+        ack = live.send(event, data)
+        assert ack["ok"] is False and ack["error"] == "forbidden", ack
+    assert audit_count(app) == before
+
+
+def test_a_sign_in_ends_after_the_idle_and_the_absolute_lifetime(app, clinician_client, monkeypatch):
+    from datetime import datetime, timedelta
+
+    from webapp.auth import sessions
+
+    start = datetime.utcnow()
+    clock = [start]
+    monkeypatch.setattr(sessions, "utcnow", lambda: clock[0])
+    clinician_client.post("/logout")
+    login(clinician_client)  # signed in at `start`
+    assert app.config["SESSION_IDLE_MINUTES"] == 30 and app.config["SESSION_MAX_HOURS"] == 12
+    # Busy: a request every 20 minutes keeps it alive, up to 12 hours after the sign-in.
+    while clock[0] + timedelta(minutes=20) < start + timedelta(hours=12):
+        clock[0] += timedelta(minutes=20)
+        assert clinician_client.get("/sessions/new").status_code == 200, clock[0] - start
+    clock[0] = start + timedelta(hours=12, minutes=1)
+    assert clinician_client.get("/sessions/new").status_code == 302  # absolute lifetime
+    login(clinician_client)
+    clock[0] += timedelta(minutes=29)
+    assert clinician_client.get("/sessions/new").status_code == 200
+    clock[0] += timedelta(minutes=31)
+    assert clinician_client.get("/sessions/new").status_code == 302  # idle lifetime
+
+
+def test_a_password_change_or_a_removed_account_ends_every_sign_in(app, client, runner):
+    from tests.conftest import add_clinician as add
+    from webapp.models import Clinician
+
+    add(app, "other@example.org")
+    first = login(app.test_client(), "other@example.org")
+    second = login(app.test_client(), "other@example.org")
+    result = runner.invoke(args=["set-password", "other@example.org", "--password", "a new long passphrase"])
+    assert result.exit_code == 0 and "2 sign-in(s) ended" in result.output, result.output
+    assert first.get("/sessions/new").status_code == 302 and second.get("/sessions/new").status_code == 302
+    weak = runner.invoke(args=["set-password", "other@example.org", "--password", "1234567890"])
+    assert weak.exit_code != 0 and "most common passwords" in weak.output
+    third = login(app.test_client(), "other@example.org", "a new long passphrase")
+    assert third.get("/sessions/new").status_code == 200
+    with app.app_context():
+        db.session.delete(db.session.scalar(select(Clinician).where(Clinician.email == "other@example.org")))
+        db.session.commit()
+    assert third.get("/sessions/new").status_code == 302

@@ -47,6 +47,10 @@ class Config:
     # (ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003).
     HISTORY_CHANGE_LIMIT_LOGMAR = float(os.environ.get("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "0.15"))
     INVITE_TTL_HOURS = float(os.environ.get("VISUS_INVITE_TTL_HOURS", "24"))
+    # A clinician's sign-in ends after this long without a request or socket event, and this long after
+    # it began whatever happens (NIST SP 800-63B 4.2.3, AAL2: 30 minutes, 12 hours; docs/security.md).
+    SESSION_IDLE_MINUTES = float(os.environ.get("VISUS_SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = float(os.environ.get("VISUS_SESSION_MAX_HOURS", "12"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Run migrations at start-up when the database is behind (see webapp/schema.py).

@@ -98,9 +98,21 @@ def authenticate(email: str, password: str) -> Clinician | None:
     return None
 
 
-@login_manager.user_loader
-def load_clinician(user_id: str) -> Clinician | None:
-    try:
-        return db.session.get(Clinician, int(user_id))
-    except ValueError:
-        return None
+def set_password(clinician: Clinician, password: str) -> int:
+    """A new password (checked as at sign-up); every sign-in of the clinician ends. How many ended."""
+    from webapp.auth import sessions
+
+    if problem := password_problem(password):
+        raise AccountError(problem, "password")
+    clinician.password_hash = generate_password_hash(password)
+    db.session.commit()
+    return sessions.revoke_all(clinician.id)
+
+
+def _load_clinician(user_id: str) -> Clinician | None:
+    from webapp.auth.sessions import load_clinician
+
+    return load_clinician(user_id)
+
+
+login_manager.user_loader(_load_clinician)

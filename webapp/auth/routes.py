@@ -4,7 +4,7 @@ from urllib.parse import unquote, urlsplit
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from webapp.auth import bp
+from webapp.auth import bp, sessions
 from webapp.auth.accounts import AccountError, authenticate, clinician_count, create_clinician
 from webapp.auth.forms import LoginForm, SetupForm
 
@@ -42,6 +42,7 @@ def setup():
         except AccountError as error:
             form[error.field].errors.append(str(error))
         else:
+            sessions.start(clinician)
             login_user(clinician)
             flash("Account created. You are signed in.")
             return redirect(url_for("clinician.dashboard"))
@@ -59,6 +60,7 @@ def login():
     if form.validate_on_submit():
         clinician = authenticate(form.email.data, form.password.data)
         if clinician:
+            sessions.start(clinician)  # a server-side session: sign-out and expiry end it for good
             login_user(clinician)
             # Only local paths: an open redirect would let a phishing link borrow our login page.
             return redirect(safe_next(request.args.get("next")) or url_for("clinician.dashboard"))
@@ -70,6 +72,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sessions.end()  # the cookie, even a copy of it, no longer signs anyone in; its sockets are dropped
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))
