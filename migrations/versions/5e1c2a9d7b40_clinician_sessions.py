@@ -5,9 +5,8 @@ Revises: c71cdd4efbba
 Create Date: 2026-12-01 10:50:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5e1c2a9d7b40'

@@ -12,7 +12,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.extensions import db, login_manager
 from webapp.models import Clinician
 
-
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS_PATH = Path(__file__).with_name("data") / "common-passwords.txt.gz"  # source: data/README.md
 # local@domain.tld: no spaces, one "@", a dot in the domain, a top-level label of 2+ letters or

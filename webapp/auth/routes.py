@@ -13,9 +13,9 @@ def safe_next(target: str | None) -> str | None:
     """`target` if it is a path on this site, else None.
 
     Only "/path" with no scheme, host, backslash, control character or white space, in the value as
-    given and after one more percent-decoding: browsers drop tabs and newlines from a URL and read
-    "\\" as "/", so "/\t/evil.example" and "/\\evil.example" would both leave the site, and a newline
-    would break the Location header (OWASP unvalidated-redirects cheat sheet).
+    given and after one more percent-decoding: browsers drop tabs and newlines from a URL and read a
+    backslash as "/", so "/%09/evil.example" and "/%5Cevil.example" would both leave the site, and a
+    newline would break the Location header (OWASP unvalidated-redirects cheat sheet).
     """
     if not target:
         return None

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Optional
 
-from flask import current_app, session as cookie
+from flask import current_app
+from flask import session as cookie
 from sqlalchemy import DateTime, ForeignKey, String, delete, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +36,7 @@ class ClinicianSession(db.Model):
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 def _hash(token: str) -> str:
