@@ -9,7 +9,6 @@ eventlet.monkey_patch()
 
 import errno  # noqa: E402
 import gc  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 
@@ -17,7 +16,7 @@ import eventlet.green.socket  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from webapp import create_app  # noqa: E402
-from webapp.live.patient import forget_connections_of_earlier_runs  # noqa: E402
+from webapp.startup import start_up  # noqa: E402
 
 
 class NoDelayListener:
@@ -74,17 +73,15 @@ def listen(sock, backlog: int = 1024) -> NoDelayListener:
 
 
 def main() -> None:
-    host = os.environ.get("VISUS_HOST", "127.0.0.1")
-    port = int(os.environ.get("VISUS_PORT", "5000"))
-    sock = bind(host, port)  # before create_app: a second server must not migrate or purge anything
-    app = create_app()
-    with app.app_context():
-        forget_connections_of_earlier_runs()
+    app = create_app()  # changes nothing (webapp/startup.py does the start-up work)
+    host, port = app.config["HOST"], app.config["PORT"]  # VISUS_HOST, VISUS_PORT (webapp/config.py)
+    sock = bind(host, port)  # before start_up: a second server must not migrate or purge anything
+    start_up(app)  # database, retention, secret key: the factory itself changes nothing
     # An eventlet process serves one event at a time, so a full garbage collection stalls every
     # connection. Start-up leaves about 175,000 objects (modules, classes, functions) that live as
     # long as the process: freezing them keeps them out of every later collection. bench/soak.py,
     # 200 sessions for 150 s: the full collections' pause fell from about 100 ms to 30 ms and the
-    # answer -> clinician p99 from 134 to 73 ms (README, Performance).
+    # answer -> clinician p99 from 134 to 73 ms (docs/performance.md, section 2).
     gc.collect()
     gc.freeze()
     app.logger.info("Visus listening on http://%s:%d/", host, port)

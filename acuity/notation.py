@@ -1,6 +1,6 @@
 """Acuity notation: logMAR to decimal, Snellen, ETDRS letters and the WHO impairment category.
 
-Sources (see /work/shared/docs/vision-science.md §1):
+Sources (docs/measurement.md §1):
 - logMAR = log10(MAR in arcmin); decimal = 10^-logMAR; Snellen 20/x with x = 20 * 10^logMAR and
   6/y with y = 6 * 10^logMAR.
 - Chart lines: the standard table of "Reporting visual acuities" (American Journal of

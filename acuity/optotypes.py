@@ -5,7 +5,7 @@ unit = one stroke = the critical detail, 1 arcmin at logMAR 0), filled black on 
 "evenodd" fill rule. Holes are also drawn in the opposite direction to their outline, so a renderer
 that falls back to "nonzero" draws the same shapes. Letters are straight segments and circular arcs
 only (no Bezier curves), so stroke widths and gaps are exact rather than a font's approximation
-(vision-science.md section 5: the Pelli Sloan font may not be redistributed; draw from the grid).
+(docs/measurement.md §3: the Pelli Sloan font may not be redistributed; draw from the grid).
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def optotype_set(name: str) -> OptotypeSet:
 
 GRID_STROKES = 5  # every optotype is 5 strokes high and wide (ISO 8596; NAS-NRC 1980 for Sloan)
 FILL_RULE = "evenodd"
-INK_COLOUR = "#000000"  # black on white: ISO 10938 wants >= 85% contrast (vision-science.md section 5)
+INK_COLOUR = "#000000"  # black on white: ISO 10938 wants >= 85% contrast (docs/measurement.md §3)
 BACKGROUND_COLOUR = "#ffffff"
 _CENTRE = GRID_STROKES / 2
 
@@ -121,7 +121,7 @@ def _tumbling_e_path(direction_deg: float) -> str:
 
 
 def _sloan_paths() -> dict[str, str]:
-    """The ten Sloan letters (NAS-NRC Committee on Vision 1980; vision-science.md section 5).
+    """The ten Sloan letters (NAS-NRC Committee on Vision 1980; docs/measurement.md §3).
 
     Each fills the 5 x 5 box with strokes 1 wide (measured perpendicular to the stroke, also on the
     diagonals) and is drawn from straight segments and circular arcs. Outlines run clockwise on
@@ -256,7 +256,7 @@ def optotype_geometry(set_name: str) -> dict:
 # (Flom, Weymouth & Kahneman 1963, contour interaction around a Landolt C at threshold extended to
 # about 5 arcmin, i.e. about one optotype width). A crowded test is the clinical chart's condition.
 CROWDED_BY_DEFAULT = True
-# Bailey-Lovie / ETDRS rule: letter spacing = one letter width, edge to edge (vision-science.md s. 5).
+# Bailey-Lovie / ETDRS rule: letter spacing = one letter width, edge to edge (docs/measurement.md §3).
 CROWDING_GAP_STROKES = 5.0
 CROWDING_BAR_THICKNESS_STROKES = 1.0
 CROWDING_BAR_LENGTH_STROKES = 5.0
@@ -269,7 +269,7 @@ def crowding_bars(gap_strokes: float = CROWDING_GAP_STROKES) -> dict:
     Four bars, one on each side, each 1 stroke thick and 5 strokes long (as long as the optotype),
     centred on the optotype's axis and `gap_strokes` from its 5 x 5 box edge to edge. The default gap
     of 5 strokes is the Bailey-Lovie / ETDRS letter spacing of one letter width (Bailey & Lovie 1976;
-    vision-science.md section 5), so each bar stands exactly where the nearest stroke of a
+    docs/measurement.md §3), so each bar stands exactly where the nearest stroke of a
     neighbouring letter on a chart row would stand. FrACT (Bach) draws the same kind of bars
     ("flanking bars" 1 stroke wide and 5 long; "surrounding bars" on four sides) with a distance
     option "like ETDRS"; Visus puts bars on all four sides, as on a chart a letter also has rows

@@ -1,6 +1,6 @@
 """The psychometric function of optotype identification, its Fisher information and a grid posterior.
 
-p(x) = g + (1 - g - l) * F((x - t) / s)   (vision-science.md section 6)
+p(x) = g + (1 - g - l) * F((x - t) / s)   (docs/measurement.md §7)
 
 x is the stimulus size in logMAR, t the threshold in logMAR (the size at which F = 1/2), g the
 guess rate of the optotype set, l the lapse rate, s the spread in logMAR (probit SD for the normal
@@ -19,7 +19,7 @@ import numpy as np
 
 from acuity.optotypes import optotype_set
 
-# Lapse rate of an attentive observer: 0.01-0.05 (vision-science.md section 6); 0.03 is the middle.
+# Lapse rate of an attentive observer: 0.01-0.05 (docs/measurement.md §7); 0.03 is the middle.
 LAPSE_RATE = 0.03
 
 # Probit SD of the psychometric function in logMAR. High-contrast Sloan letters: 0.064-0.071
@@ -133,7 +133,7 @@ def cramer_rao_sd(
     """Smallest SD of an unbiased threshold estimate (known slope, guess and lapse rates).
 
     With `placements_logmar` None: n_trials all at the optimal placement (the physical limit,
-    vision-science.md section 6: 0.018 logMAR at N = 30 for Sloan letters, SD 0.07, lapse 0.02).
+    docs/measurement.md §7: 0.018 logMAR at N = 30 for Sloan letters, SD 0.07, lapse 0.02).
     Otherwise the information summed over the given placements for this threshold.
     """
     if placements_logmar is None:

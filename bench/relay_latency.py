@@ -20,7 +20,7 @@ measured the same way:
     five messages Visus sends; the clinician's message leaves as soon as the answer is committed.
     No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a design.
 
-Clients and server share this machine's cores, as in platform-notes.md.
+Clients and server share this machine's cores (the machine: docs/performance.md).
 
     python bench/relay_latency.py                 # 1, 50, 200 sessions; about 4 minutes
     python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500
@@ -36,7 +36,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,9 @@ import socketio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the app's own code makes the sessions
+
+from devtools.servers import VisusServer, free_port, stop_process, wait_healthy  # noqa: E402
+
 PASSWORD = "benchmark password"
 EMAIL = "bench@example.org"
 CALIBRATION = {
@@ -101,34 +103,16 @@ BARE_RELAY = relay_script(answer="""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(base_url: str, process: subprocess.Popen, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-        try:
-            if requests.get(base_url + "/healthz", timeout=1).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def prepare_database(db_url: str, n_sessions: int, procedure: str) -> list[tuple[str, str]]:
     """A clinician and n sessions, made with the app's own code; returns (public_id, invite token)."""
     from webapp import create_app
     from webapp.auth.accounts import create_clinician
     from webapp.clinician.sessions import create_session
     from webapp.extensions import db
+    from webapp.schema import upgrade_if_behind
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "bench", "SOCKETIO_ASYNC_MODE": "threading"})
+    upgrade_if_behind(app)  # building the app leaves the database alone; the schema comes first
     with app.app_context():
         clinician = create_clinician(EMAIL, PASSWORD)
         config = {"eyes": ["right"], "optotype_set": "sloan", "procedure": procedure, "chart_presentation": "row",
@@ -313,26 +297,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def start(cmd: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+def start_script(script: Path, env: dict, log: Path) -> subprocess.Popen:
+    """A reference server script (its output to `log`)."""
+    with open(log, "a") as out:
+        return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                **env}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {"VISUS_PORT": str(port), "VISUS_SECRET_KEY": "bench-secret", "PYTHONWARNINGS": "ignore"}
+    log = workdir / f"{kind}-{n}.log"
     if kind == "visus":
         db_url = f"sqlite:///{workdir / f'visus-{n}.sqlite'}"
         sessions_made = prepare_database(db_url, n, args.procedure)
-        process = start([sys.executable, "server.py"], {**env, "DATABASE_URL": db_url})
+        server = VisusServer(workdir, secret_key="bench-secret", database_url=db_url,
+                             env={"PYTHONWARNINGS": "ignore"}, log_name=log.name)
+        process, base_url = server.launch().process, server.base_url
     else:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
         script = workdir / f"{kind}_relay.py"
         script.write_text(BARE_RELAY if kind == "bare" else DURABLE_RELAY)
-        process = start([sys.executable, str(script)], {**env, "PYTHONPATH": str(ROOT),
-                                                        "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")})
+        process = start_script(script, {"VISUS_PORT": str(port), "PYTHONWARNINGS": "ignore",
+                                        "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")}, log)
     try:
-        wait_healthy(base_url, process)
+        wait_healthy(base_url, process, log)
         cookie = login_cookie(base_url) if kind == "visus" else ""
         trials = args.trials_single if n == 1 else args.trials
         think = (0.05, 0.15) if n == 1 else (args.think_ms / 2000, 3 * args.think_ms / 2000)
@@ -368,11 +356,7 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
             "errors": sorted({s.failed for s in sessions if s.failed})[:3],
         }
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def main() -> None:

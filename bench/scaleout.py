@@ -1,7 +1,7 @@
 """Scale-out benchmark: 1, 2 and 4 Visus processes on PostgreSQL + Redis, side by side.
 
 For each level it starts PostgreSQL (fsync on, as in production) and Redis from Debian's packages
-(tests/scaleout/cluster.py, the scale-out tests' own set-up), a fresh database and N
+(devtools/cluster.py, shared with the scale-out tests), a fresh database and N
 `python server.py` processes, then runs W simulated patients at once, each through whole tests one
 after the other (closed loop: a finished patient starts the next test at once). Patient i's display
 connects to process i mod N and its clinician live view to process (i+1) mod N, so with two or more
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.relay_latency import (CALIBRATION, Session, client, login_cookie, percentile,  # noqa: E402
                                  prepare_database)
-from tests.scaleout.cluster import DEBIAN_PACKAGES, Cluster, missing_servers, start_visus  # noqa: E402
+from devtools.cluster import DEBIAN_PACKAGES, Cluster, missing_servers, start_visus  # noqa: E402
 
 
 def run_one_test(s: Session, display_url: str, clinician_url: str, public_id: str, token: str, cookie: str,

@@ -44,13 +44,11 @@ sys.path.insert(0, str(ROOT))
 from bench.relay_latency import (  # noqa: E402  (the latency bench's pieces, reused)
     CALIBRATION,
     client,
-    free_port,
     login_cookie,
     percentile,
     prepare_database,
-    start,
-    wait_healthy,
 )
+from devtools.servers import VisusServer, stop_process  # noqa: E402
 
 ADAPTIVE_MAX_TRIALS = 30  # acuity.procedure.ProcedureConfig.max_trials: a test is at most this long
 
@@ -220,8 +218,6 @@ def stored_answers(db_path: Path, public_ids: list[str]) -> int:
 
 
 def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: Path) -> dict:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     db_path = workdir / "soak.sqlite"
     # Enough sessions for every worker to run back-to-back tests of at least 10 answers.
     pool_size = sessions * (1 + math.ceil(seconds / (10 * think_s[0])))
@@ -231,13 +227,13 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
     pool: "queue.Queue[tuple[str, str]]" = queue.Queue()
     for item in made:
         pool.put(item)
-    process = start([sys.executable, "server.py"], {"VISUS_PORT": str(port), "VISUS_SECRET_KEY": "soak-secret",
-                                                    "DATABASE_URL": f"sqlite:///{db_path}",
-                                                    "PYTHONWARNINGS": "ignore"})
+    server = VisusServer(workdir, secret_key="soak-secret", database_url=f"sqlite:///{db_path}",
+                         env={"PYTHONWARNINGS": "ignore"}).launch()
+    process, base_url = server.process, server.base_url
     tally = Tally()
     memory: dict[str, int] = {}
     try:
-        wait_healthy(base_url, process)
+        server.wait()
         cookie = login_cookie(base_url)
         memory["start_kib"] = rss_kib(process.pid)
         server_cpu_start, clients_cpu_start = cpu_s(process.pid), sum(os.times()[:2])
@@ -269,11 +265,7 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
         memory["after_clients_left_kib"] = rss_kib(process.pid)
         stored = stored_answers(db_path, tally.public_ids)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except Exception:
-            process.kill()
+        stop_process(process)
     steady_clinician = [ms for at, ms in tally.to_clinician_ms if at > ramp_done]
     steady_stimulus = [ms for at, ms in tally.to_stimulus_ms if at > ramp_done]
 

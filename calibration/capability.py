@@ -1,6 +1,6 @@
 """What a screen can draw: the logMAR range measurable on this screen at this distance.
 
-Sources (see /work/shared/docs/vision-science.md §2 and §5):
+Sources (docs/measurement.md §3, §6):
 - ISO 10938:2016 (chart displays, electronic ones included): the critical detail within 5% of its
   nominal size; anti-aliasing must not change perceived size beyond that; optotype luminance at
   most 15% of the background (at least 85% contrast).

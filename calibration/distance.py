@@ -1,6 +1,6 @@
 """Viewing distance: how far the patient's eye is, optically, from the optotypes.
 
-Sources (see /work/shared/docs/vision-science.md §2 and §4):
+Sources (docs/measurement.md §5):
 - Tape or string: DigiVis 2 m, Home Acuity Test 150 cm, AOS and Easee 3 m.
 - Mirror set-up: the optical path is twice the patient-to-mirror distance (the screen stands beside
   the patient, facing the mirror), and the optotypes must be drawn mirror-reversed.

@@ -1,6 +1,6 @@
 """Screen scale: how many CSS pixels make a millimetre on this screen, at this zoom.
 
-Sources (see /work/shared/docs/vision-science.md §2-3):
+Sources (docs/measurement.md §4):
 - ISO/IEC 7810:2019, ID-1 format: 85.60 mm x 53.98 mm (bank and identity cards).
 - Card-matching method: jsPsych virtual-chinrest (Li et al. 2020, Sci Rep 10:904), FrACT (Bach),
   DigiVis: the patient resizes an on-screen card until it covers a real card held against the
@@ -19,7 +19,7 @@ from calibration.errors import CalibrationError, finite_number, positive_number
 ID1_CARD_WIDTH_MM = 85.60
 ID1_CARD_HEIGHT_MM = 53.98
 
-# Plausible CSS px per mm (vision-science.md §3, derived). At 100% zoom a 32" 1080p monitor has
+# Plausible CSS px per mm (docs/measurement.md §4, derived). At 100% zoom a 32" 1080p monitor has
 # about 2.7, a 24" 1080p 3.6, a 13" laptop at devicePixelRatio 2 about 4.5, a phone about 6; zoom
 # multiplies these (400% zoom on a phone is about 25). Outside 2.5..25 the card was mis-set.
 # Note: a 1080p television larger than about 35" falls below 2.5 and is refused.

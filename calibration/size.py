@@ -1,6 +1,6 @@
 """Optotype size: from logMAR and viewing distance to millimetres, CSS pixels and device pixels.
 
-Sources (see /work/shared/docs/vision-science.md §1-2):
+Sources (docs/measurement.md §1, §2):
 - A logMAR-0 optotype is 5 arcmin tall, its stroke and gap 1 arcmin; one logMAR step of 0.1 is a
   size factor of 10^0.1 (ISO 8596, Bailey & Lovie 1976).
 - Height at viewing distance d: h = 2 d tan((5/60 deg) * 10^logMAR / 2). At 6 m logMAR 0.0 is

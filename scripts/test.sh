@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian machine, then run them.
-# Idempotent: what is already there is not installed again.
+# Install everything the tests need on a fresh Debian machine, check lint and format, then run the
+# tests (arguments go to pytest). Idempotent: what is already there is not installed again.
+# VISUS_SKIP_LINT=1 skips the lint step while you work (never in CI: .ci/run does not set it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +19,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q -r requirements.txt
+python3 -m pip install -q -r requirements-test.txt
+if [ "${VISUS_SKIP_LINT:-0}" = "1" ]; then
+  echo "test.sh: VISUS_SKIP_LINT=1: lint and format check skipped" >&2
+else
+  bash scripts/lint.sh || { echo "test.sh: stopped before the tests: lint or format failed (scripts/lint.sh)" >&2; exit 1; }
+fi
 python3 -m pytest "$@"

@@ -2,13 +2,11 @@
 (another clinician, another patient, nobody). Routes come from app.url_map and events from the
 server's registered handlers, so a new route or event without a rule here fails these tests."""
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
-from tests.conftest import (CALIBRATION, add_clinician, create_test, display, login, pad, pad_token_from_state,
-                            start_testing, watcher)
+from tests.support.app import (CALIBRATION, OTHER, add_clinician, create_test, db_rows, display, login, pad,
+                               pad_token_from_state, registered_events, rules, start_testing, watcher)
 from webapp import events as ev
-
-OTHER = "other@example.org"
 
 # Routes anyone may open (no session data behind them).
 PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>"}
@@ -17,25 +15,6 @@ BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
 # Routes for any signed-in clinician, showing only their own sessions.
 SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit"}
 # Everything else names a session (<public_id>) and is for its owner only.
-
-
-def db_rows(app) -> dict:
-    """Every row of every table (audit entries included): to show that nothing stored changed."""
-    from webapp.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        with db.engine.connect() as connection:
-            # clinician_session: sign-in state, its last use written by any signed-in request (at most
-            # once a minute), so a slow test would see it change; it holds no data of a test.
-            names = [n for n in inspect(connection).get_table_names()
-                     if n not in ("alembic_version", "clinician_session")]
-            return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
-                    for name in names}
-
-
-def rules(app):
-    return [(rule.rule, sorted(rule.methods - {"HEAD", "OPTIONS"})) for rule in app.url_map.iter_rules()]
 
 
 def test_every_route_is_classified(app):
@@ -113,12 +92,6 @@ def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_pag
 
 
 # ---- socket events ---------------------------------------------------------------------------------
-
-def registered_events(namespace):
-    from webapp import socketio
-
-    return set(socketio.server.handlers[namespace]) - {"connect", "disconnect"}
-
 
 PATIENT_EVENTS = {ev.CONSENT: {}, ev.CALIBRATION: CALIBRATION, ev.READY: {},
                   ev.DRAWN: {"trial_id": "x", "seq": 1, "height_css_px": 10.0, "device_pixel_ratio": 1.0},
@@ -209,7 +182,7 @@ def test_a_pad_token_opens_only_its_own_session(app, two_clinicians):
 
 def test_wrong_missing_and_malformed_tokens_cannot_connect(app, two_clinicians):
     _, _, _, token = two_clinicians
-    from tests.conftest import SocketUser
+    from tests.support.app import SocketUser
 
     before = db_rows(app)
     for auth in (None, {}, {"token": token}, {"token": token, "device": "clinician"},

@@ -3,8 +3,8 @@ recorded with who and when; the owner reads it; nobody else does; it holds no pa
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import CALIBRATION, add_clinician, create_test, display, login, watcher
-from tests.test_access_control import CLINICIAN_EVENTS, OTHER
+from tests.support.app import (CALIBRATION, OTHER, add_clinician, create_test, display, login, registered_events,
+                               watcher)
 from webapp import audit
 from webapp import events as ev
 
@@ -57,7 +57,7 @@ def test_every_clinician_event_is_recorded_with_its_detail_but_never_a_notes_tex
     assert dict((a, d) for a, _, d in recorded)[ev.PRESENT] == {"logmar": 0.5}
     assert "Smith" not in repr(recorded) and "Patient A" not in repr(recorded)
     # Every event a clinician can send has a wording on the audit page.
-    assert set(CLINICIAN_EVENTS) <= set(audit.ACTIONS)
+    assert registered_events(ev.CLINICIAN_NS) <= set(audit.ACTIONS)
 
 
 def test_a_refused_event_records_nothing(app, owner):

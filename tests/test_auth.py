@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, add_clinician, login, make_app
+from tests.support.app import PASSWORD, add_clinician, login, make_app
 from webapp.extensions import db
 from webapp.models import Clinician
 

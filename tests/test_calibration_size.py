@@ -1,4 +1,4 @@
-"""calibration.size: optotype heights against vision-science.md §2, unit conversions, round trips."""
+"""calibration.size: optotype heights against docs/measurement.md §2, unit conversions, round trips."""
 import math
 
 import pytest
@@ -18,7 +18,7 @@ from calibration.size import (
     stroke_mm,
 )
 
-# vision-science.md §2: (distance mm, logMAR) -> height mm, as published (3 significant figures).
+# docs/measurement.md §2: (distance mm, logMAR) -> height mm, as tabulated (3 significant figures).
 PUBLISHED_HEIGHTS_MM = [
     (6000, 0.0, 8.73),
     (6000, 1.0, 87.3),

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import add_clinician, create_test, display, login, start_testing
+from tests.support.app import add_clinician, create_test, display, login, start_testing
 from webapp.extensions import db
 from webapp.models import TestSession
 from webapp.tokens import token_hash
@@ -42,7 +42,7 @@ def test_new_test_refuses_unknown_choices_and_an_empty_reference(clinician_clien
 
 
 def test_invite_ttl_follows_the_config(db_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     app = make_app(db_path, INVITE_TTL_HOURS=2)
     add_clinician(app)

@@ -7,8 +7,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import add_clinician, login
-from tests.test_reports import run_chart_session
+from tests.support.app import add_clinician, login
+from tests.support.reports import run_chart_session
 from webapp.extensions import db
 from webapp.models import TestSession
 from webapp.reports.csv_export import RESULT_COLUMNS, TRIAL_COLUMNS

@@ -13,8 +13,8 @@ from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from sqlalchemy import select
 
-from tests.conftest import create_test, display, start_testing, watcher
-from tests.test_reports import answer_until_done, reader, run_chart_session
+from tests.support.app import create_test, display, start_testing, watcher
+from tests.support.reports import answer_until_done, reader, run_chart_session
 from webapp.extensions import db
 from webapp.models import TestSession
 

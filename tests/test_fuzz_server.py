@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.faults.conftest import Server
-from tests.faults.test_socket_faults import Client, answer_of, start, watcher
-from tests.scaleout.clients import CALIBRATION, EMAIL, cookie_header, first_clinician, new_test, pad_token
+from tests.support.clients import (CALIBRATION, EMAIL, Client, answer_of, cookie_header, first_clinician, new_test,
+                                   pad_token, start, watcher)
+from tests.support.server import ServerProcess
 from webapp import events as ev
 from webapp.validation import SCHEMAS
 
@@ -49,7 +49,7 @@ def test_every_registered_socket_event_has_a_schema_and_is_fuzzed_here(app):
 
 @pytest.fixture
 def fuzz_server(tmp_path):
-    server = Server(tmp_path).start()
+    server = ServerProcess(tmp_path).start()
     yield server
     server.stop()
     server.keep_log("fuzz-server.log")
@@ -129,7 +129,9 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
         assert sent["events"] > 60 and len(accepted) >= 5, (sent, len(accepted))
         snapshot = watch.call("watch", {"session_id": public_id})["snapshot"]
         assert sum(len(eye["trials"]) for eye in snapshot["eyes"]) == len(accepted)
-        assert EMAIL  # the clinician made by first_clinician is the one watching
+        # The clinician made by first_clinician is still signed in, and the session is theirs.
+        dashboard = http.get(fuzz_server.base_url + "/")
+        assert dashboard.ok and f"Sign out ({EMAIL})" in dashboard.text and public_id in dashboard.text
     finally:
         for client in (screen, phone, watch):
             client.disconnect()

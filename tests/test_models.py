@@ -5,13 +5,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import make_app
+from tests.support.app import make_app, with_schema
 from webapp.extensions import db
 from webapp.models import Clinician, EyeTest, TestSession, Trial, utcnow
 
 
 def test_migrations_build_exactly_the_schema_of_the_models(tmp_path):
-    app = make_app(tmp_path / "fresh.sqlite")  # a fresh file: create_app runs the migrations
+    app = with_schema(make_app(tmp_path / "fresh.sqlite"))  # a fresh file, brought through migrations/
     with app.app_context():
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})

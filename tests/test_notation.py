@@ -1,4 +1,4 @@
-"""acuity.notation against the standard table (vision-science.md §1), Beck 2003 and ICD-11."""
+"""acuity.notation against the standard table (docs/measurement.md §1), Beck 2003 and ICD-11."""
 import math
 
 import pytest
@@ -17,7 +17,7 @@ from acuity.notation import (
     who_category,
 )
 
-# "Reporting visual acuities" (Am J Ophthalmol), copied from vision-science.md §1: all 14 rows.
+# "Reporting visual acuities" (Am J Ophthalmol), as in docs/measurement.md §1: all 14 rows.
 STANDARD_TABLE = [
     ("20/200", "6/60", "0.10", 1.0),
     ("20/160", "6/48", "0.125", 0.9),

@@ -1,5 +1,6 @@
-"""Optotype geometry, checked as geometry: each path is read and filled by tests/svgraster.py (an
-independent SVG reader and even-odd rasteriser) and measured, never compared as text."""
+"""Optotype geometry, checked as geometry: each path is read and filled by
+tests/support/svgraster.py (an independent SVG reader and even-odd rasteriser) and measured, never
+compared as text."""
 from __future__ import annotations
 
 import functools
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from acuity import optotypes as opt
 from acuity.procedure import ProcedureConfig
-from svgraster import inside, inside_along_line, local_width, opening_retained, parse_path, rasterise, runs
+from tests.support.svgraster import inside, inside_along_line, local_width, opening_retained, parse_path, rasterise, runs
 
 PX = 100  # pixels per stroke for the fine rasters
 STEP = 0.0005  # strokes between samples on scan lines
@@ -391,7 +392,7 @@ def test_z_has_full_width_bars_and_a_centred_diagonal():
 def test_sloan_letters_are_all_different():
     """Every pair differs by at least the critical detail (1 square stroke); all but C-O by 20% or more.
 
-    C and O differ only by the gap, by design (the Sloan C is a Landolt C, vision-science.md s. 5).
+    C and O differ only by the gap, by design (the Sloan C is a Landolt C, docs/measurement.md §3).
     """
     images = {letter: raster("sloan", letter, 20) for letter in SLOAN}
     for a, b in itertools.combinations(SLOAN, 2):

@@ -1,5 +1,5 @@
 """Patient pages: the test page, the pad page and the optotype geometry."""
-from tests.conftest import create_test, display, pad_token_from_state
+from tests.support.app import create_test, display, pad_token_from_state
 
 
 def test_test_page_carries_the_token_and_is_not_cached(clinician_client):
@@ -38,7 +38,7 @@ def test_optotypes_json_is_the_geometry_the_browser_draws_from(client):
 
 
 def test_links_for_patients_use_the_public_url_when_set(db_path):
-    from tests.conftest import add_clinician, login, make_app
+    from tests.support.app import add_clinician, login, make_app
 
     app = make_app(db_path, PUBLIC_URL="https://visus.example.org/")
     add_clinician(app)

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import add_clinician, create_test, display, login, make_app, start_testing, watcher
-from tests.test_access_control import db_rows, rules
+from tests.support.app import (add_clinician, create_test, db_rows, display, login, make_app, rules, start_testing,
+                               watcher)
 from webapp import audit
 from webapp import events as ev
 
@@ -99,13 +99,13 @@ def test_purge_expired_removes_sessions_older_than_the_retention(app, owner, run
     new_id, _ = create_test(owner, patient_reference="Patient B")
     age(app, old_id, 31)
     age(app, new_id, 29)
-    monkeypatch.delenv("VISUS_RETENTION_DAYS", raising=False)
+    monkeypatch.setitem(app.config, "RETENTION_DAYS", None)  # VISUS_RETENTION_DAYS unset (webapp/config.py)
     before = db_rows(app)
     result = runner.invoke(args=["purge-expired"])
     assert result.exit_code != 0 and "VISUS_RETENTION_DAYS" in result.output
     assert runner.invoke(args=["purge-expired", "--days", "0"]).exit_code != 0
     assert db_rows(app) == before
-    monkeypatch.setenv("VISUS_RETENTION_DAYS", "30")
+    monkeypatch.setitem(app.config, "RETENTION_DAYS", "30")
     result = runner.invoke(args=["purge-expired"])
     assert result.exit_code == 0 and "Deleted 1 session" in result.output, result.output
     rows = repr(db_rows(app))
@@ -116,12 +116,16 @@ def test_purge_expired_removes_sessions_older_than_the_retention(app, owner, run
 
 
 def test_old_sessions_are_purged_at_start_up_when_a_retention_is_set(app, owner, db_path):
+    from webapp.startup import start_up
+
     old_id, _ = create_test(owner)
     kept_id, _ = create_test(owner, patient_reference="Patient B")
     age(app, old_id, 10)
-    make_app(db_path)  # no retention set: nothing happens
+    start_up(make_app(db_path))  # no retention set: nothing happens
     assert "Patient A" in repr(db_rows(app))
-    make_app(db_path, RETENTION_DAYS="7")
+    make_app(db_path, RETENTION_DAYS="7")  # building the app deletes nothing (tests/test_config.py)
+    assert "Patient A" in repr(db_rows(app))
+    start_up(make_app(db_path, RETENTION_DAYS="7"))  # what `python3 server.py` does first
     rows = repr(db_rows(app))
     assert "Patient A" not in rows and "Patient B" in rows
     with pytest.raises(ValueError, match="VISUS_RETENTION_DAYS"):

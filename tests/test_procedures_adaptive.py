@@ -22,7 +22,7 @@ def always(procedure, right: bool):
 
 
 def test_cramer_rao_bound_reproduces_the_published_limits():
-    # vision-science.md section 6: known slope, probit SD 0.07, lapse 0.02.
+    # docs/measurement.md §7: known slope, probit SD 0.07, lapse 0.02.
     for n, sloan, tumbling_e in ((18, 0.023, 0.027), (24, 0.020, 0.024), (30, 0.018, 0.021)):
         assert cramer_rao_sd(n, 0.07, 1 / 10, 0.02) == pytest.approx(sloan, abs=0.0006)
         assert cramer_rao_sd(n, 0.07, 1 / 4, 0.02) == pytest.approx(tumbling_e, abs=0.0006)

@@ -133,6 +133,6 @@ def test_exact_expected_score_matches_the_chart_procedure_run_many_times():
 
 def test_interval_half_width_comes_from_the_binomial_within_test_sd():
     sd = chart_score_sd_logmar("sloan", 5, 3)
-    assert 0.035 < sd < 0.055  # published within-test SD about 0.04 (vision-science.md section 6)
+    assert 0.035 < sd < 0.055  # published within-test SD about 0.04 (docs/measurement.md §8)
     result = read_chart(ProcedureConfig(procedure="chart"), 1, [5] * 5 + [1]).estimate()
     assert result.ci95_high_logmar - result.logmar == pytest.approx(1.96 * sd, abs=0.002)

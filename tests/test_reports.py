@@ -2,7 +2,8 @@
 
 The sessions are scripted through the app's own code paths: the new-test form, the patient's
 socket events (consent, calibration, ready, answers, a hidden page) and the clinician's note.
-`run_chart_session` is shared with tests/test_csv_export.py and tests/test_fhir_export.py.
+`run_chart_session` (tests/support/reports.py) is shared with tests/test_csv_export.py and
+tests/test_fhir_export.py.
 """
 from __future__ import annotations
 
@@ -13,61 +14,13 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.conftest import add_clinician, create_test, display, login, make_app, start_testing, watcher
+from tests.support.app import add_clinician, create_test, display, login, make_app, start_testing, watcher
+from tests.support.reports import NOTE, answer_until_done, reader, run_chart_session
 from webapp.extensions import db
 from webapp.models import TestSession
 
-NOTE = "Patient wore old glasses"
-
-
-def answer_until_done(screen, stimulus, respond):
-    """Answer stimuli until the eye (or the test) stops sending them; returns the stimuli shown."""
-    shown = []
-    while stimulus is not None:
-        ack = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                     "responses": respond(stimulus), "response_time_ms": 850})
-        assert ack["ok"], ack
-        shown.append(stimulus)
-        stimulus = screen.last("stimulus")
-    return shown
-
-
-def reader(reads_above):
-    """Reads every optotype larger than `reads_above` logMAR and none smaller (None: reads all)."""
-    return lambda s: (list(s["optotypes"]) if reads_above is None or s["logmar"] > reads_above
-                      else [None] * len(s["optotypes"]))
-
-
-def run_chart_session(app, client, patient_reference="Patient A", right_reads_to=0.25, left_reads_to=None,
-                      note=NOTE, **overrides):
-    """A chart test, right then left, through the sockets. The right eye reads every row above
-    `right_reads_to` (a letter-by-letter score of about right_reads_to + 0.05); the left eye
-    likewise, or everything when `left_reads_to` is None, which ends at the smallest row the
-    screen draws (a "<=" bound). The display's page is hidden and shown again during the right
-    eye; the clinician writes a note between eyes. Returns (public_id, stimuli shown per eye)."""
-    public_id, token = create_test(client, patient_reference=patient_reference, procedure="chart",
-                                   eyes="right_left", **overrides)
-    screen = display(app, token)
-    watch = watcher(app, client)
-    assert watch.send("watch", {"session_id": public_id})["ok"]
-    stimulus = start_testing(screen)
-    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                  "responses": reader(right_reads_to)(stimulus), "response_time_ms": 850})["ok"]
-    assert screen.send("page_event", {"kind": "hidden"})["paused"] is True
-    assert screen.send("page_event", {"kind": "visible"})["ok"]
-    assert screen.send("ready")["ok"]
-    right = [stimulus] + answer_until_done(screen, screen.last("stimulus"), reader(right_reads_to))
-    if note:
-        assert watch.send("note", {"session_id": public_id, "text": note})["ok"]
-    assert screen.send("ready")["ok"]
-    left = answer_until_done(screen, screen.last("stimulus"), reader(left_reads_to))
-    screen.disconnect()
-    watch.disconnect()
-    return public_id, {"right": right, "left": left}
-
-
 def letter_score(shown, reads_above):
-    """Letter-by-letter chart score (vision-science.md section 5) of what the script answered."""
+    """Letter-by-letter chart score (docs/measurement.md §7) of what the script answered."""
     letters = sum(len(s["optotypes"]) for s in shown if reads_above is None or s["logmar"] > reads_above)
     return shown[0]["logmar"] + 0.1 - 0.02 * letters
 
@@ -238,7 +191,7 @@ def test_result_page_and_dashboard_link_to_the_report_and_exports(clinician_clie
 
 
 def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_client):
-    from tests.conftest import CALIBRATION
+    from tests.support.app import CALIBRATION
 
     public_id, token = create_test(clinician_client, eyes="right", procedure="chart")
     screen = display(app, token)

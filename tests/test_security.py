@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (CALIBRATION, PASSWORD, SocketUser, add_clinician, create_test, display, login, make_app,
-                            pad_token_from_state, start_testing)
-from tests.test_access_control import PUBLIC, db_rows, rules
+from tests.support.app import (CALIBRATION, PASSWORD, SocketUser, add_clinician, create_test, db_rows, display, login,
+                               make_app, pad_token_from_state, rules, start_testing, with_schema)
 from webapp import security
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +71,7 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(db_path):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     assert client.post("/login", data={"email": "doc@example.org", "password": PASSWORD, "csrf_token": token}).status_code == 302
     page = client.get("/sessions/new").get_data(as_text=True)
-    from tests.conftest import NEW_TEST
+    from tests.support.app import NEW_TEST
 
     created = client.post("/sessions/new", data={**NEW_TEST, "csrf_token": csrf_token(page)})
     assert created.status_code == 201
@@ -117,16 +116,20 @@ def test_socketio_accepts_only_the_configured_origin(db_path):
 # ---- the secret key -----------------------------------------------------------------------------------
 
 def test_the_secret_key_comes_from_the_environment_or_is_made_once(tmp_path, monkeypatch):
-    from webapp.config import Config, load_secret_key
+    from webapp import create_app
+    from webapp.config import from_environ, make_secret_key
 
-    assert not getattr(Config, "SECRET_KEY", None)  # never a default in code
-    monkeypatch.delenv("VISUS_SECRET_KEY", raising=False)
-    first = load_secret_key(str(tmp_path))
+    assert from_environ({})["SECRET_KEY"] is None  # never a default in code
+    first = make_secret_key(str(tmp_path))  # start-up (webapp/startup.py)
     assert len(first) >= 64 and (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
-    assert load_secret_key(str(tmp_path)) == first
-    assert load_secret_key(str(tmp_path / "elsewhere")) != first
+    assert make_secret_key(str(tmp_path)) == first
+    assert make_secret_key(str(tmp_path / "elsewhere")) != first
+    monkeypatch.setenv("VISUS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("VISUS_ASYNC_MODE", "threading")
+    monkeypatch.delenv("VISUS_SECRET_KEY", raising=False)
+    assert create_app().config["SECRET_KEY"] == first  # the instance folder's key
     monkeypatch.setenv("VISUS_SECRET_KEY", "from-the-environment")
-    assert load_secret_key(str(tmp_path)) == "from-the-environment"
+    assert create_app().config["SECRET_KEY"] == "from-the-environment"
 
 
 # ---- invite tokens ------------------------------------------------------------------------------------
@@ -306,10 +309,10 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
     import requests
     import socketio as socketio_client
 
-    from tests.e2e.conftest import ServerProcess
+    from tests.support.server import ServerProcess
 
     server = ServerProcess(tmp_path)
-    app = make_app(tmp_path / "e2e.sqlite", SECRET_KEY=server.secret_key)
+    app = with_schema(make_app(server.db_path, SECRET_KEY=server.secret_key))
     add_clinician(app)
     public_id, token = create_test(login(app.test_client()))
     server.start()

@@ -2,8 +2,8 @@
 gets a clear error and the database is unchanged (every row of every table compared)."""
 import pytest
 
-from tests.conftest import CALIBRATION, NEW_TEST, PASSWORD, add_clinician, create_test, display, login
-from tests.test_access_control import db_rows
+from tests.support.app import (CALIBRATION, NEW_TEST, PASSWORD, add_clinician, create_test, db_rows, display,
+                               login)
 
 IMPOSSIBLE_CALIBRATIONS = {
     "negative scale": {"css_px_per_mm": -4.0},

@@ -13,7 +13,7 @@ document.addEventListener('securitypolicyviolation',
 
 def visit_every_page(browser, base_url: str) -> dict:
     """Sign in, create a test, open each clinician page and the display; what the browser saw."""
-    from tests.e2e.flows import create_test, sign_in
+    from tests.support.flows import create_test, sign_in
 
     seen = {"pages": {}, "console": []}
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -46,7 +46,7 @@ def visit_every_page(browser, base_url: str) -> dict:
 
 
 def test_the_servers_own_csp_breaks_nothing_on_any_page(tmp_path, browser):
-    from tests.e2e.conftest import ServerProcess
+    from tests.support.server import ServerProcess
     from webapp.security import CONTENT_SECURITY_POLICY
 
     server = ServerProcess(tmp_path).start()

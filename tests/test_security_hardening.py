@@ -9,7 +9,7 @@ import io
 import pytest
 from sqlalchemy import select, text
 
-from tests.conftest import NEW_TEST, PASSWORD, TEST_CONFIG, add_clinician, login
+from tests.support.app import NEW_TEST, PASSWORD, add_clinician, login, make_app, with_schema
 from webapp.extensions import db
 from webapp.models import Clinician
 
@@ -160,20 +160,16 @@ def test_socketio_responses_carry_the_security_headers(app, client):
 
 # ---- 5. SQLite: deleted content overwritten, files 0600 ----------------------------------------------
 
-def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path, monkeypatch):
+def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path):
     import os
     import stat
 
     from tests.test_privacy import a_session_with_everything
-    from webapp import create_app
-    from webapp.config import load_secret_key
+    from webapp.config import make_secret_key
 
-    monkeypatch.delenv("VISUS_SECRET_KEY", raising=False)
     path = tmp_path / "visus.sqlite"
-    config = {k: v for k, v in TEST_CONFIG.items() if k != "SECRET_KEY"}
-    app = create_app({**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    app.instance_path = str(tmp_path / "instance")
-    load_secret_key(app.instance_path)
+    app = with_schema(make_app(path))  # a new database file, made through the app
+    make_secret_key(str(tmp_path / "instance"))  # what start-up does without VISUS_SECRET_KEY
     add_clinician(app)
     owner = login(app.test_client())
     reference = "Zebra-Patient-7731"
@@ -199,11 +195,11 @@ def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path
 @pytest.fixture
 def real_server(tmp_path):
     """server.py as a subprocess on its own database, with a clinician and a test made there."""
-    from tests.conftest import create_test, make_app
-    from tests.e2e.conftest import ServerProcess
+    from tests.support.app import create_test
+    from tests.support.server import ServerProcess
 
     server = ServerProcess(tmp_path)
-    app = make_app(tmp_path / "e2e.sqlite", SECRET_KEY=server.secret_key)
+    app = with_schema(make_app(server.db_path, SECRET_KEY=server.secret_key))
     add_clinician(app)
     public_id, token = create_test(login(app.test_client()))
     server.start()
@@ -295,7 +291,8 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_still_s
 
     import requests
 
-    from tests.e2e.conftest import ROOT, ServerProcess
+    from devtools.servers import ROOT
+    from tests.support.server import ServerProcess
 
     first = ServerProcess(tmp_path).start()
     try:
@@ -320,7 +317,7 @@ def test_every_accepted_connection_has_tcp_nodelay():
     import subprocess
     import sys
 
-    from tests.e2e.conftest import ROOT
+    from devtools.servers import ROOT
 
     script = (
         "import socket, server\n"
@@ -367,7 +364,8 @@ def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_s
 
     import requests
 
-    from tests.scaleout.cluster import PROXY_SNIPPET, free_port, port_open, stop, wait_for
+    from devtools.cluster import PROXY_SNIPPET
+    from devtools.servers import free_port, port_open, stop_process, wait_for
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
@@ -390,7 +388,7 @@ def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_s
         assert requests.get(f"{base}/t/{'q' * 43}", timeout=10).status_code == 404
         assert requests.get(f"{base}/healthz", timeout=10).ok
     finally:
-        stop(process)
+        stop_process(process)
     log = (workdir / "access.log").read_text()
     assert "/healthz" in log  # the log works
     for secret in (token, "p" * 43, "q" * 43):
@@ -408,7 +406,7 @@ def audit_count(app) -> int:
 
 
 def test_audited_reads_refuse_a_cross_site_request_and_record_nothing(app, clinician_client):
-    from tests.conftest import create_test
+    from tests.support.app import create_test
 
     public_id, _ = create_test(clinician_client)
     urls = ["/exports/results.csv", "/exports/trials.csv", f"/sessions/{public_id}/results.csv",
@@ -430,12 +428,11 @@ def test_audited_reads_refuse_a_cross_site_request_and_record_nothing(app, clini
 
 @pytest.mark.browser
 def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_refused(tmp_path, browser):
-    from tests.conftest import make_app
-    from tests.e2e.conftest import ServerProcess
-    from tests.e2e.flows import create_test, sign_in
+    from tests.support.server import ServerProcess
+    from tests.support.flows import create_test, sign_in
 
-    server = ServerProcess(tmp_path).start()
-    app = make_app(tmp_path / "e2e.sqlite", SECRET_KEY=server.secret_key, AUTO_MIGRATE=False)
+    server = ServerProcess(tmp_path).start()  # migrates its database at start-up
+    app = make_app(server.db_path, SECRET_KEY=server.secret_key)
     context = browser.new_context(accept_downloads=True)
     try:
         page = context.new_page()
@@ -486,7 +483,7 @@ SIGNED_IN_PAGES = ["/sessions/new", "/exports/results.csv", "/exports/trials.csv
 
 
 def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(app, clinician_client):
-    from tests.conftest import watcher
+    from tests.support.app import watcher
 
     thief = copy_of_cookies(app, clinician_client)
     for url in SIGNED_IN_PAGES:
@@ -507,7 +504,7 @@ def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(app, clinician
 def test_an_open_live_view_cannot_steer_after_its_sign_in_ended(app, clinician_client):
     """A socket this process could not disconnect (say, held by another process) is refused at its next
     event, because every event loads the clinician through the server-side session."""
-    from tests.conftest import create_test, display, start_testing, watcher
+    from tests.support.app import create_test, display, start_testing, watcher
     from webapp.auth import sessions
 
     public_id, token = create_test(clinician_client)
@@ -550,7 +547,7 @@ def test_a_sign_in_ends_after_the_idle_and_the_absolute_lifetime(app, clinician_
 
 
 def test_a_password_change_or_a_removed_account_ends_every_sign_in(app, client, runner):
-    from tests.conftest import add_clinician as add
+    from tests.support.app import add_clinician as add
     from webapp.models import Clinician
 
     add(app, "other@example.org")

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from acuity.optotypes import optotype_set
 from acuity.simulate import SimulatedObserver
-from tests.conftest import (CALIBRATION, add_clinician, create_test, display, login, pad,
-                            pad_token_from_state, start_testing, watcher)
+from tests.support.app import (CALIBRATION, add_clinician, create_test, display, login, pad,
+                               pad_token_from_state, start_testing, watcher)
 from webapp.extensions import db
 from webapp.models import Trial
 
@@ -78,7 +78,7 @@ def test_chart_test_with_scripted_answers_reaches_a_result_for_both_eyes(app, cl
     assert ("eye_done", {"eye": "right", "next_eye": "left"}) in events
     assert screen.last("state", events)["phase"] == "between_eyes"
 
-    # Letter-by-letter chart score (vision-science.md s.5): last row fully read 0.3, next row none.
+    # Letter-by-letter chart score (docs/measurement.md §7): last row fully read 0.3, next row none.
     largest = shown[0]["logmar"]
     letters = sum(len(s["optotypes"]) for s in shown if s["logmar"] > 0.25)
     expected = round(largest + 0.1 - 0.02 * letters, 6)
@@ -238,7 +238,7 @@ def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinic
 
 
 def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client, db_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     public_id, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     screen = display(app, token)

@@ -4,51 +4,27 @@ This is how the browser tests start it (env VISUS_PORT, VISUS_SECRET_KEY, DATABA
 database must get its tables at start-up, the first-run set-up must work, and the live test must
 run over a real websocket.
 """
-import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import socketio
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.server import ServerProcess
+
 PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = {**os.environ, "VISUS_PORT": str(port), "VISUS_SECRET_KEY": "server-test-key",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite'}"}
-    env.pop("VISUS_ASYNC_MODE", None)
-    process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, process.stderr.read()
-        try:
-            if requests.get(base + "/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(10)
-    process.stderr.close()
+    """`python server.py` on a database file that does not exist yet."""
+    process = ServerProcess(tmp_path)
+    assert not process.db_path.exists()
+    process.start()
+    yield process.base_url
+    process.stop()
 
 
 def csrf(html):

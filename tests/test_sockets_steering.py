@@ -1,7 +1,7 @@
 """Socket integration: what the clinician steers, and what pauses or voids a calibration."""
 from sqlalchemy import func, select
 
-from tests.conftest import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
+from tests.support.app import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
 from webapp.extensions import db
 from webapp.models import Calibration, SessionEvent, Trial
 

@@ -45,7 +45,7 @@ def test_patient_events_with_arbitrary_payloads_get_an_ack_never_a_server_error(
 
 @pytest.fixture
 def patient_display(app, clinician_client):
-    from tests.conftest import create_test, display, start_testing
+    from tests.support.app import create_test, display, start_testing
 
     _, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     screen = display(app, token)

@@ -1,9 +1,15 @@
-"""Visus web adapter: the app factory wires the pure domain packages to HTTP and Socket.IO."""
+"""Visus web adapter: the app factory wires the pure domain packages to HTTP and Socket.IO.
+
+Building the app has no side effects: it reads the configuration and registers the parts; it does
+not touch the database or write a file, so any `flask --app webapp ...` command is safe. The work of
+a server starting up (create the database or upgrade it, purge expired sessions, forget connections
+of earlier runs, generate the secret key) is `webapp.startup.start_up`, which server.py calls.
+"""
 import os
 
 from flask import Flask
 
-from webapp.config import Config, load_secret_key
+from webapp import config
 from webapp.extensions import csrf, db, login_manager, migrate, socketio
 
 __all__ = ["create_app", "socketio", "db"]
@@ -12,13 +18,11 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_object(Config)
-    if test_config:
-        app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    settings = {**config.from_environ(), **config.FIXED, **(test_config or {})}
+    app = Flask(__name__, instance_path=os.path.abspath(settings["INSTANCE_PATH"]))
+    app.config.update(settings)
+    if not app.config.get("SECRET_KEY"):  # None until start-up has made one (webapp/startup.py)
+        app.config["SECRET_KEY"] = config.read_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "visus.sqlite")
 
@@ -59,9 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
 
-    from webapp.schema import upgrade_if_behind  # also sets SQLite's pragmas on every connection
+    import webapp.schema  # noqa: F401  (sets SQLite's pragmas on every connection)
 
-    if app.config.get("AUTO_MIGRATE", True):
-        upgrade_if_behind(app)
-    privacy.purge_at_startup(app)  # VISUS_RETENTION_DAYS
+    privacy.retention_days(app)  # a bad VISUS_RETENTION_DAYS is refused now, not at the first purge
     return app

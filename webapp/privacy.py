@@ -1,10 +1,9 @@
 """Deleting a patient's data: one session at a time by its clinician (after a confirmation), and every
 session older than the retention period (VISUS_RETENTION_DAYS) by `flask --app webapp purge-expired`
-and at start-up. Deleting a session deletes its eyes, trials, calibrations and events; its audit
+and when `python3 server.py` starts (webapp/startup.py). Deleting a session deletes its eyes, trials, calibrations and events; its audit
 entries stay (they hold no patient identity) with one more saying who deleted it."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import click
@@ -23,7 +22,7 @@ bp = Blueprint("privacy", __name__, cli_group=None)
 
 def retention_days(app: Flask) -> float | None:
     """Days a session is kept (from its creation); None keeps sessions until deleted by hand."""
-    value = app.config.get("RETENTION_DAYS", os.environ.get("VISUS_RETENTION_DAYS"))
+    value = app.config.get("RETENTION_DAYS")
     if value in (None, ""):
         return None
     days = float(value)
@@ -65,15 +64,6 @@ def purge_expired(app: Flask, days: float | None = None) -> int:
     for session in old:
         delete_session(session, None, "purged")
     return len(old)
-
-
-def purge_at_startup(app: Flask) -> None:
-    if retention_days(app) is None:
-        return
-    with app.app_context():
-        count = purge_expired(app)
-        if count:
-            app.logger.info("Removed %d session(s) older than the retention period.", count)
 
 
 @bp.cli.command("purge-expired")

@@ -1,8 +1,9 @@
 """Bring the database to the latest migration at start-up, so a fresh `python server.py` works.
 
-Decision (docs/protocol.md, section 5): create_app upgrades whenever the database is not at the
-head revision of migrations/ (an empty database included). Schema changes are always migrations,
-never create_all; set AUTO_MIGRATE=False to run `flask db upgrade` by hand instead.
+Decision (docs/protocol.md, section 5): `python3 server.py` upgrades at start-up (webapp/startup.py)
+whenever the database is not at the head revision of migrations/ (an empty database included);
+building the app never does. Schema changes are always migrations, never create_all; set
+VISUS_AUTO_MIGRATE=0 to run `flask --app webapp db upgrade` by hand instead.
 """
 import os
 import sqlite3
@@ -70,16 +71,19 @@ def _private_file(path: str) -> None:
 
 
 @event.listens_for(Engine, "do_connect")
-def sqlite_private_files(dialect, conn_rec, cargs, cparams) -> None:
-    """Before SQLite opens its database: the file exists with mode 0600, so the -wal and -shm files,
-    which SQLite creates with its database's permissions, are 0600 too. Files an earlier version
-    created world-readable are narrowed."""
+def sqlite_files(dialect, connection_record, cargs, cparams) -> None:
+    """Before SQLite opens its database. SQLite creates its file on the first connection, but not the
+    folder: make it (the instance folder on a fresh machine), so `flask --app webapp db upgrade` works
+    as the first command. Create the file with mode 0600, so the -wal and -shm files, which SQLite
+    creates with its database's permissions, are 0600 too; files an earlier version created
+    world-readable are narrowed."""
     if dialect.name != "sqlite":
         return
-    path = cparams.get("database", cargs[0] if cargs else None)
-    if not path or path == ":memory:" or str(path).startswith("file:"):
+    path = cargs[0] if cargs else cparams.get("database")
+    if not isinstance(path, str) or not path or path == ":memory:" or path.startswith("file:"):
         return
-    _private_file(str(path))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _private_file(path)
     for suffix in ("-wal", "-shm"):
         if os.path.exists(f"{path}{suffix}"):
             _private_file(f"{path}{suffix}")

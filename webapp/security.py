@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from urllib.parse import urlsplit
@@ -242,25 +241,9 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
     app.after_request(set_headers)
     redis_url = app.config.get("REDIS_URL")
-    app.extensions["visus_socket_limiter"] = SocketLimiter(
-        *_bucket(app, "SOCKET_RATE_LIMIT", (60, 20)), redis_url)
-    app.extensions["visus_connect_limiter"] = SocketLimiter(
-        *_bucket(app, "SOCKET_CONNECT_RATE_LIMIT", (20, 1 / 3)), redis_url)
-
-
-def _bucket(app: Flask, key: str, default: tuple[float, float]) -> tuple[float, float]:
-    """(burst, per_second) from the config, else from VISUS_<key> as "burst,per_second" (a load
-    test may raise it), else the default."""
-    if key in app.config:
-        return app.config[key]
-    text = os.environ.get(f"VISUS_{key}")
-    if not text:
-        return default
-    try:
-        burst, per_second = (float(part) for part in text.split(","))
-    except ValueError:
-        raise ValueError(f"VISUS_{key} must be 'burst,per_second', e.g. '60,20'; not {text!r}.") from None
-    return burst, per_second
+    # (burst, per_second): webapp/config.py, VISUS_SOCKET_RATE_LIMIT and VISUS_SOCKET_CONNECT_RATE_LIMIT.
+    app.extensions["visus_socket_limiter"] = SocketLimiter(*app.config["SOCKET_RATE_LIMIT"], redis_url)
+    app.extensions["visus_connect_limiter"] = SocketLimiter(*app.config["SOCKET_CONNECT_RATE_LIMIT"], redis_url)
 
 
 RATE_LIMITED_MESSAGE = "Too many attempts from this address; wait a minute, then try again."

@@ -11,7 +11,7 @@ from acuity.procedure import Presentation, ProcedureConfig, ProcedureError, Tria
 # Sizes are shown on a 0.01 logMAR grid: 2.3% steps in size, well inside the 5% tolerance of
 # ISO 10938:2016, and a grid keeps every stored size exactly reproducible.
 SIZE_STEP_LOGMAR = 0.01
-# ETDRS charts start at logMAR 1.0 (20/200) (vision-science.md section 5).
+# ETDRS charts start at logMAR 1.0 (20/200) (docs/measurement.md §7).
 CHART_TOP_LOGMAR = 1.0
 
 

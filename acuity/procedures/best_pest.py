@@ -1,6 +1,6 @@
 """Best PEST as FrACT runs it: the reference the adaptive procedure is benchmarked against.
 
-Bach M (1996) Optom Vis Sci 73:49-53, and vision-science.md section 6: logistic psychometric
+Bach M (1996) Optom Vis Sci 73:49-53, and docs/measurement.md §7: logistic psychometric
 function, guess rate 1 / alternatives, no lapse term, start at logMAR 1.0 then 0.7, 0.4, 0.1 while
 every answer is correct, then each trial at the current maximum-likelihood threshold; 18 trials
 for 8 choices, 24 for 4 choices and for letters; a final correction of +0.05 logMAR.

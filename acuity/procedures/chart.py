@@ -3,7 +3,7 @@
 Rows of `chart_letters_per_row` (5) optotypes, 0.1 logMAR apart, starting at logMAR 1.0 (or the
 largest row the screen can draw below it), descending one row at a time until a row has
 `chart_stop_misses` (3) or more misses (Gilchrist 1996) or the smallest drawable row is done.
-Score (vision-science.md section 5, Ferris et al. 1982):
+Score (docs/measurement.md §7, Ferris et al. 1982):
     logMAR = (logMAR of the largest row tested + 0.1) - (0.1 / letters per row) * letters correct
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def chart_score_sd_logmar(optotype_set_name: str, letters_per_row: int, stop_mis
 
     RMS over eyes with thresholds from -0.2 to 0.8 logMAR on the standard chart, probit SD of the
     set (0.07), lapse 0.03. For Sloan letters, 5 a row, 3-miss stop: 0.047 logMAR, in line with
-    the published within-test SD of about 0.04 (vision-science.md section 6) and with the
+    the published within-test SD of about 0.04 (docs/measurement.md §8) and with the
     test-retest limits of +/-0.10 (Arditi & Cagenello 1993: SD 0.036) to +/-0.18 (Rosser 2003).
     """
     guess = optotype_set(optotype_set_name).guess_rate

@@ -3,7 +3,7 @@ pages, the answer pad and the clinician's live view, and a patient can go throug
 the keyboard alone (Tab, Enter, Space for tick boxes, arrow keys, letter keys)."""
 import pytest
 
-from .flows import CARD_WIDTH_MM, create_test, focus_is_visible, serious_violations, sign_in, tab_to, visible
+from tests.support.flows import CARD_WIDTH_MM, create_test, focus_is_visible, serious_violations, sign_in, tab_to, visible
 
 pytestmark = pytest.mark.browser
 

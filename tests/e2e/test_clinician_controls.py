@@ -2,7 +2,7 @@
 pause and resume, a re-calibration asked for by the clinician or forced by a zoom, notes."""
 import pytest
 
-from .flows import calibrate_by_clicking, create_test, serious_violations, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, serious_violations, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

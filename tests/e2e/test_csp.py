@@ -3,7 +3,7 @@ no inline script, no inline style markup, nothing from another origin. The heade
 intercepting the server's responses, so the check does not wait for the server to send it."""
 import pytest
 
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

@@ -5,46 +5,18 @@ What is checked is what the patient sees: the ink of each optotype, measured by 
 layout, is the height the server asked for (ISO 10938:2016: 5% tolerance) at devicePixelRatio 1, 2
 and 3, and the crowding bars sit one letter width away.
 """
-import json
-import mimetypes
-from pathlib import Path
-
 import pytest
 
-from acuity.optotypes import all_geometry
+from tests.support.browser import ORIGIN, serve_from_disk
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "webapp" / "static"
-ORIGIN = "http://visus.test"
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>drawing</title>
-<link rel="stylesheet" href="/static/css/visus.css"></head>
-<body><main><div data-host style="display:flex;padding:40px"></div></main></body></html>"""
-
-
-def _serve(route):
-    path = route.request.url[len(ORIGIN):].split("?", 1)[0]
-    if path == "/optotypes.json":
-        return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
-    if path.startswith("/static/"):
-        file = (STATIC / path[len("/static/"):]).resolve()
-        if STATIC in file.parents and file.is_file():
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if file.suffix == ".js":
-                kind = "text/javascript"
-            return route.fulfill(status=200, content_type=kind, body=file.read_bytes())
-        return route.fulfill(status=404, body="not found")
-    if path == "/":
-        return route.fulfill(status=200, content_type="text/html", body=PAGE)
-    return route.abort()
 
 
 @pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
 def drawing_page(browser, request):
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=request.param)
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
+    page.route(f"{ORIGIN}/**", serve_from_disk)
     page.goto(f"{ORIGIN}/")
     page.evaluate(
         """async () => {
@@ -138,7 +110,7 @@ CARD = """async ({width, viewport}) => {
 def test_card_is_id1_shaped_and_turning_it_keeps_the_scale(browser, viewport_width, portrait):
     context = browser.new_context(viewport={"width": viewport_width, "height": 800})
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
+    page.route(f"{ORIGIN}/**", serve_from_disk)
     page.goto(f"{ORIGIN}/")
     try:
         scale = 4.5

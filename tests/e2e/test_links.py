@@ -2,7 +2,7 @@
 gives the server's "ask your clinician for a new link" page."""
 import pytest
 
-from .flows import create_test, sign_in, visible
+from tests.support.flows import create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

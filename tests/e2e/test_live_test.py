@@ -6,7 +6,7 @@ import pytest
 
 from calibration.size import optotype_height_css_px
 
-from .flows import create_test, serious_violations, set_card_width, sign_in, visible
+from tests.support.flows import create_test, serious_violations, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

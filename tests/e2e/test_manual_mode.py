@@ -2,7 +2,7 @@
 arrow keys; the clinician ends the test and the patient sees the results (the clinician allowed it)."""
 import pytest
 
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

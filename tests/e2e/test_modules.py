@@ -2,7 +2,7 @@
 notation shown to people, keys and buttons for answers, and one answer per trial."""
 import pytest
 
-from .test_drawing import ORIGIN, _serve
+from tests.support.browser import ORIGIN, serve_from_disk
 
 pytestmark = pytest.mark.browser
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 def page(browser):
     context = browser.new_context()
     page = context.new_page()
-    page.route(f"{ORIGIN}/**", _serve)
+    page.route(f"{ORIGIN}/**", serve_from_disk)
     page.goto(f"{ORIGIN}/")
     yield page
     context.close()
@@ -27,7 +27,7 @@ def test_snellen_and_logmar_as_in_the_standard_table(page):
                     distances: [n.formatDistance(3000), n.formatDistance(1500), n.formatDistance(400)]};
         }"""
     )
-    # American Journal of Ophthalmology, "Reporting visual acuities" (vision-science.md, section 1)
+    # American Journal of Ophthalmology, "Reporting visual acuities" (docs/measurement.md §1)
     assert shown["six"] == ["6/60", "6/20", "6/12", "6/7.5", "6/6", "6/5", "6/3"]
     assert shown["twenty"] == ["20/200", "20/63", "20/40", "20/25", "20/20", "20/16", "20/10"]
     assert shown["zero"] == "0.00 logMAR"

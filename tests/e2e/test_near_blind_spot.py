@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from .flows import create_test, set_card_width, sign_in, visible
+from tests.support.flows import create_test, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

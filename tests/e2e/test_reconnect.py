@@ -3,8 +3,8 @@ reconnect by themselves, the server re-sends the state from the database, the sa
 screen again, and the test goes on."""
 import pytest
 
-from .conftest import ServerProcess
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.server import ServerProcess
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

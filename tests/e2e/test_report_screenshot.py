@@ -9,8 +9,8 @@ import queue
 import pytest
 import socketio
 
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.flows import create_test, serious_violations, sign_in
+from tests.support.server import ARTIFACTS
+from tests.support.flows import create_test, serious_violations, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import pytest
 
 from calibration.size import optotype_height_css_px
 
-from .flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 

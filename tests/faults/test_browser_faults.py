@@ -11,7 +11,7 @@
 """
 import pytest
 
-from tests.e2e.flows import calibrate_by_clicking, create_test, sign_in
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.scaleout.cluster import DEBIAN_PACKAGES, Cluster, Nginx, missing_servers, start_visus
+from devtools.cluster import DEBIAN_PACKAGES, Cluster, Nginx, missing_servers, start_visus
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "scaleout"
 

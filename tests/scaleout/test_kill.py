@@ -4,7 +4,7 @@ the answer in flight at the kill counts exactly once (resent: accepted or duplic
 import pytest
 import requests
 
-from tests.scaleout.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test
+from tests.support.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test
 
 pytestmark = pytest.mark.scaleout
 

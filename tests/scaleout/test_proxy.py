@@ -7,7 +7,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.scaleout.clients import EMAIL, PASSWORD, csrf, first_clinician
+from tests.support.clients import EMAIL, PASSWORD, csrf, first_clinician
 
 pytestmark = pytest.mark.scaleout
 

@@ -11,7 +11,7 @@ import time
 import psycopg2
 import pytest
 
-from tests.scaleout.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test, pad_token
+from tests.support.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test, pad_token
 
 pytestmark = pytest.mark.scaleout
 

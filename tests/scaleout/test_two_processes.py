@@ -10,8 +10,9 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tests.scaleout.clients import (CALIBRATION, clinician, cookie_header, display, first_clinician, new_test,
-                                    pad_token)
+from tests.support.app import with_schema
+from tests.support.clients import (CALIBRATION, clinician, cookie_header, display, first_clinician, new_test,
+                                   pad_token)
 
 pytestmark = pytest.mark.scaleout
 
@@ -21,7 +22,8 @@ def test_migrations_build_exactly_the_schema_of_the_models_on_postgresql(cluster
     from webapp.extensions import db
 
     url = cluster.postgres.create_database("migrations")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "SOCKETIO_ASYNC_MODE": "threading"})
+    app = with_schema(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
+                                  "SOCKETIO_ASYNC_MODE": "threading"}))
     with app.app_context():
         with db.engine.connect() as connection:
             assert connection.dialect.name == "postgresql"

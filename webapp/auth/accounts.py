@@ -1,4 +1,5 @@
-"""Creating and checking clinician accounts (passwords hashed with werkzeug.security)."""
+"""Creating and checking clinician accounts (passwords hashed with werkzeug.security, by the method
+of PASSWORD_HASH_METHOD: scrypt, webapp/config.py; tests set a cheap one)."""
 from __future__ import annotations
 
 import functools
@@ -6,6 +7,7 @@ import gzip
 import re
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -71,18 +73,19 @@ def create_clinician(email: str, password: str) -> Clinician:
         raise AccountError(problem, "password")
     if db.session.scalar(select(Clinician).where(Clinician.email == email)):
         raise AccountError(f"A clinician with the email {email} already exists.")
-    clinician = Clinician(email=email, password_hash=generate_password_hash(password))
+    clinician = Clinician(email=email, password_hash=generate_password_hash(
+        password, method=current_app.config["PASSWORD_HASH_METHOD"]))
     db.session.add(clinician)
     db.session.commit()
     return clinician
 
 
-@functools.lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
     """A hash made the way real ones are (same method and cost), of a password nobody knows."""
     import secrets
 
-    return generate_password_hash(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def authenticate(email: str, password: str) -> Clinician | None:
@@ -90,7 +93,7 @@ def authenticate(email: str, password: str) -> Clinician | None:
     if clinician is None:
         # Same work as for a wrong password, so the answer's time does not tell whether the e-mail
         # has an account (OWASP ASVS 2.2 / authentication cheat sheet).
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if check_password_hash(clinician.password_hash, password):
         return clinician
@@ -103,7 +106,7 @@ def set_password(clinician: Clinician, password: str) -> int:
 
     if problem := password_problem(password):
         raise AccountError(problem, "password")
-    clinician.password_hash = generate_password_hash(password)
+    clinician.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
     db.session.commit()
     return sessions.revoke_all(clinician.id)
 

@@ -13,7 +13,7 @@ from webapp.clinician.forms import NewTestForm
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
-# +/-0.18 logMAR (vision-science.md section 6: Arditi & Cagenello 1993, Rosser 2003, DigiVis,
+# +/-0.18 logMAR (docs/measurement.md §8: Arditi & Cagenello 1993, Rosser 2003, DigiVis,
 # Bach 2024 at 18 trials +/-0.17); a change larger than this is flagged in a patient's history.
 DEFAULT_CHANGE_LIMIT_LOGMAR = 0.15
 

@@ -1,5 +1,5 @@
 // Reports what can spoil a calibration or a trial: the tab hidden, full screen left, the window
-// resized, a zoom or a move to another monitor (devicePixelRatio changes; vision-science brief §2).
+// resized, a zoom or a move to another monitor (devicePixelRatio changes; docs/measurement.md §4).
 // The server decides what each means (pause, re-calibrate); the page only reports.
 
 function viewport() {

@@ -2,8 +2,11 @@
 every event in arrival order, so a test can await an event instead of sleeping."""
 from __future__ import annotations
 
+import gc
 import re
+import socket
 import threading
+import warnings
 import time
 from typing import Any, Callable
 
@@ -133,3 +136,48 @@ def clinician() -> Recorder:
 
 def pad_token(state: dict) -> str:
     return state["pad_url"].rsplit("/pad/", 1)[1]
+
+
+class Client(Recorder):
+    """A Recorder that also logs `disconnect` and can lose its network abruptly."""
+
+    def __init__(self, namespace: str, events: tuple[str, ...], reconnection: bool = True):
+        super().__init__(namespace, events, reconnection)
+        self.client.on("disconnect", self._recorder("disconnect"), namespace=namespace)
+        self.dropped: list = []
+
+    def drop_network(self) -> None:
+        """Shut the TCP connection under the client, as a Wi-Fi drop or a closed transport does."""
+        connection = self.client.eio.ws
+        connection.sock.shutdown(socket.SHUT_RDWR)
+        self.dropped.append(connection)
+
+    def disconnect(self) -> None:
+        super().disconnect()
+        for connection in self.dropped:
+            connection.close()
+        # python-engineio's client leaves the socket of a connection the server closed (killed
+        # server) for the garbage collector; collect it here, where its ResourceWarning is noise.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def watcher(base_url: str, cookie: str, public_id: str) -> Client:
+    watch = Client("/clinician", CLINICIAN_EVENTS + ("page_event",))
+    watch.connect(base_url, headers={"Cookie": cookie})
+    assert watch.call("watch", {"session_id": public_id})["ok"]
+    return watch
+
+
+def start(screen: Client) -> dict:
+    """consent -> calibration -> ready; returns the first stimulus."""
+    assert screen.call("consent")["ok"]
+    assert screen.call("calibration", CALIBRATION)["ok"]
+    assert screen.call("ready")["ok"]
+    return screen.wait("stimulus")
+
+
+def answer_of(stimulus: dict) -> dict:
+    return {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"]),
+            "response_time_ms": 900}

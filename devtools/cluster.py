@@ -1,4 +1,4 @@
-"""Real servers for the scale-out tests and bench/scaleout.py, from Debian's packages.
+"""Real servers for the scale-out tests (tests/scaleout) and bench/scaleout.py, from Debian's packages.
 
 PostgreSQL (initdb + pg_ctl of /usr/lib/postgresql/<version>/bin), redis-server and nginx are
 started on free ports of 127.0.0.1 with their data in a temporary directory, and N
@@ -11,26 +11,15 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+from devtools.servers import ROOT, VisusServer, free_port, port_open, stop_process, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 PROXY_SNIPPET = ROOT / "deploy" / "nginx" / "visus-proxy.conf"
 DEBIAN_PACKAGES = "redis-server postgresql nginx"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def postgres_bin() -> Path | None:
@@ -49,39 +38,6 @@ def missing_servers() -> list[str]:
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         missing.append("nginx")
     return missing
-
-
-def wait_for(check, what: str, timeout_s: float = 30, process: subprocess.Popen | None = None,
-             log: Path | None = None) -> None:
-    """Poll `check()` until it is true (a starting server sends no event we could await)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:] if log else ''}")
-        try:
-            if check():
-                return
-        except (OSError, requests.RequestException):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start in {timeout_s:.0f} s:\n{log.read_text()[-3000:] if log else ''}")
-        time.sleep(0.05)
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def stop(process: subprocess.Popen, timeout_s: float = 10) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout_s)
 
 
 @dataclass
@@ -169,7 +125,7 @@ class Redis:
 
     def stop(self) -> None:
         if self.process:
-            stop(self.process)
+            stop_process(self.process)
 
 
 NGINX_CONF = """\
@@ -228,53 +184,20 @@ class Nginx:
 
     def stop(self) -> None:
         if self.process:
-            stop(self.process)
-
-
-@dataclass
-class VisusProcess:
-    """One `python server.py` on its own port, sharing the database and Redis with the others."""
-
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up runs, as when a machine or process dies."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        stop(self.process)
+            stop_process(self.process)
 
 
 def start_visus(n: int, database_url: str, redis_url: str, workdir: Path, secret_key: str,
-                extra_env: dict | None = None) -> list[VisusProcess]:
+                extra_env: dict | None = None) -> list[VisusServer]:
     """N server processes; the first runs the migrations alone before the others start."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    processes: list[VisusProcess] = []
-    for i in range(n):
-        port = free_port()
-        log = workdir / f"visus-{i}-{port}.log"
-        env = {**os.environ, "VISUS_HOST": "127.0.0.1", "VISUS_PORT": str(port), "VISUS_SECRET_KEY": secret_key,
-               "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
-               **(extra_env or {})}
-        env.pop("VISUS_ASYNC_MODE", None)
-        with open(log, "w") as out:
-            process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out,
-                                       stderr=subprocess.STDOUT)
-        member = VisusProcess(port, process, log)
-        processes.append(member)
-        if i == 0:  # two processes migrating one empty database at once would race
-            wait_for(lambda: requests.get(member.base_url + "/healthz", timeout=2).ok, "python server.py",
-                     process=process, log=log)
+    processes = [VisusServer(workdir, secret_key=secret_key, database_url=database_url,
+                             env={"REDIS_URL": redis_url, **(extra_env or {})}, log_name=f"visus-{i}.log")
+                 for i in range(n)]
+    processes[0].start()  # two processes migrating one empty database at once would race
     for member in processes[1:]:
-        wait_for(lambda: requests.get(member.base_url + "/healthz", timeout=2).ok, "python server.py",
-                 process=member.process, log=member.log)
+        member.launch()
+    for member in processes[1:]:
+        member.wait()
     return processes
 
 

@@ -1,0 +1,172 @@
+"""The app for the tests: built on a SQLite file holding the migrated schema, the clinician and the
+test set-up through the app's own routes, Socket.IO test clients, and every stored row."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import inspect, text
+
+from webapp import create_app
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-only-key",
+    "SOCKETIO_ASYNC_MODE": "threading",
+    # Forms are tested for CSRF in tests/test_auth.py (csrf_app); elsewhere the token is noise.
+    "WTF_CSRF_ENABLED": False,
+    # One PBKDF2 round instead of scrypt (about 0.4 s a login on the CI machine): tests sign in
+    # hundreds of times. Production keeps scrypt (webapp/config.py; tests/test_config.py checks it).
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+}
+
+
+def make_app(db_path, **extra):
+    """An app on the SQLite file `db_path`, as it is (building the app never migrates: see
+    `with_schema`, and the `db_path` fixture's copy of a migrated database)."""
+    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", **extra})
+
+
+def with_schema(app):
+    """Bring the app's database to the latest migration (what `python3 server.py` does at start-up)."""
+    from webapp.extensions import db
+    from webapp.schema import upgrade_if_behind
+
+    upgrade_if_behind(app)
+    with app.app_context():
+        db.engine.dispose()
+    return app
+
+
+def db_rows(app) -> dict:
+    """Every row of every table (audit entries included): to show that nothing stored changed."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.connect() as connection:
+            # clinician_session: sign-in state, its last use written by any signed-in request (at most
+            # once a minute), so a slow test would see it change; it holds no data of a test.
+            names = [n for n in inspect(connection).get_table_names()
+                     if n not in ("alembic_version", "clinician_session")]
+            return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+                    for name in names}
+
+
+def rules(app):
+    """(path, methods) of every route."""
+    return [(rule.rule, sorted(rule.methods - {"HEAD", "OPTIONS"})) for rule in app.url_map.iter_rules()]
+
+
+def registered_events(namespace):
+    """The socket events the server handles on `namespace`."""
+    from webapp import socketio
+
+    return set(socketio.server.handlers[namespace]) - {"connect", "disconnect"}
+
+
+PASSWORD = "correct horse battery"
+OTHER = "other@example.org"  # a second clinician
+
+CALIBRATION = {
+    "css_px_per_mm": 4.0,
+    "device_pixel_ratio": 2.0,
+    "viewport_css_px": [1600, 900],
+    "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000},
+    "user_agent": "pytest",
+}
+
+NEW_TEST = {
+    "patient_reference": "Patient A",
+    "eyes": "right_left",
+    "optotype_set": "sloan",
+    "procedure": "chart",
+    "chart_presentation": "row",
+    "correction": "none",
+    "setup": "3m",
+    "answer_mode": "patient",
+}
+
+
+def add_clinician(app, email="doc@example.org", password=PASSWORD):
+    from webapp.auth.accounts import create_clinician
+
+    with app.app_context():
+        return create_clinician(email, password).id
+
+
+def login(client, email="doc@example.org", password=PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.data
+    return client
+
+
+def create_test(client, **overrides):
+    """POST the new-test form; returns (public_id, invite_token) read from the invite page."""
+    response = client.post("/sessions/new", data={**NEW_TEST, **overrides})
+    assert response.status_code == 201, response.data[:2000]
+    html = response.get_data(as_text=True)
+    invite_url = re.search(r'value="([^"]+)"[^>]*data-invite-url', html).group(1)
+    public_id = re.search(r'data-session-id="([^"]+)"', html).group(1)
+    return public_id, invite_url.rsplit("/t/", 1)[1]
+
+
+class SocketUser:
+    """A Socket.IO test client on one namespace, with helpers to send with ack and read events."""
+
+    def __init__(self, app, namespace, auth=None, flask_test_client=None):
+        from webapp import socketio
+
+        self.namespace = namespace
+        self.client = socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=flask_test_client)
+        self.pending = []
+
+    @property
+    def connected(self):
+        return self.client.is_connected(self.namespace)
+
+    def send(self, event, data=None):
+        """Emit with an ack callback; returns the ack (handlers run synchronously in the test client)."""
+        return self.client.emit(event, {} if data is None else data, namespace=self.namespace, callback=True)
+
+    def received(self):
+        """Every event received since the last call, as (name, payload)."""
+        self.pending += [(r["name"], r["args"][0] if r["args"] else None)
+                         for r in self.client.get_received(self.namespace)]
+        events, self.pending = self.pending, []
+        return events
+
+    def last(self, name, events=None):
+        matching = [payload for event, payload in (events if events is not None else self.received()) if event == name]
+        return matching[-1] if matching else None
+
+    def disconnect(self):
+        if self.connected:
+            self.client.disconnect(namespace=self.namespace)
+
+
+def display(app, token):
+    return SocketUser(app, "/patient", auth={"token": token, "device": "display"})
+
+
+def pad(app, pad_token):
+    return SocketUser(app, "/patient", auth={"token": pad_token, "device": "pad"})
+
+
+def watcher(app, http_client):
+    return SocketUser(app, "/clinician", flask_test_client=http_client)
+
+
+def pad_token_from_state(state):
+    return state["pad_url"].rsplit("/pad/", 1)[1]
+
+
+def start_testing(screen, calibration=None):
+    """consent -> calibration -> ready on a display; returns the first stimulus."""
+    assert screen.send("consent")["ok"]
+    ack = screen.send("calibration", calibration or CALIBRATION)
+    assert ack["ok"], ack
+    assert screen.send("ready")["ok"]
+    stimulus = screen.last("stimulus")
+    assert stimulus is not None
+    return stimulus
