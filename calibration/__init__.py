@@ -4,11 +4,15 @@ No Flask here. Every public function refuses bad input with CalibrationError (a 
 message says what to do. Sources are named at the top of each module.
 """
 from calibration.capability import (
+    DRAWN_SIZE_TOLERANCE,
     ISO10938_SIZE_TOLERANCE,
     MIN_STROKE_DEVICE_PX,
+    DrawnCheck,
     MeasurableRange,
-    drawn_size_ok,
+    check_drawn,
+    css_px_size_changed,
     measurable_range,
+    min_height_device_px,
     nearest_distance_mm_for_range,
     stimulus_extent_in_heights,
 )
@@ -42,6 +46,8 @@ from calibration.size import (
 
 __all__ = [
     "CalibrationError",
+    "DRAWN_SIZE_TOLERANCE",
+    "DrawnCheck",
     "ID1_CARD_HEIGHT_MM",
     "ID1_CARD_WIDTH_MM",
     "ISO10938_SIZE_TOLERANCE",
@@ -49,8 +55,10 @@ __all__ = [
     "MeasurableRange",
     "ScreenScale",
     "ViewingDistance",
+    "check_drawn",
     "css_px_per_mm_from_card",
     "css_px_per_mm_from_ruler",
+    "css_px_size_changed",
     "css_px_to_device_px",
     "css_px_to_mm",
     "device_px_per_mm",
@@ -58,10 +66,10 @@ __all__ = [
     "distance_from_blind_spot",
     "distance_from_mirror",
     "distance_from_tape",
-    "drawn_size_ok",
     "logmar_from_height_css_px",
     "logmar_from_height_mm",
     "measurable_range",
+    "min_height_device_px",
     "mm_to_css_px",
     "nearest_distance_mm_for_range",
     "optotype_height_css_px",

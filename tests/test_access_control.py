@@ -94,7 +94,8 @@ def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_pag
 # ---- socket events ---------------------------------------------------------------------------------
 
 PATIENT_EVENTS = {ev.CONSENT: {}, ev.CALIBRATION: CALIBRATION, ev.READY: {},
-                  ev.DRAWN: {"trial_id": "x", "seq": 1, "height_css_px": 10.0, "device_pixel_ratio": 1.0},
+                  ev.DRAWN: {"trial_id": "x", "seq": 1, "ink_device_px": [[10.0, 10.0]], "device_pixel_ratio": 1.0,
+                            "visual_viewport_scale": 1.0},
                   ev.ANSWER: {"trial_id": "x", "seq": 1, "responses": ["C"], "response_time_ms": 500},
                   ev.PAGE_EVENT: {"kind": "hidden", "detail": {}}}
 CLINICIAN_EVENTS = {ev.WATCH: {}, ev.PAUSE: {}, ev.RESUME: {}, ev.REQUEST_RECALIBRATION: {}, ev.NEXT_EYE: {},

@@ -79,7 +79,7 @@ def test_dashboard_lists_only_the_clinicians_own_tests_with_results(app, clinici
         stimulus = screen.last("stimulus")
     page = clinician_client.get("/").get_data(as_text=True)
     assert "Own patient" in page and "Someone else" not in page
-    assert "right: +0.20 logMAR (6/10)" in page
+    assert "right: 6/10 (20/32) · 0.20 logMAR" in page  # acuity.notation.describe, as on every page
     assert ">done<" in page
 
 
@@ -106,8 +106,10 @@ def test_result_page_shows_each_eye_with_interval_notations_history_and_plot(app
                                "responses": list(stimulus["optotypes"]) if read else [None] * 5})
         stimulus = screen.last("stimulus")
     page = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
-    assert re.search(r"data-logmar>\+0\.10", page)
-    assert re.search(r"data-ci95>[+-]\d\.\d\d to [+-]\d\.\d\d", page)
-    assert "6/7.5" in page and "20/25" in page and "data-decimal>0.79" in page and "data-etdrs>80" in page
+    # The notation every page shows (acuity.notation.describe): no "+" sign, the decimal chart line.
+    assert re.search(r"data-logmar>0\.10", page)
+    assert re.search(r"data-ci95>-?\d\.\d\d to -?\d\.\d\d<", page)
+    assert "data-acuity>6/7.5 (20/25) · 0.10 logMAR<" in page
+    assert "data-snellen>6/7.5 · 20/25<" in page and "data-decimal>0.80<" in page and "data-etdrs>80<" in page
     assert page.count('data-mark="right"') >= 1 and page.count('data-mark="wrong"') == 1
     assert "Trial history" in page and "CSS px/mm" in page

@@ -54,7 +54,9 @@ def test_results_csv_round_trips_the_stored_results(app, clinician_client):
         assert "page hidden" in row["warnings"]
     assert rows["right"]["snellen_6m"] == "6/12" and rows["right"]["snellen_20ft"] == "20/40"
     assert float(rows["right"]["decimal"]) == 10 ** -source["right"]["result"]["logmar"]
-    assert float(rows["right"]["etdrs_letters"]) == 85 - 50 * source["right"]["result"]["logmar"]
+    # The notation every page shows (acuity.notation.describe): whole letters, the chart line, one line.
+    assert rows["right"]["etdrs_letters"] == "70" and rows["right"]["decimal_chart_line"] == "0.50"
+    assert rows["right"]["acuity_text"] == "6/12 (20/40) · 0.30 logMAR"
     assert rows["left"]["bound"] == "<="
 
 

@@ -50,7 +50,7 @@ def test_a_trial_index_is_stored_once_per_eye_test(app):
 
 def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app):
     from acuity.procedure import ProcedureConfig
-    from webapp import persistence as p
+    from webapp.live import procedures as p
 
     with app.app_context():
         clinician = Clinician(email="a@example.org", password_hash="x")

@@ -101,7 +101,7 @@ def test_pdf_opens_and_holds_the_numbers(clinician_client, scripted):
     right, left = results["right"], results["left"]
     assert "Patient A" in flat and "doc@example.org" in flat
     assert f"0.30 (95% interval {right['ci95_low_logmar']:.2f} to {right['ci95_high_logmar']:.2f})" in flat
-    assert "6/12 20/40" in flat
+    assert "6/12 · 20/40" in flat
     assert f"{left['logmar']:.2f} (95% interval" in flat and "<= " in flat
     assert "Sloan letters" in flat and "3000 mm" in flat and "devicePixelRatio 2" in flat
     assert "page hidden" in flat and NOTE in flat

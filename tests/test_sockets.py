@@ -265,21 +265,21 @@ def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client
 def test_an_answer_losing_a_race_to_its_twin_is_acknowledged_as_the_duplicate(app, clinician_client, monkeypatch):
     """Two copies of one answer handled at once (two processes): the unique (eye_test_id, index)
     stops the second at commit; it is rolled back and acknowledged as the duplicate."""
-    from webapp import persistence
+    from webapp.live import procedures
 
     _, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     screen = display(app, token)
     first = start_testing(screen)
     screen.send("answer", {"trial_id": first["trial_id"], "seq": first["seq"], "responses": list(first["optotypes"])})
     second = screen.last("stimulus")
-    real_trial_row = persistence.trial_row
+    real_trial_row = procedures.trial_row
 
     def twin_already_stored(eye_test, record, **kwargs):  # as if the twin had stored index 0 first
         row = real_trial_row(eye_test, record, **kwargs)
         row.index = 0
         return row
 
-    monkeypatch.setattr(persistence, "trial_row", twin_already_stored)
+    monkeypatch.setattr(procedures, "trial_row", twin_already_stored)
     ack = screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
                                  "responses": list(second["optotypes"])})
     assert ack == {"ok": True, "accepted": True, "duplicate": True}
@@ -328,3 +328,39 @@ def test_device_sids_of_an_ended_run_are_forgotten_at_start_up_of_the_one_proces
         monkeypatch.setitem(app.config, "REDIS_URL", None)
         assert forget_connections_of_earlier_runs() == 1
         assert stored_sid() is None
+
+
+def test_every_message_carries_the_servers_notation(app, clinician_client):
+    """The browser computes no notation: each size, acuity and distance it shows arrives as text."""
+    public_id, token = create_test(clinician_client, procedure="chart")
+    screen = display(app, token)
+    watch = watcher(app, clinician_client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    state = screen.last("state")
+    assert (state["required_distance_text"], state["required_distance_long_text"]) == ("3 m", "3 metres")
+    assert screen.send("consent")["ok"]
+    ack = screen.send("calibration", CALIBRATION)
+    assert ack["viewing_distance_text"] == "3 m"
+    measurable = ack["measurable_range"]
+    assert measurable["text"] == (f"{measurable['max_notation']['snellen_6']} to {measurable['min_notation']['snellen_6']} "
+                                  f"({measurable['max_notation']['logmar']} to {measurable['min_notation']['logmar']} logMAR)")
+    # 1600 CSS px wide at 4 CSS px/mm and 3 m: a row of the 0.8 line is the largest that fits.
+    assert measurable["sizes"][0] == {"logmar": 0.8, "value": "0.8", "text": "6/38 (20/125) · 0.80 logMAR"}
+    assert screen.send("ready")["ok"]
+    stimulus = screen.last("stimulus")
+    assert stimulus["notation"]["text"] == "6/38 (20/125) · 0.80 logMAR"  # the chart starts there
+    shown = watch.last("stimulus_shown")
+    assert shown["notation"] == stimulus["notation"]
+    screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                           "responses": list(stimulus["optotypes"]), "response_time_ms": 900})
+    events = watch.received()
+    scored, estimated = watch.last("answer_scored", events), watch.last("estimate", events)
+    assert scored["trial"]["notation"]["logmar"] == "0.80"
+    estimate = scored["estimate"]
+    assert estimate["notation"]["logmar"] == f"{estimate['logmar']:.2f}".replace("-0.00", "0.00")
+    assert estimate["notation"]["ci95_text"].endswith(" logMAR")
+    snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
+    assert snapshot["calibration"]["position_text"] == "3 m from the screen"
+    assert snapshot["estimate"]["notation"] == estimated["estimate"]["notation"] == estimate["notation"]
+    assert snapshot["eyes"][0]["trials"][0]["notation"] == scored["trial"]["notation"]
+    assert snapshot["measurable_range"]["sizes"] == measurable["sizes"]

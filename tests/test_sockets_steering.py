@@ -46,17 +46,56 @@ def test_zoom_voids_the_calibration_pauses_and_the_same_trial_returns_after_reca
         assert "calibration_invalidated" in kinds and "page_event" in kinds
 
 
-def test_a_drawn_size_more_than_5_percent_off_voids_the_calibration(app, clinician_client):
+def _ink(stimulus, factor):
+    """The ink of every optotype shown, `factor` times the requested height, in device px (DPR 2)."""
+    side = stimulus["height_css_px"] * 2.0 * factor
+    return [[side, side] for _ in stimulus["optotypes"]]
+
+
+def test_drawn_ink_more_than_2_percent_off_voids_the_calibration(app, clinician_client):
     _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
     stimulus = start_testing(screen)
-    base = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0}
-    ok = screen.send("drawn", {**base, "height_css_px": stimulus["height_css_px"] * 1.04})
+    base = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
+            "visual_viewport_scale": 1.0}
+    ok = screen.send("drawn", {**base, "ink_device_px": _ink(stimulus, 1.019)})
     assert ok == {"ok": True, "within_tolerance": True}
     assert screen.last("recalibrate") is None
-    off = screen.send("drawn", {**base, "height_css_px": stimulus["height_css_px"] * 1.06})
+    report = watch.last("drawn", watch.received())
+    assert report["within_tolerance"] is True and report["tolerance_percent"] == 2.0
+    assert report["requested_device_px"] == stimulus["height_css_px"] * 2.0
+    off = screen.send("drawn", {**base, "ink_device_px": _ink(stimulus, 0.975)})
     assert off == {"ok": True, "within_tolerance": False}
     assert screen.last("recalibrate") == {"reason": "drawn_size_off"}
-    assert watch.last("drawn", [e for e in watch.received()])["within_tolerance"] is False
+    report = watch.last("drawn", watch.received())
+    assert report["within_tolerance"] is False and round(report["error_percent"], 6) == -2.5
+
+
+def test_drawn_under_pinch_zoom_voids_the_calibration(app, clinician_client):
+    _, screen, _ = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)
+    ack = screen.send("drawn", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
+                                "visual_viewport_scale": 1.5, "ink_device_px": _ink(stimulus, 1.5)})
+    assert ack == {"ok": True, "within_tolerance": False}
+    assert screen.last("recalibrate") == {"reason": "zoom_or_screen_changed"}
+
+
+def test_drawn_needs_one_ink_box_per_optotype(app, clinician_client):
+    _, screen, _ = watched(app, clinician_client, eyes="right", procedure="chart")
+    stimulus = start_testing(screen)
+    assert len(stimulus["optotypes"]) == 5
+    ack = screen.send("drawn", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
+                                "visual_viewport_scale": 1.0, "ink_device_px": _ink(stimulus, 1.0)[:3]})
+    assert ack["ok"] is False and ack["error"] == "invalid_payload" and "(5)" in ack["message"]
+    assert screen.last("recalibrate") is None
+
+
+def test_pinch_zoom_page_event_voids_the_calibration(app, clinician_client):
+    _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    start_testing(screen)
+    ack = screen.send("page_event", {"kind": "resize", "detail": {"device_pixel_ratio": 2.0, "visual_viewport_scale": 1.5,
+                                                                  "viewport_css_px": [1600, 900]}})
+    assert ack == {"ok": True, "paused": True}
+    assert screen.last("recalibrate") == {"reason": "zoom_or_screen_changed"}
 
 
 def test_hidden_page_pauses_and_ready_continues_with_the_same_stimulus(app, clinician_client):

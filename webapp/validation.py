@@ -150,8 +150,11 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     ev.DRAWN: {
         "trial_id": TRIAL_ID,
         "seq": SEQ,
-        "height_css_px": Field("number", low=0, high=100_000),
+        # [width, height] of each optotype's ink on screen, in device px, in the order shown.
+        "ink_device_px": Field("list", min_len=1, max_len=20, items=Field(
+            "list", min_len=2, max_len=2, items=Field("number", low=0, high=1_000_000))),
         "device_pixel_ratio": Field("number", low=0.05, high=100),
+        "visual_viewport_scale": Field("number", low=0.01, high=100),
     },
     ev.ANSWER: {
         "trial_id": TRIAL_ID,

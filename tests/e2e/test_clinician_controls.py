@@ -2,7 +2,8 @@
 pause and resume, a re-calibration asked for by the clinician or forced by a zoom, notes."""
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, create_test, serious_violations, sign_in, visible
+from tests.support.flows import (calibrate_by_clicking, create_test, current_stimulus, serious_violations, sign_in,
+                                 visible)
 
 pytestmark = pytest.mark.browser
 
@@ -12,16 +13,6 @@ pytestmark = pytest.mark.browser
 HIDE = """() => { Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
                  document.dispatchEvent(new Event('visibilitychange')); }"""
 SHOW = """() => { delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange')); }"""
-
-
-def current_stimulus(display, previous_seq: str | None) -> dict:
-    display.wait_for_function(
-        "last => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h.dataset.drawnHeight && h.dataset.seq !== last; }",
-        arg=previous_seq or "none",
-    )
-    host = display.locator("[data-stimulus-host]")
-    return {"trial_id": host.get_attribute("data-trial-id"), "seq": host.get_attribute("data-seq")}
 
 
 def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_server, shots):

@@ -1,13 +1,14 @@
 """The drawing modules in a real Chromium, without a server: requests to a made-up origin
 are answered from the files on disk (Playwright routing), so these run in about a second.
 
-What is checked is what the patient sees: the ink of each optotype, measured by the browser's
-layout, is the height the server asked for (ISO 10938:2016: 5% tolerance) at devicePixelRatio 1, 2
-and 3, and the crowding bars sit one letter width away.
+What is checked here is the layout: the ink of each optotype, measured by the browser's layout and
+by the page's own `measureInk`, is the height the server asked for at devicePixelRatio 1, 2 and 3,
+and the crowding bars sit one letter width away. The pixels on screen are measured from screenshots
+by test_drawn_size.py.
 """
 import pytest
 
-from tests.support.browser import ORIGIN, serve_from_disk
+from tests.support.browser import ORIGIN, open_static_page, serve_from_disk
 
 pytestmark = pytest.mark.browser
 
@@ -15,16 +16,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module", params=[1, 2, 3], ids=lambda dpr: f"dpr{dpr}")
 def drawing_page(browser, request):
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=request.param)
-    page = context.new_page()
-    page.route(f"{ORIGIN}/**", serve_from_disk)
-    page.goto(f"{ORIGIN}/")
-    page.evaluate(
-        """async () => {
-            const m = await import('/static/js/optotypes.js');
-            window.visus = { m, geometry: await m.loadGeometry() };
-        }"""
-    )
-    yield page
+    yield open_static_page(context, PAGE)
     context.close()
 
 
@@ -36,7 +28,7 @@ DRAW = """async ({set, symbols, height, crowding, mirrored}) => {
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     const box = (e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; };
     return {
-        reported: m.measureDrawn(svgs),
+        reported: m.measureInk(svgs),
         boxes: svgs.map(box),
         ink: svgs.map(s => box(s.querySelector('path'))),
         bars: Array.from(host.querySelectorAll('[data-crowding] rect')).map(box),
@@ -53,7 +45,11 @@ def test_drawn_height_is_the_requested_height(drawing_page, set_name, symbol):
         drawn = drawing_page.evaluate(
             DRAW, {"set": set_name, "symbols": [symbol], "height": height, "crowding": False, "mirrored": False}
         )
-        assert drawn["reported"] == pytest.approx(height, rel=0.01), height
+        # The page's own measure of the ink, in device px, is the request (the H, E and C fill the grid).
+        ((ink_w, ink_h),) = drawn["reported"]
+        dpr = drawing_page.evaluate("devicePixelRatio")
+        assert ink_h == pytest.approx(height * dpr, rel=0.02 if set_name == "landolt_c8" else 0.003), height
+        assert ink_w == pytest.approx(height * dpr, rel=0.003), height
         (box,) = drawn["boxes"]
         assert box["w"] == pytest.approx(height, rel=0.01), height
         # The ink fills the 5 x 5 grid: its height is the optotype's height (ISO 10938: within 5%).
@@ -82,7 +78,8 @@ def test_row_letters_are_one_letter_width_apart_inside_crowding_bars(drawing_pag
 def test_mirrored_stimulus_is_reversed_left_to_right_at_the_same_size(drawing_page):
     drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True})
     assert drawn["transform"].startswith("matrix(-1, 0, 0, 1")
-    assert drawn["reported"] == pytest.approx(80.0, rel=0.01)
+    dpr = drawing_page.evaluate("devicePixelRatio")
+    assert drawn["reported"] == [[pytest.approx(80.0 * dpr, rel=0.003)] * 2]
 
 
 CARD = """async ({width, viewport}) => {

@@ -1,5 +1,5 @@
 """The small front-end modules in Chromium, without a server (same routing as test_drawing):
-notation shown to people, keys and buttons for answers, and one answer per trial."""
+keys and buttons for answers, and one answer per trial. (Notation is the server's: acuity.notation.)"""
 import pytest
 
 from tests.support.browser import ORIGIN, serve_from_disk
@@ -15,24 +15,6 @@ def page(browser):
     page.goto(f"{ORIGIN}/")
     yield page
     context.close()
-
-
-def test_snellen_and_logmar_as_in_the_standard_table(page):
-    shown = page.evaluate(
-        """async () => {
-            const n = await import('/static/js/notation.js');
-            const rows = [1.0, 0.5, 0.3, 0.1, 0.0, -0.1, -0.3];
-            return {six: rows.map(n.snellen6m), twenty: rows.map(n.snellen20ft),
-                    zero: n.formatLogmar(-0.0001), between: n.snellen6m(0.25),
-                    distances: [n.formatDistance(3000), n.formatDistance(1500), n.formatDistance(400)]};
-        }"""
-    )
-    # American Journal of Ophthalmology, "Reporting visual acuities" (docs/measurement.md §1)
-    assert shown["six"] == ["6/60", "6/20", "6/12", "6/7.5", "6/6", "6/5", "6/3"]
-    assert shown["twenty"] == ["20/200", "20/63", "20/40", "20/25", "20/20", "20/16", "20/10"]
-    assert shown["zero"] == "0.00 logMAR"
-    assert shown["between"] == "6/10.7"  # 6 x 10^0.25, not snapped to a table row
-    assert shown["distances"] == ["3 m", "1.5 m", "40 cm"]
 
 
 def test_keys_mean_symbols_of_the_set_only(page):

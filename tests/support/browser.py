@@ -66,19 +66,42 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>draw
 <body><main><div data-host style="display:flex;padding:40px"></div></main></body></html>"""
 
 
-def serve_from_disk(route):
-    """Playwright route handler for ORIGIN: PAGE, /optotypes.json and /static/ from the checkout."""
-    path = route.request.url[len(ORIGIN):].split("?", 1)[0]
-    if path == "/optotypes.json":
-        return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
-    if path.startswith("/static/"):
-        file = (STATIC / path[len("/static/"):]).resolve()
-        if STATIC in file.parents and file.is_file():
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if file.suffix == ".js":
-                kind = "text/javascript"
-            return route.fulfill(status=200, content_type=kind, body=file.read_bytes())
-        return route.fulfill(status=404, body="not found")
-    if path == "/":
-        return route.fulfill(status=200, content_type="text/html", body=PAGE)
-    return route.abort()
+def static_site(page_html: str):
+    """A route handler for ORIGIN: `/` is `page_html`, `/optotypes.json` the geometry, `/static/...`
+    the files of the checkout."""
+
+    def serve(route):
+        path = route.request.url[len(ORIGIN):].split("?", 1)[0]
+        if path == "/optotypes.json":
+            return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
+        if path.startswith("/static/"):
+            file = (STATIC / path[len("/static/"):]).resolve()
+            if STATIC in file.parents and file.is_file():
+                kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                if file.suffix == ".js":
+                    kind = "text/javascript"
+                return route.fulfill(status=200, content_type=kind, body=file.read_bytes())
+            return route.fulfill(status=404, body="not found")
+        if path == "/":
+            return route.fulfill(status=200, content_type="text/html", body=page_html)
+        return route.abort()
+
+    return serve
+
+
+serve_from_disk = static_site(PAGE)  # the default page: a host element for drawings
+
+
+def open_static_page(context, page_html: str = PAGE):
+    """A new page of `context` showing `page_html`, with the optotype module and geometry loaded
+    as `window.visus = {m, geometry}`."""
+    page = context.new_page()
+    page.route(f"{ORIGIN}/**", static_site(page_html))
+    page.goto(f"{ORIGIN}/")
+    page.evaluate(
+        """async () => {
+            const m = await import('/static/js/optotypes.js');
+            window.visus = { m, geometry: await m.loadGeometry() };
+        }"""
+    )
+    return page

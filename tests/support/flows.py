@@ -103,3 +103,13 @@ def calibrate_by_clicking(display, css_px_per_mm: float) -> float:
     display.wait_for_selector("[data-range-report]:not([hidden])")
     display.click('[data-action="distance-continue"]')
     return scale
+
+
+def current_stimulus(display, previous_seq: str | None) -> dict:
+    display.wait_for_function(
+        "last => { const h = document.querySelector('[data-stimulus-host]');"
+        " return h.dataset.drawnHeight && h.dataset.seq !== last; }",
+        arg=previous_seq or "none",
+    )
+    host = display.locator("[data-stimulus-host]")
+    return {"trial_id": host.get_attribute("data-trial-id"), "seq": host.get_attribute("data-seq")}

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from webapp import audit
 from webapp import events as ev
-from webapp import persistence as p
+from webapp import serializers as p
 from webapp import plots, tokens
 from webapp.auth.accounts import clinician_count
 from webapp.clinician import bp
@@ -56,7 +56,8 @@ def new_session():
 def live(public_id: str):
     session = owned(public_id)
     audit.viewed(session, "live_view")
-    return render_template("clinician/live.html", session=p.session_dict(session), socket_namespace=ev.CLINICIAN_NS)
+    page_session = {**p.session_dict(session), "result_url": url_for("clinician.result", public_id=session.public_id)}
+    return render_template("clinician/live.html", session=page_session)
 
 
 @bp.get("/sessions/<public_id>/result")

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from webapp import events as ev
 from webapp.auth.sessions import signed_in_room
 from webapp.extensions import db, socketio
-from webapp.live import engine
+from webapp.live import commands, payloads
 from webapp.live.common import handler
-from webapp.live.engine import LiveError
+from webapp.live.errors import LiveError
 from webapp.models import TestSession
-from webapp.persistence import LIVE_SESSION_LOAD
+from webapp.live.procedures import LIVE_SESSION_LOAD
 
 
 @socketio.on("connect", namespace=ev.CLINICIAN_NS)
@@ -43,58 +43,58 @@ def owned_session(data: dict) -> tuple[TestSession, int]:
 def on_watch(session, clinician_id, data, out):
     """Clinician: start watching one of their sessions; joins its room, gets the full snapshot."""
     join_room(ev.watch_room(session.public_id))
-    return {"ok": True, "snapshot": engine.snapshot(session)}
+    return {"ok": True, "snapshot": payloads.snapshot(session)}
 
 
 @handler(ev.PAUSE, ev.CLINICIAN_NS, owned_session)
 def on_pause(session, clinician_id, data, out):
     """Clinician: hold the test; the patient's screen shows that it is paused."""
-    return engine.pause(session, out)
+    return commands.pause(session, out)
 
 
 @handler(ev.RESUME, ev.CLINICIAN_NS, owned_session)
 def on_resume(session, clinician_id, data, out):
     """Clinician: continue a paused test; the current trial is shown again."""
-    return engine.resume(session, out)
+    return commands.resume(session, out)
 
 
 @handler(ev.REQUEST_RECALIBRATION, ev.CLINICIAN_NS, owned_session)
 def on_request_recalibration(session, clinician_id, data, out):
     """Clinician: void the calibration; the patient calibrates again before the test goes on."""
-    return engine.request_recalibration(session, out)
+    return commands.request_recalibration(session, out)
 
 
 @handler(ev.NEXT_EYE, ev.CLINICIAN_NS, owned_session)
 def on_next_eye(session, clinician_id, data, out):
     """Clinician: finish the current eye with its estimate so far and move to the next."""
-    return engine.next_eye(session, out)
+    return commands.next_eye(session, out)
 
 
 @handler(ev.END, ev.CLINICIAN_NS, owned_session)
 def on_end(session, clinician_id, data, out):
     """Clinician: end the test now; results so far are kept."""
-    return engine.end(session, out)
+    return commands.end(session, out)
 
 
 @handler(ev.NOTE, ev.CLINICIAN_NS, owned_session)
 def on_note(session, clinician_id, data, out):
     """Clinician: a free-text note stored with the session."""
-    return engine.note(session, data["text"], out)
+    return commands.note(session, data["text"], out)
 
 
 @handler(ev.PRESENT, ev.CLINICIAN_NS, owned_session)
 def on_present(session, clinician_id, data, out):
     """Clinician: show this size next (manual procedure, or an override)."""
-    return engine.present(session, data["logmar"], out)
+    return commands.present(session, data["logmar"], out)
 
 
 @handler(ev.SCORE, ev.CLINICIAN_NS, owned_session)
 def on_score(session, clinician_id, data, out):
     """Clinician (clinician-scored mode): record what the patient read for the current trial."""
-    return engine.answer(session, data, "clinician", out)
+    return commands.answer(session, data, "clinician", out)
 
 
 @handler(ev.SHARE_RESULTS, ev.CLINICIAN_NS, owned_session)
 def on_share_results(session, clinician_id, data, out):
     """Clinician: allow (or stop) showing the results on the patient's screen."""
-    return engine.share_results(session, data["show"], out)
+    return commands.share_results(session, data["show"], out)

@@ -13,8 +13,10 @@ from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
 from webapp.links import external_url
-from webapp.live.engine import LiveError, Outbox, state
-from webapp.models import TestSession
+from webapp.live.errors import LiveError
+from webapp.live.outbox import Outbox
+from webapp.live.payloads import state, status_payload
+from webapp.models import TestSession, Trial
 from webapp.validation import PayloadError, validate
 
 
@@ -46,13 +48,41 @@ def state_for(session: TestSession, device: str) -> dict:
 
 
 def send(session: TestSession, out: Outbox) -> None:
-    """Flush the outbox after the commit, then the new state to each device if it changed."""
-    out.flush()
+    """After the commit: the clinician's `status` and each patient device's `state` if the phase
+    changed, then the outbox.
+
+    The phase goes first, so a page always knows the phase the messages that follow belong to (a
+    `stimulus` arrives on a screen already in `testing`; `paused`, `recalibrate`, `test_done` on one
+    already in that phase) and never has to guess it from an event.
+    """
+    if out.status_to_clinician:
+        socketio.emit(ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id),
+                      namespace=ev.CLINICIAN_NS)
     if out.state_to_patients:
         socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
                       namespace=ev.PATIENT_NS)
         socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id),
                       namespace=ev.PATIENT_NS)
+    out.flush()
+
+
+# The one unique constraint an answer can break: (eye_test_id, index) of a stored trial, i.e. the
+# same trial answered twice at once (webapp/models.py, Trial).
+ANSWER_UNIQUE = next(c for c in Trial.__table__.constraints if c.name == "uq_trial_eye_test_index")
+ANSWER_EVENTS = (ev.ANSWER, ev.SCORE)
+
+
+def breaks_answer_uniqueness(error: IntegrityError) -> bool:
+    """Whether an IntegrityError is the answer's own unique constraint, and no other.
+
+    PostgreSQL names the constraint (psycopg2's `diag.constraint_name`); SQLite names the columns
+    ("UNIQUE constraint failed: trial.eye_test_id, trial.index").
+    """
+    name = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if name is not None:
+        return name == ANSWER_UNIQUE.name
+    columns = ", ".join(f"{ANSWER_UNIQUE.table.name}.{column.name}" for column in ANSWER_UNIQUE.columns)
+    return f"UNIQUE constraint failed: {columns}" == str(error.orig)
 
 
 def audit_detail(event: str, data: dict) -> dict:
@@ -105,10 +135,14 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
             except LiveError as error:
                 db.session.rollback()
                 return error_ack(error.code, error.message)
-            except IntegrityError:
-                # Two copies of one answer raced: the other one was stored; this one is the duplicate.
+            except IntegrityError as error:
                 db.session.rollback()
-                return {"ok": True, "accepted": True, "duplicate": True}
+                if event in ANSWER_EVENTS and breaks_answer_uniqueness(error):
+                    # Two copies of one answer raced: the other one was stored; this one is the duplicate.
+                    return {"ok": True, "accepted": True, "duplicate": True}
+                current_app.logger.exception("socket event %s broke a database constraint", event)
+                return error_ack("not_stored", "This could not be stored: it conflicts with what is stored "
+                                               "already. Nothing changed; reload the page and try again.")
             except Exception:  # never crash the connection; the log has the traceback
                 db.session.rollback()
                 current_app.logger.exception("socket event %s failed", event)

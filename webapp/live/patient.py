@@ -15,11 +15,11 @@ from sqlalchemy import or_, select, update
 from webapp import events as ev
 from webapp import security, tokens
 from webapp.extensions import db, socketio
-from webapp.live import engine
+from webapp.live import commands, payloads
 from webapp.live.common import handler, state_for
-from webapp.live.engine import LiveError
+from webapp.live.errors import LiveError
 from webapp.models import TestSession, utcnow
-from webapp.persistence import LIVE_SESSION_LOAD
+from webapp.live.procedures import LIVE_SESSION_LOAD
 
 
 def invite_problem(session: TestSession | None) -> str | None:
@@ -112,7 +112,7 @@ def connect(auth=None):
     previous = getattr(session, sid_field)
     setattr(session, sid_field, request.sid)
     replaced = previous and previous != request.sid and _may_be_connected(previous)
-    notice = engine.device_replaced(session, device) if replaced else None
+    notice = commands.device_replaced(session, device) if replaced else None
     if device == "display" and not session.pad_nonce:
         session.pad_nonce = secrets.token_hex(16)
         session.pad_token_hash = tokens.token_hash(
@@ -127,18 +127,18 @@ def connect(auth=None):
     join_room(room)
     emit(ev.STATE, state_for(session, device))
     if device == "display":
-        stimulus = engine.stimulus_payload(session)
+        stimulus = payloads.stimulus_payload(session)
         if stimulus:
             emit(ev.STIMULUS, stimulus)
     else:
-        request_payload = engine.answer_request_payload(session)
+        request_payload = payloads.answer_request_payload(session)
         if request_payload:
             emit(ev.ANSWER_REQUEST, request_payload)
     _device_status(session)
 
 
 def _device_status(session: TestSession) -> None:
-    status = engine.device_status(session)
+    status = payloads.device_status(session)
     socketio.emit(ev.DEVICE_STATUS, status, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
     for room in (ev.display_room(session.public_id), ev.pad_room(session.public_id)):
         socketio.emit(ev.DEVICE_STATUS, status, to=room, namespace=ev.PATIENT_NS)
@@ -164,38 +164,38 @@ def disconnect(reason=None):
 def on_consent(session, device, data, out):
     """Display: the patient agreed to take the test (welcome -> calibrate)."""
     _display_only(device)
-    return engine.consent(session, out)
+    return commands.consent(session, out)
 
 
 @handler(ev.CALIBRATION, ev.PATIENT_NS, _load)
 def on_calibration(session, device, data, out):
     """Display: screen scale and viewing distance measured; stored with what the screen can show."""
     _display_only(device)
-    return engine.calibrate(session, data, out)
+    return commands.calibrate(session, data, out)
 
 
 @handler(ev.READY, ev.PATIENT_NS, _load)
 def on_ready(session, device, data, out):
     """Display: patient in place, one eye covered; starts or continues the current eye."""
     _display_only(device)
-    return engine.ready(session, out)
+    return commands.ready(session, out)
 
 
 @handler(ev.DRAWN, ev.PATIENT_NS, _load)
 def on_drawn(session, device, data, out):
     """Display: the size it actually drew; more than 5% off voids the calibration."""
     _display_only(device)
-    return engine.drawn(session, data, out)
+    return commands.drawn(session, data, out)
 
 
 @handler(ev.ANSWER, ev.PATIENT_NS, _load)
 def on_answer(session, device, data, out):
     """Pad or display: the patient's answer to the trial on screen; committed, then acknowledged."""
-    return engine.answer(session, data, "patient", out)
+    return commands.answer(session, data, "patient", out)
 
 
 @handler(ev.PAGE_EVENT, ev.PATIENT_NS, _load)
 def on_page_event(session, device, data, out):
     """Display or pad: the page was hidden, left full screen, resized or zoomed; stored and relayed."""
-    return engine.page_event(session, device, data, out)
+    return commands.page_event(session, device, data, out)
 

@@ -1,8 +1,7 @@
-from flask import jsonify, make_response, render_template, url_for
+from flask import jsonify, make_response, render_template
 from sqlalchemy import select
 
 from acuity.optotypes import all_geometry
-from webapp import events as ev
 from webapp.patient import bp
 from webapp import tokens
 from webapp.extensions import db
@@ -22,14 +21,14 @@ def _page(session: TestSession | None, template: str, **context):
     if problem:
         status = 404 if session is None else 410
         return _no_store(make_response(render_template("errors/link.html", message=problem), status))
-    return _no_store(make_response(render_template(template, socket_namespace=ev.PATIENT_NS, **context)))
+    return _no_store(make_response(render_template(template, **context)))
 
 
 @bp.get("/t/<token>")
 def test_page(token: str):
     """The patient's display: calibration, then the optotypes."""
     session = db.session.scalar(select(TestSession).where(TestSession.invite_token_hash == tokens.token_hash(token)))
-    return _page(session, "patient/test.html", invite_token=token, optotypes_url=url_for("patient.optotypes"))
+    return _page(session, "patient/test.html", invite_token=token)
 
 
 @bp.get("/pad/<pad_token>")

@@ -1,14 +1,15 @@
 """The report of a test session as plain dicts, read from the models (no Flask request needed).
 
 One builder feeds every output (HTML, PDF, CSV, FHIR), so they cannot disagree. Notation comes
-from acuity.notation through webapp.persistence; nothing is recomputed here that is stored.
+from acuity.notation.describe through webapp.serializers (each result's `notation`), the same strings
+the live view and the patient's screen show; nothing is recomputed here that is stored.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from acuity import notation
-from webapp import persistence as p
+from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
@@ -58,14 +59,15 @@ def result_values(eye_test: EyeTest) -> dict[str, Any] | None:
     result = p.result_dict(eye_test)
     if result is None:
         return None
-    logmar = result["logmar"]
+    shown = result["notation"]
     return {
         **result,
-        "logmar_text": notation.format_logmar(logmar),
-        "ci95_low_text": notation.format_logmar(result["ci95_low_logmar"]),
-        "ci95_high_text": notation.format_logmar(result["ci95_high_logmar"]),
-        "decimal_line": notation.decimal_chart_line(logmar),
-        "who_category": notation.who_category(logmar),
+        "logmar_text": shown["logmar"],
+        "ci95_low_text": shown["ci95_low"]["logmar"],
+        "ci95_high_text": shown["ci95_high"]["logmar"],
+        "decimal_line": shown["decimal"],
+        "etdrs_text": shown["etdrs_letters"] if shown["etdrs_letters"] is not None else shown["etdrs_text"],
+        "who_category": notation.who_category(result["logmar"]),
         "bound_text": BOUNDS.get(result.get("bound") or "", ""),
     }
 
@@ -182,6 +184,7 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 "logmar": result["logmar"], "logmar_text": result["logmar_text"],
                 "ci95_low_logmar": result["ci95_low_logmar"], "ci95_high_logmar": result["ci95_high_logmar"],
                 "snellen_6": result["snellen_6"], "snellen_20": result["snellen_20"],
+                "notation": result["notation"],
                 "bound": result["bound"], "correction": session.config.get("correction"),
                 "optotype_set": session.config.get("optotype_set"),
                 "procedure": session.config.get("procedure"),

@@ -47,6 +47,18 @@ def resource_id(*parts: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, ":".join(parts)))
 
 
+def _shown_quantity(described: dict[str, Any], key: str, number: float | None, **unit: Any) -> dict[str, Any]:
+    """A notation as shown (acuity.notation.describe) as a Quantity: past the chart's lines the shown
+    text is a bound ("better than 2.00"), given as the comparator and the edge line's value."""
+    if number is not None:
+        return {"value": number, **unit}
+    text = described[key]
+    edge = float(text.rsplit(" ", 2)[-2] if key == "etdrs_text" else text.rsplit(" ", 1)[-1])
+    better = described["beyond_chart"] == "better"
+    # A better acuity is a larger decimal and more letters.
+    return {"value": edge, "comparator": ">" if better else "<", **unit}
+
+
 def _logmar_quantity(value: float) -> dict[str, Any]:
     # No UCUM unit exists for logMAR: unit text only, as in the IG example.
     return {"value": round(value, 3), "unit": "logMAR"}
@@ -94,6 +106,7 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     if result is None:
         return None
     calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
+    shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
     value = _logmar_quantity(result["logmar"])
     if result.get("bound"):
         value["comparator"] = result["bound"]  # "<=": at least this good; ">=": at most this good
@@ -107,10 +120,15 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         _component("95% interval, upper limit", valueQuantity=_logmar_quantity(result["ci95_high_logmar"])),
         _component("Snellen equivalent, 6 m", valueString=result["snellen_6"]),
         _component("Snellen equivalent, 20 ft", valueString=result["snellen_20"]),
-        _component("Decimal acuity", valueQuantity={"value": round(result["decimal"], 3), "unit": "decimal",
-                                                    "system": UCUM, "code": "1"}),
-        _component("ETDRS letter score equivalent", valueQuantity={
-            "value": round(result["etdrs_letters"], 1), "unit": "letters", "system": UCUM, "code": "{letters}"}),
+        _component("Decimal acuity, chart line", valueQuantity=_shown_quantity(
+            shown, "decimal", None if shown["beyond_chart"] else float(shown["decimal"]),
+            unit="decimal", system=UCUM, code="1")),
+        _component("ETDRS letter score equivalent", valueQuantity=_shown_quantity(
+            shown, "etdrs_text", shown["etdrs_letters"], unit="letters", system=UCUM, code="{letters}")),
+        _component("Acuity as reported", valueString=shown["text"]),
+        *([_component("Near print, N point", valueString=shown["n_point"]),
+           _component("Near print, M units at the test distance", valueString=shown["m_units"])]
+          if "n_point" in shown else []),
         _component("WHO ICD-11 distance vision impairment category of this acuity",
                    valueString=result["who_category"]),
         _component("Trials", valueInteger=int(result["trials"])),

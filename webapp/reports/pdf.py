@@ -113,7 +113,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         text = (f"{_when(c['at'])}: distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
                 f"scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); devicePixelRatio "
                 f"{c['device_pixel_ratio']:g}; viewport {width} x {height} CSS px; "
-                f"drawable logMAR {c['measurable_range']['min_logmar']:+.2f} to {c['measurable_range']['max_logmar']:+.2f}"
+                f"drawable sizes {c['measurable_range']['text']}"
                 + ("; mirrored" if c["mirrored"] else "")
                 + (f"; voided: {c['invalidated_reason']}" if c["invalidated_reason"] else ""))
         calibration_rows.append(p(text, small))
@@ -135,10 +135,13 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         r = eye["result"]
         if r:
             rows = [
+                ["Acuity", p(r["notation"]["text"])],
                 ["logMAR", p(f"{r['logmar_text']}  (95% interval {r['ci95_low_text']} to {r['ci95_high_text']})")],
-                ["Snellen", p(f"{r['snellen_6']}   {r['snellen_20']}")],
-                ["Decimal", p(f"{r['decimal']:.2f}")],
-                ["ETDRS letters", p(f"{r['etdrs_letters']:.0f}")],
+                *([["Near print", p(f"{r['notation']['n_point']} · {r['notation']['m_units']}")]]
+                  if "n_point" in r["notation"] else []),
+                ["Snellen", p(f"{r['snellen_6']} · {r['snellen_20']}")],
+                ["Decimal", p(r["decimal_line"])],
+                ["ETDRS letters", p(str(r["etdrs_text"]))],
                 ["WHO category", p(r["who_category"])],
                 ["Trials", p(f"{r['trials']} ({r['optotypes_correct']} of {r['optotypes_shown']} optotypes right)")],
             ]
@@ -155,7 +158,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                            "dashed line: result.", small))
             rows = [["#", "logMAR", "Shown", "Answered", "Right", "ms", "By"]]
             for t in eye["trials"]:
-                rows.append([str(t["index"] + 1), f"{t['logmar']:+.2f}", p(" ".join(t["optotypes"]), small),
+                rows.append([str(t["index"] + 1), t["notation"]["logmar"], p(" ".join(t["optotypes"]), small),
                              p(" ".join(x if x is not None else "?" for x in t["responses"]), small),
                              f"{t['right_count']}/{t['shown_count']}",
                              f"{t['response_time_ms']:.0f}" if t["response_time_ms"] is not None else "",

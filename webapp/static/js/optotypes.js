@@ -1,6 +1,7 @@
 // Draws optotypes exactly from the server's geometry (GET /optotypes.json): SVG path data on a
 // 5 x 5 stroke grid, so stroke = height / 5 (Sloan, NAS-NRC 1980; Landolt C, ISO 8596).
-// The page never invents a size: it draws `height_css_px` as given and reports what it drew.
+// The page never invents a size: it draws `height_css_px` as given and reports the ink it drew
+// (measureInk). Drawn whole: overflow is visible, so no rounding of the svg's box cuts an edge.
 import { el, svgEl } from "./dom.js";
 
 let geometryPromise = null;
@@ -39,9 +40,12 @@ export function optotypeSvg(geometry, setName, symbol, heightCssPx) {
     },
     svgEl("path", { d: pathFor(geometry, setName, symbol), "fill-rule": geometry.fill_rule || "evenodd" }),
   );
-  // Exact CSS size (attributes alone can be overridden by a stylesheet).
+  // Exact CSS size (attributes alone can be overridden by a stylesheet). Overflow visible: an inline
+  // svg clips by default (UA stylesheet), to its box rounded to whole pixels, which cut the right
+  // and bottom edges off letters centred at fractional positions (issue 11: -8.5% at logMAR -0.30).
   svg.style.width = `${heightCssPx}px`;
   svg.style.height = `${heightCssPx}px`;
+  svg.style.overflow = "visible";
   return svg;
 }
 
@@ -70,52 +74,93 @@ export function crowdingLayout(geometry, letterCount) {
 
 /**
  * Render a stimulus ({optotypes, height_css_px, mirrored, crowding, optotype_set}) into `host`.
- * Returns the optotype <svg>s (measured afterwards with measureDrawn).
+ * Returns the optotypes' <svg>s (measured afterwards with measureInk).
+ *
+ * One outer <svg> holds the whole stimulus in grid units (strokes): each optotype a nested <svg>
+ * at its place in the row, the crowding bars beside them. The browser rounds the position of each
+ * box it lays out to a whole pixel, so letters and bars drawn as separate boxes could each move by
+ * up to half a pixel, putting a bar up to a pixel nearer or farther than one letter width. Inside
+ * one svg, positions are exact to a fraction of a pixel: only the stimulus as a whole is rounded.
  */
 export function renderStimulus(host, geometry, stimulus) {
   const height = Number(stimulus.height_css_px);
+  const grid = geometry.grid || 5;
+  const pxPerStroke = height / grid;
   const symbols = stimulus.optotypes || [];
-  const row = el("div", { class: "stimulus-row", dataset: { stimulusRow: "" } });
   // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes).
-  const gapStrokes = geometry.chart_letter_gap_strokes ?? (geometry.grid || 5);
-  row.style.gap = `${(height * gapStrokes) / (geometry.grid || 5)}px`;
-  const svgs = symbols.map((symbol) => optotypeSvg(geometry, stimulus.optotype_set, symbol, height));
-  row.append(...svgs);
-
-  const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } });
+  const gapStrokes = geometry.chart_letter_gap_strokes ?? grid;
   const layout = stimulus.crowding ? crowdingLayout(geometry, symbols.length) : null;
+  const rowWidth = symbols.length * grid + Math.max(0, symbols.length - 1) * gapStrokes;
+  const [x, y, w, h] = layout ? layout.box : [0, 0, rowWidth, grid];
+  const drawing = svgEl("svg", {
+    class: "stimulus-drawing", "aria-hidden": "true", focusable: "false", viewBox: `${x} ${y} ${w} ${h}`,
+    width: w * pxPerStroke, height: h * pxPerStroke,
+  });
+  drawing.style.width = `${w * pxPerStroke}px`;
+  drawing.style.height = `${h * pxPerStroke}px`;
+  drawing.style.overflow = "visible"; // never cut by the rounding of its box (see optotypeSvg)
   if (layout) {
-    // Bars are drawn in strokes on an overlay; the padding leaves room for them around the row.
-    const pxPerStroke = height / (geometry.grid || 5);
-    const [x, y, w, h] = layout.box;
-    frame.style.padding = `${-y * pxPerStroke}px ${(x + w - layout.rowWidth) * pxPerStroke}px ` +
-      `${(y + h - (geometry.grid || 5)) * pxPerStroke}px ${-x * pxPerStroke}px`;
-    const overlay = svgEl("svg", {
-      class: "crowding",
-      "aria-hidden": "true",
-      focusable: "false",
-      dataset: { crowding: "" },
-      viewBox: `${x} ${y} ${w} ${h}`,
-      width: w * pxPerStroke,
-      height: h * pxPerStroke,
-    });
-    overlay.style.width = `${w * pxPerStroke}px`;
-    overlay.style.height = `${h * pxPerStroke}px`;
-    for (const bar of layout.bars) {
-      overlay.append(svgEl("rect", { x: bar.x, y: bar.y, width: bar.width, height: bar.height }));
-    }
-    frame.append(overlay);
+    const bars = svgEl("g", { class: "crowding", dataset: { crowding: "" } });
+    for (const bar of layout.bars) bars.append(svgEl("rect", { x: bar.x, y: bar.y, width: bar.width, height: bar.height }));
+    drawing.append(bars);
   }
-  frame.append(row);
+  const svgs = symbols.map((symbol, index) => {
+    const letter = svgEl(
+      "svg",
+      { x: index * (grid + gapStrokes), y: 0, width: grid, height: grid, viewBox: `0 0 ${grid} ${grid}`,
+        class: "optotype", dataset: { optotype: symbol } },
+      svgEl("path", { d: pathFor(geometry, stimulus.optotype_set, symbol), "fill-rule": geometry.fill_rule || "evenodd" }),
+    );
+    letter.style.overflow = "visible";
+    return letter;
+  });
+  drawing.append(...svgs);
+  const frame = el("div", { class: "stimulus", dataset: { stimulus: "", logmar: stimulus.logmar } }, drawing);
   // Mirror set-up: the patient sees the screen in a mirror, so draw it reversed.
   if (stimulus.mirrored) frame.style.transform = "scaleX(-1)";
   host.replaceChildren(frame);
   return svgs;
 }
 
-/** The height in CSS px actually drawn (largest of the optotype boxes, for a row). */
-export function measureDrawn(svgs) {
-  let height = 0;
-  for (const svg of svgs) height = Math.max(height, svg.getBoundingClientRect().height);
-  return height;
+/**
+ * The ink of each optotype as it is on screen, in device px: [[width, height], ...] in the order of
+ * `svgs`. Measured, not assumed: the path's bounding box (the shape's own outline) mapped to the
+ * viewport through everything that places and scales it (viewBox, CSS transforms, position: the
+ * path's getBoundingClientRect), cut by every box that clips it (an element whose overflow is not
+ * visible, the window, the visual viewport), then times devicePixelRatio (browser zoom, the
+ * monitor) and visualViewport.scale (pinch zoom): the two factors from CSS px to the screen's
+ * pixels (CSSOM View). Chromium rounds a clip rectangle to whole CSS px (Visus measured an inline
+ * svg clipped 10 px tall for a box of 10.93), so only the whole CSS px inside a clipping box count.
+ */
+export function measureInk(svgs) {
+  const zoom = window.visualViewport?.scale ?? 1;
+  const toDevicePx = window.devicePixelRatio * zoom;
+  const view = window.visualViewport;
+  const screen = view
+    ? [view.offsetLeft, view.offsetTop, view.offsetLeft + view.width, view.offsetTop + view.height]
+    : [0, 0, window.innerWidth, window.innerHeight];
+  return svgs.map((svg) => {
+    const ink = svg.querySelector("path").getBoundingClientRect();
+    let [left, top, right, bottom] = [ink.left, ink.top, ink.right, ink.bottom];
+    const clips = [screen];
+    for (let node = svg; node && node !== document.documentElement; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+      const box = node.getBoundingClientRect();
+      // The clip is the padding box (inside the borders), shrunk to whole CSS px.
+      const inner = [
+        box.left + parseFloat(style.borderLeftWidth), box.top + parseFloat(style.borderTopWidth),
+        box.right - parseFloat(style.borderRightWidth), box.bottom - parseFloat(style.borderBottomWidth),
+      ];
+      clips.push([Math.ceil(inner[0] - 1e-6), Math.ceil(inner[1] - 1e-6),
+        Math.floor(inner[2] + 1e-6), Math.floor(inner[3] + 1e-6)]);
+    }
+    for (const [clipLeft, clipTop, clipRight, clipBottom] of clips) {
+      left = Math.max(left, clipLeft);
+      top = Math.max(top, clipTop);
+      right = Math.min(right, clipRight);
+      bottom = Math.min(bottom, clipBottom);
+    }
+    return [Math.max(0, right - left) * toDevicePx, Math.max(0, bottom - top) * toDevicePx];
+  });
 }

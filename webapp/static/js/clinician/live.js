@@ -4,7 +4,6 @@ import { Store } from "../store.js";
 import { find, findAll, el, svgEl, setText, readJson } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus } from "../optotypes.js";
-import { describeSize, formatLogmar, formatDistance, snellen6m } from "../notation.js";
 import { symbolLabel } from "../answers.js";
 
 const session = readJson("session-json") || {};
@@ -15,6 +14,7 @@ const store = new Store({
   phase: null,
   status: session.status,
   pausedReason: null,
+  actions: [], // the commands the server allows now (`status`)
   devices: { display: false, pad: false },
   calibration: null,
   range: null,
@@ -80,9 +80,9 @@ function renderCalibration() {
     set("scale", `${Number(cal.css_px_per_mm).toFixed(3)} CSS px/mm (${cal.scale_method || "card"})`);
     set("dpr", String(cal.device_pixel_ratio));
     set("viewport", cal.viewport_css_px ? `${cal.viewport_css_px[0]} × ${cal.viewport_css_px[1]} CSS px` : "—");
-    set("distance", `${formatDistance(cal.viewing_distance_mm)} (${(cal.distance_method || "").replace("_", " ")}${cal.mirrored ? ", mirrored" : ""})`);
+    set("distance", `${cal.viewing_distance_text} (${(cal.distance_method || "").replace("_", " ")}${cal.mirrored ? ", mirrored" : ""})`);
   }
-  set("range", range ? `${snellen6m(range.max_logmar)} to ${snellen6m(range.min_logmar)} (${formatLogmar(range.max_logmar)} to ${formatLogmar(range.min_logmar)})` : "—");
+  set("range", range ? range.text : "—");
   renderPresentChoices();
 }
 
@@ -95,7 +95,7 @@ function renderStimulusPreview() {
     renderScorePanel();
     return;
   }
-  setText(find("stimulus-size"), `${describeSize(stimulus.logmar)} · ${stimulus.optotypes.map(symbolLabel).join(" ")} · ` +
+  setText(find("stimulus-size"), `${stimulus.notation.text} · ${stimulus.optotypes.map(symbolLabel).join(" ")} · ` +
     `${Number(stimulus.height_css_px).toFixed(1)} CSS px tall on the patient's screen`);
   preview.dataset.logmar = stimulus.logmar;
   if (geometry) {
@@ -116,10 +116,9 @@ function renderEstimate() {
   const node = find("estimate");
   if (!estimate) setText(node, "No answers yet.");
   else {
-    const bound = estimate.bound === "<=" ? "better than or equal to " : estimate.bound === ">=" ? "worse than or equal to " : "";
     const eyeName = EYE_NAMES[store.get("estimateEye")];
-    setText(node, `${eyeName ? `${eyeName}: ` : ""}${bound}${describeSize(estimate.logmar)}; 95% interval ${formatLogmar(estimate.ci95_low_logmar)} to ` +
-      `${formatLogmar(estimate.ci95_high_logmar)} · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
+    setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
+      ` · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
       `${estimate.finished ? " · finished" : ""}`);
   }
   const eyes = store.get("eyes");
@@ -128,13 +127,11 @@ function renderEstimate() {
     const trials = store.get("trials").filter((trial) => trial.eye === eye.eye).length;
     return el("li", { dataset: { eyeStatus: eye.status } },
       `${EYE_NAMES[eye.eye] || eye.eye}: ${eye.status}, ${trials} trial${trials === 1 ? "" : "s"}` +
-      (result && eye.status === "done" ? `, result ${formatLogmar(result.logmar)} (${snellen6m(result.logmar)})` : ""));
+      (result && eye.status === "done" ? `, result ${result.notation.text}` : ""));
   }));
   const active = eyes.findIndex((eye) => eye.status === "active");
-  const maxTrials = session.config?.max_trials;
   const current = store.get("trials").filter((trial) => trial.eye === eyes[active]?.eye).length;
-  setText(find("progress-text"), active >= 0
-    ? `Eye ${active + 1} of ${eyes.length}: trial ${current + 1}${maxTrials ? ` of at most ${maxTrials}` : ""}` : "");
+  setText(find("progress-text"), active >= 0 ? `Eye ${active + 1} of ${eyes.length}: trial ${current + 1}` : "");
 }
 
 function answerItem(trial) {
@@ -146,7 +143,7 @@ function answerItem(trial) {
   const said = (trial.responses || []).map(symbolLabel).join(" ");
   const grade = all ? "correct" : right > 0 ? "partial" : "wrong";
   return el("li", { class: grade, dataset: { trial: trial.trial_id, correct: String(all) } },
-    `#${trial.index + 1} (${trial.eye} eye) · ${formatLogmar(trial.logmar)} · shown ${shown} · answered ${said} · ` +
+    `#${trial.index + 1} (${trial.eye} eye) · ${trial.notation.logmar} logMAR · shown ${shown} · answered ${said} · ` +
     `${correct.length > 1 ? `${right}/${correct.length} right` : all ? "right" : "wrong"}` +
     `${seconds ? ` · ${seconds}` : ""}${trial.scored_by === "clinician" ? " · scored by you" : ""}`);
 }
@@ -218,7 +215,7 @@ function renderPlot() {
         d: `M${x(index) - 4} ${y(trial.logmar) - 4}l8 8m0 -8l-8 8`, dataset: { plotTrial: trial.trial_id },
       });
     const title = svgEl("title");
-    title.textContent = `Trial ${index + 1}: ${formatLogmar(trial.logmar)}, ${ok ? "right" : "wrong"}`;
+    title.textContent = `Trial ${index + 1}: ${trial.notation.logmar} logMAR, ${ok ? "right" : "wrong"}`;
     mark.append(title);
     children.push(mark);
   });
@@ -257,7 +254,7 @@ const EVENT_TEXT = {
 };
 
 const REASON_TEXT = {
-  drawn_size_off: "the drawn size was more than 5% off",
+  drawn_size_off: "the letter drawn was more than 2% off the size asked for",
   device_pixel_ratio_changed: "devicePixelRatio changed",
   zoom_or_screen_changed: "zoom or screen changed",
   clinician_request: "you asked for it",
@@ -266,22 +263,23 @@ const REASON_TEXT = {
 
 function describeEvent(event) {
   const detail = event.detail || {};
+  const texts = event.detail_text || {};  // the server's strings for the detail's distances and sizes
   const device = event.device === "pad" ? " (phone)" : "";
   const ratio = detail.device_pixel_ratio ? `, devicePixelRatio ${detail.device_pixel_ratio}` : "";
   switch (event.kind) {
     case "note":
       return `Note: ${event.text || ""}`;
     case "calibration":
-      return `Calibrated: ${formatDistance(detail.viewing_distance_mm)}, ${Number(detail.css_px_per_mm).toFixed(3)} CSS px/mm${ratio}.`;
+      return `Calibrated: ${texts.viewing_distance_mm}, ${Number(detail.css_px_per_mm).toFixed(3)} CSS px/mm${ratio}.`;
     case "calibration_invalidated":
       return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || detail.reason}. The patient is asked to measure again.`;
     case "present":
-      return `You chose ${describeSize(detail.logmar)}.`;
+      return `You chose ${texts.logmar}.`;
     case "share_results":
       return detail.show ? "Results will be shown to the patient." : "Results will not be shown to the patient.";
     case "warning":
       if (detail.code === "distance_differs") {
-        return `Warning: measured distance ${formatDistance(detail.viewing_distance_mm)} differs from the set-up's ${formatDistance(detail.setup_mm)}.`;
+        return `Warning: measured distance ${texts.viewing_distance_mm} differs from the set-up's ${texts.setup_mm}.`;
       }
       if (detail.code === "device_replaced") {
         return `Warning: the patient's ${event.device === "pad" ? "answer pad" : "test screen"} connected again from a new connection (another device or tab, or after a restart); the older one was closed.`;
@@ -320,17 +318,12 @@ find("note-form").addEventListener("submit", async (event) => {
 });
 
 function renderControls() {
-  const phase = store.get("phase");
-  const closed = phase === "done" || store.get("status") === "done";
-  for (const button of findAll("control")) {
-    const name = button.dataset.control;
-    button.disabled = closed
-      || (name === "pause" && phase === "paused")
-      || (name === "resume" && phase !== "paused");
-  }
+  // What may be done now is the server's to say (`actions` in `status` and the snapshot).
+  const actions = store.get("actions");
+  for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
-  find("present-form").hidden = !chooseSize || closed;
+  find("present-form").hidden = !chooseSize || !actions.includes("present");
 }
 
 // Clinician-scored mode: mark each symbol right or wrong, or the whole row, then submit.
@@ -339,7 +332,7 @@ let scoreFor = null;
 function renderScorePanel() {
   const panel = find("score-panel");
   const stimulus = store.get("stimulus");
-  const show = session.config?.answer_mode === "clinician" && Boolean(stimulus) && store.get("phase") === "testing";
+  const show = session.config?.answer_mode === "clinician" && Boolean(stimulus) && store.get("actions").includes("score");
   panel.hidden = !show;
   if (!show) return;
   const key = `${stimulus.trial_id}:${stimulus.seq}`;
@@ -385,11 +378,7 @@ function renderPresentChoices() {
   const select = find("present-size");
   const range = store.get("range");
   if (!range) return;
-  const options = [];
-  for (let logmar = Math.floor(range.max_logmar * 10) / 10; logmar >= range.min_logmar - 1e-9; logmar -= 0.1) {
-    const value = Math.round(logmar * 10) / 10;
-    options.push(el("option", { value: value.toFixed(1) }, describeSize(value)));
-  }
+  const options = range.sizes.map((size) => el("option", { value: size.value }, size.text));
   const previous = select.value;
   select.replaceChildren(...options);
   if (previous) select.value = previous;
@@ -408,8 +397,9 @@ function applySnapshot(snapshot) {
   store.update({
     snapshot,
     phase: snapshot.phase,
-    status: snapshot.session?.status || store.get("status"),
+    status: snapshot.status,
     pausedReason: snapshot.paused_reason || null,
+    actions: snapshot.actions || [],
     devices: snapshot.devices || { display: false, pad: false },
     calibration: snapshot.calibration,
     range: snapshot.measurable_range,
@@ -457,7 +447,7 @@ socket.on("connect_error", (error) => {
   if (!socket.active) showError(error.message);
 });
 socket.on("stimulus_shown", (stimulus) => {
-  store.update({ stimulus, phase: "testing" });
+  store.update({ stimulus });
   const eyes = store.get("eyes");
   if (eyes.some((eye) => eye.eye === stimulus.eye && eye.status === "pending")) setEyeStatus(stimulus.eye, "active");
   find("drawn-check").textContent = "";
@@ -467,7 +457,7 @@ socket.on("stimulus_shown", (stimulus) => {
 });
 socket.on("drawn", (drawn) => {
   setText(find("drawn-check"), `Drawn ${Number(drawn.drawn_css_px).toFixed(1)} CSS px for ${Number(drawn.requested_css_px).toFixed(1)} requested: ` +
-    `${drawn.within_tolerance ? "within" : "OUTSIDE"} the 5% tolerance.`);
+    `${drawn.within_tolerance ? "within" : "OUTSIDE"} the ${drawn.tolerance_percent}% tolerance.`);
 });
 socket.on("answer_scored", ({ trial, estimate }) => {
   const trials = store.get("trials").filter((known) => !(known.trial_id === trial.trial_id && known.seq === trial.seq));
@@ -504,8 +494,8 @@ socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   renderCalibration();
   renderPlot();
 });
-socket.on("status", ({ status, phase, paused_reason: reason }) => {
-  store.update({ status, phase, pausedReason: reason || null });
+socket.on("status", ({ status, phase, paused_reason: reason, actions }) => {
+  store.update({ status, phase, pausedReason: reason || null, actions });
   if (phase !== "testing") store.update({ stimulus: phase === "paused" ? store.get("stimulus") : null });
   renderHeader();
   renderControls();
@@ -524,7 +514,7 @@ socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
   renderStimulusPreview();
 });
 socket.on("test_done", ({ results }) => {
-  store.update({ phase: "done", status: "done", stimulus: null });
+  store.update({ stimulus: null });
   for (const result of results || []) setEyeStatus(result.eye, "done", result);
   renderAll();
 });

@@ -99,11 +99,9 @@ socket.on("state", (state) => {
   else if (state.phase !== "testing") collector.clear();
   render();
 });
+// The server sends `state` (the phase) before the messages of the same change, so `paused`,
+// `eye_done` and `test_done` need nothing here: the `state` before them has cleared the buttons.
 socket.on("answer_request", startRequest);
-socket.on("paused", () => { store.update({ phase: "paused" }); render(); });
-socket.on("eye_done", () => { collector.clear(); store.update({ phase: "between_eyes" }); render(); });
-socket.on("test_done", () => { collector.clear(); store.update({ phase: "done" }); render(); });
-socket.on("recalibrate", () => { collector.clear(); store.update({ phase: "calibrate" }); render(); });
 socket.on("error", ({ error, message }) => {
   showError(error === "replaced" ? "The answer buttons were opened on another phone or tab. Use that one." : message);
 });

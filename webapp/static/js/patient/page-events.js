@@ -1,5 +1,6 @@
 // Reports what can spoil a calibration or a trial: the tab hidden, full screen left, the window
-// resized, a zoom or a move to another monitor (devicePixelRatio changes; docs/measurement.md §4).
+// resized, a zoom or a move to another monitor (devicePixelRatio changes; docs/measurement.md §4),
+// a pinch zoom (visualViewport.scale changes).
 // The server decides what each means (pause, re-calibrate); the page only reports.
 
 function viewport() {
@@ -42,4 +43,20 @@ export function watchPageEvents(report) {
   };
   watchRatio();
   setInterval(ratioChanged, 1000);
+
+  // Pinch zoom leaves devicePixelRatio alone but magnifies the page: visualViewport.scale is the
+  // size of a CSS px on screen relative to the layout (CSSOM View). Any change of it is a zoom.
+  // Its `resize` also fires when only the visible height changes (an on-screen keyboard, a
+  // browser bar): those keep the scale and are not reported here.
+  const view = window.visualViewport;
+  if (view) {
+    let lastScale = view.scale;
+    view.addEventListener("resize", () => {
+      if (view.scale === lastScale) return;
+      lastScale = view.scale;
+      report("zoom", {
+        device_pixel_ratio: window.devicePixelRatio, viewport_css_px: viewport(), visual_viewport_scale: view.scale,
+      });
+    });
+  }
 }

@@ -4,8 +4,7 @@
 import { Store } from "../store.js";
 import { find, findAll, el, setText, importSvg } from "../dom.js";
 import { connect, request } from "../socket.js";
-import { loadGeometry, renderStimulus, measureDrawn, optotypeSvg } from "../optotypes.js";
-import { describeSize, formatDistance } from "../notation.js";
+import { loadGeometry, renderStimulus, measureInk, optotypeSvg } from "../optotypes.js";
 import { AnswerCollector, answerButtons, symbolForKey, keyboardHelp, symbolLabel } from "../answers.js";
 import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
@@ -160,9 +159,9 @@ function requiredDistanceMm() {
 function renderDistance() {
   const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
-  const distance = formatDistance(requiredDistanceMm());
-  setText(find("tape-text"), distance.replace(" m", " metres"));
-  setText(find("tape-text-short"), distance);
+  const server = store.get("server");
+  setText(find("tape-text"), server?.required_distance_long_text || "");
+  setText(find("tape-text-short"), server?.required_distance_text || "");
   setText(find("sweeps-done"), String(sweep.offsetsMm.length));
   sweepStart.disabled = sweep.running || sweep.complete;
   sweepVanished.disabled = !sweep.running;
@@ -222,13 +221,13 @@ find("distance-form").addEventListener("submit", async (event) => {
 
 function renderRange(ack) {
   const range = ack.measurable_range;
-  const distance = formatDistance(ack.viewing_distance_mm);
+  const distance = ack.viewing_distance_text;
   const text = find("range-text");
   const advice = find("range-advice");
   text.dataset.minLogmar = range.min_logmar;
   text.dataset.maxLogmar = range.max_logmar;
   setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can check eyesight from ` +
-    `${describeSize(range.max_logmar)} (the biggest letters it can show) to ${describeSize(range.min_logmar)} ` +
+    `${range.max_notation.text} (the biggest letters it can show) to ${range.min_notation.text} ` +
     "(the smallest). Normal sight is 6/6 (20/20); smaller numbers after the slash mean sharper sight.");
   const tips = [];
   const near = store.get("server")?.setup === "near_40cm";
@@ -329,9 +328,7 @@ function renderPrepare() {
   const server = store.get("server");
   if (!server) return;
   const eye = server.eye || server.eyes?.[0] || "right";
-  const distanceMm = server.calibration?.viewing_distance_mm || requiredDistanceMm();
-  setText(find("distance-text"), formatDistance(server.calibration?.mirrored
-    ? distanceMm / 2 : distanceMm) + (server.calibration?.mirrored ? " from the mirror" : " from the screen"));
+  setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
   setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
   setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
   if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
@@ -395,15 +392,17 @@ async function showStimulus(stimulus) {
   // Measure after layout: what the patient sees is what we report.
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   if (stimulusHost.closest("[hidden]")) return; // not on screen: nothing to measure or report
-  const drawn = measureDrawn(svgs);
-  stimulusHost.dataset.drawnHeight = String(drawn);
+  // The ink on screen, in device px; the server compares it with the size it asked for.
+  const ink = measureInk(svgs).map((box) => box.map((px) => Math.round(px * 1000) / 1000));
+  stimulusHost.dataset.drawnHeight = String(Math.max(...ink.map(([, height]) => height)));
   stimulusHost.dataset.trialId = stimulus.trial_id;
   stimulusHost.dataset.seq = String(stimulus.seq);
   const ack = await request(socket, "drawn", {
     trial_id: stimulus.trial_id,
     seq: stimulus.seq,
-    height_css_px: Math.round(drawn * 1000) / 1000,
+    ink_device_px: ink,
     device_pixel_ratio: window.devicePixelRatio,
+    visual_viewport_scale: window.visualViewport?.scale ?? 1,
   });
   if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
 }
@@ -455,21 +454,19 @@ function renderTestOverlay() {
     : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
   setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
   let message = "";
-  let button = false;
+  // Whether the patient may go on (`ready`) is the server's to say (`actions`), not this page's.
+  const button = (server.phase === "paused" || server.phase === "between_eyes")
+    && Boolean(server.actions?.includes("ready"));
   if (server.phase === "paused") {
-    // Only a pause the page caused (hidden) is the patient's to end; the others are the clinician's.
-    const byPatient = server.paused_reason === "page_hidden";
-    message = byPatient
+    message = server.paused_reason === "page_hidden"
       ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
       : "Your clinician has paused the test. Please wait where you are.";
-    button = byPatient;
     next.textContent = "Continue";
   } else if (server.phase === "between_eyes") {
     const cover = EYE_TO_COVER[eye];
     message = eye === "both"
       ? "Well done. Now uncover your eye and keep both eyes open."
       : `Well done, that eye is finished. Now test your ${eye} eye: uncover it and cover your ${cover} eye with your palm.`;
-    button = true;
     next.textContent = "I have switched eyes — continue";
   } else if (server.phase === "testing" && !store.get("stimulus")) {
     message = "Please wait for the next letter…";
@@ -517,7 +514,7 @@ function renderDone() {
   if (results?.length) {
     find("results-list").replaceChildren(...results.map((result) => el("li", {},
       `${result.eye === "both" ? "Both eyes" : `${result.eye[0].toUpperCase()}${result.eye.slice(1)} eye`}: ` +
-      `${result.snellen_6} (${result.snellen_20}, ${Number(result.logmar).toFixed(2)} logMAR)`)));
+      result.notation.text)));
   }
 }
 
@@ -581,21 +578,14 @@ socket.on("connect_error", (error) => {
   }
 });
 socket.on("state", (state) => applyState(state));
+// The server sends `state` before the messages of the same change (docs/protocol.md), so a
+// `stimulus` arrives on a screen already in `testing`, and `paused`, `resumed`, `recalibrate`,
+// `test_done` on one already showing their phase: they only add what `state` does not carry.
 socket.on("stimulus", (stimulus) => {
-  // A stimulus means the phase is `testing`, even if the `state` saying so is still on its way:
-  // the test screen must be visible before the optotype is measured.
-  const server = store.get("server");
-  if (server && server.phase !== "testing") store.update({ server: { ...server, phase: "testing", paused_reason: null } });
   store.update({ stimulus, step: "test" });
   showStimulus(stimulus);
   renderTestOverlay();
 });
-socket.on("paused", ({ reason }) => {
-  const server = store.get("server");
-  if (server) store.update({ server: { ...server, phase: "paused", paused_reason: reason } });
-  renderTestOverlay();
-});
-socket.on("resumed", () => renderTestOverlay());
 const RECALIBRATE_REASONS = {
   drawn_size_off: "the letters could not be drawn at the right size on this screen.",
   device_pixel_ratio_changed: "the page was zoomed, or moved to another screen.",
@@ -605,25 +595,15 @@ const RECALIBRATE_REASONS = {
 };
 socket.on("recalibrate", ({ reason }) => {
   store.update({ recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", rangeShown: false });
-  collector.clear();
-  clearStimulus();
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  const server = store.get("server");
-  if (server) store.update({ server: { ...server, phase: "calibrate" } });
-  store.update({ step: "scale" });
   renderAll();
 });
 socket.on("eye_done", () => {
   collector.clear();
   clearStimulus();
 });
-socket.on("test_done", ({ show_results: showResults, results }) => {
-  const server = store.get("server") || {};
-  store.update({ server: { ...server, phase: "done", show_results: showResults, results: results || null }, step: "done" });
-  collector.clear();
-  clearStimulus();
+socket.on("test_done", () => {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-  renderAll();
 });
 socket.on("device_status", ({ pad_connected: padConnected, display_connected: displayConnected }) => {
   const server = store.get("server");

@@ -1,22 +1,22 @@
-"""Mapping between the domain (acuity, calibration) and the database rows.
+"""An eye's procedure and its stored trials: rebuilt from the database, kept between events.
 
-The procedure of an eye is rebuilt from what is stored: its frozen ProcedureConfig, its seed and
-its answered trials (acuity.procedure.replay). Dicts sent over the wire are built here too.
+The procedure of an eye is a pure function of its frozen ProcedureConfig, its seed and its answered
+trials (acuity.procedure.replay), so everything needed to continue a test is in the database. To
+save the replay, the procedure of the last committed event is kept in memory and reused while it
+still matches what is stored (see the cache below).
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
-from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
-
+from webapp.models import EyeTest, TestSession, Trial, utcnow
 
 # What a live event reads: the eyes and the calibrations (one query each, not one per attribute
 # touched). Not the trials: an answer needs only the count of its eye's trials (`rebuild`) and the
@@ -25,21 +25,6 @@ LIVE_SESSION_LOAD = (
     selectinload(TestSession.eye_tests),
     selectinload(TestSession.calibrations),
 )
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
-
-
-def trial_id(eye: str, index: int) -> str:
-    return f"{eye}-{index}"
-
-
-def parse_trial_id(value: str) -> tuple[str, int] | None:
-    eye, _, index = value.rpartition("-")
-    if eye not in ("right", "left", "both") or not index.isdigit():
-        return None
-    return eye, int(index)
 
 
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
@@ -112,6 +97,8 @@ def _drop_uncommitted(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
+# ---- the stored trials of an eye ---------------------------------------------------------------
+
 def stored_trial(eye_test: EyeTest, index: int) -> Trial | None:
     """The stored trial `index` of an eye, if it was answered (one row, not the whole history)."""
     return db.session.scalar(
@@ -151,90 +138,3 @@ def trial_row(
         presented_at=datetime.fromisoformat(presented_at.rstrip("Z")) if presented_at else None,
         answered_at=utcnow(),
     )
-
-
-def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
-    return {
-        "trial_id": trial_id(eye_test.eye, trial.index),
-        "seq": trial.seq,
-        "eye": eye_test.eye,
-        "index": trial.index,
-        "logmar": trial.logmar,
-        "optotypes": list(trial.optotypes),
-        "responses": list(trial.responses),
-        "correct": list(trial.correct),
-        "response_time_ms": trial.response_time_ms,
-        "height_css_px": trial.height_css_px,
-        "scored_by": trial.scored_by,
-        "at": iso(trial.answered_at),
-    }
-
-
-def notation(logmar: float) -> dict[str, Any]:
-    from acuity import notation as n
-
-    return {
-        "snellen_6": n.snellen_chart_line(logmar, 6),
-        "snellen_20": n.snellen_chart_line(logmar, 20),
-        "decimal": n.decimal_from_logmar(logmar),
-        "etdrs_letters": n.etdrs_letters(logmar),
-    }
-
-
-def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
-    """The stored result of a finished eye, with its notations."""
-    if not eye_test.result:
-        return None
-    return {"eye": eye_test.eye, **eye_test.result, **notation(eye_test.result["logmar"])}
-
-
-def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
-    if eye_test.result:
-        return dict(eye_test.result)
-    if eye_test.procedure_config is None or not eye_test.trials:
-        return None
-    procedure = rebuild(eye_test)
-    estimate = procedure.estimate().to_dict()
-    remember(eye_test, procedure)
-    return estimate
-
-
-def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
-    if calibration is None:
-        return None
-    return {
-        "css_px_per_mm": calibration.css_px_per_mm,
-        "device_pixel_ratio": calibration.device_pixel_ratio,
-        "viewport_css_px": [calibration.viewport_width_css_px, calibration.viewport_height_css_px],
-        "scale_method": calibration.scale_method,
-        "distance_method": calibration.distance_method,
-        "viewing_distance_mm": calibration.viewing_distance_mm,
-        "mirrored": calibration.mirrored,
-        "user_agent": calibration.user_agent,
-        "at": iso(calibration.created_at),
-    }
-
-
-def measurable_range_dict(calibration: Calibration | None) -> dict[str, float] | None:
-    if calibration is None:
-        return None
-    return {"min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar}
-
-
-def event_dict(event: SessionEvent) -> dict[str, Any]:
-    return {"kind": event.kind, "detail": event.detail or {}, "device": event.device,
-            "text": event.text, "at": iso(event.created_at)}
-
-
-def session_dict(session: TestSession) -> dict[str, Any]:
-    """The JSON-able session given to clinician/live.html (docs/protocol.md)."""
-    from flask import url_for
-
-    return {
-        "public_id": session.public_id,
-        "patient_reference": session.patient_reference,
-        "status": session.status,
-        "created_at": iso(session.created_at),
-        "config": {**session.config, "show_results": session.show_results},
-        "result_url": url_for("clinician.result", public_id=session.public_id),
-    }

@@ -1,0 +1,549 @@
+"""The live test's commands: what each event does to a stored test session, and what it queues
+for whom.
+
+Each command asks the state machine (webapp/live/phases.py) whether it applies where the test is,
+changes rows and queues messages in an Outbox; it never commits and never emits. The socket
+handlers (webapp/live/common.py) commit first, then flush the outbox: every change is stored before
+anyone hears of it. An eye's procedure is rebuilt from the database, or reused from the last
+committed event while it matches what is stored (webapp/live/procedures.py), so a restart loses
+nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from acuity.notation import format_distance_mm
+from acuity.optotypes import optotype_set
+from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
+from calibration.capability import check_drawn, css_px_size_changed, measurable_range
+from calibration.distance import distance_from_blind_spot, distance_from_mirror, distance_from_tape
+from calibration.errors import CalibrationError
+from calibration.screen import screen_scale
+from calibration.size import optotype_height_css_px
+from webapp import events as ev
+from webapp import serializers as s
+from webapp.extensions import db
+from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
+from webapp.live import phases
+from webapp.live import procedures as proc
+from webapp.live.errors import LiveError
+from webapp.live.outbox import Outbox
+from webapp.live.payloads import (answer_request_payload, results, stimulus_payload,
+                                  stimulus_shown_payload)
+from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
+from webapp.live.trial_ids import format_trial_id, parse_trial_id
+from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
+
+# A measured distance this far from the set-up's is stored with a warning for the clinician.
+DISTANCE_WARNING_FRACTION = 0.10
+
+
+# ---- moving between phases (every stored change of status or pause reason goes through these) ----
+
+def _set_pause(session: TestSession, reason: PauseReason | None) -> None:
+    session.paused_reason = reason
+
+
+def _set_status(session: TestSession, status: Status) -> None:
+    session.status = status
+
+
+def _record_event(session: TestSession, kind: str, device: str, detail: dict | None = None,
+                  text: str | None = None) -> SessionEvent:
+    event = SessionEvent(session_id=session.id, kind=kind, device=device, detail=detail or {}, text=text,
+                         created_at=utcnow())
+    db.session.add(event)  # not session.events.append: that would load every stored event first
+    return event
+
+
+def device_replaced(session: TestSession, device: str) -> dict[str, Any]:
+    """A newer connection of `device` took over (a second device on the same link, or the same
+    device back before its old connection was closed): stored as a warning; returns the clinician's
+    `page_event` payload, to send after the commit."""
+    event = _record_event(session, "warning", device, {"code": "device_replaced"})
+    return {"kind": "warning", "detail": {"code": "device_replaced"}, "device": device, "at": s.iso(event.created_at)}
+
+
+# ---- patient commands --------------------------------------------------------------------------
+
+def consent(session: TestSession, out: Outbox) -> dict:
+    if not phases.check(session, ev.CONSENT):
+        return {"ok": True}
+    session.consent_at = utcnow()
+    _set_status(session, Status.ACTIVE)
+    _record_event(session, "consent", "display")
+    out.announce()
+    return {"ok": True}
+
+
+def _optotypes_per_row(session: TestSession) -> int:
+    if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") == "row":
+        return ProcedureConfig().chart_letters_per_row
+    return 1
+
+
+def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
+    """Store a calibration of the display; answers with what the screen can measure."""
+    phases.check(session, ev.CALIBRATION)
+    setup = session.config["setup"]
+    distance = data["distance"]
+    if distance["method"] not in SETUP_DISTANCE_METHODS[setup]:
+        allowed = " or ".join(SETUP_DISTANCE_METHODS[setup])
+        raise LiveError("invalid_payload", f"This test's set-up ({setup}) measures the distance by {allowed}; "
+                                           f"set the distance that way.")
+    try:
+        if distance["method"] == "tape":
+            viewing = distance_from_tape(distance["distance_mm"])
+        elif distance["method"] == "mirror":
+            viewing = distance_from_mirror(distance["patient_to_mirror_mm"])
+        else:
+            viewing = distance_from_blind_spot(distance["offsets_mm"])
+        scale = screen_scale(data["css_px_per_mm"], data["device_pixel_ratio"], data["scale_method"])
+        width, height = data["viewport_css_px"]
+        drawable = measurable_range(scale, (width, height), viewing.viewing_distance_mm,
+                                    crowding=True, optotypes_per_row=_optotypes_per_row(session))
+    except CalibrationError as error:
+        raise LiveError("calibration_refused", str(error)) from None
+
+    calibration = Calibration(
+        css_px_per_mm=scale.css_px_per_mm, device_pixel_ratio=scale.device_pixel_ratio,
+        viewport_width_css_px=width, viewport_height_css_px=height, scale_method=scale.method,
+        distance_method=viewing.method, distance_input=dict(distance),
+        viewing_distance_mm=viewing.viewing_distance_mm, mirrored=viewing.mirrored,
+        min_logmar=drawable.min_logmar, max_logmar=drawable.max_logmar,
+        user_agent=data.get("user_agent", "")[:512], created_at=utcnow(),
+    )
+    for older in session.calibrations:
+        if older.invalidated_at is None:
+            older.invalidated_at = utcnow()
+            older.invalidated_reason = "replaced by a new calibration"
+    session.calibrations.append(calibration)
+    expected = SETUP_DISTANCE_MM[setup]
+    if expected and abs(viewing.viewing_distance_mm - expected) > DISTANCE_WARNING_FRACTION * expected:
+        _record_event(session, "warning", "server", {
+            "code": "distance_differs", "viewing_distance_mm": viewing.viewing_distance_mm, "setup_mm": expected})
+    eye = session.current_eye_test
+    if eye is not None and eye.status == EyeStatus.ACTIVE and session.paused_reason != PauseReason.CLINICIAN:
+        # Mid-eye: the patient says `ready` before the trial is shown again at the new size (or held
+        # again if this calibration cannot draw it either).
+        _set_pause(session, PauseReason.AWAITING_READY)
+    if eye is not None and eye.status == EyeStatus.ACTIVE and eye.procedure_config:
+        frozen = eye.procedure_config
+        if drawable.min_logmar > frozen["min_logmar"] + 1e-9 or drawable.max_logmar < frozen["max_logmar"] - 1e-9:
+            _record_event(session, "warning", "server", {
+                "code": "range_narrower_than_eye_test", "min_logmar": drawable.min_logmar,
+                "max_logmar": drawable.max_logmar})
+    _record_event(session, "calibration", "display", {
+        "viewing_distance_mm": viewing.viewing_distance_mm, "css_px_per_mm": scale.css_px_per_mm,
+        "device_pixel_ratio": scale.device_pixel_ratio})
+    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
+    out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration),
+                                   "measurable_range": measurable})
+    out.announce()
+    return {"ok": True, "measurable_range": measurable,
+            "viewing_distance_mm": viewing.viewing_distance_mm,
+            "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm), "mirrored": viewing.mirrored}
+
+
+def ready(session: TestSession, out: Outbox) -> dict:
+    """The patient is in place with one eye covered: start or continue the current eye."""
+    phases.check(session, ev.READY)
+    _set_pause(session, None)
+    eye = session.current_eye_test
+    assert eye is not None  # the table allows `ready` only while an eye is left
+    if eye.status == EyeStatus.PENDING:
+        _start_eye(session, eye)
+    _show(session, eye, out)
+    out.announce()
+    return {"ok": True}
+
+
+def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
+    """The display reports the ink it drew; more than 2% off (calibration.capability.check_drawn),
+    or a changed devicePixelRatio or pinch zoom, voids the calibration."""
+    phases.check(session, ev.DRAWN)
+    eye = session.current_eye_test
+    pending = eye.pending if eye else None
+    if not pending or pending["trial_id"] != data["trial_id"] or pending["seq"] != data["seq"]:
+        raise LiveError("stale_trial", "That trial is no longer on screen; draw the current one.")
+    calibration = session.current_calibration
+    if calibration is None:
+        raise LiveError("recalibration_needed", "Calibrate the screen again first.")
+    try:
+        check = check_drawn(pending["height_css_px"], calibration.device_pixel_ratio, data["ink_device_px"],
+                            data["device_pixel_ratio"], data["visual_viewport_scale"], len(pending["optotypes"]))
+    except CalibrationError as error:
+        raise LiveError("invalid_payload", str(error)) from None
+    out.clinician(ev.DRAWN_REPORT, {"trial_id": pending["trial_id"], "seq": pending["seq"],
+                                    "requested_css_px": pending["height_css_px"],
+                                    "drawn_css_px": check.drawn_device_px / calibration.device_pixel_ratio,
+                                    **check.to_dict()})
+    if not check.within_tolerance:
+        invalidate_calibration(session, check.reason, "display", out)
+    return {"ok": True, "within_tolerance": check.within_tolerance}
+
+
+def _responses_for(session: TestSession, pending: dict, responses: list) -> list:
+    symbols = set(optotype_set(session.config["optotype_set"]).symbols)
+    if len(responses) != len(pending["optotypes"]):
+        raise LiveError("invalid_payload",
+                        f"send {len(pending['optotypes'])} responses (one per optotype shown), got {len(responses)}")
+    for i, response in enumerate(responses):
+        if response is not None and response not in symbols:
+            raise LiveError("invalid_payload",
+                            f"responses[{i}] {response!r} is not a symbol of {session.config['optotype_set']}; "
+                            f"send one of {', '.join(sorted(symbols))} or null for not sure")
+    return responses
+
+
+def stored_answer(session: TestSession, trial_id_text: str) -> Trial | None:
+    """The stored trial a trial id names in this session, or None."""
+    parsed = parse_trial_id(trial_id_text)
+    if parsed is None:
+        return None
+    eye_name, index = parsed
+    eye = next((eye for eye in session.eye_tests if eye.eye == eye_name), None)
+    return proc.stored_trial(eye, index) if eye else None
+
+
+def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dict:
+    """Score one answer to the trial on screen (patient `answer` or clinician `score`).
+
+    Returns the ack; the caller commits before acknowledging. A repeat of the answered
+    (trial_id, seq) is a duplicate, counted once; anything else not current is stale.
+    """
+    eye = session.current_eye_test
+    pending = eye.pending if eye else None
+    current = bool(pending) and pending["trial_id"] == data["trial_id"] and pending["seq"] == data["seq"]
+    # Not the trial on screen (which is never stored yet): a repeat of a stored answer, in any phase.
+    stored = None if current else stored_answer(session, data["trial_id"])
+    if stored is not None and stored.seq == data["seq"]:
+        return {"ok": True, "accepted": True, "duplicate": True}
+    phases.check(session, ev.ANSWER if scored_by == "patient" else ev.SCORE)
+    if stored is not None:
+        raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
+    if not current:
+        raise LiveError("stale_trial", "That trial is no longer on screen; answer the one shown now.")
+    mode = session.config["answer_mode"]
+    if mode != scored_by:
+        raise LiveError("answer_mode", "The clinician scores this test." if mode == "clinician"
+                        else "The patient answers this test; the clinician cannot score it.")
+    if "correct" in data:
+        flags = data["correct"]
+        if len(flags) != len(pending["optotypes"]):
+            raise LiveError("invalid_payload",
+                            f"send {len(pending['optotypes'])} correct flags (one per optotype shown)")
+        responses = [shown if ok else None for shown, ok in zip(pending["optotypes"], flags)]
+    else:
+        responses = _responses_for(session, pending, data["responses"])
+
+    procedure = proc.rebuild(eye)
+    try:
+        record = procedure.record(proc.pending_presentation(eye), responses)
+    except ProcedureError as error:
+        raise LiveError("procedure_error", str(error)) from None
+    row = proc.trial_row(eye, record, seq=pending["seq"], scored_by=scored_by,
+                         response_time_ms=data.get("response_time_ms"), height_css_px=pending["height_css_px"],
+                         presented_at=pending.get("presented_at"))
+    proc.add_trial(eye, row)
+    eye.pending = None
+    estimate = s.with_notation(procedure.estimate().to_dict(), s.near_distance_mm(session))
+    out.clinician(ev.ANSWER_SCORED, {"trial": s.trial_dict(eye, row), "estimate": estimate})
+    out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
+    _advance(session, eye, procedure, out)
+    _send_current(session, out)
+    if eye.status == EyeStatus.ACTIVE:  # a finished eye's procedure is not needed again (and is large)
+        proc.remember(eye, procedure)
+    return {"ok": True, "accepted": True, "duplicate": False}
+
+
+def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> dict:
+    """Store a page event, relay it to the clinician, and pause or void the calibration if needed."""
+    phases.check(session, ev.PAGE_EVENT)
+    kind, detail = data["kind"], data.get("detail", {})
+    event = _record_event(session, "page_event", device, {"kind": kind, **detail})
+    out.clinician(ev.PAGE_EVENT, {"kind": kind, "detail": detail, "device": device, "at": s.iso(event.created_at)})
+    if session.status in phases.CLOSED:
+        return {"ok": True, "paused": False}
+    calibration = session.current_calibration
+    if device == "display" and calibration is not None:
+        # A zoom of any kind (browser zoom, another monitor, pinch zoom) changes the size of a CSS px.
+        if kind == "zoom" or css_px_size_changed(calibration.device_pixel_ratio, detail.get("device_pixel_ratio"),
+                                                 detail.get("visual_viewport_scale")):
+            invalidate_calibration(session, "zoom_or_screen_changed", device, out)
+            return {"ok": True, "paused": True}
+    if device == "display" and calibration is not None and kind in ("resize", "fullscreen_exit", "fullscreen_enter"):
+        if not _pending_fits_viewport(session, calibration, detail.get("viewport_css_px")):
+            invalidate_calibration(session, "window_too_small", device, out)
+            return {"ok": True, "paused": True}
+    if kind == "hidden" and device == "display" and phases.phase(session) == Phase.TESTING:
+        _set_pause(session, PauseReason.PAGE_HIDDEN)
+        out.patients(ev.PAUSED, {"reason": PauseReason.PAGE_HIDDEN})
+        out.announce()
+        return {"ok": True, "paused": True}
+    return {"ok": True, "paused": phases.phase(session) in (Phase.PAUSED, Phase.CALIBRATE)}
+
+
+def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewport: Any) -> bool:
+    """Whether the stimulus on screen still fits a resized window (the calibration's largest size
+    was computed for the window it was made in)."""
+    eye = session.current_eye_test
+    if not eye or not eye.pending or not (isinstance(viewport, list) and len(viewport) == 2):
+        return True
+    # Only a stimulus on screen can stop fitting: a trial held for `ready` after a re-calibration,
+    # or held because this calibration cannot draw it, is not on screen.
+    if phases.phase(session) != Phase.TESTING or eye.pending.get("calibration_id") != calibration.id:
+        return True
+    try:
+        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
+        drawable = measurable_range(scale, (viewport[0], viewport[1]), calibration.viewing_distance_mm,
+                                    crowding=True, optotypes_per_row=_optotypes_per_row(session))
+    except CalibrationError:
+        return False  # nothing fits this window at all
+    return eye.pending["logmar"] <= drawable.max_logmar + 1e-9
+
+
+# ---- clinician commands ------------------------------------------------------------------------
+
+def pause(session: TestSession, out: Outbox) -> dict:
+    if not phases.check(session, ev.PAUSE):
+        return {"ok": True}
+    _set_pause(session, PauseReason.CLINICIAN)
+    _record_event(session, "paused", "clinician")
+    out.patients(ev.PAUSED, {"reason": PauseReason.CLINICIAN})
+    out.announce()
+    return {"ok": True}
+
+
+def resume(session: TestSession, out: Outbox) -> dict:
+    if not phases.check(session, ev.RESUME):
+        return {"ok": True}
+    _set_pause(session, None)
+    _record_event(session, "resumed", "clinician")
+    out.patients(ev.RESUMED, {})
+    eye = session.current_eye_test
+    if phases.phase(session) == Phase.TESTING and eye is not None:
+        _show(session, eye, out)
+    out.announce()
+    return {"ok": True}
+
+
+def request_recalibration(session: TestSession, out: Outbox) -> dict:
+    phases.check(session, ev.REQUEST_RECALIBRATION)
+    invalidate_calibration(session, "clinician_request", "clinician", out)
+    return {"ok": True}
+
+
+def next_eye(session: TestSession, out: Outbox) -> dict:
+    phases.check(session, ev.NEXT_EYE)
+    eye = session.current_eye_test
+    assert eye is not None  # an open test has an eye left
+    procedure = proc.rebuild(eye) if eye.procedure_config else None
+    _finish_eye(session, eye, procedure, out)
+    return {"ok": True}
+
+
+def end(session: TestSession, out: Outbox) -> dict:
+    phases.check(session, ev.END)
+    for eye in session.eye_tests:
+        if eye.status == EyeStatus.ACTIVE:
+            procedure = proc.rebuild(eye)
+            eye.result = procedure.estimate().to_dict() if procedure.history else None
+            eye.status = EyeStatus.DONE if procedure.history else EyeStatus.SKIPPED
+            eye.finished_at = utcnow()
+        elif eye.status == EyeStatus.PENDING:
+            eye.status = EyeStatus.SKIPPED
+    _record_event(session, "ended", "clinician")
+    _finish_session(session, Status.ENDED, out)
+    return {"ok": True}
+
+
+def note(session: TestSession, text: str, out: Outbox) -> dict:
+    phases.check(session, ev.NOTE)
+    event = _record_event(session, "note", "clinician", text=text.strip())
+    out.clinician(ev.NOTE, {"text": event.text, "at": s.iso(event.created_at)})
+    return {"ok": True}
+
+
+def present(session: TestSession, logmar: float, out: Outbox) -> dict:
+    """The clinician chooses the next size (manual procedure; an override in the others)."""
+    phases.check(session, ev.PRESENT)
+    eye = session.current_eye_test
+    if eye is None or eye.status != EyeStatus.ACTIVE:  # paused by the clinician before the eye started
+        raise LiveError(*phases.REFUSALS[(ev.PRESENT, None)])
+    calibration = session.current_calibration
+    assert calibration is not None  # the table allows `present` only with a calibration
+    procedure = proc.rebuild(eye)
+    try:
+        presentation = procedure.next_presentation(requested_logmar=logmar)
+    except ProcedureError as error:
+        raise LiveError("procedure_error", str(error)) from None
+    if presentation is None:
+        raise LiveError("procedure_error", "This eye's test has finished; go to the next eye.")
+    if not _drawable(calibration, presentation.logmar):
+        raise LiveError("procedure_error",
+                        f"logMAR {presentation.logmar:+.2f} cannot be drawn with the patient's current calibration; "
+                        f"choose from {calibration.min_logmar:+.2f} to {calibration.max_logmar:+.2f}")
+    proc.remember(eye, procedure)
+    if session.paused_reason == PauseReason.SIZE_NOT_DRAWABLE:  # this size can be drawn: go on
+        _set_pause(session, None)
+        out.patients(ev.RESUMED, {})
+        out.announce()
+    _put_up(session, eye, presentation, out)
+    _record_event(session, "present", "clinician", {"logmar": presentation.logmar})
+    _send_current(session, out)
+    return {"ok": True, "stimulus": stimulus_payload(session)}
+
+
+def share_results(session: TestSession, show: bool, out: Outbox) -> dict:
+    phases.check(session, ev.SHARE_RESULTS)
+    session.show_results = show
+    _record_event(session, "share_results", "clinician", {"show": show})
+    if show and session.status in phases.CLOSED:
+        out.patients(ev.TEST_DONE, {"show_results": True, "results": results(session)})
+    out.state_to_patients = True
+    return {"ok": True}
+
+
+# ---- what the commands share -------------------------------------------------------------------
+
+def _start_eye(session: TestSession, eye: EyeTest) -> None:
+    calibration = session.current_calibration
+    assert calibration is not None
+    cfg = session.config
+    config = ProcedureConfig(
+        procedure=cfg["procedure"], optotype_set=cfg["optotype_set"],
+        min_logmar=calibration.min_logmar, max_logmar=calibration.max_logmar,
+        chart_presentation=cfg.get("chart_presentation", "row"),
+    )
+    eye.procedure_config = config.to_dict()
+    eye.status = EyeStatus.ACTIVE
+    eye.started_at = utcnow()
+
+
+def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
+    """Put the current trial on screen: the stored one (again), or the procedure's next."""
+    calibration = session.current_calibration
+    if eye.pending:
+        if eye.pending.get("calibration_id") != (calibration.id if calibration else None):
+            # Calibrated again since it was put up: same trial, new size, new seq.
+            presentation = proc.pending_presentation(eye)
+            _put_up(session, eye, presentation, out)
+        elif _hold_if_not_drawable(session, eye, out):
+            return
+    else:
+        procedure = proc.rebuild(eye)
+        _advance(session, eye, procedure, out)
+        proc.remember(eye, procedure)
+    _send_current(session, out)
+
+
+def invalidate_calibration(session: TestSession, reason: str, device: str, out: Outbox) -> None:
+    calibration = session.current_calibration
+    if calibration is None:
+        return
+    calibration.invalidated_at = utcnow()
+    calibration.invalidated_reason = reason
+    _record_event(session, "calibration_invalidated", device, {"reason": reason})
+    out.display(ev.RECALIBRATE, {"reason": reason})
+    out.pad(ev.PAUSED, {"reason": phases.PAD_PAUSED_FOR_RECALIBRATION})
+    out.clinician(ev.CALIBRATION, {"calibration": None, "measurable_range": None, "reason": reason})
+    out.announce()
+
+
+def _put_up(session: TestSession, eye: EyeTest, presentation, out: Outbox) -> None:
+    """Make `presentation` the trial on screen, with a new seq."""
+    calibration = session.current_calibration
+    assert calibration is not None
+    session.seq += 1
+    height = optotype_height_css_px(presentation.logmar, calibration.viewing_distance_mm, calibration.css_px_per_mm)
+    eye.pending = {
+        "trial_id": format_trial_id(eye.eye, presentation.index),
+        "seq": session.seq,
+        "index": presentation.index,
+        "logmar": presentation.logmar,
+        "optotypes": list(presentation.optotypes),
+        "height_css_px": height,
+        "calibration_id": calibration.id,
+        "presented_at": s.iso(utcnow()),
+    }
+    _hold_if_not_drawable(session, eye, out)
+
+
+def _drawable(calibration: Calibration, logmar: float) -> bool:
+    return calibration.min_logmar - 1e-9 <= logmar <= calibration.max_logmar + 1e-9
+
+
+def _hold_if_not_drawable(session: TestSession, eye: EyeTest, out: Outbox) -> bool:
+    """A size the current calibration cannot draw is never shown (docs/measurement.md, "Optotype
+    size"): hold the test and tell the clinician (who can present another size, or ask for a new
+    calibration)."""
+    calibration = session.current_calibration
+    if not eye.pending or calibration is None or _drawable(calibration, eye.pending["logmar"]):
+        return False
+    if session.paused_reason != PauseReason.CLINICIAN:
+        _set_pause(session, PauseReason.SIZE_NOT_DRAWABLE)
+    _record_event(session, "warning", "server", {
+        "code": "size_not_drawable", "logmar": eye.pending["logmar"],
+        "min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar})
+    out.patients(ev.PAUSED, {"reason": PauseReason.SIZE_NOT_DRAWABLE})
+    out.announce()
+    return True
+
+
+def _send_current(session: TestSession, out: Outbox) -> None:
+    stimulus = stimulus_payload(session)
+    if stimulus is None:
+        return
+    out.display(ev.STIMULUS, stimulus)
+    out.pad(ev.ANSWER_REQUEST, answer_request_payload(session))
+    out.clinician(ev.STIMULUS_SHOWN, stimulus_shown_payload(stimulus))
+
+
+def _advance(session: TestSession, eye: EyeTest, procedure: Procedure, out: Outbox) -> None:
+    """After an answer (or a start): the next trial, or the end of this eye."""
+    if procedure.finished:
+        _finish_eye(session, eye, procedure, out)
+        return
+    if procedure.config.procedure == "manual":
+        eye.pending = None  # the clinician chooses the next size (`present`)
+        return
+    presentation = procedure.next_presentation()
+    if presentation is None:
+        _finish_eye(session, eye, procedure, out)
+        return
+    _put_up(session, eye, presentation, out)
+
+
+def _finish_eye(session: TestSession, eye: EyeTest, procedure: Procedure | None, out: Outbox) -> None:
+    eye.pending = None
+    eye.finished_at = utcnow()
+    if procedure is not None and procedure.history:
+        eye.result = procedure.estimate().to_dict()
+        eye.status = EyeStatus.DONE
+    else:
+        eye.status = EyeStatus.SKIPPED
+    next_eye = session.eye_tests[eye.order_index + 1] if eye.order_index + 1 < len(session.eye_tests) else None
+    result = s.result_dict(eye)
+    out.patients(ev.EYE_DONE, {"eye": eye.eye, "next_eye": next_eye.eye if next_eye else None})
+    out.clinician(ev.EYE_DONE, {"eye": eye.eye, "next_eye": next_eye.eye if next_eye else None, "result": result})
+    if session.current_eye_index == eye.order_index and next_eye is not None:
+        session.current_eye_index = next_eye.order_index
+        if session.paused_reason in (PauseReason.AWAITING_READY, PauseReason.SIZE_NOT_DRAWABLE):
+            _set_pause(session, None)  # held for the finished eye's trial, which is gone
+    elif next_eye is None:
+        _finish_session(session, Status.DONE, out)
+    out.announce()
+
+
+def _finish_session(session: TestSession, status: Status, out: Outbox) -> None:
+    _set_status(session, status)
+    session.finished_at = utcnow()
+    _set_pause(session, None)
+    for eye in session.eye_tests:
+        eye.pending = None
+    all_results = results(session)
+    out.patients(ev.TEST_DONE, {"show_results": session.show_results,
+                                **({"results": all_results} if session.show_results else {})})
+    out.clinician(ev.TEST_DONE, {"results": all_results, "status": status})
+    out.announce()

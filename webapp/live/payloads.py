@@ -1,0 +1,142 @@
+"""What the live test sends: each message's payload, built from what is stored (docs/protocol.md)."""
+from __future__ import annotations
+
+from typing import Any
+
+from acuity.notation import describe, format_distance_mm
+from acuity.optotypes import optotype_set
+from webapp import serializers as s
+from webapp.setups import SETUP_DISTANCE_MM
+from webapp.live import phases
+from webapp.live.phases import Phase
+from webapp.live.procedures import procedure_config
+from webapp.models import TestSession
+
+
+def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
+    """The current stimulus for the display, or None when no trial is on screen."""
+    eye = session.current_eye_test
+    if eye is None or not eye.pending or phases.phase(session) != Phase.TESTING:
+        return None
+    pending = eye.pending
+    config = procedure_config(eye)
+    calibration = session.current_calibration
+    return {
+        "trial_id": pending["trial_id"],
+        "seq": pending["seq"],
+        "eye": eye.eye,
+        "index": pending["index"],
+        "logmar": pending["logmar"],
+        "optotypes": list(pending["optotypes"]),
+        "height_css_px": pending["height_css_px"],
+        "stroke_css_px": pending["height_css_px"] / 5,  # 5-stroke optotypes (docs/measurement.md, "Optotype size")
+        "mirrored": bool(calibration and calibration.mirrored),
+        "crowding": config.crowding,
+        "optotype_set": config.optotype_set,
+        "notation": describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
+    }
+
+
+def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
+    """What the pad needs to collect an answer: never the optotypes themselves."""
+    eye = session.current_eye_test
+    if eye is None or not eye.pending or phases.phase(session) != Phase.TESTING:
+        return None
+    name = session.config["optotype_set"]
+    return {
+        "trial_id": eye.pending["trial_id"],
+        "seq": eye.pending["seq"],
+        "optotype_set": name,
+        "count": len(eye.pending["optotypes"]),
+        "symbols": list(optotype_set(name).symbols),
+    }
+
+
+def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
+    """The clinician's copy of a stimulus put on screen."""
+    return {k: stimulus[k] for k in ("trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px",
+                                   "notation")}
+
+
+def results(session: TestSession) -> list[dict[str, Any]]:
+    return [r for r in (s.result_dict(eye) for eye in session.eye_tests) if r]
+
+
+def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_svg: str | None = None) -> dict:
+    """The full state one patient device needs to draw its screen (docs/protocol.md, `state`)."""
+    calibration = session.current_calibration
+    eye = session.current_eye_test
+    current_phase = phases.phase(session)
+    show = session.show_results and current_phase == Phase.DONE
+    data: dict[str, Any] = {
+        "phase": str(current_phase),
+        "actions": phases.actions(session, phases.PATIENT_COMMANDS),
+        "eye": eye.eye if eye else None,
+        "eye_index": session.current_eye_index,
+        "eyes": list(session.config["eyes"]),
+        "optotype_set": session.config["optotype_set"],
+        "answer_mode": session.config["answer_mode"],
+        "procedure": session.config["procedure"],
+        "setup": session.config["setup"],
+        "correction": session.config["correction"],
+        "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
+        "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
+        **_required_distance_text(session.config["setup"]),
+        "calibration": s.calibration_dict(calibration),
+        "measurable_range": s.measurable_range_dict(calibration),
+        "pad_connected": session.pad_sid is not None,
+        "display_connected": session.display_sid is not None,
+        "paused_reason": session.paused_reason,
+        "show_results": show,
+        "results": results(session) if show else None,
+    }
+    if device == "display":
+        data["pad_url"] = pad_url
+        data["pad_qr_svg"] = pad_qr_svg
+        data["current_stimulus"] = stimulus_payload(session)
+    else:
+        data["current_request"] = answer_request_payload(session)
+    return data
+
+
+def _required_distance_text(setup: str) -> dict[str, str | None]:
+    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
+    distance_mm = SETUP_DISTANCE_MM[setup]
+    return {"required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
+            "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None}
+
+
+def snapshot(session: TestSession) -> dict[str, Any]:
+    """Everything the clinician's live view needs (docs/protocol.md, `watch`)."""
+    calibration = session.current_calibration
+    current = session.current_eye_test
+    return {
+        "session": s.session_dict(session),
+        **status_payload(session),
+        "devices": {"display": session.display_sid is not None, "pad": session.pad_sid is not None},
+        "calibration": s.calibration_dict(calibration),
+        "measurable_range": s.measurable_range_dict(calibration),
+        "eyes": [
+            {
+                "eye": eye.eye,
+                "status": eye.status,
+                "result": s.result_dict(eye),
+                "estimate": s.estimate_dict(eye),
+                "trials": [s.trial_dict(eye, trial) for trial in eye.trials],
+            }
+            for eye in session.eye_tests
+        ],
+        "current_stimulus": stimulus_payload(session),
+        "estimate": s.estimate_dict(current) if current else None,
+        "events": [s.event_dict(event) for event in session.events],
+    }
+
+
+def status_payload(session: TestSession) -> dict[str, Any]:
+    """The clinician's `status`: the session's status, the phase, and what the clinician may do now."""
+    return {"status": session.status, "phase": str(phases.phase(session)), "paused_reason": session.paused_reason,
+            "actions": phases.actions(session, phases.CLINICIAN_COMMANDS)}
+
+
+def device_status(session: TestSession) -> dict[str, bool]:
+    return {"display_connected": session.display_sid is not None, "pad_connected": session.pad_sid is not None}

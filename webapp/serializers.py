@@ -1,0 +1,157 @@
+"""The JSON-able dicts of stored rows, shared by the live test (webapp/live/) and the pages and
+reports (webapp/clinician/, webapp/reports/). docs/protocol.md spells each of them out."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from acuity import notation as n
+from webapp import setups
+from webapp.live import procedures
+from webapp.live.trial_ids import format_trial_id
+from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
+    return {
+        "trial_id": format_trial_id(eye_test.eye, trial.index),
+        "seq": trial.seq,
+        "eye": eye_test.eye,
+        "index": trial.index,
+        "logmar": trial.logmar,
+        "optotypes": list(trial.optotypes),
+        "responses": list(trial.responses),
+        "correct": list(trial.correct),
+        "response_time_ms": trial.response_time_ms,
+        "height_css_px": trial.height_css_px,
+        "scored_by": trial.scored_by,
+        "at": iso(trial.answered_at),
+        "notation": n.describe(trial.logmar, size=True, near_distance_mm=near_distance_mm(eye_test.session)),
+    }
+
+
+def near_distance_mm(session: TestSession) -> float | None:
+    """A near test's distance (its notation adds N point and M units there); None otherwise."""
+    return setups.near_distance_mm(session.config.get("setup"))
+
+
+def with_notation(estimate: dict[str, Any], near_mm: float | None = None) -> dict[str, Any]:
+    """An estimate or result (AcuityResult.to_dict()) with `notation`: every string shown for it
+    and its 95% interval (acuity.notation.describe), so no page computes one."""
+    return {**estimate, "notation": n.describe(
+        estimate["logmar"], bound=estimate.get("bound"),
+        ci95=(estimate["ci95_low_logmar"], estimate["ci95_high_logmar"]), near_distance_mm=near_mm)}
+
+
+def notation(logmar: float) -> dict[str, Any]:
+    """The flat notation fields of a result (CSV columns, FHIR): as acuity.notation.describe shows
+    them, plus the exact decimal acuity."""
+    described = n.describe(logmar)
+    return {
+        "snellen_6": described["snellen_6"],
+        "snellen_20": described["snellen_20"],
+        "decimal": n.decimal_from_logmar(logmar),
+        "etdrs_letters": described["etdrs_letters"],
+    }
+
+
+def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
+    """The stored result of a finished eye, with its notations."""
+    if not eye_test.result:
+        return None
+    return {"eye": eye_test.eye, **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
+            **notation(eye_test.result["logmar"])}
+
+
+def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
+    if eye_test.result:
+        return with_notation(eye_test.result, near_distance_mm(eye_test.session))
+    if eye_test.procedure_config is None or not eye_test.trials:
+        return None
+    procedure = procedures.rebuild(eye_test)
+    estimate = procedure.estimate().to_dict()
+    procedures.remember(eye_test, procedure)
+    return with_notation(estimate, near_distance_mm(eye_test.session))
+
+
+def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    return {
+        "css_px_per_mm": calibration.css_px_per_mm,
+        "device_pixel_ratio": calibration.device_pixel_ratio,
+        "viewport_css_px": [calibration.viewport_width_css_px, calibration.viewport_height_css_px],
+        "scale_method": calibration.scale_method,
+        "distance_method": calibration.distance_method,
+        "viewing_distance_mm": calibration.viewing_distance_mm,
+        "viewing_distance_text": n.format_distance_mm(calibration.viewing_distance_mm),
+        # Where the patient sits: through a mirror, half the optical distance from the mirror.
+        "position_text": (f"{n.format_distance_mm(calibration.viewing_distance_mm / 2)} from the mirror"
+                          if calibration.mirrored else
+                          f"{n.format_distance_mm(calibration.viewing_distance_mm)} from the screen"),
+        "mirrored": calibration.mirrored,
+        "user_agent": calibration.user_agent,
+        "at": iso(calibration.created_at),
+    }
+
+
+def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = None) -> dict[str, Any]:
+    """A measurable range with its notation: the smallest and largest sizes described, the one-line
+    text, and the chart-line sizes a clinician may present (largest first)."""
+    def size(logmar: float) -> dict[str, Any]:
+        return n.describe(logmar, size=True, near_distance_mm=near_mm)
+
+    smallest, largest = size(min_logmar), size(max_logmar)
+    # Whole 0.1 rows within the range (round first: 0.3 * 10 is 2.9999999999999996).
+    rows = range(math.floor(round(max_logmar * 10, 6)), math.ceil(round(min_logmar * 10, 6)) - 1, -1)
+    return {
+        "min_logmar": min_logmar, "max_logmar": max_logmar,
+        "min_notation": smallest, "max_notation": largest,
+        "text": f"{largest.get('n_point', largest['snellen_6'])} to {smallest.get('n_point', smallest['snellen_6'])} "
+                f"({largest['logmar']} to {smallest['logmar']} logMAR)",
+        "sizes": [{"logmar": row / 10, "value": f"{row / 10:.1f}", "text": size(row / 10)["text"]} for row in rows],
+    }
+
+
+def measurable_range_dict(calibration: Calibration | None) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    return range_dict(calibration.min_logmar, calibration.max_logmar, near_distance_mm(calibration.session))
+
+
+def detail_text(detail: dict[str, Any], near_mm: float | None = None) -> dict[str, str]:
+    """Display strings of an event's distances (`*_mm`) and sizes (`*logmar`), by detail key."""
+    texts = {}
+    for key, value in detail.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        try:
+            if key.endswith("_mm"):
+                texts[key] = n.format_distance_mm(value)
+            elif key.endswith("logmar"):
+                texts[key] = n.describe(value, size=True, near_distance_mm=near_mm)["text"]
+        except ValueError:
+            continue  # not a plausible distance or size: shown as stored
+    return texts
+
+
+def event_dict(event: SessionEvent) -> dict[str, Any]:
+    detail = event.detail or {}
+    return {"kind": event.kind, "detail": detail, "detail_text": detail_text(detail, near_distance_mm(event.session)),
+            "device": event.device, "text": event.text, "at": iso(event.created_at)}
+
+
+def session_dict(session: TestSession) -> dict[str, Any]:
+    """The session as the clinician's live view knows it (docs/protocol.md: live.html, `snapshot`)."""
+    return {
+        "public_id": session.public_id,
+        "patient_reference": session.patient_reference,
+        "status": session.status,
+        "created_at": iso(session.created_at),
+        "config": {**session.config, "show_results": session.show_results},
+    }
