@@ -127,7 +127,7 @@ def test_a_semicolon_cell_is_quoted():
 # ---- 4. no-store everywhere but static files; the same headers on /socket.io/ ------------------------
 
 def test_every_page_but_static_files_is_no_store(app, clinician_client):
-    from tests.test_security import page_urls
+    from tests.support.app import page_urls
 
     urls = page_urls(app, clinician_client)
     public_id = next(u for u in urls if u.startswith("/sessions/") and u.count("/") >= 3).split("/")[2]
@@ -164,7 +164,7 @@ def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path
     import os
     import stat
 
-    from tests.test_privacy import a_session_with_everything
+    from tests.support.app import a_session_with_everything
     from webapp.config import make_secret_key
 
     path = tmp_path / "visus.sqlite"
