@@ -5,27 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.support.app import (add_clinician, create_test, db_rows, display, login, make_app, rules, start_testing,
-                               watcher)
+from tests.support.app import (a_session_with_everything, add_clinician, create_test, db_rows, display, login,
+                               make_app, rules)
 from webapp import audit
-from webapp import events as ev
 
 
 def counts(app) -> dict[str, int]:
     return {table: len(rows) for table, rows in db_rows(app).items()}
-
-
-def a_session_with_everything(app, client, note="reads slowly", **overrides):
-    """A session with an answered trial, a calibration, a note and a page event; returns (id, token, display)."""
-    public_id, token = create_test(client, **overrides)
-    screen = display(app, token)
-    stimulus = start_testing(screen)
-    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                  "responses": list(stimulus["optotypes"]), "response_time_ms": 800})["ok"]
-    assert screen.send("page_event", {"kind": "hidden", "detail": {}})["ok"]
-    live = watcher(app, client)
-    assert live.send(ev.NOTE, {"session_id": public_id, "text": note})["ok"]
-    return public_id, token, screen
 
 
 @pytest.fixture

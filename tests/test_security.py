@@ -7,25 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.app import (CALIBRATION, PASSWORD, SocketUser, add_clinician, create_test, db_rows, display, login,
-                               make_app, pad_token_from_state, rules, start_testing, with_schema)
+                               make_app, pad_token_from_state, page_urls, rules, start_testing, with_schema)
 from webapp import security
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- headers on every page ------------------------------------------------------------------------
-
-def page_urls(app, client):
-    """Every GET route, filled in with a real session and real tokens."""
-    public_id, token = create_test(client)
-    pad_token = pad_token_from_state(display(app, token).last("state"))
-    values = {"public_id": public_id, "token": token, "pad_token": pad_token, "path:filename": "css/visus.css"}
-    urls = []
-    for path, methods in rules(app):
-        if "GET" in methods:
-            urls.append(re.sub(r"<([^>]+)>", lambda m: values[m.group(1)], path))
-    return urls + ["/no-such-page", "/t/" + "x" * 43]
-
 
 def test_every_page_sends_the_security_headers(app, clinician_client):
     urls = page_urls(app, clinician_client)

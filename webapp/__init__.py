@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         max_http_buffer_size=app.config.get("SOCKETIO_MAX_MESSAGE_BYTES", 100_000),
         cors_allowed_origins=security.socketio_origins(app),
     )
+    security.harden_socketio(app, socketio)  # headers on /socket.io/, reserved event names refused
 
     if app.config.get("PROXIES"):  # behind nginx: the client's address and scheme, not the proxy's
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -77,7 +77,11 @@ def record(session, action: str, clinician_id: int | None, **detail: Any) -> Aud
 
 
 def viewed(session, action: str) -> None:
-    """A read by the signed-in clinician: recorded and committed at once."""
+    """A read by the signed-in clinician: recorded and committed at once (refused, unrecorded, when
+    another site started the request: security.refuse_cross_site)."""
+    from webapp.security import refuse_cross_site
+
+    refuse_cross_site()
     record(session, action, current_user.id)
     db.session.commit()
 
@@ -124,7 +128,6 @@ def session_audit(public_id: str):
     if session is None and not entries:
         abort(404)
     if session is not None:
-        record(session, "audit_view", current_user.id)
-        db.session.commit()
+        viewed(session, "audit_view")
     response = render_template("clinician/audit.html", public_id=public_id, session=session, rows=_rows(entries))
     return response, 200, {"Cache-Control": "no-store"}

@@ -80,6 +80,10 @@ SETTINGS: tuple[Setting, ...] = (
     # Session and remember-me cookies over HTTPS only (also when VISUS_PUBLIC_URL is https://).
     Setting("VISUS_SECURE_COOKIES", "SECURE_COOKIES", False, flag, "0"),
     Setting("VISUS_INVITE_TTL_HOURS", "INVITE_TTL_HOURS", 24.0, float, "24"),
+    # A clinician's sign-in ends after this long without a request or socket event, and this long after
+    # it began whatever happens (NIST SP 800-63B 4.2.3, AAL2: 30 minutes, 12 hours; docs/security.md).
+    Setting("VISUS_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", 30.0, float, "30"),
+    Setting("VISUS_SESSION_MAX_HOURS", "SESSION_MAX_HOURS", 12.0, float, "12"),
     # Days a session is kept; checked by webapp/privacy.py (retention_days).
     Setting("VISUS_RETENTION_DAYS", "RETENTION_DAYS", None, float, "unset (keep)"),
     # Upgrade the database when `python3 server.py` starts (webapp/startup.py).
@@ -138,6 +142,7 @@ def make_secret_key(instance_path: str) -> str:
     key_file = Path(instance_path) / "secret_key"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    # Created 0600 (never readable by others, not even for a moment), written through that descriptor.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key)
     return key

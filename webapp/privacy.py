@@ -15,6 +15,7 @@ from webapp import audit
 from webapp import events as ev
 from webapp.extensions import db, socketio
 from webapp.models import TestSession, utcnow
+from webapp.schema import forget_deleted
 
 bp = Blueprint("privacy", __name__, cli_group=None)
 
@@ -47,6 +48,8 @@ def delete_session(session: TestSession, clinician_id: int | None, action: str =
     sids = (session.display_sid, session.pad_sid)
     audit.record(session, action, clinician_id)
     db.session.delete(session)  # cascades: eye tests -> trials, calibrations, events
+    db.session.commit()
+    forget_deleted(db.session)  # SQLite: nothing of it left in the write-ahead log
     db.session.commit()
     _disconnect_patient(sids)
 

@@ -2,12 +2,13 @@
 origin check. See docs/security.md for what each one guards against (OWASP ASVS level 2)."""
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -39,17 +40,178 @@ def socketio_origins(app: Flask) -> list[str] | None:
     return [origin] if origin else None
 
 
+def security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (Flask's pages here, Socket.IO's in SecurityHeadersMiddleware)."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Frame-Options", "DENY"),  # older browsers; frame-ancestors for the rest
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        # Pages hold health data or a clinician's session: no browser or proxy keeps a copy (the
+        # back button after sign-out shows nothing). Static files set their own caching first.
+        ("Cache-Control", "no-store"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers
+
+
 def set_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")  # older browsers; frame-ancestors for the rest
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers["Referrer-Policy"] = "no-referrer"
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    for name, value in security_headers(request.is_secure):
+        if name == "Referrer-Policy":
+            response.headers[name] = value
+        elif name == "Cache-Control" and request.endpoint == "static":
+            continue  # Flask's send_file caching (conditional requests)
+        else:
+            response.headers.setdefault(name, value)
     return response
+
+
+class SecurityHeadersMiddleware:
+    """WSGI middleware around the whole app: Socket.IO's responses (/socket.io/, answered by
+    python-engineio before Flask sees the request, so Flask's after_request never runs) get the same
+    headers as the pages. A header the response already has is left as it is."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        secure = environ.get("wsgi.url_scheme") == "https"
+
+        def with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(name, value) for name, value in security_headers(secure)
+                                       if name.lower() not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, with_headers)
+
+
+# Sec-Fetch-Site values of a request this site made itself, or the user did (address bar, bookmark).
+SAME_ORIGIN_FETCH = ("same-origin", "none")
+
+
+def refuse_cross_site() -> None:
+    """Before anything audited is read or exported: refuse a request another site started.
+
+    The session cookie is SameSite=Lax, so a link or redirect on another site still opens a page here
+    with the clinician's session, and each opening writes an audit entry in their name. Browsers say
+    who started a request in Sec-Fetch-Site (Fetch Metadata; Chromium 76, Firefox 90, Safari 16.4):
+    anything but same-origin or none (typed, bookmarked) gets a page with a link to the same
+    address, which the clinician can follow on purpose (a click here is same-origin). A request
+    without the header (an older browser, a script with the cookie) is let through.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is None or site in SAME_ORIGIN_FETCH:
+        return
+    target = request.full_path.rstrip("?") if request.query_string else request.path
+    abort(Response(render_template("errors/cross_site.html", target=target), 403))
+
+
+# Socket.IO's lifecycle events: the protocol reserves these names, and a client that sends an event
+# so named must not run the server's handler of the real one (a "disconnect" that marks a device gone).
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener",
+                             "removeListener"})
+
+
+def refuse_reserved_events(server) -> None:
+    """Drop a client's EVENT packet named like a reserved event, answering its ack with an error.
+    python-socketio hands a client's events and the server's own lifecycle calls to the same
+    handlers (Server._trigger_event), so the check sits where only client packets pass."""
+    handle_event = server._handle_event
+
+    def checked(eio_sid, namespace, id, data):
+        if data and isinstance(data[0], str) and data[0] in RESERVED_EVENTS:
+            if id is not None:
+                from socketio import packet
+
+                server._send_packet(eio_sid, server.packet_class(
+                    packet.ACK, namespace=namespace or "/", id=id,
+                    data=[{"ok": False, "error": "bad_event",
+                           "message": f"{data[0]!r} is a reserved Socket.IO event name; a client may not send it."}]))
+            return None
+        return handle_event(eio_sid, namespace, id, data)
+
+    server._handle_event = checked
+
+
+class MalformedPacket(ValueError):
+    """A Socket.IO packet that cannot be decoded."""
+
+
+# What python-socketio raises itself for a well-formed packet of a kind a client may not send.
+_REFUSED_PACKETS = ("Unexpected binary packet", "Unexpected CONNECT_ERROR packet.", "Unknown packet type.")
+
+
+class MalformedPackets:
+    """Malformed Socket.IO packets from clients: counted and dropped (the connection is closed, as the
+    reference JavaScript server does on a parse error), with at most one log line per `interval_s`
+    saying how many, never their content. Without this, python-engineio logs each one with its
+    traceback, twice (its own handler and the root logger): anyone could fill the disk."""
+
+    def __init__(self, logger, interval_s: float = 60.0):
+        self.logger = logger
+        self.interval_s = interval_s
+        self.total = 0
+        self._unlogged = 0
+        self._logged_at = -math.inf
+
+    def dropped(self, error: Exception) -> None:
+        self.total += 1
+        self._unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at >= self.interval_s:
+            self.logger.warning("dropped %d malformed Socket.IO packet(s) (%d since start; last: %s); "
+                                "at most one such line every %d s", self._unlogged, self.total,
+                                type(error).__name__, self.interval_s)
+            self._unlogged = 0
+            self._logged_at = now
+
+
+def drop_malformed_packets(server, counter: MalformedPackets) -> None:
+    base = server.packet_class
+
+    class StrictPacket(base):
+        def __init__(self, *args, encoded_packet=None, **kwargs):
+            if encoded_packet is None:
+                super().__init__(*args, **kwargs)
+                return
+            try:
+                super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+            except Exception as error:
+                raise MalformedPacket(f"{type(error).__name__}: {error}") from None
+
+    server.packet_class = StrictPacket
+    handle_message = server.eio.handlers["message"]
+
+    def checked(eio_sid, data):
+        try:
+            return handle_message(eio_sid, data)
+        except ValueError as error:
+            if not isinstance(error, MalformedPacket) and str(error) not in _REFUSED_PACKETS:
+                raise
+            server._binary_packet.pop(eio_sid, None)
+            counter.dropped(error)
+            try:
+                server.eio.disconnect(eio_sid)
+            except Exception:  # already gone
+                pass
+            return None
+
+    server.eio.handlers["message"] = checked
+
+
+def harden_socketio(app: Flask, socketio) -> None:
+    """After socketio.init_app: the security headers on /socket.io/ responses, reserved events refused,
+    malformed packets dropped quietly."""
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)
+    refuse_reserved_events(socketio.server)
+    # A logger of its own: app.logger also has Flask's handler besides the root one (a line twice).
+    counter = MalformedPackets(logging.getLogger("webapp.security"), app.config.get("MALFORMED_PACKET_LOG_INTERVAL_S", 60.0))
+    app.extensions["visus_malformed_packets"] = counter
+    drop_malformed_packets(socketio.server, counter)
 
 
 def _failed(response: Response) -> bool:

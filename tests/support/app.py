@@ -44,7 +44,10 @@ def db_rows(app) -> dict:
     with app.app_context():
         db.session.remove()
         with db.engine.connect() as connection:
-            names = [n for n in inspect(connection).get_table_names() if n != "alembic_version"]
+            # clinician_session: sign-in state, its last use written by any signed-in request (at most
+            # once a minute), so a slow test would see it change; it holds no data of a test.
+            names = [n for n in inspect(connection).get_table_names()
+                     if n not in ("alembic_version", "clinician_session")]
             return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
                     for name in names}
 
@@ -167,3 +170,30 @@ def start_testing(screen, calibration=None):
     stimulus = screen.last("stimulus")
     assert stimulus is not None
     return stimulus
+
+
+# ---- shared by the security and privacy tests ------------------------------------------------------
+
+def page_urls(app, client):
+    """Every GET route, filled in with a real session and real tokens."""
+    public_id, token = create_test(client)
+    pad_token = pad_token_from_state(display(app, token).last("state"))
+    values = {"public_id": public_id, "token": token, "pad_token": pad_token, "path:filename": "css/visus.css"}
+    urls = []
+    for path, methods in rules(app):
+        if "GET" in methods:
+            urls.append(re.sub(r"<([^>]+)>", lambda m: values[m.group(1)], path))
+    return urls + ["/no-such-page", "/t/" + "x" * 43]
+
+
+def a_session_with_everything(app, client, note="reads slowly", **overrides):
+    """A session with an answered trial, a calibration, a note and a page event; returns (id, token, display)."""
+    public_id, token = create_test(client, **overrides)
+    screen = display(app, token)
+    stimulus = start_testing(screen)
+    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
+                                  "responses": list(stimulus["optotypes"]), "response_time_ms": 800})["ok"]
+    assert screen.send("page_event", {"kind": "hidden", "detail": {}})["ok"]
+    live = watcher(app, client)
+    assert live.send("note", {"session_id": public_id, "text": note})["ok"]
+    return public_id, token, screen

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-MIN_PASSWORD_LENGTH = 10
+from webapp.auth.accounts import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):

@@ -1,9 +1,33 @@
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from webapp.auth import bp
+from webapp.auth import bp, sessions
 from webapp.auth.accounts import AccountError, authenticate, clinician_count, create_clinician
 from webapp.auth.forms import LoginForm, SetupForm
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None.
+
+    Only "/path" with no scheme, host, backslash, control character or white space, in the value as
+    given and after one more percent-decoding: browsers drop tabs and newlines from a URL and read a
+    backslash as "/", so "/%09/evil.example" and "/%5Cevil.example" would both leave the site, and a
+    newline would break the Location header (OWASP unvalidated-redirects cheat sheet).
+    """
+    if not target:
+        return None
+    for text in (target, unquote(target)):
+        if "\\" in text or any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in text):
+            return None
+        if not text.startswith("/") or text.startswith("//"):
+            return None
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -16,8 +40,9 @@ def setup():
         try:
             clinician = create_clinician(form.email.data, form.password.data)
         except AccountError as error:
-            form.email.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         else:
+            sessions.start(clinician)
             login_user(clinician)
             flash("Account created. You are signed in.")
             return redirect(url_for("clinician.dashboard"))
@@ -35,12 +60,10 @@ def login():
     if form.validate_on_submit():
         clinician = authenticate(form.email.data, form.password.data)
         if clinician:
+            sessions.start(clinician)  # a server-side session: sign-out and expiry end it for good
             login_user(clinician)
-            next_url = request.args.get("next", "")
             # Only local paths: an open redirect would let a phishing link borrow our login page.
-            if not next_url.startswith("/") or next_url.startswith("//"):
-                next_url = url_for("clinician.dashboard")
-            return redirect(next_url)
+            return redirect(safe_next(request.args.get("next")) or url_for("clinician.dashboard"))
         form.password.errors.append("The email or the password is wrong.")
         status = 401
     return render_template("auth/login.html", form=form), status
@@ -49,6 +72,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sessions.end()  # the cookie, even a copy of it, no longer signs anyone in; its sockets are dropped
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))

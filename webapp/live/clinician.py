@@ -10,6 +10,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from sqlalchemy import select
 
 from webapp import events as ev
+from webapp.auth.sessions import signed_in_room
 from webapp.extensions import db, socketio
 from webapp.live import commands, payloads
 from webapp.live.common import handler
@@ -23,6 +24,7 @@ def connect(auth=None):
     """Sent by the live view when it connects: refused unless a clinician is signed in."""
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("Sign in again to watch this test.")
+    join_room(signed_in_room())  # sign-out disconnects this socket (webapp/auth/sessions.py)
 
 
 def owned_session(data: dict) -> tuple[TestSession, int]:

@@ -1,13 +1,15 @@
 """CSV of results (one row per eye) and of trials (one row per answered trial).
 
 Numbers are written in full precision (Python's shortest round-trip repr), so a file read back
-gives the stored floats exactly; text cells that a spreadsheet would run as a formula are quoted
-with a leading apostrophe (OWASP "CSV injection").
+gives the stored floats exactly. Against "CSV injection" (OWASP), in every locale: a cell that is not
+a number and starts with a character a spreadsheet would read as the start of a formula gets a
+leading apostrophe, and every cell holding a separator that some locale uses (`,` `;` tab), a
+quote or a line break is quoted (RFC 4180), so no cell can spill into the next one whichever
+separator the spreadsheet splits on.
 """
 from __future__ import annotations
 
-import csv
-import io
+import math
 from typing import Any, Iterable
 
 RESULT_COLUMNS = [
@@ -25,12 +27,29 @@ TRIAL_COLUMNS = [
     "correct", "optotypes_correct", "optotypes_shown", "response_time_ms", "height_css_px", "scored_by",
     "answered_utc",
 ]
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_QUOTE_IF_IN = (",", ";", "\t", '"', "\r", "\n")
 
 
 def _text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "" if value is None else str(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _cell(value: Any) -> str:
+    """One cell as written: formulas defused, quoted when it holds a separator, quote or line break."""
+    text = _text(value)
+    if text.lstrip(" ").startswith(_FORMULA_STARTS) and not _is_number(text):
+        text = "'" + text
+    if any(mark in text for mark in _QUOTE_IF_IN) or text != text.strip(" "):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _number(value: Any) -> str:
@@ -115,12 +134,9 @@ def trial_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
 
 
 def write_csv(columns: list[str], rows: Iterable[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")  # RFC 4180 line ends
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return out.getvalue()
+    lines = [",".join(columns)]
+    lines += [",".join(_cell(row.get(column, "")) for column in columns) for row in rows]
+    return "".join(line + "\r\n" for line in lines)  # RFC 4180 line ends
 
 
 def results_csv(reports: Iterable[dict[str, Any]]) -> str:

@@ -9,7 +9,7 @@ from flask import Response, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import audit, plots
+from webapp import audit, plots, security
 from webapp.clinician.routes import owned
 from webapp.extensions import db
 from webapp.models import TestSession
@@ -39,6 +39,7 @@ def _viewed(public_id: str, action: str) -> TestSession:
 
 
 def _exported(action: str) -> list[TestSession]:
+    security.refuse_cross_site()  # as audit.viewed: no entries in the clinician's name from another site
     sessions = _own_sessions()
     for session in sessions:
         audit.record(session, action, current_user.id)
