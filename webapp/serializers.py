@@ -83,8 +83,18 @@ def measurable_range_dict(calibration: Calibration | None) -> dict[str, float] |
 
 
 def event_dict(event: SessionEvent) -> dict[str, Any]:
-    return {"kind": event.kind, "detail": event.detail or {}, "device": event.device,
-            "text": event.text, "at": iso(event.created_at)}
+    """A stored event. A page event also has `page_kind`, the kind the server validated, and its
+    `detail` is only what the page sent: the two are stored apart (webapp/live/commands.py,
+    page_event), so no detail can pass for a kind."""
+    detail = event.detail or {}
+    values = {"kind": event.kind, "detail": detail, "device": event.device,
+              "text": event.text, "at": iso(event.created_at)}
+    if event.kind == "page_event":
+        values["page_kind"] = detail.get("kind")
+        # Rows stored before the split hold the page's detail beside the kind.
+        values["detail"] = detail.get("client", {}) if "client" in detail else {
+            key: value for key, value in detail.items() if key != "kind"}
+    return values
 
 
 def session_dict(session: TestSession) -> dict[str, Any]:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.live import phases
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import TestSession
+from webapp.extensions import db
+from webapp.models import SessionEvent, TestSession
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
 SETUP_DISTANCE_MM = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "near_40cm": 400.0, "mirror": None}
@@ -119,8 +122,21 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         ],
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
-        "events": [s.event_dict(event) for event in session.events],
+        **snapshot_events(session),
     }
+
+
+# The live view gets the latest events only (the result page and the reports have them all): a
+# reload stays small however much a test stored (docs/security.md, stored events).
+SNAPSHOT_EVENTS = 200
+
+
+def snapshot_events(session: TestSession) -> dict[str, Any]:
+    latest = db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id)
+                                .order_by(SessionEvent.id.desc()).limit(SNAPSHOT_EVENTS)).all()
+    total = db.session.scalar(select(func.count()).select_from(SessionEvent)
+                              .where(SessionEvent.session_id == session.id))
+    return {"events": [s.event_dict(event) for event in reversed(latest)], "events_total": total}
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:

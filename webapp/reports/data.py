@@ -95,15 +95,16 @@ def _calibration_for(eye_test: EyeTest, calibrations: list[Calibration]) -> Cali
 def event_values(event: SessionEvent) -> dict[str, Any]:
     values = p.event_dict(event)
     detail = values["detail"]
-    if event.kind == "page_event":
-        summary = f"page {detail.get('kind', '?')}"
+    extras = {k: v for k, v in detail.items() if k not in ("reason", "code")}
+    if event.kind == "page_event":  # the server's kind; the page's detail only as extras
+        summary = f"page {values['page_kind'] or '?'}"
+        extras = dict(detail)
     elif event.kind == "calibration_invalidated":
         summary = f"calibration voided ({detail.get('reason', '?')}); the patient recalibrated"
     elif event.kind == "warning":
         summary = f"warning: {detail.get('code', '?')}"
     else:
         summary = event.kind.replace("_", " ")
-    extras = {k: v for k, v in detail.items() if k not in ("kind", "reason", "code")}
     if extras:
         summary += " (" + ", ".join(f"{k} {v}" for k, v in extras.items()) + ")"
     return {**values, "summary": summary}

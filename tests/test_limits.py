@@ -1,0 +1,88 @@
+"""What one patient link can make the server store and send (issue 12): page events keep the
+server's kind apart from the page's detail, a test stores a bounded number of them, the clinician's
+snapshot and the reports stay small, and the socket limits hold across reconnects."""
+import json
+import time
+
+from sqlalchemy import select
+
+from tests.support.app import (add_clinician, create_test, display, login, make_app, start_testing, watcher)
+from webapp.live.commands import PAGE_EVENTS_PER_SESSION
+from webapp.live.payloads import SNAPSHOT_EVENTS
+
+# Socket limits out of the way, for the tests of what is stored.
+UNLIMITED = {"SOCKET_RATE_LIMIT": (100_000.0, 100_000.0), "SOCKET_SESSION_RATE_LIMIT": (100_000.0, 100_000.0),
+             "SOCKET_ADDRESS_RATE_LIMIT": (100_000.0, 100_000.0)}
+
+
+def stored_events(app, public_id):
+    from webapp.extensions import db
+    from webapp.models import SessionEvent, TestSession
+
+    with app.app_context():
+        session_id = db.session.scalar(select(TestSession.id).where(TestSession.public_id == public_id))
+        rows = db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session_id)
+                                  .order_by(SessionEvent.id)).all()
+        return [(row.kind, row.device, dict(row.detail or {})) for row in rows]
+
+
+def test_a_page_events_detail_cannot_pass_for_its_kind(app, clinician_client):
+    public_id, token = create_test(clinician_client)
+    screen = display(app, token)
+    start_testing(screen)
+    forged = {"kind": "ended", "code": "device_replaced", "reason": "clinician_request"}
+    assert screen.send("page_event", {"kind": "resize", "detail": forged})["ok"]
+
+    page_events = [e for e in stored_events(app, public_id) if e[0] == "page_event"]
+    assert page_events == [("page_event", "display", {"kind": "resize", "client": forged})]
+
+    snapshot = watcher(app, clinician_client).send("watch", {"session_id": public_id})["snapshot"]
+    shown = [e for e in snapshot["events"] if e["kind"] == "page_event"]
+    assert [(e["page_kind"], e["detail"]) for e in shown] == [("resize", forged)]
+
+    report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert "page resize" in report and "page ended" not in report
+    result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    assert "page_event resize" in result
+
+
+def test_a_session_stores_a_bounded_number_of_page_events_and_says_how_many_it_dropped(db_path):
+    app = make_app(db_path, **UNLIMITED)
+    add_clinician(app)
+    client = login(app.test_client())
+    public_id, token = create_test(client)
+    screen = display(app, token)
+    assert screen.send("consent")["ok"]
+    extra = 15
+    detail = {f"k{i:02d}": "x" * 40 for i in range(20)}  # about 1 kB: the largest detail accepted
+    assert len(json.dumps(detail, separators=(",", ":"))) <= 1024
+    for i in range(PAGE_EVENTS_PER_SESSION + extra):
+        ack = screen.send("page_event", {"kind": "hidden" if i % 2 else "visible", "detail": detail})
+        assert ack["ok"], ack
+    events = stored_events(app, public_id)
+    assert sum(1 for e in events if e[0] == "page_event") == PAGE_EVENTS_PER_SESSION
+    dropped = [e for e in events if e[0] == "warning" and e[2].get("code") == "events_dropped"]
+    assert dropped == [("warning", "server", {"code": "events_dropped", "dropped": extra,
+                                              "limit": PAGE_EVENTS_PER_SESSION})]
+
+    snapshot = watcher(app, client).send("watch", {"session_id": public_id})["snapshot"]
+    assert len(snapshot["events"]) == SNAPSHOT_EVENTS and snapshot["events_total"] == len(events)
+    assert snapshot["events"][-1]["detail"]["code"] == "events_dropped"  # the latest, in order
+    assert len(json.dumps(snapshot)) < 250_000
+
+    started = time.perf_counter()
+    response = client.get(f"/sessions/{public_id}/report.pdf")
+    took_s = time.perf_counter() - started
+    assert response.status_code == 200
+    print(f"PDF of a session at the page-event cap: {took_s:.2f} s, {len(response.data)} bytes")
+    assert took_s < 3.0
+
+
+def test_a_page_events_detail_over_1_kB_is_refused(app, clinician_client):
+    public_id, token = create_test(clinician_client)
+    screen = display(app, token)
+    assert screen.send("consent")["ok"]
+    before = stored_events(app, public_id)
+    ack = screen.send("page_event", {"kind": "resize", "detail": {f"k{i:02d}": "x" * 200 for i in range(20)}})
+    assert ack["ok"] is False and ack["error"] == "invalid_payload" and "1024" in ack["message"]
+    assert stored_events(app, public_id) == before
