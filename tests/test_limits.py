@@ -70,12 +70,13 @@ def test_a_session_stores_a_bounded_number_of_page_events_and_says_how_many_it_d
     assert snapshot["events"][-1]["detail"]["code"] == "events_dropped"  # the latest, in order
     assert len(json.dumps(snapshot)) < 250_000
 
+    assert client.get(f"/sessions/{create_test(client)[0]}/report.pdf").status_code == 200  # fonts loaded once
     started = time.perf_counter()
     response = client.get(f"/sessions/{public_id}/report.pdf")
     took_s = time.perf_counter() - started
     assert response.status_code == 200
     print(f"PDF of a session at the page-event cap: {took_s:.2f} s, {len(response.data)} bytes")
-    assert took_s < 3.0
+    assert took_s < 1.0
 
 
 def test_a_page_events_detail_over_1_kB_is_refused(app, clinician_client):
