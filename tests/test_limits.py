@@ -87,3 +87,30 @@ def test_a_page_events_detail_over_1_kB_is_refused(app, clinician_client):
     ack = screen.send("page_event", {"kind": "resize", "detail": {f"k{i:02d}": "x" * 200 for i in range(20)}})
     assert ack["ok"] is False and ack["error"] == "invalid_payload" and "1024" in ack["message"]
     assert stored_events(app, public_id) == before
+
+
+# ---- socket limits that a reconnect does not reset -------------------------------------------------
+
+def test_reconnecting_does_not_refill_the_socket_limits_of_a_session(db_path):
+    app = make_app(db_path, SOCKET_RATE_LIMIT=(3.0, 0.001), SOCKET_SESSION_RATE_LIMIT=(5.0, 0.001))
+    add_clinician(app)
+    client = login(app.test_client())
+    public_id, token = create_test(client)
+    acks = []
+    for _ in range(3):  # each new connection replaces the last, with a full socket bucket
+        screen = display(app, token)
+        acks += [screen.send("page_event", {"kind": "visible", "detail": {}}) for _ in range(3)]
+    assert [a["ok"] for a in acks] == [True] * 5 + [False] * 4
+    refused = acks[-1]
+    assert refused["error"] == "rate_limited" and refused["retry_after_s"] > 0 and "wait" in refused["message"]
+    assert sum(1 for e in stored_events(app, public_id) if e[0] == "page_event") == 5
+
+
+def test_one_client_address_has_a_limit_across_sessions(db_path):
+    app = make_app(db_path, SOCKET_ADDRESS_RATE_LIMIT=(4.0, 0.001))
+    add_clinician(app)
+    client = login(app.test_client())
+    screens = [display(app, create_test(client)[1]) for _ in range(2)]
+    acks = [screens[i % 2].send("page_event", {"kind": "visible", "detail": {}})["ok"] for i in range(6)]
+    assert acks == [True] * 4 + [False] * 2
+    assert screens[0].send("consent")["ok"]  # a bucket per event, as per socket

@@ -82,6 +82,8 @@ def init_app(app: Flask) -> None:
     # (burst, per_second): webapp/config.py, VISUS_SOCKET_RATE_LIMIT and VISUS_SOCKET_CONNECT_RATE_LIMIT.
     app.extensions["visus_socket_limiter"] = SocketLimiter(*app.config["SOCKET_RATE_LIMIT"], redis_url)
     app.extensions["visus_connect_limiter"] = SocketLimiter(*app.config["SOCKET_CONNECT_RATE_LIMIT"], redis_url)
+    app.extensions["visus_session_limiter"] = SocketLimiter(*app.config["SOCKET_SESSION_RATE_LIMIT"], redis_url)
+    app.extensions["visus_address_limiter"] = SocketLimiter(*app.config["SOCKET_ADDRESS_RATE_LIMIT"], redis_url)
 
 
 RATE_LIMITED_MESSAGE = "Too many attempts from this address; wait a minute, then try again."
@@ -169,8 +171,16 @@ def client_address() -> str:
 
 
 def socket_hit(event: str) -> None:
-    """Count one socket event from this socket (raises RateLimited)."""
+    """Count one socket event from this socket and from this client address (raises RateLimited).
+    Behind a proxy the address is the one VISUS_PROXIES trusts (ProxyFix wraps Socket.IO too)."""
     current_app.extensions["visus_socket_limiter"].hit(f"{event}:{request.sid}")
+    current_app.extensions["visus_address_limiter"].hit(f"address:{event}:{client_address()}")
+
+
+def session_hit(event: str, public_id: str) -> None:
+    """Count one socket event for this test session, whichever socket sent it: reconnecting gives a
+    fresh socket bucket but not a fresh session bucket (raises RateLimited)."""
+    current_app.extensions["visus_session_limiter"].hit(f"session:{event}:{public_id}")
 
 
 def connect_check() -> None:
