@@ -2,11 +2,13 @@
 server's kind apart from the page's detail, a test stores a bounded number of them, the clinician's
 snapshot and the reports stay small, and the socket limits hold across reconnects."""
 import json
+import re
 import time
 
 from sqlalchemy import select
 
-from tests.support.app import (add_clinician, create_test, display, login, make_app, start_testing, watcher)
+from tests.support.app import (PASSWORD, SocketUser, add_clinician, create_test, display, login, make_app,
+                               start_testing, watcher)
 from webapp.live.commands import PAGE_EVENTS_PER_SESSION
 from webapp.live.payloads import SNAPSHOT_EVENTS
 
@@ -114,3 +116,45 @@ def test_one_client_address_has_a_limit_across_sessions(db_path):
     acks = [screens[i % 2].send("page_event", {"kind": "visible", "detail": {}})["ok"] for i in range(6)]
     assert acks == [True] * 4 + [False] * 2
     assert screens[0].send("consent")["ok"]  # a bucket per event, as per socket
+
+
+# ---- lock-outs keyed by what is guessed, not by the address people share ------------------------------
+
+def test_a_password_guesser_does_not_lock_out_other_clinicians_behind_the_same_address(db_path):
+    app = make_app(db_path, LOGIN_RATE_LIMIT="3 per minute")
+    add_clinician(app)
+    add_clinician(app, email="colleague@example.org")
+    guesser = app.test_client()
+    codes = [guesser.post("/login", data={"email": "doc@example.org", "password": f"guess {i}"}).status_code
+             for i in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    limited = guesser.post("/login", data={"email": "doc@example.org", "password": PASSWORD})
+    assert limited.status_code == 429  # still held, even with the password
+    wait_s = int(limited.headers["Retry-After"])
+    said_s = int(re.search(r"Wait (\d+) s, then try again", limited.get_data(as_text=True)).group(1))
+    assert 0 < wait_s <= 60 and abs(said_s - wait_s) <= 1
+    assert "e-mail" in limited.get_data(as_text=True)
+    colleague = app.test_client()  # same address (the test client's 127.0.0.1)
+    assert colleague.post("/login", data={"email": "colleague@example.org", "password": PASSWORD}).status_code == 302
+
+
+def test_a_guesser_on_many_addresses_is_held_per_account(db_path):
+    app = make_app(db_path, LOGIN_RATE_LIMIT="3 per minute", LOGIN_ACCOUNT_RATE_LIMIT="5 per minute")
+    add_clinician(app)
+    client = app.test_client()
+    codes = [client.post("/login", data={"email": "doc@example.org", "password": "guess"},
+                         environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(7)]
+    assert codes == [401] * 5 + [429] * 2
+
+
+def test_a_working_link_opens_although_its_address_tried_bad_ones(db_path):
+    app = make_app(db_path, LINK_RATE_LIMIT="3 per minute", SOCKET_CONNECT_RATE_LIMIT=(3.0, 0.001))
+    add_clinician(app)
+    client = login(app.test_client())
+    _, token = create_test(client)
+    codes = [client.get(f"/t/{'x' * 40}{i:03d}").status_code for i in range(4)]
+    assert codes == [404, 404, 404, 429]
+    assert client.get(f"/t/{token}").status_code == 200
+    for i in range(4):
+        assert not SocketUser(app, "/patient", auth={"token": f"{'z' * 40}{i:03d}", "device": "display"}).connected
+    assert display(app, token).connected

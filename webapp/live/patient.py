@@ -92,20 +92,14 @@ def _display_only(device: str) -> None:
 @socketio.on("connect", namespace=ev.PATIENT_NS)
 def connect(auth=None):
     """Sent by a display or pad when it connects: authenticate, join its room, send its state."""
-    try:
-        security.connect_check()  # too many refused links from this address: wait
-    except security.RateLimited as error:
-        raise ConnectionRefusedError(error.message) from None
     if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad") or not isinstance(auth.get("token"), str) \
             or not 10 <= len(auth["token"]) <= 100:
-        security.connect_refused()
-        raise ConnectionRefusedError("This link is not valid. Ask your clinician for a new link.")
+        raise ConnectionRefusedError(security.connect_refused("This link is not valid. Ask your clinician for a new link."))
     device = auth["device"]
     session = session_for_token(auth["token"], device)
     problem = invite_problem(session)
     if problem:
-        security.connect_refused()
-        raise ConnectionRefusedError(problem)
+        raise ConnectionRefusedError(security.connect_refused(problem))
     assert session is not None
     sid_field = "display_sid" if device == "display" else "pad_sid"
     room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
