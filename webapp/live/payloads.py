@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
-from webapp.live import phases
+from webapp.live import phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.extensions import db
@@ -107,7 +107,8 @@ def snapshot(session: TestSession) -> dict[str, Any]:
     return {
         "session": s.session_dict(session),
         **status_payload(session),
-        "devices": {"display": session.display_sid is not None, "pad": session.pad_sid is not None},
+        "devices": {"display": processes.device_connected(session.display_sid),
+                    "pad": processes.device_connected(session.pad_sid)},
         "calibration": s.calibration_dict(calibration),
         "measurable_range": s.measurable_range_dict(calibration),
         "eyes": [
@@ -146,4 +147,5 @@ def status_payload(session: TestSession) -> dict[str, Any]:
 
 
 def device_status(session: TestSession) -> dict[str, bool]:
-    return {"display_connected": session.display_sid is not None, "pad_connected": session.pad_sid is not None}
+    return {"display_connected": processes.device_connected(session.display_sid),
+            "pad_connected": processes.device_connected(session.pad_sid)}
