@@ -84,10 +84,10 @@ def start(app: Flask) -> bool:
     client = _redis(app)
     if client is None:
         return False
-    beat(app)
     subscription = client.pubsub()
     subscription.subscribe(_channel(PROCESS_ID))  # held, never read: nothing is published to it
     app.extensions["visus_process_subscription"] = subscription
+    beat(app)  # after the subscription: from now on this process is alive to the others
     socketio.start_background_task(_loop, app)
     return True
 
