@@ -135,30 +135,29 @@ def forget(sid: str) -> None:
 
 
 def sid_alive(sid: str | None) -> bool:
-    """Whether a stored device sid may be a live socket. One process knows its own sockets; with
-    several, a sid of a dead process is none, and a sid of a live one is taken to be live (its
-    process would have cleared it on disconnect)."""
+    """Whether a stored device sid may still be a live socket (the device_replaced check). A sid of
+    this process: whether it is one of its sockets; of a dead process: no; of a live one, or not
+    recorded (it may live in another process): yes."""
+    if sid is None:
+        return False
+    client = _redis()
+    owner = client.get(_sid_key(sid)) if client is not None else PROCESS_ID
+    if owner == PROCESS_ID:
+        return socketio.server.manager.is_connected(sid, ev.PATIENT_NS)
+    return owner is None or alive(owner)
+
+
+def device_connected(sid: str | None) -> bool:
+    """What the pages are told about a device (webapp/live/payloads.py). A process clears a sid on
+    disconnect (and one process all of them at start-up), so a stored sid is a connection unless its
+    process is dead. (A socket still connecting is not yet one to Socket.IO's manager, but is here.)"""
     if sid is None:
         return False
     client = _redis()
     if client is None:
-        return socketio.server.manager.is_connected(sid, ev.PATIENT_NS)
+        return True
     owner = client.get(_sid_key(sid))
-    if owner is None:  # not recorded (or lapsed): it may live in another process
-        return True
-    if owner == PROCESS_ID:
-        return socketio.server.manager.is_connected(sid, ev.PATIENT_NS)
-    return alive(owner)
-
-
-def device_connected(sid: str | None) -> bool:
-    """What the pages are told about a device (webapp/live/payloads.py): one process clears a sid on
-    disconnect and at start-up, so a stored sid is a connection; with several, its process must live."""
-    if sid is None:
-        return False
-    if _redis() is None:
-        return True
-    return sid_alive(sid)
+    return owner is None or alive(owner)
 
 
 def sweep() -> int:
