@@ -7,8 +7,17 @@ import time
 
 from sqlalchemy import select
 
-from tests.support.app import (PASSWORD, SocketUser, add_clinician, create_test, display, login, make_app,
-                               start_testing, watcher)
+from tests.support.app import (
+    PASSWORD,
+    SocketUser,
+    add_clinician,
+    create_test,
+    display,
+    login,
+    make_app,
+    start_testing,
+    watcher,
+)
 from webapp.live.commands import PAGE_EVENTS_PER_SESSION
 from webapp.live.payloads import SNAPSHOT_EVENTS
 

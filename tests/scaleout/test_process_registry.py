@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from tests.support.clients import (CLINICIAN_EVENTS, Recorder, cookie_header, display, first_clinician,
-                                   new_test)
+from tests.support.clients import CLINICIAN_EVENTS, Recorder, cookie_header, display, first_clinician, new_test
 from webapp.live.processes import TTL_S
 
 pytestmark = pytest.mark.scaleout

@@ -94,7 +94,8 @@ def connect(auth=None):
     """Sent by a display or pad when it connects: authenticate, join its room, send its state."""
     if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad") or not isinstance(auth.get("token"), str) \
             or not 10 <= len(auth["token"]) <= 100:
-        raise ConnectionRefusedError(security.connect_refused("This link is not valid. Ask your clinician for a new link."))
+        raise ConnectionRefusedError(
+            security.connect_refused("This link is not valid. Ask your clinician for a new link."))
     device = auth["device"]
     session = session_for_token(auth["token"], device)
     problem = invite_problem(session)

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
+from webapp.extensions import db
 from webapp.live import phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.extensions import db
 from webapp.models import SessionEvent, TestSession
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
