@@ -174,7 +174,7 @@ def test_failed_logins_are_limited_per_address_and_good_ones_are_not_counted(db_
     for _ in range(3):
         assert client.post("/login", data={"email": "doc@example.org", "password": "wrong password"}).status_code == 401
     limited = client.post("/login", data={"email": "doc@example.org", "password": PASSWORD})
-    assert limited.status_code == 429 and b"wait a minute" in limited.data
+    assert limited.status_code == 429 and b"Wait " in limited.data
     assert "Retry-After" in limited.headers
     other_address = app.test_client()
     assert other_address.post("/login", data={"email": "doc@example.org", "password": PASSWORD},
@@ -197,7 +197,9 @@ def test_invite_lookups_are_limited_per_address(db_path):
         assert client.get(f"/t/{token}").status_code == 200
     codes = [client.get(f"/t/{'x' * 40}{i:03d}").status_code for i in range(5)]
     assert codes == [404] * 5
-    assert client.get(f"/t/{token}").status_code == 429
+    limited = client.get(f"/t/{'y' * 43}")
+    assert limited.status_code == 429 and "Retry-After" in limited.headers and b"Wait " in limited.data
+    assert client.get(f"/t/{token}").status_code == 200  # a working link is never held up
 
 
 def test_socket_events_are_limited_with_a_clear_ack(db_path):
@@ -215,7 +217,7 @@ def test_socket_events_are_limited_with_a_clear_ack(db_path):
     assert screen.send("consent")["ok"]  # a bucket per event: another event still passes
 
 
-def test_refused_connects_are_limited_per_address_even_for_a_good_link_afterwards(db_path):
+def test_refused_connects_are_limited_per_address_but_a_good_link_still_connects(db_path):
     app = make_app(db_path, SOCKET_CONNECT_RATE_LIMIT=(3, 0.001))
     add_clinician(app)
     client = login(app.test_client())
@@ -224,7 +226,7 @@ def test_refused_connects_are_limited_per_address_even_for_a_good_link_afterward
     assert display(app, token).connected
     for i in range(3):
         assert not SocketUser(app, "/patient", auth={"token": f"{'z' * 40}{i:03d}", "device": "display"}).connected
-    assert not display(app, token).connected
+    assert display(app, token).connected  # someone else's bad links from this address do not lock it out
 
 
 def test_a_load_test_may_set_the_socket_limits_from_the_environment(db_path, monkeypatch):

@@ -93,6 +93,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "HISTORY_CHANGE_LIMIT_LOGMAR", 0.15, float, "0.15"),
     # Token buckets (burst, per_second) of webapp/security.py; a load test may raise them.
     Setting("VISUS_SOCKET_RATE_LIMIT", "SOCKET_RATE_LIMIT", (60.0, 20.0), bucket, "60,20"),
+    # The same events per test session (a reconnect gets a fresh socket, not a fresh session) and per
+    # client address (above the ~250 answers a second of 500 simulated patients on one machine).
+    Setting("VISUS_SOCKET_SESSION_RATE_LIMIT", "SOCKET_SESSION_RATE_LIMIT", (60.0, 20.0), bucket, "60,20"),
+    Setting("VISUS_SOCKET_ADDRESS_RATE_LIMIT", "SOCKET_ADDRESS_RATE_LIMIT", (1000.0, 500.0), bucket, "1000,500"),
     Setting("VISUS_SOCKET_CONNECT_RATE_LIMIT", "SOCKET_CONNECT_RATE_LIMIT", (20.0, 1 / 3), bucket, "20,0.333"),
     # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly:
     # "eventlet" in production; the tests on Flask-SocketIO's test client use "threading".

@@ -8,7 +8,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -18,8 +18,12 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-# Failed attempts only (a good login or a valid link is never counted), per client address.
+# Failed attempts only (a good login or a valid link is never counted). Keyed by what is guessed, so
+# that one guesser does not lock out everybody behind the same address (a clinic's or a carrier's NAT):
+# sign-in per e-mail and address, and per e-mail from anywhere (looser: a guesser on many addresses);
+# link look-ups per address, but a link that works is never held up (a token has 256 random bits).
 LOGIN_LIMIT = "10 per minute;60 per hour"
+LOGIN_ACCOUNT_LIMIT = "20 per minute;100 per hour"
 LINK_LOOKUP_LIMIT = "30 per minute;300 per hour"
 
 
@@ -231,22 +235,65 @@ def init_app(app: Flask) -> None:
     # One limiter per app (tests make many apps; a shared one would stack the same limit up).
     limiter = Limiter(key_func=get_remote_address, default_limits=[], app=app)
     # The limits are put on the registered views here, so the views' modules stay as they are.
-    limits = {"auth.login": ("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"]),
-              "auth.setup": ("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"]),
-              "patient.test_page": ("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None),
-              "patient.pad": ("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None)}
-    for endpoint, (key, default, methods) in limits.items():
-        decorate = limiter.limit(app.config.get(key, default), methods=methods, deduct_when=_failed,
-                                 error_message=RATE_LIMITED_MESSAGE, scope=key)
-        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+    signing_in = "Too many failed sign-ins with this e-mail address."
+    bad_links = "Too many links that do not work were opened from this network."
+    # endpoint: [(config key, default, methods, key function, message, exempt when), ...]
+    limits = {
+        "auth.login": [("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"], _email_and_address, signing_in, None),
+                       ("LOGIN_ACCOUNT_RATE_LIMIT", LOGIN_ACCOUNT_LIMIT, ["POST"], _email, signing_in, None)],
+        "auth.setup": [("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"], get_remote_address,
+                        "Too many failed attempts from this network.", None)],
+        "patient.test_page": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
+        "patient.pad": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
+    }
+    for endpoint, rules in limits.items():
+        for key, default, methods, key_func, message, exempt_when in rules:
+            decorate = limiter.limit(app.config.get(key, default), methods=methods, deduct_when=_failed,
+                                     key_func=key_func, exempt_when=exempt_when, on_breach=_too_many(message),
+                                     scope=f"{key}:{endpoint}")
+            app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
     app.after_request(set_headers)
     redis_url = app.config.get("REDIS_URL")
     # (burst, per_second): webapp/config.py, VISUS_SOCKET_RATE_LIMIT and VISUS_SOCKET_CONNECT_RATE_LIMIT.
     app.extensions["visus_socket_limiter"] = SocketLimiter(*app.config["SOCKET_RATE_LIMIT"], redis_url)
     app.extensions["visus_connect_limiter"] = SocketLimiter(*app.config["SOCKET_CONNECT_RATE_LIMIT"], redis_url)
+    app.extensions["visus_session_limiter"] = SocketLimiter(*app.config["SOCKET_SESSION_RATE_LIMIT"], redis_url)
+    app.extensions["visus_address_limiter"] = SocketLimiter(*app.config["SOCKET_ADDRESS_RATE_LIMIT"], redis_url)
 
 
-RATE_LIMITED_MESSAGE = "Too many attempts from this address; wait a minute, then try again."
+def _email() -> str:
+    """The e-mail a sign-in tries, as the accounts compare it."""
+    return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _email_and_address() -> str:
+    return f"{_email()}|{get_remote_address()}"
+
+
+def _link_works() -> bool:
+    """Whether /t/<token> or /pad/<pad_token> opens a test: such a request is neither counted nor
+    held up by other people's bad links from the same address."""
+    from webapp.live.patient import invite_problem, session_for_token  # the app's modules import this one
+
+    args = request.view_args or {}
+    device, token = ("display", args.get("token")) if "token" in args else ("pad", args.get("pad_token"))
+    if not isinstance(token, str) or not 10 <= len(token) <= 100:
+        return False
+    return invite_problem(session_for_token(token, device)) is None
+
+
+def _too_many(message: str):
+    """Flask-Limiter's on_breach: a page saying what was refused and how long to wait, and Retry-After."""
+
+    def on_breach(limit) -> Response:
+        wait_s = max(1, int(limit.reset_at - time.time()))  # as Flask-Limiter's Retry-After
+        page = render_template("errors/error.html", code=429, title="Too many attempts",
+                               message=f"{message} Wait {wait_s} s, then try again.")
+        response = make_response(page, 429)
+        response.headers["Retry-After"] = str(wait_s)
+        return response
+
+    return on_breach
 
 
 class RateLimited(Exception):
@@ -331,18 +378,24 @@ def client_address() -> str:
 
 
 def socket_hit(event: str) -> None:
-    """Count one socket event from this socket (raises RateLimited)."""
+    """Count one socket event from this socket and from this client address (raises RateLimited).
+    Behind a proxy the address is the one VISUS_PROXIES trusts (ProxyFix wraps Socket.IO too)."""
     current_app.extensions["visus_socket_limiter"].hit(f"{event}:{request.sid}")
+    current_app.extensions["visus_address_limiter"].hit(f"address:{event}:{client_address()}")
 
 
-def connect_check() -> None:
-    """Before a patient connect is looked up: raise RateLimited if this address failed too often."""
-    current_app.extensions["visus_connect_limiter"].check(f"connect:{client_address()}")
+def session_hit(event: str, public_id: str) -> None:
+    """Count one socket event for this test session, whichever socket sent it: reconnecting gives a
+    fresh socket bucket but not a fresh session bucket (raises RateLimited)."""
+    current_app.extensions["visus_session_limiter"].hit(f"session:{event}:{public_id}")
 
 
-def connect_refused() -> None:
-    """Count one refused patient connect (a bad, expired or withdrawn link) from this address."""
+def connect_refused(message: str) -> str:
+    """Count one refused patient connect (a bad, expired or withdrawn link) from this address; the
+    message to refuse it with: `message`, or how long to wait once the address has failed too often.
+    A link that works is never counted nor held up (other people may share the address)."""
     try:
         current_app.extensions["visus_connect_limiter"].hit(f"connect:{client_address()}")
-    except RateLimited:
-        pass  # refused anyway; the next attempt is stopped by connect_check
+    except RateLimited as error:
+        return error.message
+    return message

@@ -141,9 +141,19 @@ def detail_text(detail: dict[str, Any], near_mm: float | None = None) -> dict[st
 
 
 def event_dict(event: SessionEvent) -> dict[str, Any]:
+    """A stored event. A page event also has `page_kind`, the kind the server validated, and its
+    `detail` is only what the page sent: the two are stored apart (webapp/live/commands.py,
+    page_event), so no detail can pass for a kind."""
     detail = event.detail or {}
-    return {"kind": event.kind, "detail": detail, "detail_text": detail_text(detail, near_distance_mm(event.session)),
-            "device": event.device, "text": event.text, "at": iso(event.created_at)}
+    values = {"kind": event.kind, "detail": detail, "device": event.device,
+              "text": event.text, "at": iso(event.created_at)}
+    if event.kind == "page_event":
+        values["page_kind"] = detail.get("kind")
+        # Rows stored before the split hold the page's detail beside the kind.
+        values["detail"] = detail.get("client", {}) if "client" in detail else {
+            key: value for key, value in detail.items() if key != "kind"}
+    values["detail_text"] = detail_text(values["detail"], near_distance_mm(event.session))
+    return values
 
 
 def session_dict(session: TestSession) -> dict[str, Any]:

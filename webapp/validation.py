@@ -6,6 +6,7 @@ Nothing is stored before a payload has passed here.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,9 @@ from webapp import events as ev
 
 MAX_STRING = 2000
 MAX_LIST = 50
+# A page event's detail (the only free-form object) is stored with the test: the pages send about
+# 60 bytes (a ratio and a viewport, webapp/static/js/patient/page-events.js); 1 kB is 16 times that.
+MAX_SCALAR_DICT_BYTES = 1024
 
 
 class PayloadError(ValueError):
@@ -98,6 +102,9 @@ def _check(name: str, field: Field, value: Any) -> Any:
                 clean[key] = item
             else:
                 raise PayloadError(f"{name}.{key} must be a number, short text, true/false or up to 4 numbers")
+        size = len(json.dumps(clean, separators=(",", ":")))
+        if size > MAX_SCALAR_DICT_BYTES:
+            raise PayloadError(f"{name} is {size} bytes of JSON; send at most {MAX_SCALAR_DICT_BYTES}")
         return clean
     if kind == "symbol_or_null":
         if not isinstance(value, str) or len(value) > 20:

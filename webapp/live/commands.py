@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
@@ -56,12 +58,41 @@ def _record_event(session: TestSession, kind: str, device: str, detail: dict | N
     return event
 
 
+# What one test stores of what its pages report (page events, device_replaced warnings), docs/security.md.
+# A real test sends a few dozen: each hide and show of a page, full-screen change, resize (debounced,
+# webapp/static/js/patient/page-events.js) or zoom, and a reconnect now and then; 500 is ten times a
+# long, troubled test's. Beyond it they are counted in one stored warning and dropped.
+PAGE_EVENTS_PER_SESSION = 500
+# A real test calibrates a handful of times (again after each zoom or move); each one is a stored row.
+CALIBRATIONS_PER_SESSION = 100
+
+
+def _record_page_report(session: TestSession, kind: str, device: str, detail: dict) -> SessionEvent | None:
+    """Store what a page reported, unless the test already holds PAGE_EVENTS_PER_SESSION of them:
+    then count it in the one `events_dropped` warning and return None."""
+    stored = db.session.scalar(select(func.count()).select_from(SessionEvent).where(
+        SessionEvent.session_id == session.id, SessionEvent.kind.in_(("page_event", "warning")),
+        SessionEvent.device.in_(("display", "pad"))))
+    if stored < PAGE_EVENTS_PER_SESSION:
+        return _record_event(session, kind, device, detail)
+    warnings = db.session.scalars(select(SessionEvent).where(
+        SessionEvent.session_id == session.id, SessionEvent.kind == "warning", SessionEvent.device == "server"))
+    dropped = next((w for w in warnings if (w.detail or {}).get("code") == "events_dropped"), None)
+    if dropped is None:
+        _record_event(session, "warning", "server", {"code": "events_dropped", "dropped": 1,
+                                                     "limit": PAGE_EVENTS_PER_SESSION})
+    else:
+        dropped.detail = {**dropped.detail, "dropped": dropped.detail.get("dropped", 0) + 1}
+    return None
+
+
 def device_replaced(session: TestSession, device: str) -> dict[str, Any]:
     """A newer connection of `device` took over (a second device on the same link, or the same
     device back before its old connection was closed): stored as a warning; returns the clinician's
     `page_event` payload, to send after the commit."""
-    event = _record_event(session, "warning", device, {"code": "device_replaced"})
-    return {"kind": "warning", "detail": {"code": "device_replaced"}, "device": device, "at": s.iso(event.created_at)}
+    event = _record_page_report(session, "warning", device, {"code": "device_replaced"})
+    return {"kind": "warning", "detail": {"code": "device_replaced"}, "device": device,
+            "at": s.iso(event.created_at if event else utcnow())}
 
 
 # ---- patient commands --------------------------------------------------------------------------
@@ -105,6 +136,9 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     except CalibrationError as error:
         raise LiveError("calibration_refused", str(error)) from None
 
+    if len(session.calibrations) >= CALIBRATIONS_PER_SESSION:
+        raise LiveError("too_many_calibrations", f"This test has been calibrated {CALIBRATIONS_PER_SESSION} "
+                                                 "times; ask your clinician for a new test.")
     calibration = Calibration(
         css_px_per_mm=scale.css_px_per_mm, device_pixel_ratio=scale.device_pixel_ratio,
         viewport_width_css_px=width, viewport_height_css_px=height, scale_method=scale.method,
@@ -261,8 +295,10 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
     """Store a page event, relay it to the clinician, and pause or void the calibration if needed."""
     phases.check(session, ev.PAGE_EVENT)
     kind, detail = data["kind"], data.get("detail", {})
-    event = _record_event(session, "page_event", device, {"kind": kind, **detail})
-    out.clinician(ev.PAGE_EVENT, {"kind": kind, "detail": detail, "device": device, "at": s.iso(event.created_at)})
+    # The server's kind and the page's detail apart: no detail can pass for a kind (issue 12).
+    event = _record_page_report(session, "page_event", device, {"kind": kind, "client": detail})
+    if event is not None:  # one dropped beyond the cap still acts below, but is neither stored nor relayed
+        out.clinician(ev.PAGE_EVENT, {"kind": kind, "detail": detail, "device": device, "at": s.iso(event.created_at)})
     if session.status in phases.CLOSED:
         return {"ok": True, "paused": False}
     calibration = session.current_calibration

@@ -121,6 +121,7 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                     raise PayloadError(f"send one object as the payload of {event}, not {len(args)} values")
                 data = validate(event, args[0] if args else None)
                 session, who = load(data)
+                security.session_hit(event, session.public_id)
                 lock_for_event(session)
                 out = Outbox(session.public_id)
                 ack = fn(session, who, data, out)
@@ -128,6 +129,7 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                     audit.record(session, event, who, **audit_detail(event, data))
                 db.session.commit()
             except security.RateLimited as error:
+                db.session.rollback()
                 return {**error_ack("rate_limited", error.message), "retry_after_s": round(error.retry_after_s, 1)}
             except PayloadError as error:
                 db.session.rollback()

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from webapp import events as ev
 from webapp import security, tokens
 from webapp.extensions import db, socketio
-from webapp.live import commands, payloads
+from webapp.live import commands, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
 from webapp.models import TestSession, utcnow
@@ -62,9 +62,9 @@ def _single_process() -> bool:
 
 
 def _may_be_connected(sid: str) -> bool:
-    """Whether a stored device sid may still be a live socket. One process knows all of them; with
-    several, the sid may live in another process, so it counts as connected."""
-    return not _single_process() or socketio.server.manager.is_connected(sid, ev.PATIENT_NS)
+    """Whether a stored device sid may still be a live socket (with several processes, not if its
+    process is dead: webapp/live/processes.py)."""
+    return processes.sid_alive(sid)
 
 
 def forget_connections_of_earlier_runs() -> int:
@@ -92,20 +92,15 @@ def _display_only(device: str) -> None:
 @socketio.on("connect", namespace=ev.PATIENT_NS)
 def connect(auth=None):
     """Sent by a display or pad when it connects: authenticate, join its room, send its state."""
-    try:
-        security.connect_check()  # too many refused links from this address: wait
-    except security.RateLimited as error:
-        raise ConnectionRefusedError(error.message) from None
     if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad") or not isinstance(auth.get("token"), str) \
             or not 10 <= len(auth["token"]) <= 100:
-        security.connect_refused()
-        raise ConnectionRefusedError("This link is not valid. Ask your clinician for a new link.")
+        raise ConnectionRefusedError(
+            security.connect_refused("This link is not valid. Ask your clinician for a new link."))
     device = auth["device"]
     session = session_for_token(auth["token"], device)
     problem = invite_problem(session)
     if problem:
-        security.connect_refused()
-        raise ConnectionRefusedError(problem)
+        raise ConnectionRefusedError(security.connect_refused(problem))
     assert session is not None
     sid_field = "display_sid" if device == "display" else "pad_sid"
     room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
@@ -118,6 +113,7 @@ def connect(auth=None):
         session.pad_token_hash = tokens.token_hash(
             tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
     db.session.commit()
+    processes.record(request.sid)
     if replaced:  # the newer connection takes over; the older is told, then closed (no reconnect)
         leave_room(room, sid=previous, namespace=ev.PATIENT_NS)
         emit(ev.ERROR, {"error": "replaced", "message": "This test was opened on another screen."},
@@ -134,10 +130,10 @@ def connect(auth=None):
         request_payload = payloads.answer_request_payload(session)
         if request_payload:
             emit(ev.ANSWER_REQUEST, request_payload)
-    _device_status(session)
+    tell_device_status(session)
 
 
-def _device_status(session: TestSession) -> None:
+def tell_device_status(session: TestSession) -> None:
     status = payloads.device_status(session)
     socketio.emit(ev.DEVICE_STATUS, status, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
     for room in (ev.display_room(session.public_id), ev.pad_room(session.public_id)):
@@ -148,6 +144,7 @@ def _device_status(session: TestSession) -> None:
 def disconnect(reason=None):
     """A display or pad went away: mark it disconnected and tell the others."""
     sid = request.sid
+    processes.forget(sid)
     session = db.session.scalar(
         select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid)))
     if session is None:
@@ -157,7 +154,7 @@ def disconnect(reason=None):
     if session.pad_sid == sid:
         session.pad_sid = None
     db.session.commit()
-    _device_status(session)
+    tell_device_status(session)
 
 
 @handler(ev.CONSENT, ev.PATIENT_NS, _load)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
+from webapp.extensions import db
+from webapp.live import phases, processes
 from webapp.setups import SETUP_DISTANCE_MM
-from webapp.live import phases
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import TestSession
+from webapp.models import SessionEvent, TestSession
 
 
 def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
@@ -113,7 +116,8 @@ def snapshot(session: TestSession) -> dict[str, Any]:
     return {
         "session": s.session_dict(session),
         **status_payload(session),
-        "devices": {"display": session.display_sid is not None, "pad": session.pad_sid is not None},
+        "devices": {"display": processes.device_connected(session.display_sid),
+                    "pad": processes.device_connected(session.pad_sid)},
         "calibration": s.calibration_dict(calibration),
         "measurable_range": s.measurable_range_dict(calibration),
         "eyes": [
@@ -128,8 +132,21 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         ],
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
-        "events": [s.event_dict(event) for event in session.events],
+        **snapshot_events(session),
     }
+
+
+# The live view gets the latest events only (the result page and the reports have them all): a
+# reload stays small however much a test stored (docs/security.md, stored events).
+SNAPSHOT_EVENTS = 200
+
+
+def snapshot_events(session: TestSession) -> dict[str, Any]:
+    latest = db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id)
+                                .order_by(SessionEvent.id.desc()).limit(SNAPSHOT_EVENTS)).all()
+    total = db.session.scalar(select(func.count()).select_from(SessionEvent)
+                              .where(SessionEvent.session_id == session.id))
+    return {"events": [s.event_dict(event) for event in reversed(latest)], "events_total": total}
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:
@@ -139,4 +156,5 @@ def status_payload(session: TestSession) -> dict[str, Any]:
 
 
 def device_status(session: TestSession) -> dict[str, bool]:
-    return {"display_connected": session.display_sid is not None, "pad_connected": session.pad_sid is not None}
+    return {"display_connected": processes.device_connected(session.display_sid),
+            "pad_connected": processes.device_connected(session.pad_sid)}

@@ -41,6 +41,12 @@ BOUNDS = {
 }
 EYE_NAMES = {"right": "Right eye (OD)", "left": "Left eye (OS)", "both": "Both eyes (OU)"}
 
+# A report is built in the request, on the server's one event loop: its size is bounded so that it
+# takes a fraction of a second whatever a page reported (docs/security.md, stored events). A real
+# test has a few dozen warnings, each a short line.
+REPORT_WARNINGS = 100
+SUMMARY_CHARS = 200
+
 # Events that are warnings about the conduct of the test (shown and exported as such).
 WARNING_KINDS = ("page_event", "calibration_invalidated", "paused", "resumed", "warning", "ended")
 
@@ -97,18 +103,31 @@ def _calibration_for(eye_test: EyeTest, calibrations: list[Calibration]) -> Cali
 def event_values(event: SessionEvent) -> dict[str, Any]:
     values = p.event_dict(event)
     detail = values["detail"]
-    if event.kind == "page_event":
-        summary = f"page {detail.get('kind', '?')}"
+    extras = {k: v for k, v in detail.items() if k not in ("reason", "code")}
+    if event.kind == "page_event":  # the server's kind; the page's detail only as extras
+        summary = f"page {values['page_kind'] or '?'}"
+        extras = dict(detail)
     elif event.kind == "calibration_invalidated":
         summary = f"calibration voided ({detail.get('reason', '?')}); the patient recalibrated"
     elif event.kind == "warning":
         summary = f"warning: {detail.get('code', '?')}"
     else:
         summary = event.kind.replace("_", " ")
-    extras = {k: v for k, v in detail.items() if k not in ("kind", "reason", "code")}
     if extras:
         summary += " (" + ", ".join(f"{k} {v}" for k, v in extras.items()) + ")"
+    if len(summary) > SUMMARY_CHARS:
+        summary = summary[:SUMMARY_CHARS - 1] + "…"
     return {**values, "summary": summary}
+
+
+def _bounded(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first REPORT_WARNINGS warnings and a line counting the rest."""
+    if len(warnings) <= REPORT_WARNINGS:
+        return warnings
+    rest = warnings[REPORT_WARNINGS:]
+    return warnings[:REPORT_WARNINGS] + [{
+        "kind": "warning", "detail": {}, "device": "server", "text": None, "at": rest[-1]["at"],
+        "summary": f"{len(rest)} more warnings, not listed here (the result page lists every stored event)"}]
 
 
 def eye_values(eye_test: EyeTest, calibrations: list[Calibration]) -> dict[str, Any]:
@@ -160,7 +179,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "scoring_rule": SCORING_RULES.get(config.get("procedure"), ""),
         "eyes": [eye_values(e, calibrations) for e in session.eye_tests],
         "calibrations": [calibration_values(c) for c in calibrations],
-        "warnings": [e for e in events if e["kind"] in WARNING_KINDS],
+        "warnings": _bounded([e for e in events if e["kind"] in WARNING_KINDS]),
         "notes": [e for e in events if e["kind"] == "note"],
     }
 

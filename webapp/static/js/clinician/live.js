@@ -24,6 +24,7 @@ const store = new Store({
   estimate: null,
   estimateEye: null, // which eye the running estimate is for
   events: [],
+  earlierEvents: 0, // stored events older than the snapshot's (on the result page)
 });
 let geometry = null;
 const socket = connect("/clinician", {});
@@ -229,13 +230,15 @@ function renderEvents() {
     return el("li", { class: WARNING_KINDS.has(event.kind) ? "warning" : "note", dataset: { eventKind: event.kind } },
       `${when} ${describeEvent(event)}`);
   }));
+  const earlier = store.get("earlierEvents");
+  if (earlier) find("events").append(el("li", { class: "note" }, `${earlier} earlier events are on the result page.`));
 }
 
-// Stored events (the snapshot) carry a page event's own kind inside `detail`; live ones at the top.
+// Stored page events (the snapshot) carry the server's kind as `page_kind`, apart from the page's
+// own `detail`; live ones carry it as `kind`.
 function normalizeEvent(event) {
   if (event.kind !== "page_event") return event;
-  const { kind, ...detail } = event.detail || {};
-  return { ...event, kind: kind || "page_event", detail };
+  return { ...event, kind: event.page_kind || "page_event" };
 }
 
 const WARNING_KINDS = new Set(["hidden", "fullscreen_exit", "resize", "zoom", "warning", "calibration_invalidated"]);
@@ -283,6 +286,9 @@ function describeEvent(event) {
       }
       if (detail.code === "device_replaced") {
         return `Warning: the patient's ${event.device === "pad" ? "answer pad" : "test screen"} connected again from a new connection (another device or tab, or after a restart); the older one was closed.`;
+      }
+      if (detail.code === "events_dropped") {
+        return `Warning: the patient's pages reported more than ${detail.limit} events; ${detail.dropped} more were not stored.`;
       }
       if (detail.code === "range_narrower_than_eye_test") {
         return "Warning: the new calibration cannot show every size this eye's test may ask for.";
@@ -410,6 +416,7 @@ function applySnapshot(snapshot) {
     estimateEye: (snapshot.eyes || []).find((eye) => eye.status === "active")?.eye
       ?? [...(snapshot.eyes || [])].reverse().find((eye) => eye.status === "done")?.eye ?? null,
     events: snapshot.events || [],
+    earlierEvents: Math.max(0, (snapshot.events_total || 0) - (snapshot.events || []).length),
   });
   renderAll();
 }
