@@ -80,6 +80,11 @@ SETTINGS: tuple[Setting, ...] = (
     # Session and remember-me cookies over HTTPS only (also when VISUS_PUBLIC_URL is https://).
     Setting("VISUS_SECURE_COOKIES", "SECURE_COOKIES", False, flag, "0"),
     Setting("VISUS_INVITE_TTL_HOURS", "INVITE_TTL_HOURS", 24.0, float, "24"),
+    # A patient link and the browser credentials it was exchanged for (webapp/patient/credentials.py)
+    # stop working this long after the test is done or ended (time to read shared results), and this
+    # long after the test was created whatever happens.
+    Setting("VISUS_LINK_AFTER_END_HOURS", "LINK_AFTER_END_HOURS", 2.0, float, "2"),
+    Setting("VISUS_LINK_MAX_DAYS", "LINK_MAX_DAYS", 7.0, float, "7"),
     # Days a session is kept; checked by webapp/privacy.py (retention_days).
     Setting("VISUS_RETENTION_DAYS", "RETENTION_DAYS", None, float, "unset (keep)"),
     # Upgrade the database when `python3 server.py` starts (webapp/startup.py).

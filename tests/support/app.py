@@ -142,12 +142,27 @@ class SocketUser:
             self.client.disconnect(namespace=self.namespace)
 
 
-def display(app, token):
-    return SocketUser(app, "/patient", auth={"token": token, "device": "display"})
+def browser_for(app, link):
+    """The browser (a Flask test client and its cookies) that opened a patient link: the first call
+    opens it (the link is exchanged for the device's credential cookie), later calls return the same
+    browser, as a page reloaded in it would be. `link` is "/t/<token>" or "/pad/<pad token>"."""
+    browsers = app.extensions.setdefault("tests_patient_browsers", {})
+    if link not in browsers:
+        browsers[link] = app.test_client()
+        browsers[link].get(link)  # a refused link leaves the browser without a credential
+    return browsers[link]
 
 
-def pad(app, pad_token):
-    return SocketUser(app, "/patient", auth={"token": pad_token, "device": "pad"})
+def display(app, token, browser=None):
+    """The display of the browser that opened the invite link (or of `browser`)."""
+    return SocketUser(app, "/patient", auth={"device": "display"},
+                      flask_test_client=browser or browser_for(app, f"/t/{token}"))
+
+
+def pad(app, pad_token, browser=None):
+    """The pad of the phone that opened the pad link (or of `browser`)."""
+    return SocketUser(app, "/patient", auth={"device": "pad"},
+                      flask_test_client=browser or browser_for(app, f"/pad/{pad_token}"))
 
 
 def watcher(app, http_client):
