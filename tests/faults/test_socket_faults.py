@@ -12,13 +12,15 @@ python-socketio clients play the patient's display and pad and the clinician's l
 """
 from __future__ import annotations
 
+from devtools.patient_links import open_link
 from tests.support.clients import PATIENT_EVENTS, Client, answer_of, new_test, pad_token, start, watcher
 
 EVENTS = PATIENT_EVENTS + ("recalibrate",)
 
 
 def display(token: str, base_url: str, device: str = "display") -> Client:
-    return Client("/patient", EVENTS).connect(base_url, auth={"token": token, "device": device})
+    link = f"/t/{token}" if device == "display" else f"/pad/{token}"
+    return Client("/patient", EVENTS).connect(base_url, auth={"device": device}, headers=open_link(base_url, link))
 
 
 def next_stimulus(screen: Client, after: dict, since: int = 0) -> dict:

@@ -142,15 +142,24 @@ class SocketUser:
             self.client.disconnect(namespace=self.namespace)
 
 
+# The credential cookies of the browser that opened each patient link (tokens are random, so one
+# table serves every test): a later "open" is that browser again, as a reloaded page would be.
+_BROWSER_COOKIES: dict[str, dict[str, str]] = {}
+
+
 def browser_for(app, link):
-    """The browser (a Flask test client and its cookies) that opened a patient link: the first call
-    opens it (the link is exchanged for the device's credential cookie), later calls return the same
-    browser, as a page reloaded in it would be. `link` is "/t/<token>" or "/pad/<pad token>"."""
-    browsers = app.extensions.setdefault("tests_patient_browsers", {})
-    if link not in browsers:
-        browsers[link] = app.test_client()
-        browsers[link].get(link)  # a refused link leaves the browser without a credential
-    return browsers[link]
+    """A browser (Flask test client) holding the cookies of the one that opened a patient link: the
+    first call opens it (the link is exchanged for the device's credential cookie); later calls,
+    also on another app of the same database (a restarted server), give a browser with the same
+    cookies. `link` is "/t/<token>" or "/pad/<pad token>"."""
+    client = app.test_client()
+    if link not in _BROWSER_COOKIES:
+        client.get(link)  # a refused link leaves the browser without a credential
+        _BROWSER_COOKIES[link] = {name: cookie.value for name in ("visus_display", "visus_pad")
+                                  if (cookie := client.get_cookie(name)) is not None}
+    for name, value in _BROWSER_COOKIES[link].items():
+        client.set_cookie(name, value)
+    return client
 
 
 def display(app, token, browser=None):
