@@ -16,7 +16,7 @@ from webapp.patient import bp
 
 # What to do, on each refusal page.
 REOPEN = "Open the link from your e-mail or message again in this browser."
-ASK = "If that does not work, ask your clinician for a new link."
+ASK = "Ask your clinician for a new link if that does not work."
 GO_BACK = "Go back to the device and browser where you first opened it: the test is still there."
 SCAN_AGAIN = "Scan the code shown on your test screen again with this phone."
 
