@@ -189,3 +189,22 @@ def test_an_expired_link_and_credential_get_a_friendly_410(new_context, shots, s
     shots.take(display, "expired")
     other = new_context().new_page()
     assert other.goto(invite_url).status == 410
+
+
+def test_the_link_clicked_twice_in_a_webmail_lands_in_the_test_both_times(new_context, shots, server):
+    """A SameSite=Strict cookie is sent neither on a navigation from another site nor on its
+    redirects: the link answers such a navigation with a page that navigates again from this site."""
+    base = server.base_url
+    clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 900}).new_page())
+    sign_in(clinician, base)
+    invite_url, _ = create_test(clinician, base, eyes="right")
+    context = new_context(viewport={"width": 1280, "height": 800})
+    mail = f'<!doctype html><title>Mail</title><a href="{invite_url}">Start your eye test</a>'
+    context.route("http://mail.example/**", lambda route: route.fulfill(status=200, content_type="text/html", body=mail))
+    display = shots.watch("display", context.new_page())
+    for _ in range(2):
+        display.goto("http://mail.example/inbox")
+        display.click("text=Start your eye test")
+        display.wait_for_url(f"{base}/test")
+        display.wait_for_selector(visible("welcome"))
+    assert len([c for c in context.cookies() if c["name"] == "visus_display"]) == 1
