@@ -133,7 +133,8 @@ def test_reload_back_forward_and_a_restored_tab_land_on_the_same_trial(new_conte
     restored.wait_for_function(
         "old => { const h = document.querySelector('[data-stimulus-host]');"
         " const done = document.querySelector('[data-step=\"done\"]');"
-        " return (h.dataset.trialId && h.dataset.trialId !== old && h.dataset.drawnHeight) || (done && !done.hidden); }",
+        " return (h.dataset.trialId && h.dataset.trialId !== old && h.dataset.drawnHeight)"
+        " || (done && !done.hidden); }",
         arg=first)
 
 
@@ -204,7 +205,8 @@ def test_the_link_clicked_twice_in_a_webmail_lands_in_the_test_both_times(new_co
     invite_url, _ = create_test(clinician, base, eyes="right")
     context = new_context(viewport={"width": 1280, "height": 800})
     mail = f'<!doctype html><title>Mail</title><a href="{invite_url}">Start your eye test</a>'
-    context.route("http://mail.example/**", lambda route: route.fulfill(status=200, content_type="text/html", body=mail))
+    context.route("http://mail.example/**",
+                  lambda route: route.fulfill(status=200, content_type="text/html", body=mail))
     display = shots.watch("display", context.new_page())
     for _ in range(2):
         display.goto("http://mail.example/inbox")

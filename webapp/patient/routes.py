@@ -100,7 +100,8 @@ def pad(pad_token: str):
                                  .values(pad_token_hash=None)).rowcount
     if not claimed:
         db.session.rollback()
-        return _refusal(404, "This answer-pad link cannot be used", "This answer-pad link was just used by another phone.",
+        return _refusal(404, "This answer-pad link cannot be used",
+                        "This answer-pad link was just used by another phone.",
                         [SCAN_AGAIN])
     credentials.renew_pad_link(session)
     secret = credentials.issue(session, "pad")
