@@ -1,6 +1,6 @@
 """Patient pages: the links exchanged for device credentials, the test page, the pad page and the
 optotype geometry."""
-from tests.support.app import create_test, display, pad_token_from_state
+from tests.support.app import create_test, display, pad, pad_token_from_state
 
 
 def _set_cookie(response, name):
@@ -101,6 +101,8 @@ def test_pad_page_needs_the_pad_link_made_when_the_display_joined(app, clinician
     second = app.test_client()
     assert second.get(f"/pad/{new_pad_token}").status_code == 303
     assert second.get("/pad").status_code == 200 and phone.get("/pad").status_code == 404
+    assert pad(app, new_pad_token, browser=second).connected
+    assert not pad(app, pad_token, browser=phone).connected
 
 
 def test_links_and_credentials_expire_after_the_end_and_at_a_maximum(app, clinician_client):
