@@ -10,7 +10,11 @@ import requests
 
 def open_link(base_url: str, path: str, timeout: float = 30) -> dict[str, str]:
     """Exchange a patient link for its credential; returns the headers a Socket.IO client connects
-    with (`{"Cookie": ...}`). Raises if the link was refused."""
+    with (`{"Cookie": ...}`). Raises if the link was refused.
+
+    A python-socketio client that reconnects must carry the cookie in its `http_session` instead
+    (tests/support/clients.py, Recorder.connect): python-engineio's WebSocket upgrade deletes the
+    Cookie header from the dict kept for reconnecting."""
     response = requests.get(base_url.rstrip("/") + path, allow_redirects=False, timeout=timeout)
     if response.status_code != 303 or not response.cookies:
         raise RuntimeError(f"the patient link was refused: HTTP {response.status_code}")
