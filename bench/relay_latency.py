@@ -51,6 +51,7 @@ import socketio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the app's own code makes the sessions
 
+from devtools.patient_links import invite_headers  # noqa: E402
 from devtools.servers import VisusServer, free_port, stop_process, wait_healthy  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -238,7 +239,7 @@ def run_visus_session(s: Session, base_url: str, public_id: str, token: str, coo
                       wait_timeout=30)
         assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)["ok"]
         display.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                        auth={"token": token, "device": "display"}, wait_timeout=30)
+                        auth={"device": "display"}, headers=invite_headers(base_url, token), wait_timeout=30)
         assert display.call("consent", {}, namespace="/patient", timeout=30)["ok"]
         assert display.call("calibration", CALIBRATION, namespace="/patient", timeout=30)["ok"]
         assert display.call("ready", {}, namespace="/patient", timeout=30)["ok"]

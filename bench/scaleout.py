@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.relay_latency import (CALIBRATION, Session, client, login_cookie, percentile,  # noqa: E402
                                  prepare_database)
 from devtools.cluster import DEBIAN_PACKAGES, Cluster, missing_servers, start_visus  # noqa: E402
+from devtools.patient_links import invite_headers  # noqa: E402
 
 
 def run_one_test(s: Session, display_url: str, clinician_url: str, public_id: str, token: str, cookie: str,
@@ -50,7 +51,7 @@ def run_one_test(s: Session, display_url: str, clinician_url: str, public_id: st
                       headers={"Cookie": cookie}, wait_timeout=30)
         assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)["ok"]
         display.connect(display_url, namespaces=["/patient"], transports=["websocket"],
-                        auth={"token": token, "device": "display"}, wait_timeout=30)
+                        auth={"device": "display"}, headers=invite_headers(display_url, token), wait_timeout=30)
         for event, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
             assert display.call(event, data, namespace="/patient", timeout=30)["ok"]
         while True:

@@ -48,6 +48,7 @@ from bench.relay_latency import (  # noqa: E402  (the latency bench's pieces, re
     percentile,
     prepare_database,
 )
+from devtools.patient_links import invite_headers  # noqa: E402
 from devtools.servers import VisusServer, stop_process  # noqa: E402
 
 ADAPTIVE_MAX_TRIALS = 30  # acuity.procedure.ProcedureConfig.max_trials: a test is at most this long
@@ -146,7 +147,7 @@ class Pair:
         if not ack.get("ok"):
             raise RuntimeError(f"watch refused: {ack}")
         self.display.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                             auth={"token": token, "device": "display"}, wait_timeout=30)
+                             auth={"device": "display"}, headers=invite_headers(base_url, token), wait_timeout=30)
         for event, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
             ack = self.display.call(event, data, namespace="/patient", timeout=30)
             if not ack.get("ok"):

@@ -12,6 +12,9 @@ from webapp import events as ev
 PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>"}
 # Routes reached with a patient's token (the token is the identity).
 BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
+# Routes reached with the device credential cookie a patient link was exchanged for
+# (tests/test_patient_routes.py: without it, a friendly 404; another browser's, nothing).
+BY_CREDENTIAL = {"/test", "/pad"}
 # Routes for any signed-in clinician, showing only their own sessions.
 SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit"}
 # Everything else names a session (<public_id>) and is for its owner only.
@@ -19,7 +22,7 @@ SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trial
 
 def test_every_route_is_classified(app):
     for path, _ in rules(app):
-        assert path in PUBLIC | BY_TOKEN | SIGNED_IN or "<public_id>" in path, \
+        assert path in PUBLIC | BY_TOKEN | BY_CREDENTIAL | SIGNED_IN or "<public_id>" in path, \
             f"{path}: a new route; say who may use it in tests/test_access_control.py and test it"
 
 
@@ -61,7 +64,7 @@ def test_without_sign_in_every_clinician_route_sends_to_the_login_and_changes_no
     anonymous = app.test_client()
     before = db_rows(app)
     for path, methods in rules(app):
-        if path in PUBLIC | BY_TOKEN:
+        if path in PUBLIC | BY_TOKEN | BY_CREDENTIAL:
             continue
         url = path.replace("<public_id>", public_id)
         for method in methods:
@@ -86,9 +89,12 @@ def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_pag
     assert client.get("/t/" + "x" * 43).status_code == 404
     assert client.get(f"/pad/{token}").status_code == 404   # an invite is not a pad token
     assert client.get(f"/t/{pad_token}").status_code == 404  # nor the reverse
-    assert client.get(f"/t/{token_b}").status_code == 200
-    assert token.encode() not in client.get(f"/t/{token_b}").data
-    assert db_rows(app) == before
+    assert db_rows(app) == before  # refused links change nothing
+    assert client.get(f"/t/{token_b}").status_code == 303
+    page = client.get("/test")
+    assert page.status_code == 200 and token.encode() not in page.data and token_b.encode() not in page.data
+    # B's credential connects B's display, never A's.
+    assert pad_token_from_state(display(app, token_b, browser=client).last("state")) != pad_token
 
 
 # ---- socket events ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from devtools.patient_links import invite_headers, pad_headers
 from tests.support.clients import (CALIBRATION, EMAIL, Client, answer_of, cookie_header, first_clinician, new_test,
                                    pad_token, start, watcher)
 from tests.support.server import ServerProcess
@@ -73,10 +74,11 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
     public_id, token = new_test(http, fuzz_server.base_url, eyes="right_left", procedure="adaptive")
     watch = watcher(fuzz_server.base_url, cookie_header(http), public_id)
     screen = Client("/patient", ("state", "stimulus", "recalibrate", "error")).connect(
-        fuzz_server.base_url, auth={"token": token, "device": "display"})
+        fuzz_server.base_url, auth={"device": "display"}, headers=invite_headers(fuzz_server.base_url, token))
     start(screen)
     phone = Client("/patient", ("state", "answer_request")).connect(
-        fuzz_server.base_url, auth={"token": pad_token(screen.wait("state")), "device": "pad"})
+        fuzz_server.base_url, auth={"device": "pad"},
+        headers=pad_headers(fuzz_server.base_url, pad_token(screen.wait("state"))))
     accepted: list[tuple[str, int, list]] = []  # (trial_id, seq, responses) acknowledged as new
     sent = {"events": 0, "answers": 0}
 

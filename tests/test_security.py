@@ -193,13 +193,14 @@ def test_invite_lookups_are_limited_per_address(db_path):
     add_clinician(app)
     client = login(app.test_client())
     _, token = create_test(client)
-    for _ in range(8):  # a valid link is not counted
-        assert client.get(f"/t/{token}").status_code == 200
+    for _ in range(8):  # a valid link is not counted (exchanged, then back to the test in this browser)
+        assert client.get(f"/t/{token}").status_code == 303
     codes = [client.get(f"/t/{'x' * 40}{i:03d}").status_code for i in range(5)]
     assert codes == [404] * 5
     limited = client.get(f"/t/{'y' * 43}")
     assert limited.status_code == 429 and "Retry-After" in limited.headers and b"Wait " in limited.data
-    assert client.get(f"/t/{token}").status_code == 200  # a working link is never held up
+    assert client.get(f"/t/{token}").status_code == 303  # a working link is never held up
+    assert client.get("/test").status_code == 200  # the credential is not a lookup
 
 
 def test_socket_events_are_limited_with_a_clear_ack(db_path):
@@ -225,8 +226,10 @@ def test_refused_connects_are_limited_per_address_but_a_good_link_still_connects
     assert display(app, token).connected  # good connects are not counted
     assert display(app, token).connected
     for i in range(3):
-        assert not SocketUser(app, "/patient", auth={"token": f"{'z' * 40}{i:03d}", "device": "display"}).connected
-    assert display(app, token).connected  # someone else's bad links from this address do not lock it out
+        forged = app.test_client()
+        forged.set_cookie("visus_display", f"{'z' * 40}{i:03d}")
+        assert not SocketUser(app, "/patient", auth={"device": "display"}, flask_test_client=forged).connected
+    assert display(app, token).connected  # someone else's bad credentials from this address do not lock it out
 
 
 def test_a_load_test_may_set_the_socket_limits_from_the_environment(db_path, monkeypatch):
@@ -307,16 +310,19 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
     public_id, token = create_test(login(app.test_client()))
     server.start()
     try:
-        assert requests.get(f"{server.base_url}/t/{token}", timeout=10).status_code == 200
+        browser = requests.Session()
+        opened = browser.get(f"{server.base_url}/t/{token}", timeout=10)
+        assert opened.status_code == 200 and [r.status_code for r in opened.history] == [303]
         bad = "b" * 43
         assert requests.get(f"{server.base_url}/t/{bad}", timeout=10).status_code == 404
         sio = socketio_client.SimpleClient()
-        sio.connect(server.base_url, namespace="/patient", auth={"token": token, "device": "display"},
+        sio.connect(server.base_url, namespace="/patient", auth={"device": "display"},
+                    headers={"Cookie": f"visus_display={browser.cookies['visus_display']}"},
                     transports=["websocket"])
         name, state = sio.receive(timeout=10)
         assert name == "state"
         pad_token = pad_token_from_state(state)
-        assert requests.get(f"{server.base_url}/pad/{pad_token}", timeout=10).status_code == 200
+        assert requests.get(f"{server.base_url}/pad/{pad_token}", timeout=10).history[0].status_code == 303
         ack = sio.call("calibration", {**CALIBRATION, "css_px_per_mm": -1}, timeout=10)
         assert ack["ok"] is False
         sio.disconnect()
@@ -330,11 +336,12 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
         same_site.close()
         refused = socketio_client.SimpleClient()
         with pytest.raises(socketio_client.exceptions.ConnectionError):
-            refused.connect(server.base_url, namespace="/patient", auth={"token": bad, "device": "display"},
+            refused.connect(server.base_url, namespace="/patient", auth={"device": "display"},
+                            headers={"Cookie": f"visus_display={bad}"},
                             transports=["websocket"])
     finally:
         server.stop()
     output = server.log_path.read_text()
-    for secret in (token, bad, pad_token):
+    for secret in (token, bad, pad_token, browser.cookies["visus_display"]):
         assert secret not in output
     assert "Patient A" not in output  # nor the patient's reference

@@ -44,8 +44,9 @@ def test_display_connects_and_gets_welcome_state_with_pad_link(app, clinician_cl
 
 
 def test_connect_is_refused_without_a_valid_token(app, clinician_client):
-    create_test(clinician_client)
-    for auth in (None, {}, {"token": "x" * 43, "device": "display"}, {"token": "x" * 43, "device": "pad"},
+    _, token = create_test(clinician_client)
+    # The invite token itself, sent in `auth`, opens nothing: only the browser's credential cookie does.
+    for auth in (None, {}, {"token": token, "device": "display"}, {"token": "x" * 43, "device": "pad"},
                  {"token": 5, "device": "display"}, {"token": "x" * 43, "device": "tv"}):
         from webapp import socketio
 
@@ -221,9 +222,10 @@ def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinic
     screen = display(app, token)
     assert watch.last("device_status") == {"display_connected": True, "pad_connected": False}
     pad_url = screen.last("state")["pad_url"]
-    page = app.test_client().get(pad_url.replace("http://localhost", ""))
-    assert page.status_code == 200
-    phone = pad(app, pad_token_from_state({"pad_url": pad_url}))
+    phone_browser = app.test_client()
+    assert phone_browser.get(pad_url.replace("http://localhost", "")).headers["Location"] == "/pad"
+    assert phone_browser.get("/pad").status_code == 200
+    phone = pad(app, pad_token_from_state({"pad_url": pad_url}), browser=phone_browser)
     assert phone.last("state")["pad_connected"] is True
     assert watch.last("device_status") == {"display_connected": True, "pad_connected": True}
     stimulus = start_testing(screen)

@@ -12,6 +12,7 @@ import pytest
 import requests
 import socketio
 
+from devtools.patient_links import invite_headers
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse battery"
@@ -61,7 +62,7 @@ def run_the_test(server, http):
         watch.connect(server, namespaces=["/clinician"], transports=["websocket"], headers={"Cookie": cookie})
         assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=10)["ok"]
         display.connect(server, namespaces=["/patient"], transports=["websocket"],
-                        auth={"token": token, "device": "display"})
+                        auth={"device": "display"}, headers=invite_headers(server, token))
         assert display.call("consent", {}, namespace="/patient", timeout=10)["ok"]
         calibration = {"css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1280, 800],
                        "scale_method": "card", "distance": {"method": "tape", "distance_mm": 3000}}

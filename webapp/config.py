@@ -84,6 +84,11 @@ SETTINGS: tuple[Setting, ...] = (
     # it began whatever happens (NIST SP 800-63B 4.2.3, AAL2: 30 minutes, 12 hours; docs/security.md).
     Setting("VISUS_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES", 30.0, float, "30"),
     Setting("VISUS_SESSION_MAX_HOURS", "SESSION_MAX_HOURS", 12.0, float, "12"),
+    # A patient link and the browser credentials it was exchanged for (webapp/patient/credentials.py)
+    # stop working this long after the test is done or ended (time to read shared results), and this
+    # long after the test was created whatever happens.
+    Setting("VISUS_LINK_AFTER_END_HOURS", "LINK_AFTER_END_HOURS", 2.0, float, "2"),
+    Setting("VISUS_LINK_MAX_DAYS", "LINK_MAX_DAYS", 7.0, float, "7"),
     # Days a session is kept; checked by webapp/privacy.py (retention_days).
     Setting("VISUS_RETENTION_DAYS", "RETENTION_DAYS", None, float, "unset (keep)"),
     # Upgrade the database when `python3 server.py` starts (webapp/startup.py).

@@ -55,6 +55,9 @@ class TestSession(db.Model):
     # again after a reload); only its hash is stored, and a new nonce revokes it.
     pad_nonce: Mapped[Optional[str]] = mapped_column(String(64))
     pad_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    # When the invite link was exchanged for the display's credential (it works once); the pad link
+    # is single-use by its nonce being renewed at the exchange (webapp/patient/credentials.py).
+    invite_used_at: Mapped[Optional[datetime]]
 
     consent_at: Mapped[Optional[datetime]]
     current_eye_index: Mapped[int] = mapped_column(default=0)
@@ -72,6 +75,9 @@ class TestSession(db.Model):
     )
     events: Mapped[list[SessionEvent]] = relationship(
         back_populates="session", order_by="SessionEvent.id", cascade="all, delete-orphan"
+    )
+    credentials: Mapped[list[DeviceCredential]] = relationship(
+        back_populates="session", order_by="DeviceCredential.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -179,3 +185,19 @@ class SessionEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[TestSession] = relationship(back_populates="events")
+
+
+class DeviceCredential(db.Model):
+    """A browser's credential for one device of one test, given once for its link
+    (webapp/patient/credentials.py): the cookie holds the secret, this row only its SHA-256 hash."""
+
+    __tablename__ = "device_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    device: Mapped[str] = mapped_column(String(10))  # display | pad
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[Optional[datetime]]  # a newer pad was paired
+
+    session: Mapped[TestSession] = relationship(back_populates="credentials")

@@ -273,13 +273,13 @@ def _email_and_address() -> str:
 def _link_works() -> bool:
     """Whether /t/<token> or /pad/<pad_token> opens a test: such a request is neither counted nor
     held up by other people's bad links from the same address."""
-    from webapp.live.patient import invite_problem, session_for_token  # the app's modules import this one
+    from webapp.credentials import invite_problem, session_for_link  # the app's modules import this one
 
     args = request.view_args or {}
     device, token = ("display", args.get("token")) if "token" in args else ("pad", args.get("pad_token"))
     if not isinstance(token, str) or not 10 <= len(token) <= 100:
         return False
-    return invite_problem(session_for_token(token, device)) is None
+    return invite_problem(session_for_link(token, device)) is None
 
 
 def _too_many(message: str):

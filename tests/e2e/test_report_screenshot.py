@@ -9,8 +9,9 @@ import queue
 import pytest
 import socketio
 
-from tests.support.server import ARTIFACTS
+from devtools.patient_links import invite_headers
 from tests.support.flows import create_test, serious_violations, sign_in
+from tests.support.server import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,7 @@ def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
     for name in ("stimulus", "eye_done", "test_done"):
         client.on(name, lambda data, name=name: events.put((name, data)), namespace="/patient")
     client.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                   auth={"token": token, "device": "display"})
+                   auth={"device": "display"}, headers=invite_headers(base_url, token))
     answered = 0
     try:
         for event, payload in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):

@@ -138,7 +138,8 @@ def test_a_second_tab_on_the_same_link_takes_over_and_the_clinician_sees_it(new_
     clinician, display, context, public_id = open_pages(new_context, shots, server.base_url)
     current = on_screen(display, "right-0")
     invite_url = display.invite_url
-    second = shots.watch("second display", new_context(viewport={"width": 1280, "height": 800}).new_page())
+    # A second tab of the same browser (the link works once: another browser would be refused).
+    second = shots.watch("second display", context.new_page())
     second.goto(invite_url)
     clinician.wait_for_selector('[data-event-kind="warning"]:has-text("connected again")')
     shots.take(clinician, "takeover-warning", full_page=False)

@@ -5,20 +5,26 @@ python-socketio clients play the patient's display and pad and the clinician's l
   re-authenticates, gets the session's state and the same trial, and goes on;
 - an answer sent twice counts once; an answer to a trial no longer current is refused with a reason;
 - the server is killed with SIGKILL and started again on the same port and database;
-- a second device opens the same link: it takes over, the first is told and cut off, the clinician
-  is told;
+- a second tab of the browser that opened the link (another browser gets nothing from it): it
+  takes over, the first is told and cut off, the clinician is told;
 - the display and the pad drop and come back separately;
 - a message larger than the server accepts drops that connection and nothing else.
 """
 from __future__ import annotations
 
+import pytest
+
+from devtools.patient_links import open_link
 from tests.support.clients import PATIENT_EVENTS, Client, answer_of, new_test, pad_token, start, watcher
 
 EVENTS = PATIENT_EVENTS + ("recalibrate",)
 
 
-def display(token: str, base_url: str, device: str = "display") -> Client:
-    return Client("/patient", EVENTS).connect(base_url, auth={"token": token, "device": device})
+def display(token: str, base_url: str, device: str = "display", browser: dict | None = None) -> Client:
+    """A device that opens its link (or, with `browser`, the headers of one that did: another tab)."""
+    link = f"/t/{token}" if device == "display" else f"/pad/{token}"
+    return Client("/patient", EVENTS).connect(base_url, auth={"device": device},
+                                              headers=browser or open_link(base_url, link))
 
 
 def next_stimulus(screen: Client, after: dict, since: int = 0) -> dict:
@@ -137,12 +143,16 @@ def test_server_killed_mid_test_restarts_on_the_same_trial_with_its_history(serv
 def test_a_second_display_on_the_same_link_takes_over_and_the_clinician_is_told(server, clinician_http, cookie):
     public_id, token = new_test(clinician_http, server.base_url, eyes="right")
     watch = watcher(server.base_url, cookie, public_id)
-    first_screen = display(token, server.base_url)
+    browser = open_link(server.base_url, f"/t/{token}")
+    first_screen = display(token, server.base_url, browser=browser)
     second_screen = None
     try:
         stimulus = start(first_screen)
         mark, watch_mark = first_screen.mark(), watch.mark()
-        second_screen = display(token, server.base_url)
+        # Another browser gets nothing from the link; another tab of the same browser takes over.
+        with pytest.raises(RuntimeError, match="HTTP 410"):
+            open_link(server.base_url, f"/t/{token}")
+        second_screen = display(token, server.base_url, browser=browser)
 
         # The newer device gets the test where it is: same trial, same seq.
         assert second_screen.wait("state")["current_stimulus"]["seq"] == stimulus["seq"]

@@ -4,6 +4,7 @@ the answer in flight at the kill counts exactly once (resent: accepted or duplic
 import pytest
 import requests
 
+from devtools.patient_links import invite_headers
 from tests.support.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test
 
 pytestmark = pytest.mark.scaleout
@@ -27,7 +28,8 @@ def test_patient_continues_on_another_process_when_theirs_is_killed(deployment):
     watch = clinician().connect(survivor.base_url, headers={"Cookie": cookie_header(http)})
     # Long-polling first, then the WebSocket upgrade: both must stick to one process (ip_hash).
     screen = display(reconnection=True).connect(nginx.base_url, transports=("polling", "websocket"),
-                                                auth={"token": token, "device": "display"})
+                                                auth={"device": "display"},
+                                                headers=invite_headers(nginx.base_url, token))
     acknowledged = []
 
     def answer(stimulus):

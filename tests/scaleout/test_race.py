@@ -11,6 +11,7 @@ import time
 import psycopg2
 import pytest
 
+from devtools.patient_links import invite_headers, pad_headers
 from tests.support.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test, pad_token
 
 pytestmark = pytest.mark.scaleout
@@ -43,8 +44,9 @@ def test_the_same_answer_on_two_processes_is_stored_once(deployment):
     http = first_clinician(a.base_url)
     public_id, token = new_test(http, a.base_url, eyes="right", procedure="chart")
     watch = clinician().connect(b.base_url, headers={"Cookie": cookie_header(http)})
-    screen = display().connect(a.base_url, auth={"token": token, "device": "display"})
-    pad = display().connect(b.base_url, auth={"token": pad_token(screen.wait("state")), "device": "pad"})
+    screen = display().connect(a.base_url, auth={"device": "display"}, headers=invite_headers(a.base_url, token))
+    pad = display().connect(b.base_url, auth={"device": "pad"},
+                            headers=pad_headers(b.base_url, pad_token(screen.wait("state"))))
     try:
         assert watch.call("watch", {"session_id": public_id})["ok"]
         assert screen.call("consent")["ok"] and screen.call("calibration", CALIBRATION)["ok"]

@@ -10,9 +10,9 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from devtools.patient_links import invite_headers, pad_headers
 from tests.support.app import with_schema
-from tests.support.clients import (CALIBRATION, clinician, cookie_header, display, first_clinician, new_test,
-                                   pad_token)
+from tests.support.clients import CALIBRATION, clinician, cookie_header, display, first_clinician, new_test, pad_token
 
 pytestmark = pytest.mark.scaleout
 
@@ -40,12 +40,12 @@ def test_patient_on_one_process_and_clinician_on_another_run_a_whole_test(deploy
     public_id, token = new_test(http, a.base_url)
     # Signed in at A; the same cookie is good at B (one VISUS_SECRET_KEY).
     watch = clinician().connect(b.base_url, headers={"Cookie": cookie_header(http)})
-    screen = display().connect(a.base_url, auth={"token": token, "device": "display"})
+    screen = display().connect(a.base_url, auth={"device": "display"}, headers=invite_headers(a.base_url, token))
     try:
         snapshot = watch.call("watch", {"session_id": public_id})
         assert snapshot["ok"] and snapshot["snapshot"]["phase"] == "welcome"
         state = screen.wait("state")
-        pad = display().connect(b.base_url, auth={"token": pad_token(state), "device": "pad"})
+        pad = display().connect(b.base_url, auth={"device": "pad"}, headers=pad_headers(b.base_url, pad_token(state)))
         watch.wait("device_status", match=lambda s: s["pad_connected"] and s["display_connected"])
 
         assert screen.call("consent")["ok"]

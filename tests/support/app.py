@@ -145,12 +145,36 @@ class SocketUser:
             self.client.disconnect(namespace=self.namespace)
 
 
-def display(app, token):
-    return SocketUser(app, "/patient", auth={"token": token, "device": "display"})
+# The credential cookies of the browser that opened each patient link (tokens are random, so one
+# table serves every test): a later "open" is that browser again, as a reloaded page would be.
+_BROWSER_COOKIES: dict[str, dict[str, str]] = {}
 
 
-def pad(app, pad_token):
-    return SocketUser(app, "/patient", auth={"token": pad_token, "device": "pad"})
+def browser_for(app, link):
+    """A browser (Flask test client) holding the cookies of the one that opened a patient link: the
+    first call opens it (the link is exchanged for the device's credential cookie); later calls,
+    also on another app of the same database (a restarted server), give a browser with the same
+    cookies. `link` is "/t/<token>" or "/pad/<pad token>"."""
+    client = app.test_client()
+    if link not in _BROWSER_COOKIES:
+        client.get(link)  # a refused link leaves the browser without a credential
+        _BROWSER_COOKIES[link] = {name: cookie.value for name in ("visus_display", "visus_pad")
+                                  if (cookie := client.get_cookie(name)) is not None}
+    for name, value in _BROWSER_COOKIES[link].items():
+        client.set_cookie(name, value)
+    return client
+
+
+def display(app, token, browser=None):
+    """The display of the browser that opened the invite link (or of `browser`)."""
+    return SocketUser(app, "/patient", auth={"device": "display"},
+                      flask_test_client=browser or browser_for(app, f"/t/{token}"))
+
+
+def pad(app, pad_token, browser=None):
+    """The pad of the phone that opened the pad link (or of `browser`)."""
+    return SocketUser(app, "/patient", auth={"device": "pad"},
+                      flask_test_client=browser or browser_for(app, f"/pad/{pad_token}"))
 
 
 def watcher(app, http_client):

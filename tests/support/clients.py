@@ -58,8 +58,9 @@ class Recorder:
 
     def __init__(self, namespace: str, events: tuple[str, ...], reconnection: bool = False):
         self.namespace = namespace
+        self.http = requests.Session()
         self.client = socketio.Client(reconnection=reconnection, reconnection_delay=0.2,
-                                      reconnection_delay_max=0.5, randomization_factor=0)
+                                      reconnection_delay_max=0.5, randomization_factor=0, http_session=self.http)
         self.log: list[tuple[str, Any]] = []
         self.changed = threading.Condition()
         for name in events:
@@ -73,9 +74,16 @@ class Recorder:
                 self.changed.notify_all()
         return record
 
-    def connect(self, base_url: str, transports=("websocket",), **kwargs) -> "Recorder":
+    def connect(self, base_url: str, transports=("websocket",), headers: dict | None = None,
+                **kwargs) -> "Recorder":
+        # Cookies (a patient's credential: devtools/patient_links.py) go into the client's HTTP session,
+        # which both transports send on every (re)connect: python-engineio's WebSocket upgrade deletes
+        # a Cookie header from the dict python-socketio keeps for reconnecting.
+        headers = dict(headers or {})
+        for name, value in (part.split("=", 1) for part in headers.pop("Cookie", "").split("; ") if part):
+            self.http.cookies.set(name, value)
         self.client.connect(base_url, namespaces=[self.namespace], transports=list(transports), wait_timeout=20,
-                            **kwargs)
+                            headers=headers, **kwargs)
         return self
 
     def call(self, event: str, data: Any = None, timeout: float = 20) -> Any:

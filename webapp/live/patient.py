@@ -1,43 +1,25 @@
 """Namespace /patient: the patient's display (shows optotypes) and pad (answers).
 
-A device authenticates with a token in the connect `auth` (invite token for the display, pad token
-for the pad). The server remembers which socket is which device in the database (display_sid,
+A device authenticates with the credential cookie its browser got for opening the invite link (the
+display) or the pad link (the pad), webapp/credentials.py; the connect `auth` names only which of
+the two it is. The server remembers which socket is which device in the database (display_sid,
 pad_sid), so every later event is tied to the session by the server, never by what the client names.
 """
 from __future__ import annotations
-
-import secrets
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from sqlalchemy import or_, select, update
 
 from webapp import events as ev
-from webapp import security, tokens
+from webapp import security
+from webapp.credentials import from_cookie, invite_problem, renew_pad_link
 from webapp.extensions import db, socketio
 from webapp.live import commands, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
-from webapp.models import TestSession, utcnow
+from webapp.models import TestSession
 from webapp.live.procedures import LIVE_SESSION_LOAD
-
-
-def invite_problem(session: TestSession | None) -> str | None:
-    """Why an invite (or the pad token that hangs off it) can no longer be used, or None."""
-    if session is None:
-        return "This link is not valid. Ask your clinician for a new link."
-    if session.invite_revoked_at is not None:
-        return "This link was withdrawn. Ask your clinician for a new link."
-    # A test under way may run past the expiry; an unused link may not.
-    if session.consent_at is None and session.invite_expires_at < utcnow():
-        return "This link has expired. Ask your clinician for a new link."
-    return None
-
-
-def session_for_token(token: str, device: str) -> TestSession | None:
-    column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
-    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token))
-                             .options(*LIVE_SESSION_LOAD))
 
 
 def current_device() -> tuple[TestSession, str]:
@@ -89,15 +71,26 @@ def _display_only(device: str) -> None:
         raise LiveError("wrong_device", "Do this on the screen that shows the letters, not on the pad.")
 
 
+# A connect without this browser's credential for the device (never opened here, or replaced by a
+# newer pairing): the same words as the page that has none (webapp/patient/routes.py).
+NO_CREDENTIAL = {
+    "display": "This browser has no eye test open. Open the link from your e-mail or message again, "
+               "or ask your clinician for a new link.",
+    "pad": "This phone is no longer paired with the test. Scan the code on the test screen again.",
+}
+
+
 @socketio.on("connect", namespace=ev.PATIENT_NS)
 def connect(auth=None):
-    """Sent by a display or pad when it connects: authenticate, join its room, send its state."""
-    if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad") or not isinstance(auth.get("token"), str) \
-            or not 10 <= len(auth["token"]) <= 100:
-        raise ConnectionRefusedError(
-            security.connect_refused("This link is not valid. Ask your clinician for a new link."))
+    """Sent by a display or pad when it connects (`auth` {device}): authenticate from the device's
+    credential cookie, join its room, send its state."""
+    if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad"):
+        raise ConnectionRefusedError(security.connect_refused(
+            "This page cannot connect. Open the link from your e-mail or message again."))
     device = auth["device"]
-    session = session_for_token(auth["token"], device)
+    session = from_cookie(device, *LIVE_SESSION_LOAD)
+    if session is None:
+        raise ConnectionRefusedError(security.connect_refused(NO_CREDENTIAL[device]))
     problem = invite_problem(session)
     if problem:
         raise ConnectionRefusedError(security.connect_refused(problem))
@@ -109,9 +102,7 @@ def connect(auth=None):
     replaced = previous and previous != request.sid and _may_be_connected(previous)
     notice = commands.device_replaced(session, device) if replaced else None
     if device == "display" and not session.pad_nonce:
-        session.pad_nonce = secrets.token_hex(16)
-        session.pad_token_hash = tokens.token_hash(
-            tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
+        renew_pad_link(session)
     db.session.commit()
     processes.record(request.sid)
     if replaced:  # the newer connection takes over; the older is told, then closed (no reconnect)

@@ -1,41 +1,142 @@
-from flask import jsonify, make_response, render_template
-from sqlalchemy import select
+"""The patient's pages. The links (`/t/<token>`, `/pad/<pad token>`) are each exchanged once for a
+device credential cookie and redirect to the token-free pages (`/test`, `/pad`), which reload
+(webapp/credentials.py). No patient path shows a bare 404: every refusal is a page saying what
+happened and what to do."""
+from flask import jsonify, make_response, redirect, render_template, url_for
+from sqlalchemy import update
 
 from acuity.optotypes import all_geometry
+from webapp import credentials
+from webapp import events as ev
+from webapp.credentials import invite_problem
+from webapp.extensions import db, socketio
+from webapp.live.common import state_for
+from webapp.models import TestSession, utcnow
 from webapp.patient import bp
-from webapp import tokens
-from webapp.extensions import db
-from webapp.live.patient import invite_problem
-from webapp.models import TestSession
+
+# What to do, on each refusal page.
+REOPEN = "Open the link from your e-mail or message again in this browser."
+ASK = "Ask your clinician for a new link if that does not work."
+GO_BACK = "Go back to the device and browser where you first opened it: the test is still there."
+SCAN_AGAIN = "Scan the code shown on your test screen again with this phone."
 
 
 def _no_store(response):
-    # The token is in the URL: keep the page out of caches and out of referrers.
+    # Tokens and credentials: keep the pages out of caches and out of referrers.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _page(session: TestSession | None, template: str, **context):
-    problem = invite_problem(session)
-    if problem:
-        status = 404 if session is None else 410
-        return _no_store(make_response(render_template("errors/link.html", message=problem), status))
-    return _no_store(make_response(render_template(template, **context)))
+def _refusal(status: int, heading: str, message: str, advice: list[str]):
+    page = render_template("errors/link.html", heading=heading, message=message, advice=advice)
+    return _no_store(make_response(page, status))
+
+
+def _link_refused(session: TestSession | None, problem: str):
+    """A link or credential of an unknown (404), withdrawn or expired (410) test."""
+    if session is None:
+        return _refusal(404, "This link cannot be used", problem, [ASK])
+    return _refusal(410, "This link cannot be used", problem, [])
+
+
+def _continue_here():
+    """After a navigation from another site: navigate again from this one (credentials.cross_site_navigation)."""
+    return _no_store(make_response(render_template("patient/continue.html")))
+
+
+def _to_page(session: TestSession, device: str, secret: str | None = None):
+    response = redirect(url_for(credentials.PAGES[device]), 303)
+    if secret is not None:
+        credentials.set_cookie(response, session, device, secret)
+    return _no_store(response)
 
 
 @bp.get("/t/<token>")
 def test_page(token: str):
-    """The patient's display: calibration, then the optotypes."""
-    session = db.session.scalar(select(TestSession).where(TestSession.invite_token_hash == tokens.token_hash(token)))
-    return _page(session, "patient/test.html", invite_token=token)
+    """The invite link: exchanged once for this browser's display credential, then /test."""
+    session = credentials.session_for_link(token, "display")
+    problem = invite_problem(session)
+    if problem:
+        return _link_refused(session, problem)
+    if credentials.cross_site_navigation():
+        return _continue_here()
+    mine = credentials.from_cookie("display")
+    if mine is not None and mine.id == session.id:
+        return _to_page(session, "display")  # opened again in the browser that holds the test
+    # Claimed in one statement, so two browsers opening the link at once cannot both get it.
+    claimed = db.session.execute(update(TestSession).where(TestSession.id == session.id,
+                                                           TestSession.invite_used_at.is_(None))
+                                 .values(invite_used_at=utcnow())).rowcount
+    if not claimed:
+        db.session.rollback()
+        return _refusal(410, "This link was already opened",
+                        "This link works once, and it was already opened on another device or in another browser.",
+                        [GO_BACK, "To take the test on this device instead, ask your clinician for a new link."])
+    secret = credentials.issue(session, "display")
+    db.session.commit()
+    return _to_page(session, "display", secret)
 
 
 @bp.get("/pad/<pad_token>")
 def pad(pad_token: str):
-    """The answer pad on the patient's phone."""
-    session = db.session.scalar(select(TestSession).where(TestSession.pad_token_hash == tokens.token_hash(pad_token)))
-    return _page(session, "patient/pad.html", pad_token=pad_token)
+    """The pad link (the display's QR code): exchanged once for this phone's pad credential, then /pad.
+    The display is shown a new pad link at once, so a phone can be paired again mid-test."""
+    session = credentials.session_for_link(pad_token, "pad")
+    if session is None:
+        mine = credentials.from_cookie("pad")
+        if mine is not None and not invite_problem(mine):
+            return _to_page(mine, "pad")  # this phone's own link, opened again
+        return _refusal(404, "This answer-pad link cannot be used",
+                        "Each answer-pad link works once, and this one was already used or is no longer valid.",
+                        [SCAN_AGAIN, ASK])
+    problem = invite_problem(session)
+    if problem:
+        return _link_refused(session, problem)
+    if credentials.cross_site_navigation():
+        return _continue_here()
+    claimed = db.session.execute(update(TestSession).where(TestSession.id == session.id,
+                                                           TestSession.pad_token_hash == session.pad_token_hash)
+                                 .values(pad_token_hash=None)).rowcount
+    if not claimed:
+        db.session.rollback()
+        return _refusal(404, "This answer-pad link cannot be used",
+                        "This answer-pad link was just used by another phone.",
+                        [SCAN_AGAIN])
+    credentials.renew_pad_link(session)
+    secret = credentials.issue(session, "pad")
+    db.session.commit()
+    socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
+                  namespace=ev.PATIENT_NS)  # the new pad link, for pairing again
+    return _to_page(session, "pad", secret)
+
+
+def _device_page(device: str, template: str):
+    session = credentials.from_cookie(device)
+    if session is None:
+        if device == "display":
+            return _refusal(404, "No eye test is open in this browser",
+                            "This page shows your eye test only in the browser where you opened your link.",
+                            [REOPEN, "If you opened it on another device, go back to that device.", ASK])
+        return _refusal(404, "This phone is not paired with a test",
+                        "The answer buttons appear on the phone that scanned the code on your test screen.",
+                        [SCAN_AGAIN, ASK])
+    problem = invite_problem(session)
+    if problem:
+        return _link_refused(session, problem)
+    return _no_store(make_response(render_template(template)))
+
+
+@bp.get("/test")
+def test():
+    """The patient's display: calibration, then the optotypes (this browser's display credential)."""
+    return _device_page("display", "patient/test.html")
+
+
+@bp.get("/pad")
+def pad_page():
+    """The answer pad on the patient's phone (this phone's pad credential)."""
+    return _device_page("pad", "patient/pad.html")
 
 
 @bp.get("/optotypes.json")

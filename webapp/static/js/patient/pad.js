@@ -5,14 +5,12 @@ import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel } from "../answers.js";
 
-const root = find("pad-app");
-const padToken = root.dataset.padToken;
-root.removeAttribute("data-pad-token");
-history.replaceState(null, "", location.pathname.replace(padToken, "").replace(/\/+$/, "/") || "/");
+// No token in this page: the pad link was exchanged for an HttpOnly cookie (docs/protocol.md, section 2),
+// which the socket's handshake sends; a reloaded or reopened pad comes back to the same test.
 
 const store = new Store({ connected: false, phase: null, answerMode: "patient" });
 const collector = new AnswerCollector();
-const socket = connect("/patient", { token: padToken, device: "pad" });
+const socket = connect("/patient", { device: "pad" });
 
 const WAITING = {
   welcome: "The test has not started yet. Follow the steps on the big screen.",

@@ -24,12 +24,8 @@ const STEPS_IN_PHASE = {
 const SETUP_METHOD = { "2m": "tape", "3m": "tape", "4m": "tape", mirror: "mirror", near_40cm: "blind_spot" };
 const EYE_TO_COVER = { right: "left", left: "right" };
 
-const root = find("patient-app");
-// The invite token lives only in memory: out of the DOM and out of the address bar.
-const inviteToken = root.dataset.inviteToken;
-delete root.dataset.inviteToken;
-root.removeAttribute("data-invite-token");
-history.replaceState(null, "", location.pathname.replace(inviteToken, "").replace(/\/+$/, "/") || "/");
+// No token in this page: opening the invite link gave this browser an HttpOnly cookie and brought it
+// here (/test), which the socket's handshake sends; a reload comes back to the same test.
 
 const store = new Store({
   server: null, // the last `state`
@@ -42,7 +38,7 @@ const store = new Store({
 const collector = new AnswerCollector();
 let geometry = null;
 
-const socket = connect("/patient", { token: inviteToken, device: "display" });
+const socket = connect("/patient", { device: "display" });
 
 // ---------------------------------------------------------------- messages
 

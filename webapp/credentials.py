@@ -1,0 +1,107 @@
+"""Patient links exchanged once for a browser's device credential (docs/security.md, "Patient links").
+
+Opening the invite link (`/t/<token>`) or the pad link (`/pad/<pad token>`) the first time gives the
+browser a random secret in a first-party cookie (HttpOnly, SameSite=Strict, Secure under HTTPS) and
+sends it on with a 303 to a token-free page (`/test`, `/pad`) that reloads fine. Only the secret's
+SHA-256 hash is stored (DeviceCredential). The Socket.IO connect authenticates from that cookie
+alone; the link itself, opened again by a browser without the credential, opens nothing.
+
+The cookies have path=/ because the Socket.IO handshake (`/socket.io/`) must carry them as well as
+the page; they are told apart by name, one per device, so one browser may hold a display and a pad.
+
+A link and its credentials stop working LINK_AFTER_END_HOURS after the test is done or ended, and
+LINK_MAX_DAYS after the test was created (webapp/config.py).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Response, current_app, request
+from sqlalchemy import select
+
+from webapp import tokens
+from webapp.extensions import db
+from webapp.models import DeviceCredential, TestSession, utcnow
+
+DEVICES = ("display", "pad")
+COOKIE_NAMES = {"display": "visus_display", "pad": "visus_pad"}
+# What the token-free pages are (the 303 after an exchange goes there).
+PAGES = {"display": "patient.test", "pad": "patient.pad_page"}
+
+
+def expires_at(session: TestSession) -> datetime:
+    """When the session's links and credentials stop working, whatever the invite's own expiry."""
+    limit = session.created_at + timedelta(days=current_app.config["LINK_MAX_DAYS"])
+    if session.finished_at is not None:
+        limit = min(limit, session.finished_at + timedelta(hours=current_app.config["LINK_AFTER_END_HOURS"]))
+    return limit
+
+
+def session_for_link(token: str, device: str) -> TestSession | None:
+    """The test an invite link (`display`) or pad link (`pad`) names, or None."""
+    column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
+    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+
+
+def invite_problem(session: TestSession | None) -> str | None:
+    """Why a session's links (invite, pad) and credentials can no longer be used, or None."""
+    if session is None:
+        return "This link is not valid. Ask your clinician for a new link."
+    if session.invite_revoked_at is not None:
+        return "This link was withdrawn. Ask your clinician for a new link."
+    if expires_at(session) < utcnow():
+        return "This test has ended and its link has expired. Ask your clinician if you need a new link."
+    # A test under way may run past the invite's expiry; an unused link may not.
+    if session.consent_at is None and session.invite_expires_at < utcnow():
+        return "This link has expired. Ask your clinician for a new link."
+    return None
+
+
+def issue(session: TestSession, device: str) -> str:
+    """A new credential of this device for the session (not committed); returns its secret.
+
+    Earlier credentials of the same device stop working: one browser holds the display, one the pad
+    (a phone paired again replaces the old phone).
+    """
+    now = utcnow()
+    for credential in session.credentials:
+        if credential.device == device and credential.revoked_at is None:
+            credential.revoked_at = now
+    secret = secrets.token_urlsafe(32)
+    session.credentials.append(DeviceCredential(device=device, secret_hash=tokens.token_hash(secret), created_at=now))
+    return secret
+
+
+def renew_pad_link(session: TestSession) -> None:
+    """A new pad link (not committed): the pad token is derived from the secret key and a new nonce
+    (webapp/tokens.py, pad_token), so the link shown before stops working."""
+    session.pad_nonce = secrets.token_hex(16)
+    session.pad_token_hash = tokens.token_hash(
+        tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
+
+
+def set_cookie(response: Response, session: TestSession, device: str, secret: str) -> Response:
+    max_age = max(0, int((expires_at(session) - utcnow()).total_seconds()))
+    response.set_cookie(COOKIE_NAMES[device], secret, max_age=max_age, path="/", httponly=True, samesite="Strict",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+def from_cookie(device: str, *options) -> TestSession | None:
+    """The session whose live credential of this device the request's cookie holds, or None."""
+    secret = request.cookies.get(COOKIE_NAMES[device], "")
+    if not 20 <= len(secret) <= 100:
+        return None
+    return db.session.scalar(
+        select(TestSession).join(DeviceCredential)
+        .where(DeviceCredential.secret_hash == tokens.token_hash(secret), DeviceCredential.device == device,
+               DeviceCredential.revoked_at.is_(None))
+        .options(*options))
+
+
+def cross_site_navigation() -> bool:
+    """A navigation that came from another site (a link clicked in a webmail): the browser withholds
+    SameSite=Strict cookies from it and from the redirects it follows, so the exchange answers with a
+    page that navigates again from this site (webapp/templates/patient/continue.html)."""
+    return request.headers.get("Sec-Fetch-Site") == "cross-site"
