@@ -163,7 +163,9 @@ def test_a_working_link_opens_although_its_address_tried_bad_ones(db_path):
     _, token = create_test(client)
     codes = [client.get(f"/t/{'x' * 40}{i:03d}").status_code for i in range(4)]
     assert codes == [404, 404, 404, 429]
-    assert client.get(f"/t/{token}").status_code == 200
+    assert client.get(f"/t/{token}").status_code == 303  # exchanged for this browser's credential
     for i in range(4):
-        assert not SocketUser(app, "/patient", auth={"token": f"{'z' * 40}{i:03d}", "device": "display"}).connected
-    assert display(app, token).connected
+        forged = app.test_client()
+        forged.set_cookie("visus_display", f"{'z' * 40}{i:03d}")
+        assert not SocketUser(app, "/patient", auth={"device": "display"}, flask_test_client=forged).connected
+    assert display(app, token, browser=client).connected  # the browser that opened the link

@@ -3,6 +3,7 @@ event's kind from the server, never from the detail the page sent (issue 12: a f
 `detail.kind` of "ended" was shown as "You ended the test.")."""
 import pytest
 
+from devtools.patient_links import invite_headers
 from tests.support.clients import display
 from tests.support.flows import create_test, sign_in
 
@@ -13,7 +14,8 @@ def test_a_stored_page_event_shows_the_servers_kind_in_the_live_view(new_context
     clinician = new_context().new_page()
     sign_in(clinician, live_server)
     invite_url, public_id = create_test(clinician, live_server, eyes="right")
-    screen = display().connect(live_server, auth={"token": invite_url.rsplit("/t/", 1)[1], "device": "display"})
+    browser = invite_headers(live_server, invite_url.rsplit("/t/", 1)[1])  # the link, exchanged for the cookie
+    screen = display().connect(live_server, auth={"device": "display"}, headers=browser)
     try:
         assert screen.call("consent")["ok"]
         assert screen.call("page_event", {"kind": "visible", "detail": {"kind": "ended"}})["ok"]

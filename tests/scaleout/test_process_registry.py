@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from devtools.patient_links import invite_headers
 from tests.support.clients import CLINICIAN_EVENTS, Recorder, cookie_header, display, first_clinician, new_test
 from webapp.live.processes import TTL_S
 
@@ -30,7 +31,8 @@ def test_a_killed_processes_display_is_shown_disconnected_within_the_ttl(deploym
     doomed, survivor = deployment.start(2)
     http = first_clinician(survivor.base_url)
     public_id, token = new_test(http, survivor.base_url)
-    screen = display().connect(doomed.base_url, auth={"token": token, "device": "display"})
+    browser = invite_headers(survivor.base_url, token)  # the link, exchanged once for this browser's cookie
+    screen = display().connect(doomed.base_url, auth={"device": "display"}, headers=browser)
     screen.wait("state")
     watch, snapshot = watching(survivor.base_url, http, public_id)
     assert snapshot["devices"]["display"] is True
@@ -44,7 +46,7 @@ def test_a_killed_processes_display_is_shown_disconnected_within_the_ttl(deploym
         assert took_s <= TTL_S, took_s
         assert watch.call("watch", {"session_id": public_id})["snapshot"]["devices"]["display"] is False
 
-        again = display().connect(survivor.base_url, auth={"token": token, "device": "display"})
+        again = display().connect(survivor.base_url, auth={"device": "display"}, headers=browser)
         again.wait("state")
         snapshot = watch.call("watch", {"session_id": public_id})["snapshot"]
         assert snapshot["devices"]["display"] is True
@@ -59,12 +61,13 @@ def test_a_display_back_at_once_through_another_process_is_no_replacement(deploy
     doomed, survivor = deployment.start(2)
     http = first_clinician(survivor.base_url)
     public_id, token = new_test(http, survivor.base_url)
-    screen = display().connect(doomed.base_url, auth={"token": token, "device": "display"})
+    browser = invite_headers(survivor.base_url, token)  # the link, exchanged once for this browser's cookie
+    screen = display().connect(doomed.base_url, auth={"device": "display"}, headers=browser)
     screen.wait("state")
     watch, _ = watching(survivor.base_url, http, public_id)
     try:
         doomed.kill()  # its heartbeat key lives on for up to TTL_S: the reconnect comes well before
-        again = display().connect(survivor.base_url, auth={"token": token, "device": "display"})
+        again = display().connect(survivor.base_url, auth={"device": "display"}, headers=browser)
         again.wait("state")
         time.sleep(1)  # a warning would have been sent with the connect
         snapshot = watch.call("watch", {"session_id": public_id})["snapshot"]
@@ -72,7 +75,7 @@ def test_a_display_back_at_once_through_another_process_is_no_replacement(deploy
         assert replaced_warnings(snapshot, watch) == []
         # A second live device on the same link is still a replacement (the registry is no blind spot).
         third = display().connect(doomed.base_url.replace(str(doomed.port), str(survivor.port)),
-                                  auth={"token": token, "device": "display"})
+                                  auth={"device": "display"}, headers=browser)  # another tab
         third.wait("state")
         watch.wait("page_event", match=lambda e: (e.get("detail") or {}).get("code") == "device_replaced")
         third.disconnect()
