@@ -46,7 +46,8 @@ def set_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers["Referrer-Policy"] = "no-referrer"
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    # The video call (webapp/static/js/call.js) uses this origin's camera and microphone, never a frame's.
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=(), payment=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
