@@ -43,8 +43,9 @@ def test_a_call_is_started_relayed_both_ways_and_ended_storing_only_the_audit(ap
     ack = watch.send(ev.CALL_START, {"session_id": public_id, "video": False})
     assert ack["ok"] and ack["call"]["active"] and ack["call"]["clinician_video"] is False
     assert ack["call"]["ice_servers"] == []  # no STUN or TURN configured: direct connections only
-    assert screen.last(ev.CALL_STATE) == {"active": True, "clinician_video": False}
-    assert phone.last(ev.CALL_STATE) == {"active": True, "clinician_video": False}
+    call = {"active": True, "clinician_video": False, "ice_servers": [], "ice_transport_policy": "all"}
+    assert screen.last(ev.CALL_STATE) == phone.last(ev.CALL_STATE) == call
+    assert watch.last(ev.CALL_STATE) == {"active": True, "clinician_video": False}  # the clinician's other tabs
 
     assert screen.send(ev.CALL_JOIN, {"camera": "allowed", "audio": True, "video": True})["ok"]
     assert watch.last(ev.CALL_JOIN) == {"device": "display", "camera": "allowed", "audio": True, "video": True}

@@ -106,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VISUS_TURN_URLS", "TURN_URLS", (), url_list, "none"),
     Setting("VISUS_TURN_SECRET", "TURN_SECRET", None, str, "none"),
     Setting("VISUS_TURN_TTL_S", "TURN_TTL_S", 86400, int, "86400"),
+    # Every call through TURN (iceTransportPolicy "relay"): neither side learns the other's address.
+    Setting("VISUS_TURN_ONLY", "TURN_ONLY", False, flag, "0"),
     # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly:
     # "eventlet" in production; the tests on Flask-SocketIO's test client use "threading".
     Setting("VISUS_ASYNC_MODE", "SOCKETIO_ASYNC_MODE", "eventlet", async_mode, "eventlet"),

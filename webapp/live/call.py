@@ -83,6 +83,7 @@ def state(session: TestSession, who: str) -> dict[str, Any]:
     if active:
         payload["clinician_video"] = bool(marks[-1].detail.get("video"))
         payload["ice_servers"] = ice_servers(f"{session.public_id}-{who}-{secrets.token_hex(4)}")
+        payload["ice_transport_policy"] = "relay" if current_app.config.get("TURN_ONLY") else "all"
     return payload
 
 
@@ -96,8 +97,11 @@ def start(session: TestSession, clinician_id: int, video: bool, out: Outbox) -> 
         audit.record(session, "call_started", clinician_id, video=video,
                      display=session.display_sid is not None, pad=session.pad_sid is not None)
         db.session.flush()
-        out.patients(ev.CALL_STATE, {"active": True, "clinician_video": video})
         out.clinician(ev.CALL_STATE, {"active": True, "clinician_video": video})
+    # Every start, also a repeated one (the clinician's page reloaded or reconnected), asks the
+    # devices to join again, each with ICE servers of its own.
+    out.display(ev.CALL_STATE, state(session, "display"))
+    out.pad(ev.CALL_STATE, state(session, "pad"))
     return {"ok": True, "call": state(session, "clinician")}
 
 
