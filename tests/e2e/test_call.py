@@ -68,6 +68,18 @@ GATHER = """async (config) => {
 }"""
 
 
+# The clinician's picture on the patient's screen is hidden or clear of every optotype drawn.
+NOT_OVER_LETTERS = """() => {
+  const box = document.querySelector("[data-call-clinician-box]");
+  const a = box.getBoundingClientRect();
+  if (getComputedStyle(box).visibility === "hidden" || a.width === 0) return true;
+  return Array.from(document.querySelectorAll("[data-stimulus-host] svg")).every((shape) => {
+    const b = shape.getBoundingClientRect();
+    return !(a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
+  });
+}"""
+
+
 @pytest.fixture(scope="module")
 def call_browser(playwright_instance):
     launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CALL_ARGS)
@@ -151,6 +163,16 @@ def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, tmp_
         # The patient mutes; the clinician is told.
         display.click('[data-call-box] [data-call-action="mute"]')
         clinician.wait_for_function("() => document.querySelector('[data-call-peers]').textContent.includes('muted')")
+
+        # During a letter the clinician's picture is in a corner and never over the letters.
+        display.check("[data-consent-box]")
+        display.click('[data-action="consent"]')
+        calibrate_by_clicking(display, 4.0)
+        display.click('[data-action="answers-done"]')
+        display.click('[data-action="ready"]')
+        display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
+        assert display.evaluate(NOT_OVER_LETTERS), "the clinician's video covers a letter"
+        shots.take(display, "call-during-a-letter", full_page=False)
 
         # The patient's screen opened again (the page drops the token from its address, so a reload
         # is the link opened again): the call comes back without anyone acting, without asking again.
