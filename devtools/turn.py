@@ -41,7 +41,7 @@ class TurnServer:
             f"log-file={self.log_path}", "simple-log", "verbose", "",
         ])
 
-    def start(self, timeout_s: float = 15) -> "TurnServer":
+    def start(self, timeout_s: float = 15) -> TurnServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "turnserver.conf"
         conf.write_text(self.config())

@@ -8,8 +8,17 @@ import hmac
 
 from sqlalchemy import select
 
-from tests.support.app import (OTHER, add_clinician, create_test, db_rows, display, login, pad, pad_token_from_state,
-                               watcher)
+from tests.support.app import (
+    OTHER,
+    add_clinician,
+    create_test,
+    db_rows,
+    display,
+    login,
+    pad,
+    pad_token_from_state,
+    watcher,
+)
 from webapp import events as ev
 from webapp.audit import AuditEntry
 from webapp.extensions import db

@@ -48,7 +48,8 @@ STATS = """async () => {
   });
   if (pairId) {
     const pair = report.get(pairId);
-    out.pair = {local: report.get(pair.localCandidateId).candidateType, remote: report.get(pair.remoteCandidateId).candidateType};
+    out.pair = {local: report.get(pair.localCandidateId).candidateType,
+                remote: report.get(pair.remoteCandidateId).candidateType};
   }
   return out;
 }"""
@@ -146,9 +147,10 @@ def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, tmp_
         on_display = media_flowing(display)
         assert on_clinician["pair"] and on_display["pair"]
         # The patient's picture in the live view is large; the clinician's on the patient's screen small.
-        remote = clinician.eval_on_selector('[data-call-remote="display"]', "v => [v.getBoundingClientRect().width, v.videoWidth]")
+        size = "v => [v.getBoundingClientRect().width, v.videoWidth]"
+        remote = clinician.eval_on_selector('[data-call-remote="display"]', size)
         assert remote[0] >= 480 and remote[1] > 0, remote
-        small = display.eval_on_selector("[data-call-clinician]", "v => [v.getBoundingClientRect().width, v.videoWidth]")
+        small = display.eval_on_selector("[data-call-clinician]", size)
         assert small[0] <= 260 and small[1] > 0, small
         shots.take(clinician, "call-live-view", full_page=False)
         shots.take(display, "call-patient", full_page=False)
@@ -208,7 +210,8 @@ def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_to
         display.click('[data-action="answers-done"]')
         display.click('[data-action="ready"]')
         display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
-        symbols = display.eval_on_selector_all("[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
+        symbols = display.eval_on_selector_all("[data-stimulus-host] [data-optotype]",
+                                               "els => els.map(e => e.dataset.optotype)")
         for symbol in symbols:
             display.keyboard.press(symbol.lower())
         clinician.wait_for_function("() => document.querySelectorAll('[data-answers] li').length === 1")
