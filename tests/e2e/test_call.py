@@ -254,3 +254,25 @@ def test_the_call_goes_through_turn_with_the_credentials_visus_issued(call_conte
     finally:
         server.stop()
         server.keep_log("call-turn-server.log")
+
+
+def test_the_call_comes_back_after_the_connection_to_the_server_drops(call_context, shots, tmp_path):
+    """A server restart drops both pages' Socket.IO connections (as a network drop does): once they
+    reconnect, the clinician's page and the display renegotiate and the media flows on a new
+    connection, with nobody clicking anything."""
+    server = ServerProcess(tmp_path).start()
+    try:
+        clinician, display = open_pages(call_context, shots, server.base_url)
+        start_call(clinician, display)
+        media_flowing(clinician)
+        before = clinician.evaluate("() => window.__peers.length")
+        server.stop()
+        display.wait_for_selector("[data-connection]:not([hidden])")
+        server.start()
+        display.wait_for_selector("[data-connection]", state="hidden", timeout=20000)
+        clinician.wait_for_function("n => window.__peers.length > n", arg=before, timeout=20000)
+        media_flowing(clinician)
+        media_flowing(display)
+    finally:
+        server.stop()
+        server.keep_log("call-restart-server.log")
