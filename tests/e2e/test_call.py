@@ -276,3 +276,33 @@ def test_the_call_comes_back_after_the_connection_to_the_server_drops(call_conte
     finally:
         server.stop()
         server.keep_log("call-restart-server.log")
+
+
+def test_the_pad_can_carry_the_sound_and_the_display_then_stays_quiet(call_context, shots, tmp_path):
+    server = ServerProcess(tmp_path).start()
+    try:
+        clinician, display = open_pages(call_context, shots, server.base_url)
+        start_call(clinician, display)
+        media_flowing(display)
+        display.check("[data-consent-box]")
+        display.click('[data-action="consent"]')
+        calibrate_by_clicking(display, 4.0)
+        display.wait_for_selector("[data-pad-qr] svg")
+        pad = shots.watch("pad", call_context(viewport={"width": 400, "height": 800}).new_page())
+        pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
+        pad.wait_for_selector("[data-call-ask]:not([hidden])")
+        pad.click('[data-call-action="allow"]')
+        clinician.wait_for_selector('[data-call-panel][data-sound="pad"]', timeout=30000)
+        media_flowing(pad)  # the clinician's voice (and picture) on the phone
+        # One loudspeaker: the display gets no more of the clinician's voice while the pad talks.
+        quiet = display.evaluate(STATS)["audioPackets"]
+        time.sleep(2)
+        assert display.evaluate(STATS)["audioPackets"] - quiet < 10
+        shots.take(pad, "pad-in-the-call")
+        # The phone leaves: the sound goes back to the display.
+        pad.close()
+        clinician.wait_for_selector('[data-call-panel][data-sound="display"]', timeout=30000)
+        media_flowing(display)
+    finally:
+        server.stop()
+        server.keep_log("call-pad-server.log")

@@ -175,6 +175,7 @@ export class ClinicianCall {
     this.peers.delete(device);
     const video = find("call-remote", device, this.panel);
     if (video) video.srcObject = null;
+    if (device === "pad") this.routeSound();
   }
 
   /** A new connection to `device`: a fresh offer (the device drops any older one). */
@@ -188,6 +189,7 @@ export class ClinicianCall {
     // Always ask for the device's audio and (the display's) video, even when sending none.
     if (!tracks.some((t) => t.kind === "audio")) pc.addTransceiver("audio", { direction: "recvonly" });
     if (!tracks.some((t) => t.kind === "video")) pc.addTransceiver("video", { direction: "recvonly" });
+    pc.onconnectionstatechange = () => this.routeSound();
     pc.ontrack = ({ track }) => {
       peer.stream.addTrack(track);
       const video = find("call-remote", device, this.panel);
@@ -203,6 +205,30 @@ export class ClinicianCall {
       await this.send(device, peer, { description: { type: "offer", sdp: pc.localDescription.sdp } });
     });
     this.render();
+  }
+
+  /**
+   * One loudspeaker per room: while the pad is in the call with its microphone, the clinician's
+   * voice goes to the pad only and the display's microphone is not played (no echo between the two
+   * devices); when the pad leaves, back to the display.
+   */
+  routeSound() {
+    const pad = this.peers.get("pad");
+    const padTalks = Boolean(pad && pad.pc.connectionState === "connected" && pad.stream.getAudioTracks().length);
+    const display = this.peers.get("display");
+    const voice = this.local ? this.local.getAudioTracks()[0] || null : null;
+    if (display) {
+      for (const sender of display.pc.getSenders()) {
+        if (sender.track ? sender.track.kind === "audio" : sender === display.audioSender) {
+          display.audioSender = sender;
+          const wanted = padTalks ? null : voice;
+          if (sender.track !== wanted) sender.replaceTrack(wanted).catch(() => {});
+        }
+      }
+    }
+    const video = find("call-remote", "display", this.panel);
+    if (video) video.muted = padTalks;
+    this.panel.dataset.sound = padTalks ? "pad" : "display";
   }
 
   /** A network change the connection does not survive: offer again while the device is there. */
@@ -357,6 +383,7 @@ export class DeviceCall {
 
   join() {
     if (!this.active || this.camera === null) return;
+    if (this.device === "pad" && !this.local) return this.render(); // the computer carries the sound
     this.render();
     request(this.socket, "call_join", { camera: this.camera, ...this.media });
   }
@@ -423,7 +450,8 @@ export class DeviceCall {
       setText(camera, this.media.video ? "Camera off" : "Camera on");
     }
     box.dataset.connection = this.peer ? this.peer.pc.iceConnectionState : "none";
-    const note = this.camera === "refused" ? "You are not sharing your camera or microphone. You can still hear your clinician."
+    const note = this.device === "pad" ? (this.local ? "You talk with your clinician through this phone." : "")
+      : this.camera === "refused" ? "You are not sharing your camera or microphone. You can still hear your clinician."
       : this.camera === "unavailable" ? "Your camera could not be used. Your clinician can hear you." : "";
     setText(find("call-note", undefined, box), note);
   }

@@ -4,6 +4,7 @@ import { Store } from "../store.js";
 import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel } from "../answers.js";
+import { DeviceCall } from "../call.js";
 
 const root = find("pad-app");
 const padToken = root.dataset.padToken;
@@ -13,6 +14,7 @@ history.replaceState(null, "", location.pathname.replace(padToken, "").replace(/
 const store = new Store({ connected: false, phase: null, answerMode: "patient" });
 const collector = new AnswerCollector();
 const socket = connect("/patient", { token: padToken, device: "pad" });
+new DeviceCall(socket, "pad"); // the call's sound through the phone, if the patient wants
 
 const WAITING = {
   welcome: "The test has not started yet. Follow the steps on the big screen.",
