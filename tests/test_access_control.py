@@ -103,10 +103,16 @@ PATIENT_EVENTS = {ev.CONSENT: {}, ev.CALIBRATION: CALIBRATION, ev.READY: {},
                   ev.DRAWN: {"trial_id": "x", "seq": 1, "ink_device_px": [[10.0, 10.0]], "device_pixel_ratio": 1.0,
                             "visual_viewport_scale": 1.0},
                   ev.ANSWER: {"trial_id": "x", "seq": 1, "responses": ["C"], "response_time_ms": 500},
-                  ev.PAGE_EVENT: {"kind": "hidden", "detail": {}}}
+                  ev.PAGE_EVENT: {"kind": "hidden", "detail": {}},
+                  ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
+                  ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
+                  ev.CALL_DEVICE_MEDIA: {"audio": False, "video": True}}
 CLINICIAN_EVENTS = {ev.WATCH: {}, ev.PAUSE: {}, ev.RESUME: {}, ev.REQUEST_RECALIBRATION: {}, ev.NEXT_EYE: {},
                     ev.END: {}, ev.NOTE: {"text": "x"}, ev.PRESENT: {"logmar": 0.3},
-                    ev.SCORE: {"trial_id": "x", "seq": 1, "responses": ["C"]}, ev.SHARE_RESULTS: {"show": True}}
+                    ev.SCORE: {"trial_id": "x", "seq": 1, "responses": ["C"]}, ev.SHARE_RESULTS: {"show": True},
+                    ev.CALL_START: {"video": True}, ev.CALL_END: {},
+                    ev.CALL_SIGNAL: {"device": "display", "peer_id": "p1", "candidate": {"candidate": ""}},
+                    ev.CALL_MEDIA: {"audio": True, "video": False, "hidden": False}}
 
 
 def test_every_socket_event_is_tried_here(app):

@@ -17,7 +17,8 @@ from tests.support.server import ServerProcess
 from webapp import events as ev
 from webapp.validation import SCHEMAS
 
-PATIENT_EVENTS = [ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT]
+PATIENT_EVENTS = [ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT,
+                  ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
 CLINICIAN_EVENTS = sorted(set(SCHEMAS) - set(PATIENT_EVENTS))
 
 # Strings that once crashed a handler: a trial index past SQLite's 64-bit integers, non-ASCII digits.

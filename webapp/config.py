@@ -46,6 +46,15 @@ def bucket(value: str) -> tuple[float, float]:
     return burst, per_second
 
 
+def url_list(value: str) -> tuple[str, ...]:
+    """Comma-separated URLs, e.g. "stun:turn.example.org:3478,turns:turn.example.org:5349"."""
+    urls = tuple(part.strip() for part in value.split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+            raise ValueError(f"each URL starts with stun:, stuns:, turn: or turns:; not {url!r}")
+    return urls
+
+
 def async_mode(value: str) -> str:
     if value not in ("eventlet", "threading"):
         raise ValueError(f"'eventlet' or 'threading', not {value!r}")
@@ -103,6 +112,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VISUS_SOCKET_SESSION_RATE_LIMIT", "SOCKET_SESSION_RATE_LIMIT", (60.0, 20.0), bucket, "60,20"),
     Setting("VISUS_SOCKET_ADDRESS_RATE_LIMIT", "SOCKET_ADDRESS_RATE_LIMIT", (1000.0, 500.0), bucket, "1000,500"),
     Setting("VISUS_SOCKET_CONNECT_RATE_LIMIT", "SOCKET_CONNECT_RATE_LIMIT", (20.0, 1 / 3), bucket, "20,0.333"),
+    # The video call (webapp/live/call.py, docs/deploy.md "Video call"): STUN and TURN servers handed
+    # to the browsers. TURN credentials are made per call by the TURN REST API convention from the
+    # secret shared with coturn (`static-auth-secret`), valid for VISUS_TURN_TTL_S seconds.
+    Setting("VISUS_STUN_URLS", "STUN_URLS", (), url_list, "none"),
+    Setting("VISUS_TURN_URLS", "TURN_URLS", (), url_list, "none"),
+    Setting("VISUS_TURN_SECRET", "TURN_SECRET", None, str, "none"),
+    Setting("VISUS_TURN_TTL_S", "TURN_TTL_S", 86400, int, "86400"),
+    # Every call through TURN (iceTransportPolicy "relay"): neither side learns the other's address.
+    Setting("VISUS_TURN_ONLY", "TURN_ONLY", False, flag, "0"),
     # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly:
     # "eventlet" in production; the tests on Flask-SocketIO's test client use "threading".
     Setting("VISUS_ASYNC_MODE", "SOCKETIO_ASYNC_MODE", "eventlet", async_mode, "eventlet"),

@@ -42,6 +42,21 @@ ESTIMATE = "estimate"
 STATUS = "status"
 DRAWN_REPORT = "drawn"
 
+# The video call (webapp/live/call.py; docs/protocol.md, "The video call"). Signaling is relayed,
+# never stored. /clinician, client -> server:
+CALL_START = "call_start"
+CALL_END = "call_end"
+CALL_SIGNAL = "call_signal"  # offer or ICE candidate for one device; also server -> /patient
+CALL_MEDIA = "call_media"  # the clinician's microphone, camera, hidden video; also server -> /patient
+# /patient, client -> server:
+CALL_JOIN = "call_join"  # this device is ready for an offer (again); relayed to the clinician
+CALL_REPLY = "call_reply"  # answer or ICE candidate; relayed to the clinician
+CALL_DEVICE_MEDIA = "call_device_media"  # the device's microphone and camera; relayed to the clinician
+# server -> both namespaces: whether a call is on, and (for the patient devices) the ICE servers
+CALL_STATE = "call_state"
+# Events that only pass a message between the call's peers: nothing stored, nothing audited.
+CALL_RELAYED = (CALL_SIGNAL, CALL_MEDIA, CALL_REPLY, CALL_DEVICE_MEDIA)
+
 
 def display_room(public_id: str) -> str:
     return f"display:{public_id}"

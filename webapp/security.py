@@ -52,7 +52,8 @@ def security_headers(secure: bool) -> list[tuple[str, str]]:
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+        # The video call (webapp/static/js/call.js) uses this origin's camera and microphone, never a frame's.
+        ("Permissions-Policy", "camera=(self), microphone=(self), geolocation=(), payment=()"),
         # Pages hold health data or a clinician's session: no browser or proxy keeps a copy (the
         # back button after sign-out shows nothing). Static files set their own caching first.
         ("Cache-Control", "no-store"),

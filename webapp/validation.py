@@ -143,6 +143,21 @@ DISTANCE = {
     "offsets_mm": Field("list", required=False, min_len=1, max_len=10, items=Field("number", low=0, high=10_000)),
 }
 
+# The video call: an SDP description (a few kB; 64 kB is far above any real one) or a trickled ICE
+# candidate, as RTCSessionDescription / RTCIceCandidate.toJSON() give them (webapp/live/call.py).
+PEER_ID = Field("str", max_len=40, min_len=1)
+DESCRIPTION = Field("dict", required=False, schema={
+    "type": Field("str", choices=("offer", "answer")),
+    "sdp": Field("str", max_len=65_536, min_len=1),
+})
+CANDIDATE = Field("dict", required=False, schema={
+    "candidate": Field("str", max_len=1000),  # "" marks the end of the candidates
+    "sdpMid": Field("str", required=False, nullable=True, max_len=40),
+    "sdpMLineIndex": Field("int", required=False, nullable=True, low=0, high=100),
+    "usernameFragment": Field("str", required=False, nullable=True, max_len=256),
+})
+CALL_DEVICE = Field("str", choices=("display", "pad"))
+
 SCHEMAS: dict[str, dict[str, Field]] = {
     ev.CONSENT: {},
     ev.READY: {},
@@ -189,6 +204,15 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "correct": Field("list", required=False, min_len=1, max_len=20, items=Field("bool")),
     },
     ev.SHARE_RESULTS: {"session_id": SESSION_ID, "show": Field("bool")},
+    ev.CALL_START: {"session_id": SESSION_ID, "video": Field("bool")},
+    ev.CALL_END: {"session_id": SESSION_ID},
+    ev.CALL_SIGNAL: {"session_id": SESSION_ID, "device": CALL_DEVICE, "peer_id": PEER_ID,
+                     "description": DESCRIPTION, "candidate": CANDIDATE},
+    ev.CALL_MEDIA: {"session_id": SESSION_ID, "audio": Field("bool"), "video": Field("bool"), "hidden": Field("bool")},
+    ev.CALL_JOIN: {"camera": Field("str", choices=("allowed", "refused", "unavailable")),
+                   "audio": Field("bool"), "video": Field("bool")},
+    ev.CALL_REPLY: {"peer_id": PEER_ID, "description": DESCRIPTION, "candidate": CANDIDATE},
+    ev.CALL_DEVICE_MEDIA: {"audio": Field("bool"), "video": Field("bool")},
 }
 
 
@@ -197,6 +221,12 @@ def validate(event: str, payload: Any) -> dict:
     clean = _validate_mapping(payload, SCHEMAS[event])
     if event == ev.SCORE and ("responses" in clean) == ("correct" in clean):
         raise PayloadError("send either responses or correct (one per optotype shown), not both and not neither")
+    if event in (ev.CALL_SIGNAL, ev.CALL_REPLY) and ("description" in clean) == ("candidate" in clean):
+        raise PayloadError("send either description or candidate, not both and not neither")
+    if event == ev.CALL_SIGNAL and clean.get("description", {}).get("type") == "answer":
+        raise PayloadError("the clinician sends offers; the patient's devices answer")
+    if event == ev.CALL_REPLY and clean.get("description", {}).get("type") == "offer":
+        raise PayloadError("the patient's devices answer; the clinician sends offers")
     if event == ev.CALIBRATION:
         distance = clean["distance"]
         needed = {"tape": "distance_mm", "mirror": "patient_to_mirror_mm", "blind_spot": "offsets_mm"}[distance["method"]]

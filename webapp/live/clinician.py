@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp import events as ev
 from webapp.auth.sessions import signed_in_room
 from webapp.extensions import db, socketio
-from webapp.live import commands, payloads
+from webapp.live import call, commands, payloads
 from webapp.live.common import handler
 from webapp.live.errors import LiveError
 from webapp.models import TestSession
@@ -43,7 +43,7 @@ def owned_session(data: dict) -> tuple[TestSession, int]:
 def on_watch(session, clinician_id, data, out):
     """Clinician: start watching one of their sessions; joins its room, gets the full snapshot."""
     join_room(ev.watch_room(session.public_id))
-    return {"ok": True, "snapshot": payloads.snapshot(session)}
+    return {"ok": True, "snapshot": payloads.snapshot(session), "call": call.state(session, "clinician")}
 
 
 @handler(ev.PAUSE, ev.CLINICIAN_NS, owned_session)
@@ -98,3 +98,27 @@ def on_score(session, clinician_id, data, out):
 def on_share_results(session, clinician_id, data, out):
     """Clinician: allow (or stop) showing the results on the patient's screen."""
     return commands.share_results(session, data["show"], out)
+
+
+@handler(ev.CALL_START, ev.CLINICIAN_NS, owned_session)
+def on_call_start(session, clinician_id, data, out):
+    """Clinician: start the video call; the patient's devices are asked to join."""
+    return call.start(session, clinician_id, data["video"], out)
+
+
+@handler(ev.CALL_END, ev.CLINICIAN_NS, owned_session)
+def on_call_end(session, clinician_id, data, out):
+    """Clinician: end the video call for everyone."""
+    return call.end(session, clinician_id, out)
+
+
+@handler(ev.CALL_SIGNAL, ev.CLINICIAN_NS, owned_session)
+def on_call_signal(session, clinician_id, data, out):
+    """Clinician: an offer or ICE candidate for the display or the pad (relayed, not stored)."""
+    return call.signal(session, data, out)
+
+
+@handler(ev.CALL_MEDIA, ev.CLINICIAN_NS, owned_session)
+def on_call_media(session, clinician_id, data, out):
+    """Clinician: their microphone, camera or "hide my video" changed; the patient's devices are told."""
+    return call.clinician_media(session, data, out)

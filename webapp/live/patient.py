@@ -15,7 +15,7 @@ from webapp import events as ev
 from webapp import security
 from webapp.credentials import from_cookie, invite_problem, renew_pad_link
 from webapp.extensions import db, socketio
-from webapp.live import commands, payloads, processes
+from webapp.live import call, commands, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
 from webapp.models import TestSession
@@ -121,6 +121,9 @@ def connect(auth=None):
         request_payload = payloads.answer_request_payload(session)
         if request_payload:
             emit(ev.ANSWER_REQUEST, request_payload)
+    call_state = call.state(session, device)
+    if call_state["active"]:  # a reload or a reconnect during a call: join it again
+        emit(ev.CALL_STATE, call_state)
     tell_device_status(session)
 
 
@@ -187,3 +190,21 @@ def on_page_event(session, device, data, out):
     """Display or pad: the page was hidden, left full screen, resized or zoomed; stored and relayed."""
     return commands.page_event(session, device, data, out)
 
+
+
+@handler(ev.CALL_JOIN, ev.PATIENT_NS, _load)
+def on_call_join(session, device, data, out):
+    """Display or pad: ready for the clinician's offer (again), with its camera allowed or not."""
+    return call.join(session, device, data, out)
+
+
+@handler(ev.CALL_REPLY, ev.PATIENT_NS, _load)
+def on_call_reply(session, device, data, out):
+    """Display or pad: its answer or an ICE candidate for the clinician (relayed, not stored)."""
+    return call.reply(session, device, data, out)
+
+
+@handler(ev.CALL_DEVICE_MEDIA, ev.PATIENT_NS, _load)
+def on_call_device_media(session, device, data, out):
+    """Display or pad: its microphone or camera was switched off or on; the clinician is told."""
+    return call.device_media(session, device, data, out)

@@ -5,6 +5,7 @@ import { find, findAll, el, svgEl, setText, readJson } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus } from "../optotypes.js";
 import { symbolLabel } from "../answers.js";
+import { ClinicianCall } from "../call.js";
 
 const session = readJson("session-json") || {};
 const sessionId = find("live-app").dataset.sessionId;
@@ -28,6 +29,7 @@ const store = new Store({
 });
 let geometry = null;
 const socket = connect("/clinician", {});
+const call = new ClinicianCall(socket, sessionId);
 
 function showError(message) {
   const node = find("error");
@@ -445,6 +447,7 @@ socket.on("connect", async () => {
   const ack = await request(socket, "watch", { session_id: sessionId });
   if (!ack.ok) return showError(ack.message);
   applySnapshot(ack.snapshot);
+  call.watched(ack);
 });
 socket.on("disconnect", () => {
   find("connection").hidden = false;

@@ -4,6 +4,7 @@ import { Store } from "../store.js";
 import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel } from "../answers.js";
+import { DeviceCall } from "../call.js";
 
 // No token in this page: the pad link was exchanged for an HttpOnly cookie (docs/protocol.md, section 2),
 // which the socket's handshake sends; a reloaded or reopened pad comes back to the same test.
@@ -11,6 +12,7 @@ import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLab
 const store = new Store({ connected: false, phase: null, answerMode: "patient" });
 const collector = new AnswerCollector();
 const socket = connect("/patient", { device: "pad" });
+new DeviceCall(socket, "pad"); // the call's sound through the phone, if the patient wants
 
 const WAITING = {
   welcome: "The test has not started yet. Follow the steps on the big screen.",

@@ -9,6 +9,7 @@ import { AnswerCollector, answerButtons, symbolForKey, keyboardHelp, symbolLabel
 import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
 import { watchPageEvents } from "./page-events.js";
+import { DeviceCall } from "../call.js";
 
 const STEPS = ["welcome", "scale", "distance", "answers", "prepare", "test", "done"];
 // Which local steps may be on screen in each server phase (the first is the default).
@@ -39,6 +40,7 @@ const collector = new AnswerCollector();
 let geometry = null;
 
 const socket = connect("/patient", { device: "display" });
+new DeviceCall(socket, "display"); // the video call with the clinician, when they start one
 
 // ---------------------------------------------------------------- messages
 
