@@ -4,6 +4,7 @@ worker).
 eventlet.monkey_patch() must run before any other import, so that sockets, threads and
 database drivers imported below are cooperative.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -50,8 +51,10 @@ def claim_port(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         if error.errno == errno.EADDRINUSE:
-            sys.exit(f"Visus cannot start: port {port} on {host} is already in use (another Visus server, or "
-                     f"another program). Stop that one, or choose another port: VISUS_PORT=5001 python server.py")
+            sys.exit(
+                f"Visus cannot start: port {port} on {host} is already in use (another Visus server, or "
+                f"another program). Stop that one, or choose another port: VISUS_PORT=5001 python server.py"
+            )
         raise
     return sock
 

@@ -6,10 +6,11 @@ canvas convention). Angles given to `PathBuilder.arc` are screen angles in degre
 of an SVG arc drawn with sweep-flag 1. Every number written is rounded to 6 decimals (a micro-stroke),
 far below what any screen can show, so the text is stable and diff-able.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 DECIMALS = 6
 # Arcs are written in pieces of at most a quarter turn: an SVG arc of exactly 180 or 360 degrees is
@@ -56,18 +57,18 @@ class PathBuilder:
         self._parts: list[str] = []
         self._current: tuple[float, float] | None = None
 
-    def move_to(self, x: float, y: float) -> "PathBuilder":
+    def move_to(self, x: float, y: float) -> PathBuilder:
         self._parts.append(f"M {fmt(x)} {fmt(y)}")
         self._current = (x, y)
         return self
 
-    def line_to(self, x: float, y: float) -> "PathBuilder":
+    def line_to(self, x: float, y: float) -> PathBuilder:
         self._require_current("line_to")
         self._parts.append(f"L {fmt(x)} {fmt(y)}")
         self._current = (x, y)
         return self
 
-    def polygon(self, points: Iterable[tuple[float, float]]) -> "PathBuilder":
+    def polygon(self, points: Iterable[tuple[float, float]]) -> PathBuilder:
         """One closed sub-path through `points` (straight edges)."""
         points = list(points)
         if len(points) < 3:
@@ -77,7 +78,7 @@ class PathBuilder:
             self.line_to(x, y)
         return self.close()
 
-    def arc(self, cx: float, cy: float, radius: float, start_deg: float, end_deg: float) -> "PathBuilder":
+    def arc(self, cx: float, cy: float, radius: float, start_deg: float, end_deg: float) -> PathBuilder:
         """A circular arc about (cx, cy) from screen angle start_deg to end_deg.
 
         The current point must already be the arc's start (within rounding). end_deg > start_deg turns
@@ -87,7 +88,7 @@ class PathBuilder:
         if not radius > 0:
             raise GeometryError(f"arc radius must be positive, got {radius!r}")
         start = point_on_circle(cx, cy, radius, start_deg)
-        if math.dist(start, self._current) > 2 * 10 ** -DECIMALS:
+        if math.dist(start, self._current) > 2 * 10**-DECIMALS:
             raise GeometryError(
                 f"arc starts at {start} but the path is at {self._current}; move or line to the start first"
             )
@@ -104,7 +105,7 @@ class PathBuilder:
             self._current = (x, y)
         return self
 
-    def close(self) -> "PathBuilder":
+    def close(self) -> PathBuilder:
         self._require_current("close")
         self._parts.append("Z")
         self._current = None

@@ -21,6 +21,7 @@ Sources (docs/measurement.md §1):
 - WHO ICD-11 distance vision impairment (9D90): mild worse than 6/12, moderate worse than 6/18,
   severe worse than 6/60, blindness worse than 3/60.
 """
+
 from __future__ import annotations
 
 import math
@@ -157,7 +158,7 @@ def _snellen_row(row: int, numerator: float) -> str:
 
 
 def _beyond(row: int) -> str | None:
-    """"better" above the best chart line, "worse" below the worst, else None."""
+    """ "better" above the best chart line, "worse" below the worst, else None."""
     return "better" if row < BEST_ROW else "worse" if row > WORST_ROW else None
 
 
@@ -200,9 +201,7 @@ def etdrs_letters(logmar: float) -> float:
 def logmar_from_etdrs_letters(letters: float) -> float:
     """logMAR from an ETDRS letter score: (85 - letters) / 50 (Beck et al. 2003)."""
     value = _number(letters, "letters")
-    return _logmar(
-        (ETDRS_LETTERS_AT_LOGMAR_0 - value) / ETDRS_LETTERS_PER_LOGMAR, f"the logMAR of {value:g} letters"
-    )
+    return _logmar((ETDRS_LETTERS_AT_LOGMAR_0 - value) / ETDRS_LETTERS_PER_LOGMAR, f"the logMAR of {value:g} letters")
 
 
 def who_category(logmar: float) -> str:
@@ -239,8 +238,14 @@ def _etdrs_at_row(row: int) -> int:
     return round(ETDRS_LETTERS_AT_LOGMAR_0 - ETDRS_LETTERS_PER_LOGMAR * row / 10)
 
 
-def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, float] | None = None,
-             size: bool = False, near_distance_mm: float | None = None) -> dict[str, Any]:
+def describe(
+    logmar: float,
+    *,
+    bound: str | None = None,
+    ci95: tuple[float, float] | None = None,
+    size: bool = False,
+    near_distance_mm: float | None = None,
+) -> dict[str, Any]:
     """Every string a person reads for one acuity (or, with size=True, one letter size shown).
 
     Keys: `logmar` ("0.24"), `snellen_6` ("6/10"), `snellen_20` ("20/32"), `decimal` ("0.63"),
@@ -280,9 +285,13 @@ def describe(logmar: float, *, bound: str | None = None, ci95: tuple[float, floa
         "snellen_20": snellen_20,
         "decimal": _bounded(row, lambda r: STANDARD_TABLE[r][2], better, worse),
         "etdrs_letters": letters,
-        "etdrs_text": (f"{letters} letters" if letters is not None else
-                       f"more than {_MAX_ETDRS_LETTERS} letters" if beyond == "better" else
-                       f"fewer than {_etdrs_at_row(WORST_ROW)} letters"),
+        "etdrs_text": (
+            f"{letters} letters"
+            if letters is not None
+            else f"more than {_MAX_ETDRS_LETTERS} letters"
+            if beyond == "better"
+            else f"fewer than {_etdrs_at_row(WORST_ROW)} letters"
+        ),
         "beyond_chart": beyond,
         "text": f"{snellen_6} ({snellen_20}){qualifier} · {logmar_text} logMAR",
     }
@@ -313,7 +322,7 @@ def _n_point(hundredths: int, near_distance_mm: float, better: str, worse: str) 
     """The nearest N test type (in log size; half-way goes to the larger), or a bound past N5 and
     N48 (half a 0.1 row beyond them, as for the distance chart's lines)."""
     size = N_POINTS_PER_M_UNIT * near_distance_mm / 1000 * 10.0 ** (hundredths / 100)
-    half_row = 10.0 ** 0.05
+    half_row = 10.0**0.05
     if size < N_POINT_SIZES[0] / half_row:
         return f"{better} N{N_POINT_SIZES[0]}"
     if size > N_POINT_SIZES[-1] * half_row:

@@ -7,6 +7,7 @@ that falls back to "nonzero" draws the same shapes. Letters are straight segment
 only (no Bezier curves), so stroke widths and gaps are exact rather than a font's approximation
 (docs/measurement.md §3: the Pelli Sloan font may not be redistributed; draw from the grid).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,9 +42,7 @@ def optotype_set(name: str) -> OptotypeSet:
     try:
         return OPTOTYPE_SETS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown optotype set {name!r}; choose one of {', '.join(OPTOTYPE_SETS)}"
-        ) from None
+        raise ValueError(f"unknown optotype set {name!r}; choose one of {', '.join(OPTOTYPE_SETS)}") from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -113,8 +112,18 @@ def _tumbling_e_path(direction_deg: float) -> str:
     rotations are multiples of 90 degrees, so every vertex stays on the integer grid.
     """
     limbs_right = [
-        (0, 0), (5, 0), (5, 1), (1, 1), (1, 2), (5, 2),
-        (5, 3), (1, 3), (1, 4), (5, 4), (5, 5), (0, 5),
+        (0, 0),
+        (5, 0),
+        (5, 1),
+        (1, 1),
+        (1, 2),
+        (5, 2),
+        (5, 3),
+        (1, 3),
+        (1, 4),
+        (5, 4),
+        (5, 5),
+        (0, 5),
     ]
     screen_deg = -direction_deg
     return PathBuilder().polygon(rotate_point(x, y, screen_deg) for x, y in limbs_right).d()
@@ -142,9 +151,11 @@ def _sloan_paths() -> dict[str, str]:
     letters["D"] = d.d()
 
     # H: two stems and a crossbar at mid-height.
-    letters["H"] = PathBuilder().polygon(
-        [(0, 0), (1, 0), (1, 2), (4, 2), (4, 0), (5, 0), (5, 5), (4, 5), (4, 3), (1, 3), (1, 5), (0, 5)]
-    ).d()
+    letters["H"] = (
+        PathBuilder()
+        .polygon([(0, 0), (1, 0), (1, 2), (4, 2), (4, 0), (5, 0), (5, 5), (4, 5), (4, 3), (1, 3), (1, 5), (0, 5)])
+        .d()
+    )
 
     # K: stem, and two arms (mirror images about y = 2.5) that leave the stem between y = 2 and 3 and
     # end flush with the top-right and bottom-right corners. An arm's upper edge runs from (5 - h, 0)
@@ -154,19 +165,32 @@ def _sloan_paths() -> dict[str, str]:
     a = rise**2 - 1
     h = (-8 + math.sqrt(64 + 4 * a * (16 + rise**2))) / (2 * a)
     notch_x = 5 - 2.5 * (4 - h) / rise  # where the arms' inner edges meet, on y = 2.5
-    letters["K"] = PathBuilder().polygon(
-        [
-            (0, 0), (1, 0), (1, rise), (5 - h, 0), (5, 0), (notch_x, 2.5),
-            (5, 5), (5 - h, 5), (1, 5 - rise), (1, 5), (0, 5),
-        ]
-    ).d()
+    letters["K"] = (
+        PathBuilder()
+        .polygon(
+            [
+                (0, 0),
+                (1, 0),
+                (1, rise),
+                (5 - h, 0),
+                (5, 0),
+                (notch_x, 2.5),
+                (5, 5),
+                (5 - h, 5),
+                (1, 5 - rise),
+                (1, 5),
+                (0, 5),
+            ]
+        )
+        .d()
+    )
 
     # N: two stems, and a diagonal from the top of the left stem to the bottom of the right one whose
     # edges are offset vertically by v; perpendicular width 1 means 9 v^2 = 9 + (5 - v)^2.
     v = (-10 + math.sqrt(100 + 4 * 8 * 34)) / (2 * 8)
-    letters["N"] = PathBuilder().polygon(
-        [(0, 0), (1, 0), (4, 5 - v), (4, 0), (5, 0), (5, 5), (4, 5), (1, v), (1, 5), (0, 5)]
-    ).d()
+    letters["N"] = (
+        PathBuilder().polygon([(0, 0), (1, 0), (4, 5 - v), (4, 0), (5, 0), (5, 5), (4, 5), (1, v), (1, 5), (0, 5)]).d()
+    )
 
     # O: ring, outer diameter 5, inner 3 (the hole drawn the other way round).
     o = PathBuilder()
@@ -197,16 +221,14 @@ def _sloan_paths() -> dict[str, str]:
     # run (0,0)-(2,5); an arm's horizontal width is its length / rise = sqrt(29) / 5 for width 1.
     w = math.hypot(2, 5) / 5
     apex_y = (2.5 - w) / (2 / 5)  # inner edges meet on x = 2.5
-    letters["V"] = PathBuilder().polygon(
-        [(0, 0), (w, 0), (2.5, apex_y), (5 - w, 0), (5, 0), (3, 5), (2, 5)]
-    ).d()
+    letters["V"] = PathBuilder().polygon([(0, 0), (w, 0), (2.5, apex_y), (5 - w, 0), (5, 0), (3, 5), (2, 5)]).d()
 
     # Z: top and bottom bars, and a diagonal between them whose edges are offset horizontally by z;
     # perpendicular width 1 means 9 z^2 = 9 + (5 - z)^2 (the same equation as the N).
     z = v
-    letters["Z"] = PathBuilder().polygon(
-        [(0, 0), (5, 0), (5, 1), (z, 4), (5, 4), (5, 5), (0, 5), (0, 4), (5 - z, 1), (0, 1)]
-    ).d()
+    letters["Z"] = (
+        PathBuilder().polygon([(0, 0), (5, 0), (5, 1), (z, 4), (5, 4), (5, 5), (0, 5), (0, 4), (5 - z, 1), (0, 1)]).d()
+    )
 
     return {symbol: letters[symbol] for symbol in SLOAN.symbols}
 

@@ -5,12 +5,14 @@ A procedure is deterministic given its configuration, its seed and the answers r
 restart or a second server process loses nothing. Randomness (which letter to show) must come
 from `trial_rng(seed, index)`, never from a shared generator whose state depends on call order.
 """
+
 from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 Bound = Literal["<=", ">="]
 NOT_SURE = None  # a response of None means "not sure"; it is scored as incorrect
@@ -39,7 +41,7 @@ class ProcedureConfig:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ProcedureConfig":
+    def from_dict(cls, data: dict) -> ProcedureConfig:
         return cls(**data)
 
 
@@ -55,7 +57,7 @@ class Presentation:
         return {"index": self.index, "logmar": self.logmar, "optotypes": list(self.optotypes)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Presentation":
+    def from_dict(cls, data: dict) -> Presentation:
         return cls(int(data["index"]), float(data["logmar"]), tuple(data["optotypes"]))
 
 
@@ -133,13 +135,9 @@ class Procedure(ABC):
         from acuity.scoring import score_responses
 
         if presentation.index != len(self.history):
-            raise ProcedureError(
-                f"trial {presentation.index} is not the current trial ({len(self.history)})"
-            )
+            raise ProcedureError(f"trial {presentation.index} is not the current trial ({len(self.history)})")
         if len(responses) != len(presentation.optotypes):
-            raise ProcedureError(
-                f"expected {len(presentation.optotypes)} responses, got {len(responses)}"
-            )
+            raise ProcedureError(f"expected {len(presentation.optotypes)} responses, got {len(responses)}")
         correct = score_responses(presentation.optotypes, responses)
         trial = TrialRecord(presentation, tuple(responses), correct)
         self.history.append(trial)
@@ -147,11 +145,7 @@ class Procedure(ABC):
 
 
 def _same_presentation(a: Presentation, b: Presentation) -> bool:
-    return (
-        a.index == b.index
-        and abs(a.logmar - b.logmar) < 1e-6
-        and tuple(a.optotypes) == tuple(b.optotypes)
-    )
+    return a.index == b.index and abs(a.logmar - b.logmar) < 1e-6 and tuple(a.optotypes) == tuple(b.optotypes)
 
 
 def build_procedure(config: ProcedureConfig, seed: int) -> Procedure:
@@ -160,9 +154,7 @@ def build_procedure(config: ProcedureConfig, seed: int) -> Procedure:
     try:
         cls = PROCEDURES[config.procedure]
     except KeyError:
-        raise ProcedureError(
-            f"unknown procedure {config.procedure!r}; choose one of {sorted(PROCEDURES)}"
-        ) from None
+        raise ProcedureError(f"unknown procedure {config.procedure!r}; choose one of {sorted(PROCEDURES)}") from None
     return cls(config, seed)
 
 

@@ -8,12 +8,14 @@ F; for the logistic F the scale is chosen so that its SD equals s).
 
 Everything here is pure numpy; no scipy (not a project dependency).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -142,7 +144,9 @@ def cramer_rao_sd(
         info, _ = max_fisher_information(slope_sd_logmar, guess_rate, lapse_rate)
         return 1.0 / math.sqrt(n_trials * info)
     info_sum = float(
-        np.sum(fisher_information(np.asarray(placements_logmar), threshold_logmar, slope_sd_logmar, guess_rate, lapse_rate))
+        np.sum(
+            fisher_information(np.asarray(placements_logmar), threshold_logmar, slope_sd_logmar, guess_rate, lapse_rate)
+        )
     )
     if info_sum <= 0.0:
         raise ValueError("the placements carry no information about the threshold; give at least one trial")
@@ -166,7 +170,7 @@ class PsychometricModel:
             _check_rates(self.guess_rate, self.lapse_rate, s)
 
     @classmethod
-    def for_optotype_set(cls, set_name: str, marginalise_slope: bool = True) -> "PsychometricModel":
+    def for_optotype_set(cls, set_name: str, marginalise_slope: bool = True) -> PsychometricModel:
         guess = optotype_set(set_name).guess_rate
         s = SLOPE_SD_LOGMAR[set_name]
         if not marginalise_slope:
@@ -276,7 +280,9 @@ class ThresholdPosterior:
         wrong = moments.sum(axis=0)[None, :] - right
         with np.errstate(divide="ignore", invalid="ignore"):
             var = (
-                right[:, 2] - np.where(right[:, 0] > 0, right[:, 1] ** 2 / right[:, 0], 0.0)
-                + wrong[:, 2] - np.where(wrong[:, 0] > 0, wrong[:, 1] ** 2 / wrong[:, 0], 0.0)
+                right[:, 2]
+                - np.where(right[:, 0] > 0, right[:, 1] ** 2 / right[:, 0], 0.0)
+                + wrong[:, 2]
+                - np.where(wrong[:, 0] > 0, wrong[:, 1] ** 2 / wrong[:, 0], 0.0)
             )
         return var

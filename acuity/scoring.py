@@ -1,7 +1,8 @@
 """Scoring of answers: the server, never the page, decides what was correct."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def score_responses(shown: Sequence[str], responses: Sequence[str | None]) -> tuple[bool, ...]:
@@ -11,4 +12,4 @@ def score_responses(shown: Sequence[str], responses: Sequence[str | None]) -> tu
     """
     if len(shown) != len(responses):
         raise ValueError(f"expected {len(shown)} responses, got {len(responses)}")
-    return tuple(r is not None and r == s for s, r in zip(shown, responses))
+    return tuple(r is not None and r == s for s, r in zip(shown, responses, strict=False))

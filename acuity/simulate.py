@@ -19,6 +19,7 @@ pair). Figures per (procedure, optotype set, observer SD):
 - cr_sd: the Cramer-Rao bound for this observer SD, guess rate and lapse with trials_mean trials
   all at the optimal placement (the physical limit; acuity.psychometric.cramer_rao_sd)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,15 +27,15 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
 from acuity.optotypes import optotype_set
 from acuity.procedure import AcuityResult, Procedure, ProcedureConfig
 from acuity.procedures import AdaptiveProcedure, BestPestProcedure, ChartProcedure
-from acuity.procedures.chart import ROW_STEP_LOGMAR, chart_score_distribution
+from acuity.procedures.chart import chart_score_distribution
 from acuity.psychometric import LAPSE_RATE, cramer_rao_sd, probability_correct
 
 SCREEN_MIN_LOGMAR = -0.3
@@ -57,9 +58,13 @@ class SimulatedObserver:
     guess_rate: float
     lapse_rate: float = LAPSE_RATE
 
-    def respond(self, shown: Sequence[str], logmar: float, symbols: Sequence[str], rng: np.random.Generator) -> list[str]:
+    def respond(
+        self, shown: Sequence[str], logmar: float, symbols: Sequence[str], rng: np.random.Generator
+    ) -> list[str]:
         """Right with p(logmar) for each optotype (guessing included), else a wrong symbol."""
-        p = float(probability_correct(logmar, self.threshold_logmar, self.slope_sd_logmar, self.guess_rate, self.lapse_rate))
+        p = float(
+            probability_correct(logmar, self.threshold_logmar, self.slope_sd_logmar, self.guess_rate, self.lapse_rate)
+        )
         answers = []
         for symbol in shown:
             if rng.random() < p:
@@ -75,8 +80,13 @@ class SimulatedObserver:
         start = chart._next_row_logmar([])
         rows = [r for r in reversed(chart.rows_logmar) if r <= start + 1e-9]
         scores, probs = chart_score_distribution(
-            self.threshold_logmar, self.slope_sd_logmar, self.guess_rate, rows,
-            config.chart_letters_per_row, config.chart_stop_misses, self.lapse_rate,
+            self.threshold_logmar,
+            self.slope_sd_logmar,
+            self.guess_rate,
+            rows,
+            config.chart_letters_per_row,
+            config.chart_stop_misses,
+            self.lapse_rate,
         )
         return float(np.dot(scores, probs))
 
@@ -109,8 +119,13 @@ def sim_config(optotype: str, procedure: str = "adaptive") -> ProcedureConfig:
     )
 
 
-def observers(n: int, optotype: str, slope_sd_logmar: float, seed: int,
-              threshold_range: tuple[float, float] = THRESHOLD_RANGE_LOGMAR) -> list[SimulatedObserver]:
+def observers(
+    n: int,
+    optotype: str,
+    slope_sd_logmar: float,
+    seed: int,
+    threshold_range: tuple[float, float] = THRESHOLD_RANGE_LOGMAR,
+) -> list[SimulatedObserver]:
     """n observers with thresholds stratified over threshold_range (one per equal slice, jittered)."""
     if n < 1:
         raise SimulationError(f"give at least one observer, got {n}")
@@ -130,8 +145,16 @@ def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_obser
         expected = observer.expected_chart_logmar(chart_config)
         pair = []
         for repeat in range(2):
-            rng = np.random.default_rng([seed, i, repeat, PROCEDURE_NAMES.index(procedure), OPTOTYPE_SETS.index(optotype),
-                                         int(slope_sd_logmar * 1000)])
+            rng = np.random.default_rng(
+                [
+                    seed,
+                    i,
+                    repeat,
+                    PROCEDURE_NAMES.index(procedure),
+                    OPTOTYPE_SETS.index(optotype),
+                    int(slope_sd_logmar * 1000),
+                ]
+            )
             result = run_test(make(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
             pair.append(result.logmar)
             errors.append(result.logmar - expected)
@@ -153,8 +176,13 @@ def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_obser
     }
 
 
-def benchmark(n_observers: int, seed: int, procedures: Sequence[str] = PROCEDURE_NAMES,
-              optotypes: Sequence[str] = OPTOTYPE_SETS, observer_sds: Sequence[float] = OBSERVER_SDS_LOGMAR) -> list[dict]:
+def benchmark(
+    n_observers: int,
+    seed: int,
+    procedures: Sequence[str] = PROCEDURE_NAMES,
+    optotypes: Sequence[str] = OPTOTYPE_SETS,
+    observer_sds: Sequence[float] = OBSERVER_SDS_LOGMAR,
+) -> list[dict]:
     return [
         benchmark_row(procedure, optotype, s, n_observers, seed)
         for optotype in optotypes
@@ -163,8 +191,12 @@ def benchmark(n_observers: int, seed: int, procedures: Sequence[str] = PROCEDURE
     ]
 
 
-def calibrate_offsets(n_observers: int, seed: int, optotypes: Sequence[str] = ("sloan", "tumbling_e", "landolt_c8", "landolt_c4"),
-                      slope_sd_logmar: float = 0.07) -> list[dict]:
+def calibrate_offsets(
+    n_observers: int,
+    seed: int,
+    optotypes: Sequence[str] = ("sloan", "tumbling_e", "landolt_c8", "landolt_c4"),
+    slope_sd_logmar: float = 0.07,
+) -> list[dict]:
     """E[expected chart score - adaptive posterior-mean threshold] per optotype set.
 
     Observers away from the screen's edges (-0.1..0.8) so that no bound clips the estimate.
@@ -182,13 +214,15 @@ def calibrate_offsets(n_observers: int, seed: int, optotypes: Sequence[str] = ("
             post = procedure.posterior()
             gaps.append(observer.expected_chart_logmar(chart_config) - procedure.threshold_estimate_logmar())
             covered += post.quantile(0.025) <= observer.threshold_logmar <= post.quantile(0.975)
-        rows.append({
-            "optotype": optotype,
-            "offset": round(float(np.mean(gaps)), 4),
-            "offset_se": round(float(np.std(gaps, ddof=1) / math.sqrt(len(gaps))), 4),
-            "ci95_coverage": round(covered / len(gaps), 3),
-            "observers": len(gaps),
-        })
+        rows.append(
+            {
+                "optotype": optotype,
+                "offset": round(float(np.mean(gaps)), 4),
+                "offset_se": round(float(np.std(gaps, ddof=1) / math.sqrt(len(gaps))), 4),
+                "ci95_coverage": round(covered / len(gaps), 3),
+                "observers": len(gaps),
+            }
+        )
     return rows
 
 
@@ -209,15 +243,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few observers (for tests)")
     parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 150, quick 6)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--calibrate-offset", action="store_true",
-                        help="estimate the chart-equivalent offsets of the adaptive procedure")
+    parser.add_argument(
+        "--calibrate-offset",
+        action="store_true",
+        help="estimate the chart-equivalent offsets of the adaptive procedure",
+    )
     args = parser.parse_args(argv)
     n = args.observers if args.observers is not None else (6 if args.quick else 150)
     if n < 1:
         parser.error("--observers must be at least 1")
     started = time.perf_counter()
     if args.calibrate_offset:
-        rows = calibrate_offsets(args.observers if args.observers is not None else (40 if args.quick else 1000), args.seed)
+        rows = calibrate_offsets(
+            args.observers if args.observers is not None else (40 if args.quick else 1000), args.seed
+        )
         print(json.dumps(rows, indent=1) if args.json else "\n".join(str(r) for r in rows))
     else:
         rows = benchmark(n, args.seed)

@@ -15,6 +15,7 @@ Blocks alternate (no call, call, no call, call, ...), so both conditions share t
 
 Prints p50 / p95 per condition and their ratio (target: p95 with the call <= 1.2 x without).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,18 @@ from bench.relay_latency import CALIBRATION, login_cookie, percentile, prepare_d
 from devtools.servers import VisusServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 # Video frames shown: the patient in the live view, the clinician on the patient's screen.
 FRAMES_SHOWN = """() => { const v = document.querySelector('[data-call-remote="display"], [data-call-clinician]');
   return Boolean(v && v.srcObject && v.getVideoPlaybackQuality().totalVideoFrames > 10); }"""
@@ -47,8 +57,13 @@ def calibrated_session(server: VisusServer, public_id: str, token: str) -> tuple
     display = socketio.Client(reconnection=False)
     states = []
     display.on("state", states.append, namespace="/patient")
-    display.connect(server.base_url, namespaces=["/patient"], transports=["websocket"],
-                    auth={"token": token, "device": "display"}, wait_timeout=30)
+    display.connect(
+        server.base_url,
+        namespaces=["/patient"],
+        transports=["websocket"],
+        auth={"token": token, "device": "display"},
+        wait_timeout=30,
+    )
     calibration = {**CALIBRATION, "viewport_css_px": [1280, 800]}  # the browser's window below
     for event, data in (("consent", {}), ("calibration", calibration), ("ready", {})):
         assert display.call(event, data, namespace="/patient", timeout=30)["ok"], event
@@ -60,8 +75,12 @@ def calibrated_session(server: VisusServer, public_id: str, token: str) -> tuple
 def run_block(server, browser, session, cookie, call: bool, answers: int, rng: random.Random) -> list[float]:
     public_id, token, pad_token = calibrated_session(server, *session)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": c.split("=", 1)[0].strip(), "value": c.split("=", 1)[1], "url": server.base_url}
-                         for c in cookie.split(";")])
+    context.add_cookies(
+        [
+            {"name": c.split("=", 1)[0].strip(), "value": c.split("=", 1)[1], "url": server.base_url}
+            for c in cookie.split(";")
+        ]
+    )
     clinician = context.new_page()
     clinician.goto(f"{server.base_url}/sessions/{public_id}")
     display = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
@@ -82,8 +101,13 @@ def run_block(server, browser, session, cookie, call: bool, answers: int, rng: r
 
     pad.on("answer_request", on_request, namespace="/patient")
     pad.on("test_done", lambda data: arrived.set(), namespace="/patient")
-    pad.connect(server.base_url, namespaces=["/patient"], transports=["websocket"],
-                auth={"token": pad_token, "device": "pad"}, wait_timeout=30)
+    pad.connect(
+        server.base_url,
+        namespaces=["/patient"],
+        transports=["websocket"],
+        auth={"token": pad_token, "device": "pad"},
+        wait_timeout=30,
+    )
     latencies = []
     try:
         arrived.wait(10)
@@ -95,13 +119,17 @@ def run_block(server, browser, session, cookie, call: bool, answers: int, rng: r
             # The patient reads the letters off the test screen, mostly right (so the sizes stay
             # within what the screen can draw and the test goes on).
             shown = display.eval_on_selector_all(
-                "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
+                "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+            )
             if len(shown) != current["count"] or rng.random() < 0.2:
                 shown = [rng.choice(current["symbols"]) for _ in range(current["count"])]
             arrived.clear()
             sent = time.perf_counter()
-            pad.emit("answer", {"trial_id": current["trial_id"], "seq": current["seq"], "responses": shown,
-                                "response_time_ms": 700}, namespace="/patient")
+            pad.emit(
+                "answer",
+                {"trial_id": current["trial_id"], "seq": current["seq"], "responses": shown, "response_time_ms": 700},
+                namespace="/patient",
+            )
             if not arrived.wait(10):
                 break
             at, following = requests_seen[-1]
@@ -142,8 +170,10 @@ def main() -> None:
     print("|---|---|---|---|")
     for call in (False, True):
         values = results[call]
-        print(f"| {'call running' if call else 'no call'} | {len(values)} | {percentile(values, 50):.1f} | "
-              f"{percentile(values, 95):.1f} |")
+        print(
+            f"| {'call running' if call else 'no call'} | {len(values)} | {percentile(values, 50):.1f} | "
+            f"{percentile(values, 95):.1f} |"
+        )
     if results[False] and results[True]:
         print(f"p95 ratio (call / no call): {percentile(results[True], 95) / percentile(results[False], 95):.2f}")
 

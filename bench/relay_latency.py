@@ -29,6 +29,7 @@ Prints one table: all answers, then ("steady") only those sent after every sessi
 calibrated and seen its first stimulus (the set-up burst excluded). Bounded by --max-seconds (each level stops waiting when time runs out and
 reports what it measured, with the count of trials that did not complete).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,12 +58,16 @@ from devtools.servers import VisusServer, free_port, stop_process, wait_healthy 
 PASSWORD = "benchmark password"
 EMAIL = "bench@example.org"
 CALIBRATION = {
-    "css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1600, 900], "scale_method": "card",
-    "distance": {"method": "tape", "distance_mm": 3000}, "user_agent": "bench/relay_latency.py",
+    "css_px_per_mm": 4.0,
+    "device_pixel_ratio": 1.0,
+    "viewport_css_px": [1600, 900],
+    "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000},
+    "user_agent": "bench/relay_latency.py",
 }
 
 
-RELAY_FRAME = textwrap.dedent('''
+RELAY_FRAME = textwrap.dedent("""
     import eventlet
     eventlet.monkey_patch()
     import os
@@ -82,7 +87,7 @@ RELAY_FRAME = textwrap.dedent('''
         return {"status": "ok"}
 
     socketio.run(app, host="127.0.0.1", port=int(os.environ["VISUS_PORT"]), log_output=False)
-''')
+""")
 
 
 def relay_script(*, answer: str, imports: str = "", setup: str = "") -> str:
@@ -95,13 +100,15 @@ def relay_script(*, answer: str, imports: str = "", setup: str = "") -> str:
 
 
 # The floor: receive, emit to the observer room, emit back; no database, no procedure.
-BARE_RELAY = relay_script(answer="""
+BARE_RELAY = relay_script(
+    answer="""
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         emit("answer_scored", data, to=data["room"] + ":watch")
         emit("stimulus", {"seq": data["seq"] + 1})
         return {"ok": True}
-""")
+"""
+)
 
 
 def prepare_database(db_url: str, n_sessions: int, procedure: str) -> list[tuple[str, str]]:
@@ -116,8 +123,15 @@ def prepare_database(db_url: str, n_sessions: int, procedure: str) -> list[tuple
     upgrade_if_behind(app)  # building the app leaves the database alone; the schema comes first
     with app.app_context():
         clinician = create_clinician(EMAIL, PASSWORD)
-        config = {"eyes": ["right"], "optotype_set": "sloan", "procedure": procedure, "chart_presentation": "row",
-                  "correction": "none", "setup": "3m", "answer_mode": "patient"}
+        config = {
+            "eyes": ["right"],
+            "optotype_set": "sloan",
+            "procedure": procedure,
+            "chart_presentation": "row",
+            "correction": "none",
+            "setup": "3m",
+            "answer_mode": "patient",
+        }
         made = [create_session(clinician.id, f"bench {i}", config) for i in range(n_sessions)]
         result = [(s.public_id, token) for s, token in made]
         db.engine.dispose()
@@ -128,18 +142,21 @@ def login_cookie(base_url: str) -> str:
     http = requests.Session()
     page = http.get(base_url + "/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = http.post(base_url + "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
-                         allow_redirects=False)
+    response = http.post(
+        base_url + "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token}, allow_redirects=False
+    )
     assert response.status_code == 302, response.status_code
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
 # The durable reference (see the module's docstring): what any server must do, and no more.
-DURABLE_RELAY = relay_script(imports="""
+DURABLE_RELAY = relay_script(
+    imports="""
     import json
     import sqlite3
     from acuity.procedure import ProcedureConfig, build_procedure
-""", setup='''
+""",
+    setup="""
     db = sqlite3.connect(os.environ["DURABLE_DB"], isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
@@ -153,7 +170,8 @@ DURABLE_RELAY = relay_script(imports="""
         return {"trial_id": f"right-{presentation.index}", "seq": seq, "eye": "right", "index": presentation.index,
                 "logmar": presentation.logmar, "optotypes": list(presentation.optotypes), "height_css_px": 40.0,
                 "stroke_css_px": 8.0, "mirrored": False, "crowding": True, "optotype_set": "sloan"}
-''', answer='''
+""",
+    answer="""
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         room, seq = data["room"], data["seq"]
@@ -189,7 +207,8 @@ DURABLE_RELAY = relay_script(imports="""
                                 "count": 1, "symbols": list("CDHKNORSVZ")}, to=room + ":pad")
         emit("stimulus_shown", shown_next, to=room + ":watch")
         return {"ok": True, "accepted": True, "duplicate": False}
-''')
+""",
+)
 
 
 @dataclass
@@ -235,11 +254,18 @@ def run_visus_session(s: Session, base_url: str, public_id: str, token: str, coo
     watch.on("answer_scored", lambda data: s.on_scored(data["trial"]["seq"]), namespace="/clinician")
     display.on("test_done", lambda data: (s.done.set(), s.got_stimulus.set()), namespace="/patient")
     try:
-        watch.connect(base_url, namespaces=["/clinician"], transports=["websocket"], headers={"Cookie": cookie},
-                      wait_timeout=30)
+        watch.connect(
+            base_url, namespaces=["/clinician"], transports=["websocket"], headers={"Cookie": cookie}, wait_timeout=30
+        )
         assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)["ok"]
-        display.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                        auth={"device": "display"}, headers=invite_headers(base_url, token), wait_timeout=30)
+        display.connect(
+            base_url,
+            namespaces=["/patient"],
+            transports=["websocket"],
+            auth={"device": "display"},
+            headers=invite_headers(base_url, token),
+            wait_timeout=30,
+        )
         assert display.call("consent", {}, namespace="/patient", timeout=30)["ok"]
         assert display.call("calibration", CALIBRATION, namespace="/patient", timeout=30)["ok"]
         assert display.call("ready", {}, namespace="/patient", timeout=30)["ok"]
@@ -254,8 +280,11 @@ def run_visus_session(s: Session, base_url: str, public_id: str, token: str, coo
             stim = s.stimulus
             responses = list(stim["optotypes"]) if s.rng.random() < 0.7 else [None] * len(stim["optotypes"])
             s.sent_at[stim["seq"]] = time.perf_counter()
-            display.emit("answer", {"trial_id": stim["trial_id"], "seq": stim["seq"], "responses": responses,
-                                    "response_time_ms": 1000}, namespace="/patient")
+            display.emit(
+                "answer",
+                {"trial_id": stim["trial_id"], "seq": stim["seq"], "responses": responses, "response_time_ms": 1000},
+                namespace="/patient",
+            )
         time.sleep(0.5)  # let the last receipts arrive
     except Exception as error:  # reported in the table as incomplete
         s.failed = repr(error)
@@ -301,8 +330,13 @@ def percentile(values: list[float], q: float) -> float:
 def start_script(script: Path, env: dict, log: Path) -> subprocess.Popen:
     """A reference server script (its output to `log`)."""
     with open(log, "a") as out:
-        return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
-                                **env}, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
@@ -310,16 +344,20 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
     if kind == "visus":
         db_url = f"sqlite:///{workdir / f'visus-{n}.sqlite'}"
         sessions_made = prepare_database(db_url, n, args.procedure)
-        server = VisusServer(workdir, secret_key="bench-secret", database_url=db_url,
-                             env={"PYTHONWARNINGS": "ignore"}, log_name=log.name)
+        server = VisusServer(
+            workdir, secret_key="bench-secret", database_url=db_url, env={"PYTHONWARNINGS": "ignore"}, log_name=log.name
+        )
         process, base_url = server.launch().process, server.base_url
     else:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         script = workdir / f"{kind}_relay.py"
         script.write_text(BARE_RELAY if kind == "bare" else DURABLE_RELAY)
-        process = start_script(script, {"VISUS_PORT": str(port), "PYTHONWARNINGS": "ignore",
-                                        "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")}, log)
+        process = start_script(
+            script,
+            {"VISUS_PORT": str(port), "PYTHONWARNINGS": "ignore", "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")},
+            log,
+        )
     try:
         wait_healthy(base_url, process, log)
         cookie = login_cookie(base_url) if kind == "visus" else ""
@@ -348,9 +386,14 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         steady_clinician = [ms for s in sessions for at, ms in s.to_clinician_ms if at > set_up]
         steady_stimulus = [ms for s in sessions for at, ms in s.to_stimulus_ms if at > set_up]
         return {
-            "steady": (len(steady_stimulus), [percentile(steady_clinician, q) for q in (50, 95, 99)],
-                       [percentile(steady_stimulus, q) for q in (50, 95, 99)]),
-            "kind": kind, "sessions": n, "answers": sum(len(s.sent_at) for s in sessions),
+            "steady": (
+                len(steady_stimulus),
+                [percentile(steady_clinician, q) for q in (50, 95, 99)],
+                [percentile(steady_stimulus, q) for q in (50, 95, 99)],
+            ),
+            "kind": kind,
+            "sessions": n,
+            "answers": sum(len(s.sent_at) for s in sessions),
             "failed": sum(1 for s in sessions if s.failed),
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
             "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
@@ -381,17 +424,25 @@ def main() -> None:
                 started = time.monotonic()
                 rows.append(measure(kind, n, args, Path(tmp), deadline))
                 print(f"  measured {kind} at {n} sessions in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    print(f"\nRelay latency, ms (procedure {args.procedure}, think time {args.think_ms:g} ms mean at 50+ sessions, "
-          f"{os.cpu_count()} cores shared by server and clients)")
-    print(f"{'server':<7} {'sessions':>8} {'answers':>8} {'failed':>6} | "
-          f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7}")
+    print(
+        f"\nRelay latency, ms (procedure {args.procedure}, think time {args.think_ms:g} ms mean at 50+ sessions, "
+        f"{os.cpu_count()} cores shared by server and clients)"
+    )
+    print(
+        f"{'server':<7} {'sessions':>8} {'answers':>8} {'failed':>6} | "
+        f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7}"
+    )
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
-        print(f"{r['kind']:<7} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
-              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
+        print(
+            f"{r['kind']:<7} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
+            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}"
+        )
         n_steady, c, s = r["steady"]
-        print(f"{'':<7} {'steady':>8} {n_steady:>8} {'':>6} | "
-              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}")
+        print(
+            f"{'':<7} {'steady':>8} {n_steady:>8} {'':>6} | "
+            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}"
+        )
         for error in r["errors"]:
             print(f"       incomplete session: {error}")
     print("\np95 as a multiple of the bare relay's p95 at the same level (target: at most 1.5)")
@@ -400,9 +451,11 @@ def main() -> None:
         floor = floors.get(r["sessions"])
         if r["kind"] != "bare" and floor:
             (_, c, s), (_, fc, fs) = r["steady"], floor["steady"]
-            print(f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician {r['clinician'][1] / floor['clinician'][1]:5.2f}"
-                  f" all, {c[1] / fc[1]:5.2f} steady | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}"
-                  f" all, {s[1] / fs[1]:5.2f} steady")
+            print(
+                f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician {r['clinician'][1] / floor['clinician'][1]:5.2f}"
+                f" all, {c[1] / fc[1]:5.2f} steady | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}"
+                f" all, {s[1] / fs[1]:5.2f} steady"
+            )
     if args.json:
         print(json.dumps(rows))
 

@@ -18,6 +18,7 @@ processes. Measured, as in bench/relay_latency.py (whose pieces this imports):
 Clients and servers share this machine's cores; see docs/deploy.md for the figures and what they
 say about a bigger machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,25 +34,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.relay_latency import (CALIBRATION, Session, client, login_cookie, percentile,  # noqa: E402
-                                 prepare_database)
+from bench.relay_latency import CALIBRATION, Session, client, login_cookie, percentile, prepare_database  # noqa: E402
 from devtools.cluster import DEBIAN_PACKAGES, Cluster, missing_servers, start_visus  # noqa: E402
 from devtools.patient_links import invite_headers  # noqa: E402
 
 
-def run_one_test(s: Session, display_url: str, clinician_url: str, public_id: str, token: str, cookie: str,
-                 stop_at: float) -> bool:
+def run_one_test(
+    s: Session, display_url: str, clinician_url: str, public_id: str, token: str, cookie: str, stop_at: float
+) -> bool:
     """One patient through one whole test (one eye); True when it reached `test_done` in time."""
     display, watch = client(), client()
     display.on("stimulus", s.on_stimulus, namespace="/patient")
     watch.on("answer_scored", lambda data: s.on_scored(data["trial"]["seq"]), namespace="/clinician")
     display.on("test_done", lambda data: (s.done.set(), s.got_stimulus.set()), namespace="/patient")
     try:
-        watch.connect(clinician_url, namespaces=["/clinician"], transports=["websocket"],
-                      headers={"Cookie": cookie}, wait_timeout=30)
+        watch.connect(
+            clinician_url,
+            namespaces=["/clinician"],
+            transports=["websocket"],
+            headers={"Cookie": cookie},
+            wait_timeout=30,
+        )
         assert watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)["ok"]
-        display.connect(display_url, namespaces=["/patient"], transports=["websocket"],
-                        auth={"device": "display"}, headers=invite_headers(display_url, token), wait_timeout=30)
+        display.connect(
+            display_url,
+            namespaces=["/patient"],
+            transports=["websocket"],
+            auth={"device": "display"},
+            headers=invite_headers(display_url, token),
+            wait_timeout=30,
+        )
         for event, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
             assert display.call(event, data, namespace="/patient", timeout=30)["ok"]
         while True:
@@ -62,11 +74,18 @@ def run_one_test(s: Session, display_url: str, clinician_url: str, public_id: st
             s.got_stimulus.clear()
             time.sleep(s.rng.uniform(*s.think_s))
             stimulus = s.stimulus
-            responses = (list(stimulus["optotypes"]) if s.rng.random() < 0.7
-                         else [None] * len(stimulus["optotypes"]))
+            responses = list(stimulus["optotypes"]) if s.rng.random() < 0.7 else [None] * len(stimulus["optotypes"])
             s.sent_at[stimulus["seq"]] = time.perf_counter()
-            display.emit("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                    "responses": responses, "response_time_ms": 900}, namespace="/patient")
+            display.emit(
+                "answer",
+                {
+                    "trial_id": stimulus["trial_id"],
+                    "seq": stimulus["seq"],
+                    "responses": responses,
+                    "response_time_ms": 900,
+                },
+                namespace="/patient",
+            )
     except Exception as error:  # counted as not completed; the first errors are printed
         s.failed = repr(error)
         return False
@@ -88,8 +107,10 @@ def database_counters(database_url: str) -> dict[str, int]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_force_next_flush()")
-            cursor.execute("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database "
-                           "WHERE datname = current_database()")
+            cursor.execute(
+                "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
             commits, rows = cursor.fetchone()
         return {"commits": commits, "rows": rows}
     finally:
@@ -107,9 +128,14 @@ def redis_commands(redis_url: str) -> int:
 def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
     database_url = cluster.postgres.create_database(f"bench{n_processes}")
     pool = prepare_database(database_url, args.pool, args.procedure)
-    processes = start_visus(n_processes, database_url, cluster.redis.url,
-                            cluster.workdir / f"level-{n_processes}", secrets.token_hex(32),
-                            extra_env={"PYTHONWARNINGS": "ignore"})
+    processes = start_visus(
+        n_processes,
+        database_url,
+        cluster.redis.url,
+        cluster.workdir / f"level-{n_processes}",
+        secrets.token_hex(32),
+        extra_env={"PYTHONWARNINGS": "ignore"},
+    )
     try:
         cookie = login_cookie(processes[0].base_url)
         db_before, redis_before = database_counters(database_url), redis_commands(cluster.redis.url)
@@ -155,13 +181,16 @@ def measure(cluster: Cluster, n_processes: int, args, deadline: float) -> dict:
         answers = sum(len(s.sent_at) for s in sessions)
         to_clinician, to_stimulus = latencies_ms(sessions, "to_clinician_ms"), latencies_ms(sessions, "to_stimulus_ms")
         return {
-            "processes": n_processes, "answers_per_s": answers / elapsed_s,
+            "processes": n_processes,
+            "answers_per_s": answers / elapsed_s,
             "commits_per_answer": (db_after["commits"] - db_before["commits"]) / max(answers, 1),
             "rows_per_answer": (db_after["rows"] - db_before["rows"]) / max(answers, 1),
             "redis_per_answer": (redis_after - redis_before) / max(answers, 1),
-            "completed": len(completed), "per_minute": len(completed) / elapsed_s * 60,
+            "completed": len(completed),
+            "per_minute": len(completed) / elapsed_s * 60,
             # Steady state: answers/s over the answers one test takes (the window cuts tests short).
-            "capacity_per_minute": answers / elapsed_s * 60 / (sum(completed) / len(completed)) if completed
+            "capacity_per_minute": answers / elapsed_s * 60 / (sum(completed) / len(completed))
+            if completed
             else float("nan"),
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
             "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
@@ -197,18 +226,24 @@ def main() -> None:
             print(f"  measured {n} process(es) in {time.monotonic() - began:.0f} s", file=sys.stderr)
     finally:
         cluster.stop()
-    print(f"\nScale-out on PostgreSQL (fsync on) + Redis: {args.patients} patients at once, one-eye "
-          f"{args.procedure} tests, think time {args.think_ms:g} ms mean, {args.level_seconds:g} s per level ("
-          f"{os.cpu_count()} cores shared by servers, databases and clients; per answer: PostgreSQL transactions, "
-          f"rows written, Redis commands, each test's set-up included; tests/min: finished in the window; "
-          f"capacity: answers/s x 60 / answers per test)")
-    print(f"{'processes':>9} {'answers/s':>9} {'tests/min':>9} {'capacity':>8} | {'ans->clin p50':>13} {'p95':>7} {'p99':>7} | "
-          f"{'ans->next p50':>13} {'p95':>7} {'p99':>7} | {'xacts':>5} {'rows':>5} {'redis':>5} per answer")
+    print(
+        f"\nScale-out on PostgreSQL (fsync on) + Redis: {args.patients} patients at once, one-eye "
+        f"{args.procedure} tests, think time {args.think_ms:g} ms mean, {args.level_seconds:g} s per level ("
+        f"{os.cpu_count()} cores shared by servers, databases and clients; per answer: PostgreSQL transactions, "
+        f"rows written, Redis commands, each test's set-up included; tests/min: finished in the window; "
+        f"capacity: answers/s x 60 / answers per test)"
+    )
+    print(
+        f"{'processes':>9} {'answers/s':>9} {'tests/min':>9} {'capacity':>8} | {'ans->clin p50':>13} {'p95':>7} {'p99':>7} | "
+        f"{'ans->next p50':>13} {'p95':>7} {'p99':>7} | {'xacts':>5} {'rows':>5} {'redis':>5} per answer"
+    )
     for r in rows:
         c, s = r["clinician"], r["stimulus"]
-        print(f"{r['processes']:>9} {r['answers_per_s']:>9.1f} {r['per_minute']:>9.1f} {r['capacity_per_minute']:>8.1f} | "
-              f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
-              f"{r['commits_per_answer']:>5.1f} {r['rows_per_answer']:>5.1f} {r['redis_per_answer']:>5.1f}")
+        print(
+            f"{r['processes']:>9} {r['answers_per_s']:>9.1f} {r['per_minute']:>9.1f} {r['capacity_per_minute']:>8.1f} | "
+            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
+            f"{r['commits_per_answer']:>5.1f} {r['rows_per_answer']:>5.1f} {r['redis_per_answer']:>5.1f}"
+        )
         for error in r["errors"]:
             print(f"          incomplete: {error}")
 

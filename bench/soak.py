@@ -22,6 +22,7 @@ Exit status 1 when an answer was lost (stored != acknowledged) or any error happ
 prints the figures as one JSON object on the last line (tests/faults/test_soak.py reads it).
 Clients and server share this machine's cores (the clients use more CPU than the server does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -137,17 +138,33 @@ class Pair:
                 self.changed.wait(min(left, 1.0))
             return None if self.done else self.stimulus
 
-    def run(self, base_url: str, public_id: str, token: str, cookie: str, think_s: tuple[float, float],
-            rng: random.Random, stop_at: float, first_stimulus: threading.Event) -> bool:
+    def run(
+        self,
+        base_url: str,
+        public_id: str,
+        token: str,
+        cookie: str,
+        think_s: tuple[float, float],
+        rng: random.Random,
+        stop_at: float,
+        first_stimulus: threading.Event,
+    ) -> bool:
         """A complete test; True when it reached test_done before `stop_at`."""
         tally = self.tally
-        self.watch.connect(base_url, namespaces=["/clinician"], transports=["websocket"],
-                           headers={"Cookie": cookie}, wait_timeout=30)
+        self.watch.connect(
+            base_url, namespaces=["/clinician"], transports=["websocket"], headers={"Cookie": cookie}, wait_timeout=30
+        )
         ack = self.watch.call("watch", {"session_id": public_id}, namespace="/clinician", timeout=30)
         if not ack.get("ok"):
             raise RuntimeError(f"watch refused: {ack}")
-        self.display.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                             auth={"device": "display"}, headers=invite_headers(base_url, token), wait_timeout=30)
+        self.display.connect(
+            base_url,
+            namespaces=["/patient"],
+            transports=["websocket"],
+            auth={"device": "display"},
+            headers=invite_headers(base_url, token),
+            wait_timeout=30,
+        )
         for event, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
             ack = self.display.call(event, data, namespace="/patient", timeout=30)
             if not ack.get("ok"):
@@ -167,8 +184,12 @@ class Pair:
             self.sent_at[seq] = time.perf_counter()
             with tally.lock:
                 tally.sent += 1
-            ack = self.display.call("answer", {"trial_id": stimulus["trial_id"], "seq": seq, "responses": responses,
-                                               "response_time_ms": 1000}, namespace="/patient", timeout=30)
+            ack = self.display.call(
+                "answer",
+                {"trial_id": stimulus["trial_id"], "seq": seq, "responses": responses, "response_time_ms": 1000},
+                namespace="/patient",
+                timeout=30,
+            )
             if not (ack.get("ok") and ack.get("accepted")):
                 tally.error(f"answer refused: {ack}")
                 return False
@@ -184,8 +205,16 @@ class Pair:
                 pass
 
 
-def worker(tally: Tally, pool: "queue.Queue[tuple[str, str]]", base_url: str, cookie: str,
-           think_s: tuple[float, float], seed: int, stop_at: float, first_stimulus: threading.Event) -> None:
+def worker(
+    tally: Tally,
+    pool: queue.Queue[tuple[str, str]],
+    base_url: str,
+    cookie: str,
+    think_s: tuple[float, float],
+    seed: int,
+    stop_at: float,
+    first_stimulus: threading.Event,
+) -> None:
     rng = random.Random(seed)
     while time.monotonic() < stop_at:
         try:
@@ -215,7 +244,8 @@ def stored_answers(db_path: Path, public_ids: list[str]) -> int:
         return connection.execute(
             "SELECT COUNT(*) FROM trial JOIN eye_test ON eye_test.id = trial.eye_test_id"
             " JOIN test_session ON test_session.id = eye_test.session_id"
-            " JOIN ids ON ids.public_id = test_session.public_id").fetchone()[0]
+            " JOIN ids ON ids.public_id = test_session.public_id"
+        ).fetchone()[0]
 
 
 def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: Path) -> dict:
@@ -225,11 +255,12 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
     made_at = time.monotonic()
     made = prepare_database(f"sqlite:///{db_path}", pool_size, "adaptive")
     prepare_s = time.monotonic() - made_at
-    pool: "queue.Queue[tuple[str, str]]" = queue.Queue()
+    pool: queue.Queue[tuple[str, str]] = queue.Queue()
     for item in made:
         pool.put(item)
-    server = VisusServer(workdir, secret_key="soak-secret", database_url=f"sqlite:///{db_path}",
-                         env={"PYTHONWARNINGS": "ignore"}).launch()
+    server = VisusServer(
+        workdir, secret_key="soak-secret", database_url=f"sqlite:///{db_path}", env={"PYTHONWARNINGS": "ignore"}
+    ).launch()
     process, base_url = server.process, server.base_url
     tally = Tally()
     memory: dict[str, int] = {}
@@ -243,8 +274,9 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
         firsts = [threading.Event() for _ in range(sessions)]
         threads = []
         for i in range(sessions):
-            thread = threading.Thread(target=worker, daemon=True, args=(
-                tally, pool, base_url, cookie, think_s, i, stop_at, firsts[i]))
+            thread = threading.Thread(
+                target=worker, daemon=True, args=(tally, pool, base_url, cookie, think_s, i, stop_at, firsts[i])
+            )
             thread.start()
             threads.append(thread)
             time.sleep(min(0.02, seconds / 20 / sessions))  # patients do not all arrive in the same ms
@@ -275,18 +307,27 @@ def soak(sessions: int, seconds: float, think_s: tuple[float, float], workdir: P
         return [round(percentile(plain, q), 1) for q in (50, 95, 99)]
 
     return {
-        "sessions": sessions, "seconds": seconds, "think_s": list(think_s), "pool": pool_size,
-        "prepare_s": round(prepare_s, 1), "ramp_s": round(ramp_s, 1),
-        "tests_started": tally.started, "tests_completed": tally.completed,
-        "answers_sent": tally.sent, "answers_acknowledged": tally.acknowledged,
-        "answers_stored": stored, "duplicates": tally.duplicates,
-        "errors": len(tally.errors), "error_samples": sorted(set(tally.errors))[:5],
+        "sessions": sessions,
+        "seconds": seconds,
+        "think_s": list(think_s),
+        "pool": pool_size,
+        "prepare_s": round(prepare_s, 1),
+        "ramp_s": round(ramp_s, 1),
+        "tests_started": tally.started,
+        "tests_completed": tally.completed,
+        "answers_sent": tally.sent,
+        "answers_acknowledged": tally.acknowledged,
+        "answers_stored": stored,
+        "duplicates": tally.duplicates,
+        "errors": len(tally.errors),
+        "error_samples": sorted(set(tally.errors))[:5],
         "answer_to_clinician_ms": quantiles(tally.to_clinician_ms),
         "answer_to_next_stimulus_ms": quantiles(tally.to_stimulus_ms),
         "steady_answer_to_clinician_ms": quantiles(steady_clinician),
         "steady_answer_to_next_stimulus_ms": quantiles(steady_stimulus),
         "memory_kib": memory,
-        "server_cpu_s": round(server_cpu, 1), "clients_cpu_s": round(clients_cpu, 1),
+        "server_cpu_s": round(server_cpu, 1),
+        "clients_cpu_s": round(clients_cpu, 1),
         "server_cpu_ms_per_answer": round(1000 * server_cpu / max(1, tally.sent), 2),
         "memory_growth_after_ramp_pct": round(100 * (memory["end_kib"] / memory["after_ramp_kib"] - 1), 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],

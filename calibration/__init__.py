@@ -3,6 +3,7 @@
 No Flask here. Every public function refuses bad input with CalibrationError (a ValueError) whose
 message says what to do. Sources are named at the top of each module.
 """
+
 from calibration.capability import (
     DRAWN_SIZE_TOLERANCE,
     ISO10938_SIZE_TOLERANCE,

@@ -10,11 +10,13 @@ Sources (docs/measurement.md §3, §6):
 - How Chromium lays out and rasterises the letters (Blink's LayoutUnit, Skia's anti-aliasing),
   measured from device-resolution screenshots by tests/e2e/test_drawn_size.py.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from calibration.distance import MAX_VIEWING_DISTANCE_MM, MIN_VIEWING_DISTANCE_MM, check_viewing_distance_mm
 from calibration.errors import CalibrationError, finite_number, positive_number
@@ -147,7 +149,11 @@ def _check_scale(scale: object) -> ScreenScale:
 
 
 def _usable_viewport_css_px(viewport_css_px: object, margin_fraction: object) -> tuple[float, float]:
-    if isinstance(viewport_css_px, (str, bytes)) or not isinstance(viewport_css_px, Sequence) or len(viewport_css_px) != 2:
+    if (
+        isinstance(viewport_css_px, (str, bytes))
+        or not isinstance(viewport_css_px, Sequence)
+        or len(viewport_css_px) != 2
+    ):
         raise CalibrationError(
             f"viewport_css_px must be (width, height) in CSS px, got {viewport_css_px!r}; "
             f"send window.innerWidth and window.innerHeight"
@@ -170,9 +176,7 @@ def _largest_height_mm(
 ) -> float:
     """Height of the largest optotype whose whole stimulus fits the usable viewport."""
     usable_width, usable_height = _usable_viewport_css_px(viewport_css_px, margin_fraction)
-    width_heights, height_heights = stimulus_extent_in_heights(
-        crowding=crowding, optotypes_per_row=optotypes_per_row
-    )
+    width_heights, height_heights = stimulus_extent_in_heights(crowding=crowding, optotypes_per_row=optotypes_per_row)
     largest_css_px = min(usable_width / width_heights, usable_height / height_heights)
     return largest_css_px / scale.css_px_per_mm
 
@@ -290,9 +294,12 @@ def css_px_size_changed(
     """Whether a CSS px is no longer the size it was at calibration: devicePixelRatio differs from
     the calibration's, or visualViewport.scale (pinch zoom) from 1, by more than 1%. A value that is
     not a number (a page event without it) says nothing."""
-    calibrated = positive_number(calibrated_device_pixel_ratio, "calibrated_device_pixel_ratio", "(device px per CSS px)")
+    calibrated = positive_number(
+        calibrated_device_pixel_ratio, "calibrated_device_pixel_ratio", "(device px per CSS px)"
+    )
     ratio_changed = _is_number(device_pixel_ratio) and (
-        abs(device_pixel_ratio - calibrated) > SCREEN_SCALE_TOLERANCE * calibrated)
+        abs(device_pixel_ratio - calibrated) > SCREEN_SCALE_TOLERANCE * calibrated
+    )
     pinched = _is_number(visual_viewport_scale) and abs(visual_viewport_scale - 1.0) > SCREEN_SCALE_TOLERANCE
     return bool(ratio_changed or pinched)
 
@@ -305,7 +312,9 @@ class DrawnCheck:
     worst_error_fraction: float  # of the ink side farthest from the request: (drawn - requested) / requested
     drawn_device_px: float  # that side, in device px
     within_tolerance: bool
-    reason: str | None  # why the calibration is void: "device_pixel_ratio_changed", "zoom_or_screen_changed", "drawn_size_off"
+    reason: (
+        str | None
+    )  # why the calibration is void: "device_pixel_ratio_changed", "zoom_or_screen_changed", "drawn_size_off"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -336,12 +345,19 @@ def check_drawn(
     A changed devicePixelRatio or a pinch zoom voids the calibration whatever the size.
     """
     requested_css_px = positive_number(requested_height_css_px, "requested_height_css_px", "CSS px")
-    calibrated = positive_number(calibrated_device_pixel_ratio, "calibrated_device_pixel_ratio", "(device px per CSS px)")
+    calibrated = positive_number(
+        calibrated_device_pixel_ratio, "calibrated_device_pixel_ratio", "(device px per CSS px)"
+    )
     positive_number(device_pixel_ratio, "device_pixel_ratio", "(device px per CSS px)")
     positive_number(visual_viewport_scale, "visual_viewport_scale", "(visualViewport.scale)")
-    if isinstance(ink_device_px, (str, bytes)) or not isinstance(ink_device_px, Sequence) or len(ink_device_px) != optotype_count:
+    if (
+        isinstance(ink_device_px, (str, bytes))
+        or not isinstance(ink_device_px, Sequence)
+        or len(ink_device_px) != optotype_count
+    ):
         raise CalibrationError(
-            f"ink_device_px must hold one [width, height] per optotype shown ({optotype_count}); measure every optotype")
+            f"ink_device_px must hold one [width, height] per optotype shown ({optotype_count}); measure every optotype"
+        )
     requested_device_px = requested_css_px * calibrated
     worst = 0.0
     for i, box in enumerate(ink_device_px):

@@ -9,12 +9,14 @@ Sources (docs/measurement.md §5):
   vanishes into the blind spot; d = offset_mm / tan(13.5 deg), averaged over 5 sweeps by default.
   Mean error 3.25 cm (about 6% at 53 cm); it works only at desk range (up to about 0.7 m).
 """
+
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from calibration.errors import CalibrationError, finite_number, positive_number
 
@@ -71,9 +73,7 @@ class ViewingDistance:
 
     def __post_init__(self) -> None:
         if self.method not in DISTANCE_METHODS:
-            raise CalibrationError(
-                f"unknown distance method {self.method!r}; use one of {', '.join(DISTANCE_METHODS)}"
-            )
+            raise CalibrationError(f"unknown distance method {self.method!r}; use one of {', '.join(DISTANCE_METHODS)}")
         if not isinstance(self.mirrored, bool):
             raise CalibrationError(f"mirrored must be true or false, got {self.mirrored!r}")
         # Only a mirror reverses the image; a record saying otherwise contradicts itself.
@@ -92,7 +92,7 @@ class ViewingDistance:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ViewingDistance":
+    def from_dict(cls, data: Mapping[str, Any]) -> ViewingDistance:
         if not isinstance(data, Mapping):
             raise CalibrationError(f"a viewing distance must be a mapping, got {type(data).__name__}")
         missing = [key for key in ("viewing_distance_mm", "method", "mirrored") if key not in data]
@@ -103,9 +103,7 @@ class ViewingDistance:
 
 def distance_from_tape(distance_mm: float) -> ViewingDistance:
     """A distance measured with a tape or string from the eye to the screen, in mm."""
-    return ViewingDistance(
-        _within_range(distance_mm, "distance_mm", "the tape distance", "screen"), "tape", False
-    )
+    return ViewingDistance(_within_range(distance_mm, "distance_mm", "the tape distance", "screen"), "tape", False)
 
 
 def distance_from_mirror(patient_to_mirror_mm: float) -> ViewingDistance:
@@ -140,9 +138,7 @@ def distance_from_blind_spot(
     `max_cv`) or a distance beyond desk range (0.7 m) are refused.
     """
     if isinstance(offsets_mm, (str, bytes)) or not isinstance(offsets_mm, Sequence):
-        raise CalibrationError(
-            f"offsets_mm must be a list of sweep offsets in mm, got {type(offsets_mm).__name__}"
-        )
+        raise CalibrationError(f"offsets_mm must be a list of sweep offsets in mm, got {type(offsets_mm).__name__}")
     if isinstance(min_sweeps, bool) or not isinstance(min_sweeps, int) or min_sweeps < 2:
         raise CalibrationError(f"min_sweeps must be a whole number of at least 2, got {min_sweeps!r}")
     cv_limit = positive_number(max_cv, "max_cv", "(a fraction)")

@@ -4,6 +4,7 @@ Every message says what was wrong and what to do about it: a calibration error i
 patient or a clinician can cause and fix (a card drawn at the wrong size, a tape read in metres),
 so it is shown to them, never swallowed.
 """
+
 from __future__ import annotations
 
 import math

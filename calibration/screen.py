@@ -8,12 +8,14 @@ Sources (docs/measurement.md §4):
 - device px = CSS px * window.devicePixelRatio (CSSOM View). Browser zoom changes both
   devicePixelRatio and CSS px per mm, so a zoom or a move to another monitor invalidates a scale.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from calibration.errors import CalibrationError, finite_number, positive_number
+from calibration.errors import CalibrationError, positive_number
 
 # ISO/IEC 7810 ID-1 card.
 ID1_CARD_WIDTH_MM = 85.60
@@ -138,14 +140,12 @@ class ScreenScale:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ScreenScale":
+    def from_dict(cls, data: Mapping[str, Any]) -> ScreenScale:
         if not isinstance(data, Mapping):
             raise CalibrationError(f"a screen scale must be a mapping, got {type(data).__name__}")
         missing = [key for key in ("css_px_per_mm", "device_pixel_ratio", "method") if key not in data]
         if missing:
-            raise CalibrationError(
-                f"screen scale is missing {', '.join(missing)}; calibrate the screen again"
-            )
+            raise CalibrationError(f"screen scale is missing {', '.join(missing)}; calibrate the screen again")
         return cls(data["css_px_per_mm"], data["device_pixel_ratio"], data["method"])
 
 

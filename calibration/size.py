@@ -7,6 +7,7 @@ Sources (docs/measurement.md §1, §2):
   8.73 mm and 1.0 is 87.3 mm.
 - device px = CSS px * devicePixelRatio (CSSOM View).
 """
+
 from __future__ import annotations
 
 import math

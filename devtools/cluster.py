@@ -6,6 +6,7 @@ started on free ports of 127.0.0.1 with their data in a temporary directory, and
 PostgreSQL refuses to run as root: as root, its data directory belongs to the `postgres` system
 user (created by Debian's package) and its programs run through `runuser -u postgres --`.
 """
+
 from __future__ import annotations
 
 import glob
@@ -23,8 +24,10 @@ DEBIAN_PACKAGES = "redis-server postgresql nginx"
 
 
 def postgres_bin() -> Path | None:
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                      key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(versions[-1]).parent if versions else None
 
 
@@ -64,19 +67,47 @@ class Postgres:
             raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
         return done
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.as_root:  # the postgres user must reach its data directory
             self.workdir.chmod(0o755)
             self.data.mkdir()
             shutil.chown(self.data, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync",
-                  "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         durability = [] if self.durable else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        options = " ".join([f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.data}",
-                            "-c max_connections=200", *durability])
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"), "-o", options, "-w",
-                  "-t", "60", "start")
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-k {self.data}",
+                "-c max_connections=200",
+                *durability,
+            ]
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.data / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def url(self, database: str = "postgres") -> str:
@@ -109,13 +140,28 @@ class Redis:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
-    def start(self) -> "Redis":
+    def start(self) -> Redis:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.workdir / "redis.log"
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--logfile", str(log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--logfile",
+                str(log),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         wait_for(lambda: port_open(self.port), "redis-server", process=self.process, log=log)
         return self
 
@@ -164,17 +210,26 @@ class Nginx:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         self.workdir.mkdir(parents=True, exist_ok=True)
         servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.backend_ports)
         conf = self.workdir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(user="user root;\n" if os.geteuid() == 0 else "", dir=self.workdir,
-                                          servers=servers, port=self.port, snippet=PROXY_SNIPPET))
+        conf.write_text(
+            NGINX_CONF.format(
+                user="user root;\n" if os.geteuid() == 0 else "",
+                dir=self.workdir,
+                servers=servers,
+                port=self.port,
+                snippet=PROXY_SNIPPET,
+            )
+        )
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         log = self.workdir / "error.log"
         self.process = subprocess.Popen(
             [nginx, "-e", str(log), "-p", str(self.workdir), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         wait_for(lambda: port_open(self.port), "nginx", process=self.process, log=log)
         return self
 
@@ -187,12 +242,20 @@ class Nginx:
             stop_process(self.process)
 
 
-def start_visus(n: int, database_url: str, redis_url: str, workdir: Path, secret_key: str,
-                extra_env: dict | None = None) -> list[VisusServer]:
+def start_visus(
+    n: int, database_url: str, redis_url: str, workdir: Path, secret_key: str, extra_env: dict | None = None
+) -> list[VisusServer]:
     """N server processes; the first runs the migrations alone before the others start."""
-    processes = [VisusServer(workdir, secret_key=secret_key, database_url=database_url,
-                             env={"REDIS_URL": redis_url, **(extra_env or {})}, log_name=f"visus-{i}.log")
-                 for i in range(n)]
+    processes = [
+        VisusServer(
+            workdir,
+            secret_key=secret_key,
+            database_url=database_url,
+            env={"REDIS_URL": redis_url, **(extra_env or {})},
+            log_name=f"visus-{i}.log",
+        )
+        for i in range(n)
+    ]
     processes[0].start()  # two processes migrating one empty database at once would race
     for member in processes[1:]:
         member.launch()
@@ -212,7 +275,7 @@ class Cluster:
         self.postgres = Postgres(self.workdir / "postgres", durable=durable_postgres)
         self.redis = Redis(self.workdir / "redis")
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         try:
             self.postgres.start()
             self.redis.start()

@@ -3,6 +3,7 @@
 A patient link (`/t/<token>`, `/pad/<pad token>`) works once: it is exchanged for a credential
 cookie, which the Socket.IO connect then carries (webapp/credentials.py, docs/protocol.md §2).
 """
+
 from __future__ import annotations
 
 import requests

@@ -3,6 +3,7 @@
 Used by the browser, fault and fuzz tests, the scale-out tests (devtools/cluster.py) and the
 benchmarks (bench/). One copy of: choosing a free port, waiting for a starting process, stopping it.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,13 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout_s: float = 30, process: subprocess.Popen | None = None,
-             log: Path | None = None) -> None:
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    timeout_s: float = 30,
+    process: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
     """Poll `check()` until it is true (a starting server sends no event we could await); fail early,
     with the end of its log, when `process` exits."""
     deadline = time.monotonic() + timeout_s
@@ -54,8 +60,9 @@ def healthy(base_url: str) -> bool:
     return requests.get(base_url + "/healthz", timeout=2).ok
 
 
-def wait_healthy(base_url: str, process: subprocess.Popen | None = None, log: Path | None = None,
-                 timeout_s: float = 30) -> None:
+def wait_healthy(
+    base_url: str, process: subprocess.Popen | None = None, log: Path | None = None, timeout_s: float = 30
+) -> None:
     wait_for(lambda: healthy(base_url), f"server at {base_url}", timeout_s, process, log)
 
 
@@ -74,8 +81,15 @@ class VisusServer:
     """`python server.py` on 127.0.0.1:`port`; its output goes to `log_path` (appended, so a restart
     keeps the earlier run's lines). Without `database_url`, its own SQLite file in `workdir`."""
 
-    def __init__(self, workdir: Path, port: int | None = None, secret_key: str | None = None,
-                 database_url: str | None = None, env: dict[str, str] | None = None, log_name: str = "server.log"):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        secret_key: str | None = None,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        log_name: str = "server.log",
+    ):
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.secret_key = secret_key or secrets.token_hex(32)
@@ -90,9 +104,16 @@ class VisusServer:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        env = {**os.environ, "VISUS_HOST": "127.0.0.1", "VISUS_PORT": str(self.port),
-               "VISUS_SECRET_KEY": self.secret_key, "DATABASE_URL": self.database_url,
-               "VISUS_INSTANCE_PATH": str(self.workdir / "instance"), "PYTHONUNBUFFERED": "1", **self.extra_env}
+        env = {
+            **os.environ,
+            "VISUS_HOST": "127.0.0.1",
+            "VISUS_PORT": str(self.port),
+            "VISUS_SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "VISUS_INSTANCE_PATH": str(self.workdir / "instance"),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
         env.pop("VISUS_ASYNC_MODE", None)  # server.py runs on eventlet, whatever a test process set
         return env
 
@@ -100,8 +121,9 @@ class VisusServer:
         """Start the process without waiting for it (see `wait`)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=self.environment(),
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "server.py"], cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
     def wait(self, timeout_s: float = 30) -> VisusServer:

@@ -2,6 +2,7 @@
 the TURN REST API set-up Visus expects (`use-auth-secret`, `static-auth-secret`), no TLS, no CLI,
 loopback peers allowed so both browsers of a test can relay to each other on one machine.
 deploy/coturn/turnserver.conf is the production configuration."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,14 +33,30 @@ class TurnServer:
     def config(self) -> str:
         # Relay ports: a small range of its own per server, next to the listening port.
         low = 20000 + (self.port % 200) * 200
-        return "\n".join([
-            f"listening-port={self.port}", "listening-ip=127.0.0.1", "relay-ip=127.0.0.1",
-            f"min-port={low}", f"max-port={low + 199}",
-            "use-auth-secret", f"static-auth-secret={self.secret}", "realm=visus.test",
-            "fingerprint", "no-tls", "no-dtls", "no-cli", "allow-loopback-peers", "no-multicast-peers",
-            f"userdb={self.workdir / 'turndb'}", f"pidfile={self.workdir / 'turnserver.pid'}",
-            f"log-file={self.log_path}", "simple-log", "verbose", "",
-        ])
+        return "\n".join(
+            [
+                f"listening-port={self.port}",
+                "listening-ip=127.0.0.1",
+                "relay-ip=127.0.0.1",
+                f"min-port={low}",
+                f"max-port={low + 199}",
+                "use-auth-secret",
+                f"static-auth-secret={self.secret}",
+                "realm=visus.test",
+                "fingerprint",
+                "no-tls",
+                "no-dtls",
+                "no-cli",
+                "allow-loopback-peers",
+                "no-multicast-peers",
+                f"userdb={self.workdir / 'turndb'}",
+                f"pidfile={self.workdir / 'turnserver.pid'}",
+                f"log-file={self.log_path}",
+                "simple-log",
+                "verbose",
+                "",
+            ]
+        )
 
     def start(self, timeout_s: float = 15) -> TurnServer:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,7 @@ def clinician_client(app, client):
 
 # ---- browser tests: tests/e2e, tests/faults, tests/test_security_browser.py ------------------------
 
+
 # One sync Playwright per process (its API refuses a second one in the same thread), shared by every
 # browser test wherever it lives.
 @pytest.fixture(scope="session")

@@ -1,11 +1,25 @@
 """Nobody in where they don't belong: every route and every socket event tried with a wrong identity
 (another clinician, another patient, nobody). Routes come from app.url_map and events from the
 server's registered handlers, so a new route or event without a rule here fails these tests."""
+
 import pytest
 from sqlalchemy import text
 
-from tests.support.app import (CALIBRATION, OTHER, add_clinician, create_test, db_rows, display, login, pad,
-                               pad_token_from_state, registered_events, rules, start_testing, watcher)
+from tests.support.app import (
+    CALIBRATION,
+    OTHER,
+    add_clinician,
+    create_test,
+    db_rows,
+    display,
+    login,
+    pad,
+    pad_token_from_state,
+    registered_events,
+    rules,
+    start_testing,
+    watcher,
+)
 from webapp import events as ev
 
 # Routes anyone may open (no session data behind them).
@@ -22,8 +36,9 @@ SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trial
 
 def test_every_route_is_classified(app):
     for path, _ in rules(app):
-        assert path in PUBLIC | BY_TOKEN | BY_CREDENTIAL | SIGNED_IN or "<public_id>" in path, \
+        assert path in PUBLIC | BY_TOKEN | BY_CREDENTIAL | SIGNED_IN or "<public_id>" in path, (
             f"{path}: a new route; say who may use it in tests/test_access_control.py and test it"
+        )
 
 
 @pytest.fixture
@@ -87,7 +102,7 @@ def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_pag
     before = db_rows(app)
     client = app.test_client()
     assert client.get("/t/" + "x" * 43).status_code == 404
-    assert client.get(f"/pad/{token}").status_code == 404   # an invite is not a pad token
+    assert client.get(f"/pad/{token}").status_code == 404  # an invite is not a pad token
     assert client.get(f"/t/{pad_token}").status_code == 404  # nor the reverse
     assert db_rows(app) == before  # refused links change nothing
     assert client.get(f"/t/{token_b}").status_code == 303
@@ -99,20 +114,39 @@ def test_token_routes_refuse_a_wrong_token_and_each_token_opens_only_its_own_pag
 
 # ---- socket events ---------------------------------------------------------------------------------
 
-PATIENT_EVENTS = {ev.CONSENT: {}, ev.CALIBRATION: CALIBRATION, ev.READY: {},
-                  ev.DRAWN: {"trial_id": "x", "seq": 1, "ink_device_px": [[10.0, 10.0]], "device_pixel_ratio": 1.0,
-                            "visual_viewport_scale": 1.0},
-                  ev.ANSWER: {"trial_id": "x", "seq": 1, "responses": ["C"], "response_time_ms": 500},
-                  ev.PAGE_EVENT: {"kind": "hidden", "detail": {}},
-                  ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
-                  ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
-                  ev.CALL_DEVICE_MEDIA: {"audio": False, "video": True}}
-CLINICIAN_EVENTS = {ev.WATCH: {}, ev.PAUSE: {}, ev.RESUME: {}, ev.REQUEST_RECALIBRATION: {}, ev.NEXT_EYE: {},
-                    ev.END: {}, ev.NOTE: {"text": "x"}, ev.PRESENT: {"logmar": 0.3},
-                    ev.SCORE: {"trial_id": "x", "seq": 1, "responses": ["C"]}, ev.SHARE_RESULTS: {"show": True},
-                    ev.CALL_START: {"video": True}, ev.CALL_END: {},
-                    ev.CALL_SIGNAL: {"device": "display", "peer_id": "p1", "candidate": {"candidate": ""}},
-                    ev.CALL_MEDIA: {"audio": True, "video": False, "hidden": False}}
+PATIENT_EVENTS = {
+    ev.CONSENT: {},
+    ev.CALIBRATION: CALIBRATION,
+    ev.READY: {},
+    ev.DRAWN: {
+        "trial_id": "x",
+        "seq": 1,
+        "ink_device_px": [[10.0, 10.0]],
+        "device_pixel_ratio": 1.0,
+        "visual_viewport_scale": 1.0,
+    },
+    ev.ANSWER: {"trial_id": "x", "seq": 1, "responses": ["C"], "response_time_ms": 500},
+    ev.PAGE_EVENT: {"kind": "hidden", "detail": {}},
+    ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
+    ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
+    ev.CALL_DEVICE_MEDIA: {"audio": False, "video": True},
+}
+CLINICIAN_EVENTS = {
+    ev.WATCH: {},
+    ev.PAUSE: {},
+    ev.RESUME: {},
+    ev.REQUEST_RECALIBRATION: {},
+    ev.NEXT_EYE: {},
+    ev.END: {},
+    ev.NOTE: {"text": "x"},
+    ev.PRESENT: {"logmar": 0.3},
+    ev.SCORE: {"trial_id": "x", "seq": 1, "responses": ["C"]},
+    ev.SHARE_RESULTS: {"show": True},
+    ev.CALL_START: {"video": True},
+    ev.CALL_END: {},
+    ev.CALL_SIGNAL: {"device": "display", "peer_id": "p1", "candidate": {"candidate": ""}},
+    ev.CALL_MEDIA: {"audio": True, "video": False, "hidden": False},
+}
 
 
 def test_every_socket_event_is_tried_here(app):
@@ -186,8 +220,15 @@ def test_a_pad_token_opens_only_its_own_session(app, two_clinicians):
     screen_a.received()
     rows_a = session_rows(app, public_id_a)
     phone_b = pad(app, pad_b)
-    ack = phone_b.send(ev.ANSWER, {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                   "responses": [None] * len(stimulus["optotypes"]), "response_time_ms": 400})
+    ack = phone_b.send(
+        ev.ANSWER,
+        {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "responses": [None] * len(stimulus["optotypes"]),
+            "response_time_ms": 400,
+        },
+    )
     assert ack["ok"] is False
     assert session_rows(app, public_id_a) == rows_a
     assert screen_a.received() == []
@@ -198,9 +239,16 @@ def test_wrong_missing_and_malformed_tokens_cannot_connect(app, two_clinicians):
     from tests.support.app import SocketUser
 
     before = db_rows(app)
-    for auth in (None, {}, {"token": token}, {"token": token, "device": "clinician"},
-                 {"token": "x" * 43, "device": "display"}, {"token": 12345678901, "device": "display"},
-                 {"token": token * 3, "device": "display"}, {"token": token, "device": "pad"}):
+    for auth in (
+        None,
+        {},
+        {"token": token},
+        {"token": token, "device": "clinician"},
+        {"token": "x" * 43, "device": "display"},
+        {"token": 12345678901, "device": "display"},
+        {"token": token * 3, "device": "display"},
+        {"token": token, "device": "pad"},
+    ):
         assert not SocketUser(app, "/patient", auth=auth).connected, auth
     assert db_rows(app) == before
 
@@ -213,8 +261,9 @@ def session_rows(app, public_id):
     with app.app_context():
         db.session.remove()
         with db.engine.connect() as connection:
-            session_id = connection.execute(text("SELECT id FROM test_session WHERE public_id = :p"),
-                                            {"p": public_id}).scalar_one()
+            session_id = connection.execute(
+                text("SELECT id FROM test_session WHERE public_id = :p"), {"p": public_id}
+            ).scalar_one()
             q = {
                 "session": "SELECT * FROM test_session WHERE id = :s",
                 "eyes": "SELECT * FROM eye_test WHERE session_id = :s",
@@ -223,5 +272,6 @@ def session_rows(app, public_id):
                 "events": "SELECT * FROM session_event WHERE session_id = :s",
             }
             assert TestSession.__tablename__ == "test_session"
-            return {k: sorted(map(tuple, connection.execute(text(v), {"s": session_id})), key=repr)
-                    for k, v in q.items()}
+            return {
+                k: sorted(map(tuple, connection.execute(text(v), {"s": session_id})), key=repr) for k, v in q.items()
+            }

@@ -8,6 +8,7 @@
   Flask-SocketIO's threading mode in the tests (docs/platform.md §2). The one exception is the
   psycopg2 wait callback on eventlet's hub, imported inside the function that installs it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,9 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 PURE_PACKAGES = ("calibration", "acuity")
 PURE_MAY_IMPORT = set(sys.stdlib_module_names) | {"numpy", *PURE_PACKAGES}
 # Named so the failure says what kind of thing slipped in; the allow-list above refuses them anyway.
-WEB_AND_RUNTIME = {"flask", "flask_socketio", "flask_sqlalchemy", "flask_login", "flask_wtf", "flask_migrate",
-                   "flask_limiter", "werkzeug", "jinja2", "webapp", "sqlalchemy", "alembic", "eventlet",
-                   "socketio", "engineio", "psycopg2", "redis", "tests", "bench"}
+WEB_AND_RUNTIME = {
+    "flask",
+    "flask_socketio",
+    "flask_sqlalchemy",
+    "flask_login",
+    "flask_wtf",
+    "flask_migrate",
+    "flask_limiter",
+    "werkzeug",
+    "jinja2",
+    "webapp",
+    "sqlalchemy",
+    "alembic",
+    "eventlet",
+    "socketio",
+    "engineio",
+    "psycopg2",
+    "redis",
+    "tests",
+    "bench",
+}
 # Modules of webapp/ that may import eventlet, and only inside a function (never at import time).
 EVENTLET_INSIDE_A_FUNCTION_ONLY = {"webapp/schema.py"}
 
@@ -104,8 +123,12 @@ def test_pure_packages_import_only_the_standard_library_numpy_and_each_other(pac
 
 
 def test_calibration_does_not_import_acuity():
-    wrong = [f"{_name(path)}:{imp.line}: imports {imp.module}"
-             for path in modules_under("calibration") for imp in imports_of(path) if imp.top == "acuity"]
+    wrong = [
+        f"{_name(path)}:{imp.line}: imports {imp.module}"
+        for path in modules_under("calibration")
+        for imp in imports_of(path)
+        if imp.top == "acuity"
+    ]
     assert not wrong, "calibration/ is the lower layer (acuity builds on it):\n" + "\n".join(wrong)
 
 

@@ -1,10 +1,10 @@
 """The audit log: every view, steering event, export, revocation and deletion of a session is
 recorded with who and when; the owner reads it; nobody else does; it holds no patient identity."""
+
 import pytest
 from sqlalchemy import select
 
-from tests.support.app import (CALIBRATION, OTHER, add_clinician, create_test, display, login, registered_events,
-                               watcher)
+from tests.support.app import CALIBRATION, OTHER, add_clinician, create_test, display, login, registered_events, watcher
 from webapp import audit
 from webapp import events as ev
 
@@ -14,9 +14,14 @@ def actions(app, public_id):
 
     with app.app_context():
         db.session.remove()
-        return [(e.action, e.clinician_id, e.detail) for e in db.session.scalars(
-            select(audit.AuditEntry).where(audit.AuditEntry.session_public_id == public_id)
-            .order_by(audit.AuditEntry.id))]
+        return [
+            (e.action, e.clinician_id, e.detail)
+            for e in db.session.scalars(
+                select(audit.AuditEntry)
+                .where(audit.AuditEntry.session_public_id == public_id)
+                .order_by(audit.AuditEntry.id)
+            )
+        ]
 
 
 @pytest.fixture
@@ -28,11 +33,16 @@ def owner(app, client):
 def test_views_and_exports_are_recorded(app, owner):
     public_id, _ = create_test(owner)
     pages = {
-        f"/sessions/{public_id}": "live_view", f"/sessions/{public_id}/result": "result_view",
-        f"/sessions/{public_id}/report": "report_view", f"/sessions/{public_id}/report.pdf": "report_pdf",
-        f"/sessions/{public_id}/results.csv": "results_csv", f"/sessions/{public_id}/trials.csv": "trials_csv",
-        f"/sessions/{public_id}/fhir.json": "fhir_export", f"/sessions/{public_id}/history": "history_view",
-        "/exports/results.csv": "export_all_results", "/exports/trials.csv": "export_all_trials",
+        f"/sessions/{public_id}": "live_view",
+        f"/sessions/{public_id}/result": "result_view",
+        f"/sessions/{public_id}/report": "report_view",
+        f"/sessions/{public_id}/report.pdf": "report_pdf",
+        f"/sessions/{public_id}/results.csv": "results_csv",
+        f"/sessions/{public_id}/trials.csv": "trials_csv",
+        f"/sessions/{public_id}/fhir.json": "fhir_export",
+        f"/sessions/{public_id}/history": "history_view",
+        "/exports/results.csv": "export_all_results",
+        "/exports/trials.csv": "export_all_trials",
     }
     for url in pages:
         assert owner.get(url).status_code == 200, url
@@ -46,9 +56,17 @@ def test_every_clinician_event_is_recorded_with_its_detail_but_never_a_notes_tex
     screen = display(app, token)
     assert screen.send("consent")["ok"] and screen.send("calibration", CALIBRATION)["ok"] and screen.send("ready")["ok"]
     live = watcher(app, owner)
-    sent = {ev.WATCH: {}, ev.NOTE: {"text": "patient squints; Mrs Smith"}, ev.PRESENT: {"logmar": 0.5},
-            ev.PAUSE: {}, ev.RESUME: {}, ev.SHARE_RESULTS: {"show": True}, ev.REQUEST_RECALIBRATION: {},
-            ev.NEXT_EYE: {}, ev.END: {}}
+    sent = {
+        ev.WATCH: {},
+        ev.NOTE: {"text": "patient squints; Mrs Smith"},
+        ev.PRESENT: {"logmar": 0.5},
+        ev.PAUSE: {},
+        ev.RESUME: {},
+        ev.SHARE_RESULTS: {"show": True},
+        ev.REQUEST_RECALIBRATION: {},
+        ev.NEXT_EYE: {},
+        ev.END: {},
+    }
     for event, data in sent.items():
         ack = live.send(event, {"session_id": public_id, **data})
         assert ack["ok"], (event, ack)
@@ -114,5 +132,7 @@ def test_the_log_of_all_sessions_keeps_deleted_ones_and_shows_only_ones_own(app,
     assert 'href="/audit"' in owner.get("/").get_data(as_text=True)
     assert deleted_id in html and kept_id in html and other_id not in html
     assert 'data-action="deleted"' in html and "Patient A" not in html
-    assert other_id in other.get("/audit").get_data(as_text=True) and deleted_id not in other.get("/audit").get_data(as_text=True)
+    assert other_id in other.get("/audit").get_data(as_text=True) and deleted_id not in other.get("/audit").get_data(
+        as_text=True
+    )
     assert app.test_client().get("/audit").status_code == 302

@@ -1,4 +1,5 @@
 """Clinician accounts: first-run set-up, login, logout, CSRF, the create-clinician command."""
+
 import re
 
 import pytest
@@ -30,7 +31,10 @@ def test_fresh_install_points_to_setup_and_setup_creates_the_first_clinician(app
 def test_setup_is_gone_once_a_clinician_exists(app, client):
     add_clinician(app)
     assert client.get("/setup").status_code == 404
-    assert client.post("/setup", data={"email": "x@example.org", "password": PASSWORD, "confirm": PASSWORD}).status_code == 404
+    assert (
+        client.post("/setup", data={"email": "x@example.org", "password": PASSWORD, "confirm": PASSWORD}).status_code
+        == 404
+    )
     with app.app_context():
         assert len(db.session.scalars(select(Clinician)).all()) == 1
 

@@ -1,4 +1,5 @@
 """calibration.capability: what a screen can draw at a distance, and the drawn-size check."""
+
 import math
 
 import pytest
@@ -134,8 +135,12 @@ def test_window_too_small_is_refused_with_what_to_do():
 
 @pytest.mark.parametrize(
     "viewport, words",
-    [((1920.0,), "width, height"), ("1920x1080", "width, height"), ((1920.0, -1.0), "viewport height"),
-     ((math.nan, 1080.0), "viewport width")],
+    [
+        ((1920.0,), "width, height"),
+        ("1920x1080", "width, height"),
+        ((1920.0, -1.0), "viewport height"),
+        ((math.nan, 1080.0), "viewport width"),
+    ],
 )
 def test_bad_viewport_is_refused(viewport, words):
     with pytest.raises(CalibrationError, match=words):
@@ -171,7 +176,11 @@ def test_nearest_distance_for_the_full_chart_range():
     assert 4500 < distance_mm < 5000  # 96 dpi monitor: -0.3 needs about 4.8 m
 
 
-@given(st.sampled_from([MONITOR, LAPTOP]), st.floats(min_value=-0.3, max_value=0.3), st.floats(min_value=0.4, max_value=1.0))
+@given(
+    st.sampled_from([MONITOR, LAPTOP]),
+    st.floats(min_value=-0.3, max_value=0.3),
+    st.floats(min_value=0.4, max_value=1.0),
+)
 def test_nearest_distance_contains_the_wanted_range(scale, low, high):
     try:
         distance_mm = nearest_distance_mm_for_range(scale, LAPTOP_VIEWPORT, low, high)
@@ -208,8 +217,16 @@ def _ink(height_device_px, count=1, width_device_px=None):
 
 @pytest.mark.parametrize(
     "drawn_device_px, ok",
-    [(200.0, True), (203.9, True), (204.0, True), (196.0, True), (204.1, False), (195.9, False), (0.0, False),
-     (182.9, False)],  # 182.9: issue 11's clipped logMAR -0.30, 8.5% short
+    [
+        (200.0, True),
+        (203.9, True),
+        (204.0, True),
+        (196.0, True),
+        (204.1, False),
+        (195.9, False),
+        (0.0, False),
+        (182.9, False),
+    ],  # 182.9: issue 11's clipped logMAR -0.30, 8.5% short
 )
 def test_drawn_ink_within_2_percent(drawn_device_px, ok):
     # 100 CSS px asked for on a calibration at devicePixelRatio 2: 200 device px.

@@ -1,4 +1,5 @@
 """calibration.distance: tape, mirror and the blind-spot virtual chinrest (Li et al. 2020)."""
+
 import math
 
 import pytest
@@ -90,13 +91,18 @@ def test_blind_spot_refuses_distances_beyond_desk_range():
         distance_from_blind_spot([200 * TAN_13_5] * 5)
 
 
-@pytest.mark.parametrize("bad", [[125.0, -1.0, 125.0], [125.0, math.nan, 125.0], [125.0, "125", 125.0], "125,125,125", 125.0])
+@pytest.mark.parametrize(
+    "bad", [[125.0, -1.0, 125.0], [125.0, math.nan, 125.0], [125.0, "125", 125.0], "125,125,125", 125.0]
+)
 def test_blind_spot_refuses_malformed_offsets(bad):
     with pytest.raises(CalibrationError, match="offsets_mm"):
         distance_from_blind_spot(bad)
 
 
-@given(st.floats(min_value=300, max_value=650), st.lists(st.floats(min_value=-0.02, max_value=0.02), min_size=5, max_size=5))
+@given(
+    st.floats(min_value=300, max_value=650),
+    st.lists(st.floats(min_value=-0.02, max_value=0.02), min_size=5, max_size=5),
+)
 def test_blind_spot_recovers_the_distance_from_noisy_sweeps(distance_mm, noise):
     # 2% noise per sweep keeps the mean within 2%, inside 250..700 mm from these distances.
     offsets = [distance_mm * TAN_13_5 * (1 + e) for e in noise]

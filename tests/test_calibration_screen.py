@@ -1,4 +1,5 @@
 """calibration.screen: the ID-1 card, ruler scale, devicePixelRatio and ScreenScale."""
+
 import math
 
 import pytest
@@ -110,7 +111,11 @@ def test_from_dict_refuses_incomplete_or_bad_data():
         ScreenScale.from_dict({"css_px_per_mm": "4", "device_pixel_ratio": 1.0, "method": "card"})
 
 
-@given(st.floats(min_value=2.5, max_value=25.0), st.floats(min_value=0.5, max_value=8.0), st.sampled_from(["card", "ruler"]))
+@given(
+    st.floats(min_value=2.5, max_value=25.0),
+    st.floats(min_value=0.5, max_value=8.0),
+    st.sampled_from(["card", "ruler"]),
+)
 def test_screen_scale_dict_round_trip(css_px_per_mm, dpr, method):
     scale = screen_scale(css_px_per_mm, dpr, method)
     assert ScreenScale.from_dict(scale.to_dict()) == scale

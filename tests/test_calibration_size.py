@@ -1,4 +1,5 @@
 """calibration.size: optotype heights against docs/measurement.md §2, unit conversions, round trips."""
+
 import math
 
 import pytest
@@ -108,7 +109,9 @@ def test_refuses_what_is_not_a_logmar(logmar):
         optotype_height_mm(logmar, 3000)
 
 
-@pytest.mark.parametrize("distance_mm, words", [(3, "millimetres"), (0, "greater than 0"), (math.nan, "finite"), ("3000", "number")])
+@pytest.mark.parametrize(
+    "distance_mm, words", [(3, "millimetres"), (0, "greater than 0"), (math.nan, "finite"), ("3000", "number")]
+)
 def test_refuses_bad_distance(distance_mm, words):
     with pytest.raises(CalibrationError, match=words):
         optotype_height_mm(0.0, distance_mm)

@@ -1,4 +1,5 @@
 """Clinician pages: new test and its invite, dashboard, live view, result, ownership."""
+
 import json
 import re
 from datetime import timedelta
@@ -12,10 +13,19 @@ from webapp.tokens import token_hash
 
 
 def test_new_test_stores_the_config_and_only_a_hash_of_the_invite_token(app, clinician_client):
-    response = clinician_client.post("/sessions/new", data={
-        "patient_reference": "Mrs B (ref 42)", "eyes": "left_right", "optotype_set": "landolt_c8",
-        "procedure": "adaptive", "chart_presentation": "row", "correction": "glasses", "setup": "4m",
-        "answer_mode": "clinician"})
+    response = clinician_client.post(
+        "/sessions/new",
+        data={
+            "patient_reference": "Mrs B (ref 42)",
+            "eyes": "left_right",
+            "optotype_set": "landolt_c8",
+            "procedure": "adaptive",
+            "chart_presentation": "row",
+            "correction": "glasses",
+            "setup": "4m",
+            "answer_mode": "clinician",
+        },
+    )
     assert response.status_code == 201
     html = response.get_data(as_text=True)
     invite_url = re.search(r'value="([^"]+)"[^>]*data-invite-url', html).group(1)
@@ -25,9 +35,15 @@ def test_new_test_stores_the_config_and_only_a_hash_of_the_invite_token(app, cli
     with app.app_context():
         session = db.session.scalar(select(TestSession))
         assert session.invite_token_hash == token_hash(token)
-        assert session.config == {"eyes": ["left", "right"], "optotype_set": "landolt_c8", "procedure": "adaptive",
-                                  "chart_presentation": "row", "correction": "glasses", "setup": "4m",
-                                  "answer_mode": "clinician"}
+        assert session.config == {
+            "eyes": ["left", "right"],
+            "optotype_set": "landolt_c8",
+            "procedure": "adaptive",
+            "chart_presentation": "row",
+            "correction": "glasses",
+            "setup": "4m",
+            "answer_mode": "clinician",
+        }
         assert [e.eye for e in session.eye_tests] == ["left", "right"]
         assert timedelta(hours=23.9) < session.invite_expires_at - session.created_at <= timedelta(hours=24)
         stored = json.dumps([getattr(session, c.name) for c in TestSession.__table__.columns], default=str)
@@ -74,8 +90,14 @@ def test_dashboard_lists_only_the_clinicians_own_tests_with_results(app, clinici
     screen = display(app, token)
     stimulus = start_testing(screen)
     while stimulus:
-        screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "responses": list(stimulus["optotypes"]) if stimulus["logmar"] > 0.15 else [None] * 5})
+        screen.send(
+            "answer",
+            {
+                "trial_id": stimulus["trial_id"],
+                "seq": stimulus["seq"],
+                "responses": list(stimulus["optotypes"]) if stimulus["logmar"] > 0.15 else [None] * 5,
+            },
+        )
         stimulus = screen.last("stimulus")
     page = clinician_client.get("/").get_data(as_text=True)
     assert "Own patient" in page and "Someone else" not in page
@@ -102,8 +124,14 @@ def test_result_page_shows_each_eye_with_interval_notations_history_and_plot(app
     stimulus = start_testing(screen)
     while stimulus:
         read = stimulus["logmar"] > 0.05
-        screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "responses": list(stimulus["optotypes"]) if read else [None] * 5})
+        screen.send(
+            "answer",
+            {
+                "trial_id": stimulus["trial_id"],
+                "seq": stimulus["seq"],
+                "responses": list(stimulus["optotypes"]) if read else [None] * 5,
+            },
+        )
         stimulus = screen.last("stimulus")
     page = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
     # The notation every page shows (acuity.notation.describe): no "+" sign, the decimal chart line.

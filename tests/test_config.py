@@ -1,6 +1,7 @@
 """Configuration: one registry of environment variables (webapp/config.py), the README's table of them,
 and a factory without side effects (building the app changes no row and writes no file; start-up work
 is webapp/startup.py, run by server.py)."""
+
 from __future__ import annotations
 
 import os
@@ -48,10 +49,17 @@ def test_unset_or_empty_variables_give_the_defaults_and_a_bad_value_names_its_va
     assert defaults == config.from_environ({setting.env: "" for setting in config.SETTINGS})
     assert defaults["PORT"] == 5000 and defaults["AUTO_MIGRATE"] is True and defaults["SECURE_COOKIES"] is False
     assert defaults["SECRET_KEY"] is None and defaults["RETENTION_DAYS"] is None
-    assert config.from_environ({"DATABASE_URL": "postgres://u@h/db"})["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@h/db"
+    assert (
+        config.from_environ({"DATABASE_URL": "postgres://u@h/db"})["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@h/db"
+    )
     assert config.from_environ({"VISUS_AUTO_MIGRATE": "0", "VISUS_SECURE_COOKIES": "yes"})["AUTO_MIGRATE"] is False
-    for name, value in [("VISUS_PORT", "http"), ("VISUS_SECURE_COOKIES", "maybe"), ("VISUS_ASYNC_MODE", "gevent"),
-                        ("VISUS_SOCKET_RATE_LIMIT", "fast"), ("VISUS_INVITE_TTL_HOURS", "a day")]:
+    for name, value in [
+        ("VISUS_PORT", "http"),
+        ("VISUS_SECURE_COOKIES", "maybe"),
+        ("VISUS_ASYNC_MODE", "gevent"),
+        ("VISUS_SOCKET_RATE_LIMIT", "fast"),
+        ("VISUS_INVITE_TTL_HOURS", "a day"),
+    ]:
         with pytest.raises(ValueError, match=name):
             config.from_environ({name: value})
 
@@ -86,8 +94,15 @@ def test_only_webapp_config_reads_the_environment(db_path, monkeypatch):
     read by webapp/config.py, and is in its registry."""
     from webapp.startup import start_up
 
-    environ = RecordingEnviron({**os.environ, "VISUS_ASYNC_MODE": "threading", "VISUS_SECRET_KEY": "k",
-                                "DATABASE_URL": f"sqlite:///{db_path}", "VISUS_RETENTION_DAYS": "30"})
+    environ = RecordingEnviron(
+        {
+            **os.environ,
+            "VISUS_ASYNC_MODE": "threading",
+            "VISUS_SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "VISUS_RETENTION_DAYS": "30",
+        }
+    )
     monkeypatch.setattr(os, "environ", environ)
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1"})
     start_up(app)
@@ -120,6 +135,7 @@ def test_production_hashes_passwords_with_scrypt_and_the_tests_with_a_cheap_meth
 
 def test_the_session_cookie_is_secure_only_when_asked(db_path, monkeypatch):
     """VISUS_SECURE_COOKIES (an https:// VISUS_PUBLIC_URL too: tests/test_security.py)."""
+
     def cookies(**config):
         app = make_app(db_path, **config)
         response = app.test_client().post("/login", data={"email": "doc@example.org", "password": PASSWORD})
@@ -134,6 +150,7 @@ def test_the_session_cookie_is_secure_only_when_asked(db_path, monkeypatch):
 
 
 # ---- the factory has no side effects -------------------------------------------------------------------
+
 
 def rows_of(path: Path) -> dict[str, list]:
     """Every row, read with sqlite3 (closed after: SQLite removes its -wal and -shm files then)."""
@@ -156,8 +173,11 @@ def instance_with_data(app, clinician_client, db_path, tmp_path):
     old_id, _ = create_test(clinician_client)
     create_test(clinician_client, patient_reference="Patient B")
     with app.app_context():
-        db.session.execute(db.update(TestSession).where(TestSession.public_id == old_id)
-                           .values(created_at=utcnow() - timedelta(days=40)))
+        db.session.execute(
+            db.update(TestSession)
+            .where(TestSession.public_id == old_id)
+            .values(created_at=utcnow() - timedelta(days=40))
+        )
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -167,8 +187,12 @@ def instance_with_data(app, clinician_client, db_path, tmp_path):
 
 def environment(folder: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("VISUS_")}
-    return {**env, "VISUS_INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'test.sqlite'}",
-            "VISUS_RETENTION_DAYS": "30"}
+    return {
+        **env,
+        "VISUS_INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'test.sqlite'}",
+        "VISUS_RETENTION_DAYS": "30",
+    }
 
 
 def test_building_the_app_changes_no_row_and_writes_no_file(instance_with_data, monkeypatch):
@@ -185,8 +209,14 @@ def test_building_the_app_changes_no_row_and_writes_no_file(instance_with_data, 
 def test_flask_routes_leaves_the_data_alone(instance_with_data):
     folder = instance_with_data
     rows, files = rows_of(folder / "test.sqlite"), files_under(folder)
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "routes"], cwd=ROOT,
-                          env=environment(folder), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "routes"],
+        cwd=ROOT,
+        env=environment(folder),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "/healthz" in done.stdout
     assert files_under(folder) == files
@@ -211,9 +241,16 @@ def test_on_a_fresh_machine_routes_writes_nothing_and_db_upgrade_creates_the_dat
     env = {**environment(folder), "DATABASE_URL": ""}  # the default: SQLite in the instance folder
 
     def flask(*args):
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "webapp", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
+
     flask("routes")
     assert list(tmp_path.iterdir()) == []
     flask("db", "upgrade")

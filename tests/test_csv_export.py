@@ -1,4 +1,5 @@
 """CSV exports: read back with the csv module, they give the stored numbers exactly."""
+
 from __future__ import annotations
 
 import csv
@@ -24,12 +25,25 @@ def read_csv(response):
 def stored(app, public_id):
     with app.app_context():
         session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
-        return {eye.eye: {"result": dict(eye.result) if eye.result else None,
-                          "trials": [{"index": t.index, "seq": t.seq, "logmar": t.logmar, "optotypes": list(t.optotypes),
-                                      "responses": list(t.responses), "correct": list(t.correct),
-                                      "response_time_ms": t.response_time_ms, "height_css_px": t.height_css_px}
-                                     for t in eye.trials]}
-                for eye in session.eye_tests}
+        return {
+            eye.eye: {
+                "result": dict(eye.result) if eye.result else None,
+                "trials": [
+                    {
+                        "index": t.index,
+                        "seq": t.seq,
+                        "logmar": t.logmar,
+                        "optotypes": list(t.optotypes),
+                        "responses": list(t.responses),
+                        "correct": list(t.correct),
+                        "response_time_ms": t.response_time_ms,
+                        "height_css_px": t.height_css_px,
+                    }
+                    for t in eye.trials
+                ],
+            }
+            for eye in session.eye_tests
+        }
 
 
 def test_results_csv_round_trips_the_stored_results(app, clinician_client):
@@ -70,7 +84,7 @@ def test_trials_csv_round_trips_every_trial(app, clinician_client):
     for eye in ("right", "left"):
         eye_rows = [row for row in rows if row["eye"] == eye]
         assert len(eye_rows) == len(source[eye]["trials"])
-        for row, trial in zip(eye_rows, source[eye]["trials"]):
+        for row, trial in zip(eye_rows, source[eye]["trials"], strict=False):
             assert int(row["trial"]) == trial["index"] + 1 and int(row["seq"]) == trial["seq"]
             assert float(row["logmar"]) == trial["logmar"]
             assert row["optotypes"].split(" ") == trial["optotypes"]
@@ -88,7 +102,11 @@ def test_clinician_wide_exports_hold_all_and_only_their_own_sessions(app, clinic
     foreign, _ = run_chart_session(app, login(app.test_client(), "other@example.org"), note=None)
     results = list(read_csv(clinician_client.get("/exports/results.csv")))
     assert [(r["session_id"], r["eye"]) for r in results] == [
-        (first, "right"), (first, "left"), (second, "right"), (second, "left")]
+        (first, "right"),
+        (first, "left"),
+        (second, "right"),
+        (second, "left"),
+    ]
     trials = list(read_csv(clinician_client.get("/exports/trials.csv")))
     assert {r["session_id"] for r in trials} == {first, second}
     assert foreign not in {r["session_id"] for r in results}

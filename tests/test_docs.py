@@ -3,6 +3,7 @@
 Code cites the project's own references as `docs/measurement.md §N` and `docs/platform.md §N`
 (several sections as `§1, §2`); each N must be a numbered heading (`## N. Title`) of that file.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,12 +18,16 @@ THIS_FILE = Path(__file__).resolve()
 # Notes that once lived beside the repository, not in it (`../shared/docs/...`, `/work/shared/...`).
 # Spelled in pieces so that no other search for them finds this file. Not `../shared` alone: a
 # folder of the project may one day be called `shared`.
-OUTSIDE = re.compile("|".join((
-    "vision" + "-science",
-    "platform" + "-notes",
-    "/work/" + "shared",
-    "shared/" + "docs",
-)))
+OUTSIDE = re.compile(
+    "|".join(
+        (
+            "vision" + "-science",
+            "platform" + "-notes",
+            "/work/" + "shared",
+            "shared/" + "docs",
+        )
+    )
+)
 
 CITED_DOCS = ("docs/measurement.md", "docs/platform.md")
 # "docs/measurement.md §2", "docs/measurement.md §1, §2", "docs/platform.md §3 and §8"

@@ -3,6 +3,7 @@
 fhir.resources 8 ships FHIR R5 by default and R4B as a subpackage (no separate R4 package);
 Observation, Device and Bundle are the same in R4 and R4B, so the R4B models validate R4 content.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,36 @@ SNOMED = "http://snomed.info/sct"
 
 # fhir.resources checks structure and datatypes but not the codes of required bindings (it accepts
 # an Observation.status "done"); these are checked here, from the R4 value sets.
-OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
-                      "entered-in-error", "unknown"}
+OBSERVATION_STATUS = {
+    "registered",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
 QUANTITY_COMPARATOR = {"<", "<=", ">=", ">"}
-BUNDLE_TYPE = {"document", "message", "transaction", "transaction-response", "batch", "batch-response",
-               "history", "searchset", "collection"}
-DEVICE_NAME_TYPE = {"udi-label-name", "user-friendly-name", "patient-reported-name", "manufacturer-name",
-                    "model-name", "other"}
+BUNDLE_TYPE = {
+    "document",
+    "message",
+    "transaction",
+    "transaction-response",
+    "batch",
+    "batch-response",
+    "history",
+    "searchset",
+    "collection",
+}
+DEVICE_NAME_TYPE = {
+    "udi-label-name",
+    "user-friendly-name",
+    "patient-reported-name",
+    "manufacturer-name",
+    "model-name",
+    "other",
+}
 
 
 def check_required_codes(bundle):
@@ -36,8 +60,9 @@ def check_required_codes(bundle):
     for entry in bundle["entry"]:
         observation = entry["resource"]
         assert observation["status"] in OBSERVATION_STATUS
-        quantities = [observation["valueQuantity"]] + [c["valueQuantity"] for c in observation["component"]
-                                                       if "valueQuantity" in c]
+        quantities = [observation["valueQuantity"]] + [
+            c["valueQuantity"] for c in observation["component"] if "valueQuantity" in c
+        ]
         for quantity in quantities:
             assert quantity.get("comparator", "<") in QUANTITY_COMPARATOR
         for device in observation.get("contained", []):
@@ -81,7 +106,9 @@ def test_bundle_validates_and_carries_each_eyes_result(app, clinician_client):
     assert "24028007" in codes(right["bodySite"]) and "7771000" in codes(left["bodySite"])
     for observation, result in ((right, results["right"]), (left, results["left"])):
         assert observation["status"] == "final"
-        assert codes(observation["category"][0], "http://terminology.hl7.org/CodeSystem/observation-category") == ["exam"]
+        assert codes(observation["category"][0], "http://terminology.hl7.org/CodeSystem/observation-category") == [
+            "exam"
+        ]
         assert codes(observation["code"])[:2] == ["251739003", "420050001"]  # distance VA, uncorrected
         value = observation["valueQuantity"]
         assert value["unit"] == "logMAR" and "system" not in value  # there is no UCUM unit for logMAR
@@ -129,8 +156,10 @@ def test_an_eye_without_a_result_gives_no_observation_and_an_ended_eye_is_prelim
     screen = display(app, token)
     stimulus = start_testing(screen)
     for _ in range(3):  # three answers, then the clinician ends the test: the left eye is never tested
-        screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "responses": list(stimulus["optotypes"])})
+        screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )
         stimulus = screen.last("stimulus")
     assert watcher(app, clinician_client).send("end", {"session_id": public_id})["ok"]
     data = bundle_of(clinician_client, public_id)

@@ -4,6 +4,7 @@ several arguments, binary, events that do not exist), mixed with valid answers. 
 an ack: ok, or an error code other than `server_error` with a message; the server keeps answering;
 and the database holds exactly the answers that were acknowledged as accepted, once each.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -11,22 +12,45 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from devtools.patient_links import invite_headers, pad_headers
-from tests.support.clients import (CALIBRATION, EMAIL, Client, answer_of, cookie_header, first_clinician, new_test,
-                                   pad_token, start, watcher)
+from tests.support.clients import (
+    CALIBRATION,
+    EMAIL,
+    Client,
+    answer_of,
+    cookie_header,
+    first_clinician,
+    new_test,
+    pad_token,
+    start,
+    watcher,
+)
 from tests.support.server import ServerProcess
 from webapp import events as ev
 from webapp.validation import SCHEMAS
 
-PATIENT_EVENTS = [ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT,
-                  ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
+PATIENT_EVENTS = [
+    ev.CONSENT,
+    ev.CALIBRATION,
+    ev.READY,
+    ev.DRAWN,
+    ev.ANSWER,
+    ev.PAGE_EVENT,
+    ev.CALL_JOIN,
+    ev.CALL_REPLY,
+    ev.CALL_DEVICE_MEDIA,
+]
 CLINICIAN_EVENTS = sorted(set(SCHEMAS) - set(PATIENT_EVENTS))
 
 # Strings that once crashed a handler: a trial index past SQLite's 64-bit integers, non-ASCII digits.
 KNOWN_BAD_STRINGS = ["right-99999999999999999999999", "left-" + "9" * 33, "right-\u0663", "both--1", "right-0"]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**15, 10**15) | st.floats(allow_nan=False)
-    | st.text(max_size=40) | st.sampled_from(KNOWN_BAD_STRINGS),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**15), 10**15)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.sampled_from(KNOWN_BAD_STRINGS),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=15,
 )
@@ -41,13 +65,26 @@ def payloads(event: str, public_id: str):
     if "session_id" in SCHEMAS[event] and event != ev.END:  # ending the test would stop the answers
         shapes.append(on_fields.map(lambda data: {**data, "session_id": public_id}))
     if "trial_id" in SCHEMAS[event]:  # valid but for the trial id, so it reaches the look-up of the trial
-        shapes.append(st.fixed_dictionaries({
-            "trial_id": st.sampled_from(KNOWN_BAD_STRINGS), "seq": st.integers(1, 100),
-            "responses": st.lists(st.sampled_from(["C", "D", "H", "K", "N", "O", "R", "S", "V", "Z", None]),
-                                  min_size=1, max_size=5),
-            "height_css_px": st.floats(1, 500), "device_pixel_ratio": st.just(2.0),
-        }).map(lambda data: {k: v for k, v in data.items() if k in SCHEMAS[event]}
-               | ({"session_id": public_id} if "session_id" in SCHEMAS[event] else {})))
+        shapes.append(
+            st.fixed_dictionaries(
+                {
+                    "trial_id": st.sampled_from(KNOWN_BAD_STRINGS),
+                    "seq": st.integers(1, 100),
+                    "responses": st.lists(
+                        st.sampled_from(["C", "D", "H", "K", "N", "O", "R", "S", "V", "Z", None]),
+                        min_size=1,
+                        max_size=5,
+                    ),
+                    "height_css_px": st.floats(1, 500),
+                    "device_pixel_ratio": st.just(2.0),
+                }
+            ).map(
+                lambda data: (
+                    {k: v for k, v in data.items() if k in SCHEMAS[event]}
+                    | ({"session_id": public_id} if "session_id" in SCHEMAS[event] else {})
+                )
+            )
+        )
     if event == ev.PRESENT:  # a valid size, so it reaches the test's state (e.g. a voided calibration)
         shapes.append(st.builds(lambda logmar: {"session_id": public_id, "logmar": logmar}, st.floats(-0.3, 1.0)))
     return st.one_of(*shapes)
@@ -75,11 +112,14 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
     public_id, token = new_test(http, fuzz_server.base_url, eyes="right_left", procedure="adaptive")
     watch = watcher(fuzz_server.base_url, cookie_header(http), public_id)
     screen = Client("/patient", ("state", "stimulus", "recalibrate", "error")).connect(
-        fuzz_server.base_url, auth={"device": "display"}, headers=invite_headers(fuzz_server.base_url, token))
+        fuzz_server.base_url, auth={"device": "display"}, headers=invite_headers(fuzz_server.base_url, token)
+    )
     start(screen)
     phone = Client("/patient", ("state", "answer_request")).connect(
-        fuzz_server.base_url, auth={"device": "pad"},
-        headers=pad_headers(fuzz_server.base_url, pad_token(screen.wait("state"))))
+        fuzz_server.base_url,
+        auth={"device": "pad"},
+        headers=pad_headers(fuzz_server.base_url, pad_token(screen.wait("state"))),
+    )
     accepted: list[tuple[str, int, list]] = []  # (trial_id, seq, responses) acknowledged as new
     sent = {"events": 0, "answers": 0}
 
@@ -107,8 +147,13 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
             check(screen.call(event, data))
         check(watch.call("resume", {"session_id": public_id}))
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-              phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=120,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(data=st.data())
     def one_step(data):
         """One random event, then the patient's valid answer (after a recovery if it was refused)."""
@@ -120,8 +165,11 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
         who = data.draw(st.sampled_from(["display", "pad", "clinician", "unknown"]))
         if who == "unknown":  # no such event: ignored, and the connection stays usable
             client = data.draw(st.sampled_from([screen, watch]))
-            client.client.emit(data.draw(st.sampled_from(["nope", "state", "stimulus", "connect_error"])),
-                               data.draw(json_values), namespace=client.namespace)
+            client.client.emit(
+                data.draw(st.sampled_from(["nope", "state", "stimulus", "connect_error"])),
+                data.draw(json_values),
+                namespace=client.namespace,
+            )
         else:
             client = {"display": screen, "pad": phone, "clinician": watch}[who]
             event = data.draw(st.sampled_from(CLINICIAN_EVENTS if who == "clinician" else PATIENT_EVENTS))
@@ -142,8 +190,9 @@ def test_random_payloads_to_every_event_never_break_the_server_or_the_stored_ans
         recover()
         answer_current()
         assert watch.call("watch", {"session_id": public_id})["ok"]
-        stored = [(f"{eye}-{index}", seq, responses)
-                  for eye, index, seq, responses in fuzz_server.stored_trials(public_id)]
+        stored = [
+            (f"{eye}-{index}", seq, responses) for eye, index, seq, responses in fuzz_server.stored_trials(public_id)
+        ]
         assert sorted(stored, key=lambda t: t[1]) == sorted(accepted, key=lambda t: t[1])
         assert sent["events"] > 60 and len(accepted) >= 5, (sent, len(accepted))
         snapshot = watch.call("watch", {"session_id": public_id})["snapshot"]

@@ -1,6 +1,7 @@
 """What one patient link can make the server store and send (issue 12): page events keep the
 server's kind apart from the page's detail, a test stores a bounded number of them, the clinician's
 snapshot and the reports stay small, and the socket limits hold across reconnects."""
+
 import json
 import re
 import time
@@ -22,8 +23,11 @@ from webapp.live.commands import PAGE_EVENTS_PER_SESSION
 from webapp.live.payloads import SNAPSHOT_EVENTS
 
 # Socket limits out of the way, for the tests of what is stored.
-UNLIMITED = {"SOCKET_RATE_LIMIT": (100_000.0, 100_000.0), "SOCKET_SESSION_RATE_LIMIT": (100_000.0, 100_000.0),
-             "SOCKET_ADDRESS_RATE_LIMIT": (100_000.0, 100_000.0)}
+UNLIMITED = {
+    "SOCKET_RATE_LIMIT": (100_000.0, 100_000.0),
+    "SOCKET_SESSION_RATE_LIMIT": (100_000.0, 100_000.0),
+    "SOCKET_ADDRESS_RATE_LIMIT": (100_000.0, 100_000.0),
+}
 
 
 def stored_events(app, public_id):
@@ -32,8 +36,9 @@ def stored_events(app, public_id):
 
     with app.app_context():
         session_id = db.session.scalar(select(TestSession.id).where(TestSession.public_id == public_id))
-        rows = db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session_id)
-                                  .order_by(SessionEvent.id)).all()
+        rows = db.session.scalars(
+            select(SessionEvent).where(SessionEvent.session_id == session_id).order_by(SessionEvent.id)
+        ).all()
         return [(row.kind, row.device, dict(row.detail or {})) for row in rows]
 
 
@@ -73,8 +78,9 @@ def test_a_session_stores_a_bounded_number_of_page_events_and_says_how_many_it_d
     events = stored_events(app, public_id)
     assert sum(1 for e in events if e[0] == "page_event") == PAGE_EVENTS_PER_SESSION
     dropped = [e for e in events if e[0] == "warning" and e[2].get("code") == "events_dropped"]
-    assert dropped == [("warning", "server", {"code": "events_dropped", "dropped": extra,
-                                              "limit": PAGE_EVENTS_PER_SESSION})]
+    assert dropped == [
+        ("warning", "server", {"code": "events_dropped", "dropped": extra, "limit": PAGE_EVENTS_PER_SESSION})
+    ]
 
     snapshot = watcher(app, client).send("watch", {"session_id": public_id})["snapshot"]
     assert len(snapshot["events"]) == SNAPSHOT_EVENTS and snapshot["events_total"] == len(events)
@@ -101,6 +107,7 @@ def test_a_page_events_detail_over_1_kB_is_refused(app, clinician_client):
 
 
 # ---- socket limits that a reconnect does not reset -------------------------------------------------
+
 
 def test_reconnecting_does_not_refill_the_socket_limits_of_a_session(db_path):
     app = make_app(db_path, SOCKET_RATE_LIMIT=(3.0, 0.001), SOCKET_SESSION_RATE_LIMIT=(5.0, 0.001))
@@ -129,13 +136,16 @@ def test_one_client_address_has_a_limit_across_sessions(db_path):
 
 # ---- lock-outs keyed by what is guessed, not by the address people share ------------------------------
 
+
 def test_a_password_guesser_does_not_lock_out_other_clinicians_behind_the_same_address(db_path):
     app = make_app(db_path, LOGIN_RATE_LIMIT="3 per minute")
     add_clinician(app)
     add_clinician(app, email="colleague@example.org")
     guesser = app.test_client()
-    codes = [guesser.post("/login", data={"email": "doc@example.org", "password": f"guess {i}"}).status_code
-             for i in range(5)]
+    codes = [
+        guesser.post("/login", data={"email": "doc@example.org", "password": f"guess {i}"}).status_code
+        for i in range(5)
+    ]
     assert codes == [401, 401, 401, 429, 429]
     limited = guesser.post("/login", data={"email": "doc@example.org", "password": PASSWORD})
     assert limited.status_code == 429  # still held, even with the password
@@ -151,8 +161,14 @@ def test_a_guesser_on_many_addresses_is_held_per_account(db_path):
     app = make_app(db_path, LOGIN_RATE_LIMIT="3 per minute", LOGIN_ACCOUNT_RATE_LIMIT="5 per minute")
     add_clinician(app)
     client = app.test_client()
-    codes = [client.post("/login", data={"email": "doc@example.org", "password": "guess"},
-                         environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(7)]
+    codes = [
+        client.post(
+            "/login",
+            data={"email": "doc@example.org", "password": "guess"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(7)
+    ]
     assert codes == [401] * 5 + [429] * 2
 
 

@@ -1,4 +1,5 @@
 """The database: migrations match the models, and an answer can be stored only once."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -33,8 +34,14 @@ def test_start_up_leaves_a_current_database_alone(db_path):
 def test_a_trial_index_is_stored_once_per_eye_test(app):
     with app.app_context():
         clinician = Clinician(email="a@example.org", password_hash="x")
-        session = TestSession(public_id="p", clinician=clinician, patient_reference="r", config={},
-                              invite_token_hash="h", invite_expires_at=utcnow())
+        session = TestSession(
+            public_id="p",
+            clinician=clinician,
+            patient_reference="r",
+            config={},
+            invite_token_hash="h",
+            invite_expires_at=utcnow(),
+        )
         eye = EyeTest(eye="right", order_index=0, seed=1)
         session.eye_tests.append(eye)
         db.session.add(session)
@@ -54,10 +61,20 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
 
     with app.app_context():
         clinician = Clinician(email="a@example.org", password_hash="x")
-        session = TestSession(public_id="p", clinician=clinician, patient_reference="r", config={},
-                              invite_token_hash="h", invite_expires_at=utcnow())
-        eye = EyeTest(eye="right", order_index=0, seed=5,
-                      procedure_config=ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict())
+        session = TestSession(
+            public_id="p",
+            clinician=clinician,
+            patient_reference="r",
+            config={},
+            invite_token_hash="h",
+            invite_expires_at=utcnow(),
+        )
+        eye = EyeTest(
+            eye="right",
+            order_index=0,
+            seed=5,
+            procedure_config=ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict(),
+        )
         session.eye_tests.append(eye)
         db.session.add(session)
         db.session.commit()
@@ -72,8 +89,12 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
         assert again is not procedure and again.history == []
 
         record = again.record(first, list(first.optotypes))
-        p.add_trial(eye, p.trial_row(eye, record, seq=1, scored_by="patient", response_time_ms=None,
-                                     height_css_px=None, presented_at=None))
+        p.add_trial(
+            eye,
+            p.trial_row(
+                eye, record, seq=1, scored_by="patient", response_time_ms=None, height_css_px=None, presented_at=None
+            ),
+        )
         p.remember(eye, again)
         db.session.commit()  # kept once stored
         db.session.remove()
@@ -85,9 +106,18 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
 
         # Another process stores the next answer: this one's kept procedure is one trial behind.
         second = again.next_presentation()
-        db.session.add(Trial(eye_test_id=eye_id, index=second.index, seq=2, logmar=second.logmar,
-                             optotypes=list(second.optotypes), responses=[None] * len(second.optotypes),
-                             correct=[False] * len(second.optotypes), scored_by="patient"))
+        db.session.add(
+            Trial(
+                eye_test_id=eye_id,
+                index=second.index,
+                seq=2,
+                logmar=second.logmar,
+                optotypes=list(second.optotypes),
+                responses=[None] * len(second.optotypes),
+                correct=[False] * len(second.optotypes),
+                scored_by="patient",
+            )
+        )
         db.session.commit()
         replayed = p.rebuild(db.session.get(EyeTest, eye_id))
         assert replayed is not again and len(replayed.history) == 2

@@ -1,4 +1,5 @@
 """acuity.notation against the standard table (docs/measurement.md §1; Am J Ophthalmol, ICO 1984), Beck 2003 and ICD-11."""
+
 import math
 
 import pytest
@@ -123,7 +124,13 @@ def test_the_row_is_that_of_the_logmar_as_shown():
 @pytest.mark.parametrize(
     "logmar, text, decimal, letters, etdrs_text",
     [
-        (-0.76, "better than 6/3 (better than 20/10) · -0.76 logMAR", "better than 2.00", None, "more than 100 letters"),
+        (
+            -0.76,
+            "better than 6/3 (better than 20/10) · -0.76 logMAR",
+            "better than 2.00",
+            None,
+            "more than 100 letters",
+        ),
         (-0.35, "6/3 (20/10) · -0.35 logMAR", "2.00", 100, "100 letters"),
         (-0.004, "6/6 (20/20) · 0.00 logMAR", "1.00", 85, "85 letters"),
         (0.25, "6/12 (20/40) · 0.25 logMAR", "0.50", 72, "72 letters"),  # half a letter: down
@@ -134,7 +141,11 @@ def test_the_row_is_that_of_the_logmar_as_shown():
 def test_describe(logmar, text, decimal, letters, etdrs_text):
     described = describe(logmar)
     assert (described["text"], described["decimal"], described["etdrs_letters"], described["etdrs_text"]) == (
-        text, decimal, letters, etdrs_text)
+        text,
+        decimal,
+        letters,
+        etdrs_text,
+    )
 
 
 def test_describe_a_measurement_bound_and_an_interval():
@@ -158,8 +169,14 @@ def test_describe_a_size():
 
 @pytest.mark.parametrize(
     "distance_mm, short, long",
-    [(3000, "3 m", "3 metres"), (1500, "1.5 m", "1.5 metres"), (1000, "1 m", "1 metre"),
-     (400, "40 cm", "40 centimetres"), (2046.4, "2 m", "2 metres"), (333, "33 cm", "33 centimetres")],
+    [
+        (3000, "3 m", "3 metres"),
+        (1500, "1.5 m", "1.5 metres"),
+        (1000, "1 m", "1 metre"),
+        (400, "40 cm", "40 centimetres"),
+        (2046.4, "2 m", "2 metres"),
+        (333, "33 cm", "33 centimetres"),
+    ],
 )
 def test_format_distance(distance_mm, short, long):
     assert format_distance_mm(distance_mm) == short
@@ -262,23 +279,34 @@ def test_describe_depends_only_on_the_logmar_shown(logmar):
     assert described["decimal"] == decimal_chart_line(logmar)
     if described["etdrs_letters"] is not None:
         assert abs(described["etdrs_letters"] - etdrs_letters(logmar)) <= 0.5 + 0.25 + 1e-9 or (
-            described["etdrs_letters"] == 100)
+            described["etdrs_letters"] == 100
+        )
 
 
 @given(logmars, logmars)
 def test_a_better_acuity_never_reads_worse(a, b):
     rows = [row[1] for row in STANDARD_TABLE]  # worst first
+
     def rank(logmar):
         text = describe(logmar)["snellen_6"]
-        return (-1 if text.startswith("worse") else len(rows) if text.startswith("better") else rows.index(text))
+        return -1 if text.startswith("worse") else len(rows) if text.startswith("better") else rows.index(text)
+
     if a <= b:
         assert rank(a) >= rank(b)
 
 
 @pytest.mark.parametrize(
     "function",
-    [decimal_from_logmar, snellen_denominator, snellen_chart_line, decimal_chart_line, etdrs_letters,
-     who_category, format_logmar, describe],
+    [
+        decimal_from_logmar,
+        snellen_denominator,
+        snellen_chart_line,
+        decimal_chart_line,
+        etdrs_letters,
+        who_category,
+        format_logmar,
+        describe,
+    ],
 )
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, "0.1", None, True, [0.1]])
 def test_bad_logmar_is_refused(function, bad):

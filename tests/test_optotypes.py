@@ -1,6 +1,7 @@
 """Optotype geometry, checked as geometry: each path is read and filled by
 tests/support/svgraster.py (an independent SVG reader and even-odd rasteriser) and measured, never
 compared as text."""
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,15 @@ from hypothesis import strategies as st
 
 from acuity import optotypes as opt
 from acuity.procedure import ProcedureConfig
-from tests.support.svgraster import inside, inside_along_line, local_width, opening_retained, parse_path, rasterise, runs
+from tests.support.svgraster import (
+    inside,
+    inside_along_line,
+    local_width,
+    opening_retained,
+    parse_path,
+    rasterise,
+    runs,
+)
 
 PX = 100  # pixels per stroke for the fine rasters
 STEP = 0.0005  # strokes between samples on scan lines
@@ -29,16 +38,20 @@ C_DIRECTIONS = opt.LANDOLT_C8.symbols
 # What the direction names mean, as the patient sees them: degrees anticlockwise from "right".
 # Written out here rather than taken from the module, so a wrong mapping there fails the tests.
 EXPECTED_DEG = {
-    "right": 0, "up-right": 45, "up": 90, "up-left": 135,
-    "left": 180, "down-left": 225, "down": 270, "down-right": 315,
+    "right": 0,
+    "up-right": 45,
+    "up": 90,
+    "up-left": 135,
+    "left": 180,
+    "down-left": 225,
+    "down": 270,
+    "down-right": 315,
 }
 # Screen unit vectors (y down) for the direction names.
-UNIT = {
-    name: (math.cos(math.radians(deg)), -math.sin(math.radians(deg))) for name, deg in EXPECTED_DEG.items()
-}
+UNIT = {name: (math.cos(math.radians(deg)), -math.sin(math.radians(deg))) for name, deg in EXPECTED_DEG.items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def raster(set_name: str, symbol: str, px: int = PX, rule: str = "evenodd") -> np.ndarray:
     return rasterise(opt.optotype_path(set_name, symbol), px, rule=rule)
 
@@ -57,7 +70,7 @@ def ink_intervals(d: str, start, direction, length: float) -> list[tuple[float, 
 
 def assert_intervals(found, expected, tol=TOL):
     assert len(found) == len(expected), f"ink runs {found}, expected {expected}"
-    for (a0, a1), (b0, b1) in zip(found, expected):
+    for (a0, a1), (b0, b1) in zip(found, expected, strict=False):
         assert abs(a0 - b0) <= tol and abs(a1 - b1) <= tol, f"ink runs {found}, expected {expected}"
 
 
@@ -68,7 +81,14 @@ def test_set_definitions_are_unchanged():
     assert opt.SLOAN.symbols == ("C", "D", "H", "K", "N", "O", "R", "S", "V", "Z")
     assert opt.TUMBLING_E.symbols == ("right", "up", "left", "down")
     assert opt.LANDOLT_C8.symbols == (
-        "right", "up-right", "up", "up-left", "left", "down-left", "down", "down-right",
+        "right",
+        "up-right",
+        "up",
+        "up-left",
+        "left",
+        "down-left",
+        "down",
+        "down-right",
     )
     assert opt.LANDOLT_C4.symbols == ("right", "up", "left", "down")
     assert [s.guess_rate for s in opt.OPTOTYPE_SETS.values()] == [1 / 10, 1 / 4, 1 / 8, 1 / 4]
@@ -108,9 +128,7 @@ def test_crowded_by_default_here_and_in_the_procedure_contract():
 def test_paths_use_only_lines_and_circular_arcs_inside_the_grid(set_name, symbol):
     d = opt.optotype_path(set_name, symbol)
     assert set(re.findall(r"[A-Za-z]", d)) <= {"M", "L", "A", "Z"}
-    for rx, ry, rotation, large, sweep, x, y in re.findall(
-        r"A (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", d
-    ):
+    for rx, ry, rotation, large, _sweep, _x, _y in re.findall(r"A (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)", d):
         assert rx == ry and rotation == "0" and large == "0"  # circles, each piece <= 90 degrees
     for polygon in parse_path(d):
         assert polygon.min() >= 0 and polygon.max() <= 5
@@ -165,7 +183,8 @@ def ink_box(image: np.ndarray) -> tuple[float, float, float, float]:
 
 @pytest.mark.parametrize(
     "set_name,symbol",
-    [("sloan", s) for s in SLOAN if s != "C"] + [("tumbling_e", s) for s in E_DIRECTIONS]
+    [("sloan", s) for s in SLOAN if s != "C"]
+    + [("tumbling_e", s) for s in E_DIRECTIONS]
     + [("landolt_c8", s) for s in ("up-right", "up-left", "down-left", "down-right")],
 )
 def test_ink_fills_the_5_by_5_box(set_name, symbol):
@@ -348,7 +367,9 @@ def test_sloan_strokes_are_one_stroke_wide_also_on_curves_and_diagonals(letter):
         assert local_width(d, x, y) == pytest.approx(1.0, abs=TOL), f"{letter} at ({x}, {y})"
 
 
-@pytest.mark.parametrize("set_name,symbol", [("sloan", s) for s in SLOAN] + [("tumbling_e", "up"), ("landolt_c8", "up-left")])
+@pytest.mark.parametrize(
+    "set_name,symbol", [("sloan", s) for s in SLOAN] + [("tumbling_e", "up"), ("landolt_c8", "up-left")]
+)
 def test_no_stroke_is_much_thinner_or_thicker_than_one(set_name, symbol):
     """Granulometry: opening the ink with a disk keeps the strokes at least as wide as the disk.
 
@@ -368,8 +389,14 @@ def test_no_stroke_is_much_thinner_or_thicker_than_one(set_name, symbol):
         ("H", [((0, 1), (1, 0), [(0, 1), (4, 5)]), ((0, 2.5), (1, 0), [(0, 5)]), ((2.5, 0), (0, 1), [(2, 3)])]),
         ("O", [((0, 2.5), (1, 0), [(0, 1), (4, 5)]), ((2.5, 0), (0, 1), [(0, 1), (4, 5)])]),
         ("C", [((0, 2.5), (1, 0), [(0, 1)]), ((2.5, 0), (0, 1), [(0, 1), (4, 5)])]),
-        ("D", [((0.5, 0), (0, 1), [(0, 5)]), ((1.5, 0), (0, 1), [(0, 1), (4, 5)]), ((0, 2.5), (1, 0), [(0, 1), (4, 5)])]),
-        ("S", [((2.5, 0), (0, 1), [(0, 1), (2, 3), (4, 5)]), ((0, 1.5), (1, 0), [(0, 1)]), ((0, 3.5), (1, 0), [(4, 5)])]),
+        (
+            "D",
+            [((0.5, 0), (0, 1), [(0, 5)]), ((1.5, 0), (0, 1), [(0, 1), (4, 5)]), ((0, 2.5), (1, 0), [(0, 1), (4, 5)])],
+        ),
+        (
+            "S",
+            [((2.5, 0), (0, 1), [(0, 1), (2, 3), (4, 5)]), ((0, 1.5), (1, 0), [(0, 1)]), ((0, 3.5), (1, 0), [(4, 5)])],
+        ),
         ("R", [((0.5, 0), (0, 1), [(0, 5)]), ((2, 0), (0, 1), [(0, 1), (2, 3)]), ((0, 1.5), (1, 0), [(0, 1), (4, 5)])]),
     ],
 )
@@ -417,8 +444,10 @@ def test_crowding_bars_are_one_by_five_strokes_at_the_stated_gap_on_all_four_sid
         assert_intervals(ink_intervals(d, start, direction, reach - 5), [(gap, gap + 1)])
     # Along each bar: 5 strokes long, level with the optotype (0..5).
     for start, direction in [
-        ((5 + gap + 0.5, -1), (0, 1)), ((-gap - 0.5, -1), (0, 1)),
-        ((-1, -gap - 0.5), (1, 0)), ((-1, 5 + gap + 0.5), (1, 0)),
+        ((5 + gap + 0.5, -1), (0, 1)),
+        ((-gap - 0.5, -1), (0, 1)),
+        ((-1, -gap - 0.5), (1, 0)),
+        ((-1, 5 + gap + 0.5), (1, 0)),
     ]:
         assert_intervals(ink_intervals(d, start, direction, 7), [(1, 6)])
     # Nothing of the bars inside the optotype's box, and all of them inside the view box.

@@ -1,5 +1,6 @@
 """Patient pages: the links exchanged for device credentials, the test page, the pad page and the
 optotype geometry."""
+
 from tests.support.app import create_test, display, pad, pad_token_from_state
 
 
@@ -43,8 +44,10 @@ def test_the_invite_link_opened_in_another_browser_takes_nothing_over(app, clini
 
 
 def test_patient_pages_without_a_credential_say_what_to_do(client):
-    for path, words in (("/test", "No eye test is open in this browser"),
-                        ("/pad", "This phone is not paired with a test")):
+    for path, words in (
+        ("/test", "No eye test is open in this browser"),
+        ("/pad", "This phone is not paired with a test"),
+    ):
         response = client.get(path)
         assert response.status_code == 404
         text = response.get_data(as_text=True)
@@ -160,7 +163,17 @@ def test_links_for_patients_use_the_public_url_when_set(db_path):
     assert client.get("/").status_code == 200
     state = display(app, token).last("state")
     assert state["pad_url"].startswith("https://visus.example.org/pad/")
-    page = client.post("/sessions/new", data={"patient_reference": "x", "eyes": "right", "optotype_set": "sloan",
-                                             "procedure": "chart", "chart_presentation": "row", "correction": "none",
-                                             "setup": "3m", "answer_mode": "patient"})
+    page = client.post(
+        "/sessions/new",
+        data={
+            "patient_reference": "x",
+            "eyes": "right",
+            "optotype_set": "sloan",
+            "procedure": "chart",
+            "chart_presentation": "row",
+            "correction": "none",
+            "setup": "3m",
+            "answer_mode": "patient",
+        },
+    )
     assert 'value="https://visus.example.org/t/' in page.get_data(as_text=True)

@@ -5,6 +5,7 @@ socket handlers, leaves the test in one of the phases the table names; a refused
 table's error and changes no stored row. The `actions` the server sent before the command are the
 ones the table allows. And docs/protocol.md's phase table is the module's table.
 """
+
 import re
 from pathlib import Path
 
@@ -44,8 +45,11 @@ class Driven:
         """Every stored row of every table: a refused command must change none of them (a repeat
         none but the audit log's line saying the clinician sent it)."""
         with self.app.app_context():
-            return {table.name: sorted(map(repr, db.session.execute(table.select()).all()))
-                    for table in db.metadata.sorted_tables if audit or table.name != "audit_entry"}
+            return {
+                table.name: sorted(map(repr, db.session.execute(table.select()).all()))
+                for table in db.metadata.sorted_tables
+                if audit or table.name != "audit_entry"
+            }
 
 
 def _reach(test, where):
@@ -92,8 +96,15 @@ def _send(test, command):
         return test.screen.send(command)
     if command == ev.DRAWN:
         side_device_px = pending["height_css_px"] * 2.0  # drawn exactly, at the calibration's DPR 2
-        return test.screen.send(command, {**trial, "ink_device_px": [[side_device_px] * 2] * len(pending["optotypes"]),
-                                          "device_pixel_ratio": 2.0, "visual_viewport_scale": 1.0})
+        return test.screen.send(
+            command,
+            {
+                **trial,
+                "ink_device_px": [[side_device_px] * 2] * len(pending["optotypes"]),
+                "device_pixel_ratio": 2.0,
+                "visual_viewport_scale": 1.0,
+            },
+        )
     if command == ev.ANSWER:
         return test.screen.send(command, {**trial, "responses": list(pending["optotypes"])})
     if command == ev.PAGE_EVENT:
@@ -101,9 +112,17 @@ def _send(test, command):
     if command == ev.NOTE:
         return test.clinician(command, text="a note")
     if command == ev.PRESENT:
-        return test.clinician(command, logmar=test.stored(lambda s: round(
-            ((s.current_calibration.min_logmar + s.current_calibration.max_logmar) / 2) if s.current_calibration
-            else 0.3, 1)))
+        return test.clinician(
+            command,
+            logmar=test.stored(
+                lambda s: round(
+                    ((s.current_calibration.min_logmar + s.current_calibration.max_logmar) / 2)
+                    if s.current_calibration
+                    else 0.3,
+                    1,
+                )
+            ),
+        )
     if command == ev.SCORE:
         return test.clinician(command, **trial, correct=[True] * len(pending["optotypes"]))
     if command == ev.SHARE_RESULTS:
@@ -115,9 +134,11 @@ def _send(test, command):
 # and `answer` with no trial on screen, `drawn` for a trial kept while the calibration is void, and
 # `score` in a test the patient answers.
 def _refused_by_payload(command, where, ack):
-    return (command in (ev.DRAWN, ev.ANSWER) and ack["error"] == "stale_trial") \
-        or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed") \
+    return (
+        (command in (ev.DRAWN, ev.ANSWER) and ack["error"] == "stale_trial")
+        or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed")
         or (command == ev.SCORE and ack["error"] == "answer_mode")
+    )
 
 
 COMMANDS = phases.PATIENT_COMMANDS + phases.CLINICIAN_COMMANDS
@@ -144,8 +165,11 @@ def test_every_command_in_every_situation_does_what_the_table_says(app, clinicia
         ack = _send(test, command)
         after = test.stored(phases.phase)
         if repeat:
-            assert ack["ok"] and test.rows(audit=False) == {k: v for k, v in before.items() if k != "audit_entry"}, \
-                (where, command, ack)
+            assert ack["ok"] and test.rows(audit=False) == {k: v for k, v in before.items() if k != "audit_entry"}, (
+                where,
+                command,
+                ack,
+            )
         elif allowed:
             assert ack["ok"] or _refused_by_payload(command, where, ack), (where, command, ack)
             assert after in phases.TRANSITIONS[command][where], (where, command, after)
@@ -201,12 +225,15 @@ def _doc_table():
         command = cells[0].strip("` ")
         table[command] = {
             situation: frozenset(re.findall(r"[a-z_]+", cell))
-            for situation, cell in zip(header[1:], cells[1:]) if cell not in ("", "–", "-")
+            for situation, cell in zip(header[1:], cells[1:], strict=False)
+            if cell not in ("", "–", "-")
         }
     return table
 
 
 def test_the_protocols_phase_table_is_the_modules():
     documented = _doc_table()
-    assert documented == {command: {where: {str(p) for p in to} for where, to in row.items()}
-                          for command, row in phases.TRANSITIONS.items()}
+    assert documented == {
+        command: {where: {str(p) for p in to} for where, to in row.items()}
+        for command, row in phases.TRANSITIONS.items()
+    }

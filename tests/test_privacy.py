@@ -1,12 +1,21 @@
 """Deleting a patient's data (one session, after a confirmation; everything under it goes; the audit
 entries stay without identity), the retention setting, and no patient identity in URLs."""
+
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.support.app import (a_session_with_everything, add_clinician, create_test, db_rows, display, login,
-                               make_app, rules)
+from tests.support.app import (
+    a_session_with_everything,
+    add_clinician,
+    create_test,
+    db_rows,
+    display,
+    login,
+    make_app,
+    rules,
+)
 from webapp import audit
 
 
@@ -42,7 +51,9 @@ def test_delete_removes_everything_of_the_session_and_keeps_an_anonymous_audit_l
     assert len(after["test_session"]) == before["test_session"] - 1
     for table, rows in after.items():
         assert "Patient A" not in repr(rows) and "reads slowly" not in repr(rows), table
-    assert all(counts(app)[t] == before[t] // 2 for t in ("test_session", "eye_test", "trial", "calibration", "session_event"))
+    assert all(
+        counts(app)[t] == before[t] // 2 for t in ("test_session", "eye_test", "trial", "calibration", "session_event")
+    )
     # The other session is whole; the patient's screen was told and let go; the link is dead.
     assert "Patient B" in repr(after) and owner.get(f"/sessions/{keep_id}/result").status_code == 200
     assert not screen.connected
@@ -54,8 +65,11 @@ def test_delete_removes_everything_of_the_session_and_keeps_an_anonymous_audit_l
     with app.app_context():
         from webapp.extensions import db
 
-        last = db.session.scalars(select(audit.AuditEntry).where(audit.AuditEntry.session_public_id == public_id)
-                                  .order_by(audit.AuditEntry.id.desc())).first()
+        last = db.session.scalars(
+            select(audit.AuditEntry)
+            .where(audit.AuditEntry.session_public_id == public_id)
+            .order_by(audit.AuditEntry.id.desc())
+        ).first()
         assert (last.action, last.clinician_id, last.owner_id) == ("deleted", 1, 1)
 
 
@@ -125,7 +139,12 @@ def test_no_patient_identity_in_urls(app, owner):
     public_id, _ = create_test(owner, patient_reference="Jane Doe 1970")
     import re
 
-    for url in ("/", f"/sessions/{public_id}/result", f"/sessions/{public_id}/report", f"/sessions/{public_id}/history"):
+    for url in (
+        "/",
+        f"/sessions/{public_id}/result",
+        f"/sessions/{public_id}/report",
+        f"/sessions/{public_id}/history",
+    ):
         html = owner.get(url).get_data(as_text=True)
         for href in re.findall(r'(?:href|action|src)="([^"]*)"', html):
             assert "Jane" not in href and "1970" not in href, (url, href)

@@ -1,4 +1,5 @@
 """ETDRS-style chart: rows, stop rule, letter-by-letter score, bounds, interval."""
+
 import numpy as np
 import pytest
 
@@ -33,7 +34,15 @@ def test_letter_by_letter_score_on_a_hand_worked_example(mode):
     result = chart.estimate()
     assert result.finished and chart.next_presentation() is None
     assert [round(x, 2) for x in sorted({t.presentation.logmar for t in chart.history}, reverse=True)] == [
-        1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2
+        1.0,
+        0.9,
+        0.8,
+        0.7,
+        0.6,
+        0.5,
+        0.4,
+        0.3,
+        0.2,
     ]
     assert result.logmar == pytest.approx(0.26)
     assert result.optotypes_shown == 45 and result.optotypes_correct == 42
@@ -95,7 +104,7 @@ def test_sloan_rows_have_five_different_letters_and_two_rows_use_all_ten(seed):
     assert len(rows) == 14
     for row in rows:
         assert len(set(row)) == 5
-    for a, b in zip(rows[0::2], rows[1::2]):
+    for a, b in zip(rows[0::2], rows[1::2], strict=False):
         assert set(a) | set(b) == set(optotype_set("sloan").symbols)
 
 
@@ -106,8 +115,8 @@ def test_symbol_sets_never_repeat_a_symbol_immediately(name, seed):
     chart = read_chart(config, seed, [5])
     sequence = [t.presentation.optotypes[0] for t in chart.history]
     assert len(sequence) == 70
-    assert all(a != b for a, b in zip(sequence, sequence[1:]))
-    rows = [tuple(sequence[i:i + 5]) for i in range(0, 70, 5)]
+    assert all(a != b for a, b in zip(sequence, sequence[1:], strict=False))
+    rows = [tuple(sequence[i : i + 5]) for i in range(0, 70, 5)]
     symbols = optotype_set(name).symbols
     for row in rows:  # as varied as the set allows: 5 different of 8, or all 4 directions
         assert len(set(row)) == min(5, len(symbols))

@@ -1,4 +1,5 @@
 """Contract properties shared by every procedure: replay determinism, drawable sizes, bad config."""
+
 import time
 
 import pytest

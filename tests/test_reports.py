@@ -5,6 +5,7 @@ socket events (consent, calibration, ready, answers, a hidden page) and the clin
 `run_chart_session` (tests/support/reports.py) is shared with tests/test_csv_export.py and
 tests/test_fhir_export.py.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,6 +19,7 @@ from tests.support.app import add_clinician, create_test, display, login, make_a
 from tests.support.reports import NOTE, answer_until_done, reader, run_chart_session
 from webapp.extensions import db
 from webapp.models import TestSession
+
 
 def letter_score(shown, reads_above):
     """Letter-by-letter chart score (docs/measurement.md §7) of what the script answered."""
@@ -67,10 +69,21 @@ def test_report_holds_every_field_of_a_scripted_session(clinician_client, script
     assert "the smallest size this screen could draw was read" in left_section
     assert left_section.count("<tr><td>") == len(shown["left"])
 
-    for expected in ("Patient A", "doc@example.org", "Correction worn None", "Sloan letters",
-                     "Chart (rows from large to small), a whole row at once", "Letter by letter",
-                     "3 m, measured with a tape", "3000 mm, measured with a tape or string",
-                     "4.000 CSS px/mm, bank card", "1600 × 900", "pytest", "page hidden", NOTE):
+    for expected in (
+        "Patient A",
+        "doc@example.org",
+        "Correction worn None",
+        "Sloan letters",
+        "Chart (rows from large to small), a whole row at once",
+        "Letter by letter",
+        "3 m, measured with a tape",
+        "3000 mm, measured with a tape or string",
+        "4.000 CSS px/mm, bank card",
+        "1600 × 900",
+        "pytest",
+        "page hidden",
+        NOTE,
+    ):
         assert expected in text, expected
     assert re.search(r"data-dpr>2\.0<", html)
     assert re.search(r"Test created \(UTC\) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)
@@ -133,7 +146,7 @@ def test_every_report_route_is_for_the_owner_only(app, clinician_client, scripte
 
 
 def test_history_lists_the_same_patient_and_flags_a_change_beyond_the_limit(app, clinician_client):
-    first, _ = run_chart_session(app, clinician_client, right_reads_to=0.25, note=None)   # right 0.30
+    first, _ = run_chart_session(app, clinician_client, right_reads_to=0.25, note=None)  # right 0.30
     second, _ = run_chart_session(app, clinician_client, right_reads_to=0.05, note=None)  # right 0.10
     stranger, _ = run_chart_session(app, clinician_client, patient_reference="Patient B", note=None)
     add_clinician(app, "other@example.org")
@@ -205,8 +218,10 @@ def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_clien
     answer_until_done(screen, screen.last("stimulus") or stimulus, reader(0.25))
     html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
     warnings = re.search(r"<ul data-warnings>(.*?)</ul>", html, re.S).group(1)
-    order = [warnings.index(text) for text in ("page zoom", "calibration voided (zoom_or_screen_changed)",
-                                               "paused", "resumed")]
+    order = [
+        warnings.index(text)
+        for text in ("page zoom", "calibration voided (zoom_or_screen_changed)", "paused", "resumed")
+    ]
     assert order == sorted(order)
     assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
     assert re.search(r"data-dpr>2\.5<", html)
@@ -225,20 +240,37 @@ def test_history_plot_puts_visits_in_order_along_time():
     from webapp.reports.charts import history_plot_svg
 
     def point(public_id, at, logmar, flagged=False):
-        return {"public_id": public_id, "eye": "right", "at": at, "logmar": logmar, "logmar_text": f"{logmar:.2f}",
-                "ci95_low_logmar": logmar - 0.05, "ci95_high_logmar": logmar + 0.05,
-                "change_logmar": None, "flagged": flagged}
+        return {
+            "public_id": public_id,
+            "eye": "right",
+            "at": at,
+            "logmar": logmar,
+            "logmar_text": f"{logmar:.2f}",
+            "ci95_low_logmar": logmar - 0.05,
+            "ci95_high_logmar": logmar + 0.05,
+            "change_logmar": None,
+            "flagged": flagged,
+        }
 
     def xs(svg, eye):
         return [float(v) for v in re.findall(rf'<circle cx="([\d.]+)"[^>]*data-eye="{eye}" data-point', svg)]
 
-    apart = history_plot_svg({"right": [point("a", "2026-01-01T10:00:00Z", 0.3), point("b", "2026-01-31T10:00:00Z", 0.1),
-                                        point("c", "2026-02-02T10:00:00Z", 0.1, flagged=True)]}, "t")
+    apart = history_plot_svg(
+        {
+            "right": [
+                point("a", "2026-01-01T10:00:00Z", 0.3),
+                point("b", "2026-01-31T10:00:00Z", 0.1),
+                point("c", "2026-02-02T10:00:00Z", 0.1, flagged=True),
+            ]
+        },
+        "t",
+    )
     first, second, third = xs(apart, "right")
     assert first < second < third and (second - first) > 10 * (third - second)  # spaced by time
     assert apart.count('data-flagged="true"') == 1
-    same_second = history_plot_svg({"right": [point("a", "2026-01-01T10:00:00Z", 0.3),
-                                              point("b", "2026-01-01T10:00:00Z", 0.1)]}, "t")
+    same_second = history_plot_svg(
+        {"right": [point("a", "2026-01-01T10:00:00Z", 0.3), point("b", "2026-01-01T10:00:00Z", 0.1)]}, "t"
+    )
     left_x, right_x = xs(same_second, "right")
     assert left_x < right_x  # same stored second: by order, not on top of each other
     assert history_plot_svg({}, "t") == ""

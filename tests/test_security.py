@@ -1,19 +1,35 @@
 """Headers, CSRF, cookies, the secret key, invite tokens, rate limits and the server's log
 (OWASP ASVS level 2; docs/security.md)."""
+
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.app import (CALIBRATION, PASSWORD, SocketUser, add_clinician, create_test, db_rows, display, login,
-                               make_app, pad_token_from_state, page_urls, rules, start_testing, with_schema)
+from tests.support.app import (
+    CALIBRATION,
+    PASSWORD,
+    SocketUser,
+    add_clinician,
+    create_test,
+    db_rows,
+    display,
+    login,
+    make_app,
+    pad_token_from_state,
+    page_urls,
+    rules,
+    start_testing,
+    with_schema,
+)
 from webapp import security
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- headers on every page ------------------------------------------------------------------------
+
 
 def test_every_page_sends_the_security_headers(app, clinician_client):
     urls = page_urls(app, clinician_client)
@@ -48,6 +64,7 @@ def test_templates_have_nothing_a_strict_csp_blocks():
 
 # ---- CSRF on every form -----------------------------------------------------------------------------
 
+
 def csrf_token(html: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
@@ -57,7 +74,10 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(db_path):
     add_clinician(app)
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"email": "doc@example.org", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/login", data={"email": "doc@example.org", "password": PASSWORD, "csrf_token": token}).status_code
+        == 302
+    )
     page = client.get("/sessions/new").get_data(as_text=True)
     from tests.support.app import NEW_TEST
 
@@ -76,6 +96,7 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(db_path):
 
 # ---- cookies ------------------------------------------------------------------------------------------
 
+
 def test_the_session_cookie_is_httponly_and_samesite(app, client):
     add_clinician(app)
     response = client.post("/login", data={"email": "doc@example.org", "password": PASSWORD})
@@ -86,8 +107,9 @@ def test_the_session_cookie_is_httponly_and_samesite(app, client):
 def test_under_https_the_cookie_is_secure(db_path):
     app = make_app(db_path, PUBLIC_URL="https://visus.example.org")
     add_clinician(app)
-    response = app.test_client().post("/login", data={"email": "doc@example.org", "password": PASSWORD},
-                                      base_url="https://visus.example.org")
+    response = app.test_client().post(
+        "/login", data={"email": "doc@example.org", "password": PASSWORD}, base_url="https://visus.example.org"
+    )
     assert "Secure" in response.headers["Set-Cookie"]
     assert "Strict-Transport-Security" in response.headers
 
@@ -102,6 +124,7 @@ def test_socketio_accepts_only_the_configured_origin(db_path):
 
 
 # ---- the secret key -----------------------------------------------------------------------------------
+
 
 def test_the_secret_key_comes_from_the_environment_or_is_made_once(tmp_path, monkeypatch):
     from webapp import create_app
@@ -121,6 +144,7 @@ def test_the_secret_key_comes_from_the_environment_or_is_made_once(tmp_path, mon
 
 
 # ---- invite tokens ------------------------------------------------------------------------------------
+
 
 def test_invite_tokens_are_random_long_and_stored_only_hashed(app, clinician_client):
     import base64
@@ -164,6 +188,7 @@ def test_a_revoked_invite_stops_working_at_once(app, clinician_client):
 
 # ---- rate limits ----------------------------------------------------------------------------------------
 
+
 def test_failed_logins_are_limited_per_address_and_good_ones_are_not_counted(db_path):
     app = make_app(db_path, LOGIN_RATE_LIMIT="3 per minute")
     add_clinician(app)
@@ -177,14 +202,20 @@ def test_failed_logins_are_limited_per_address_and_good_ones_are_not_counted(db_
     assert limited.status_code == 429 and b"Wait " in limited.data
     assert "Retry-After" in limited.headers
     other_address = app.test_client()
-    assert other_address.post("/login", data={"email": "doc@example.org", "password": PASSWORD},
-                              environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 302
+    assert (
+        other_address.post(
+            "/login", data={"email": "doc@example.org", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+        ).status_code
+        == 302
+    )
 
 
 def test_the_default_login_limit_stops_a_guesser(app, client):
     add_clinician(app)
-    codes = [client.post("/login", data={"email": "doc@example.org", "password": f"guess {i}"}).status_code
-             for i in range(12)]
+    codes = [
+        client.post("/login", data={"email": "doc@example.org", "password": f"guess {i}"}).status_code
+        for i in range(12)
+    ]
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
 
 
@@ -266,12 +297,26 @@ def test_the_socket_limiter_shares_its_buckets_through_redis(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
-        import redis
-
         import time
+
+        import redis
 
         client = redis.Redis(port=port)
         for _ in range(200):  # polling a starting process: there is no event to await
@@ -296,6 +341,7 @@ def test_the_socket_limiter_shares_its_buckets_through_redis(tmp_path):
 
 # ---- no token in the server's log ---------------------------------------------------------------------
 
+
 def test_the_servers_output_never_contains_a_token(tmp_path):
     """python server.py (eventlet's WSGI server, its access log included): open a link, a bad
     link, connect a display and a pad, then read everything it printed."""
@@ -316,9 +362,13 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
         bad = "b" * 43
         assert requests.get(f"{server.base_url}/t/{bad}", timeout=10).status_code == 404
         sio = socketio_client.SimpleClient()
-        sio.connect(server.base_url, namespace="/patient", auth={"device": "display"},
-                    headers={"Cookie": f"visus_display={browser.cookies['visus_display']}"},
-                    transports=["websocket"])
+        sio.connect(
+            server.base_url,
+            namespace="/patient",
+            auth={"device": "display"},
+            headers={"Cookie": f"visus_display={browser.cookies['visus_display']}"},
+            transports=["websocket"],
+        )
         name, state = sio.receive(timeout=10)
         assert name == "state"
         pad_token = pad_token_from_state(state)
@@ -336,9 +386,13 @@ def test_the_servers_output_never_contains_a_token(tmp_path):
         same_site.close()
         refused = socketio_client.SimpleClient()
         with pytest.raises(socketio_client.exceptions.ConnectionError):
-            refused.connect(server.base_url, namespace="/patient", auth={"device": "display"},
-                            headers={"Cookie": f"visus_display={bad}"},
-                            transports=["websocket"])
+            refused.connect(
+                server.base_url,
+                namespace="/patient",
+                auth={"device": "display"},
+                headers={"Cookie": f"visus_display={bad}"},
+                transports=["websocket"],
+            )
     finally:
         server.stop()
     output = server.log_path.read_text()

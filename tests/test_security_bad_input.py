@@ -1,9 +1,9 @@
 """Bad input tried: impossible calibrations and distances, bad tokens, forms with wrong values. Each
 gets a clear error and the database is unchanged (every row of every table compared)."""
+
 import pytest
 
-from tests.support.app import (CALIBRATION, NEW_TEST, PASSWORD, add_clinician, create_test, db_rows, display,
-                               login)
+from tests.support.app import CALIBRATION, NEW_TEST, PASSWORD, add_clinician, create_test, db_rows, display, login
 
 IMPOSSIBLE_CALIBRATIONS = {
     "negative scale": {"css_px_per_mm": -4.0},
@@ -75,12 +75,15 @@ def test_the_new_test_form_refuses_wrong_values_and_stores_nothing(app, clinicia
     assert db_rows(app) == before
 
 
-@pytest.mark.parametrize("form", [
-    {"email": "not-an-address", "password": PASSWORD, "confirm": PASSWORD},
-    {"email": "a@example.org", "password": "short", "confirm": "short"},
-    {"email": "a@example.org", "password": PASSWORD, "confirm": PASSWORD + "x"},
-    {"email": "", "password": "", "confirm": ""},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"email": "not-an-address", "password": PASSWORD, "confirm": PASSWORD},
+        {"email": "a@example.org", "password": "short", "confirm": "short"},
+        {"email": "a@example.org", "password": PASSWORD, "confirm": PASSWORD + "x"},
+        {"email": "", "password": "", "confirm": ""},
+    ],
+)
 def test_the_setup_form_refuses_wrong_values_and_stores_nothing(app, client, form):
     before = db_rows(app)
     response = client.post("/setup", data=form)
@@ -91,8 +94,12 @@ def test_the_setup_form_refuses_wrong_values_and_stores_nothing(app, client, for
 def test_wrong_logins_store_nothing(app, client):
     add_clinician(app)
     before = db_rows(app)
-    for form in ({"email": "doc@example.org", "password": "wrong password"}, {"email": "nobody@example.org",
-                 "password": PASSWORD}, {"email": "", "password": ""}, {"email": "x" * 300, "password": "y" * 300}):
+    for form in (
+        {"email": "doc@example.org", "password": "wrong password"},
+        {"email": "nobody@example.org", "password": PASSWORD},
+        {"email": "", "password": ""},
+        {"email": "x" * 300, "password": "y" * 300},
+    ):
         assert client.post("/login", data=form).status_code in (200, 401), form
     assert db_rows(app) == before
 

@@ -1,5 +1,6 @@
 """In Chromium, under the Content-Security-Policy the server itself sends (no interception): every
 clinician page and the patient's display load with no CSP violation and no CSP console error."""
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -22,13 +23,23 @@ def visit_every_page(browser, base_url: str) -> dict:
     page.on("console", lambda message: seen["console"].append(message.text))
     sign_in(page, base_url)
     invite_url, public_id = create_test(page, base_url, eyes="right")
-    for path in ["/", "/sessions/new", f"/sessions/{public_id}/result", f"/sessions/{public_id}/report",
-                 f"/sessions/{public_id}/history", f"/sessions/{public_id}/audit",
-                 f"/sessions/{public_id}/delete", f"/sessions/{public_id}"]:
+    for path in [
+        "/",
+        "/sessions/new",
+        f"/sessions/{public_id}/result",
+        f"/sessions/{public_id}/report",
+        f"/sessions/{public_id}/history",
+        f"/sessions/{public_id}/audit",
+        f"/sessions/{public_id}/delete",
+        f"/sessions/{public_id}",
+    ]:
         response = page.goto(base_url + path)
         page.wait_for_load_state("load")
-        seen["pages"][path] = {"status": response.status, "csp": response.headers.get("content-security-policy"),
-                               "violations": page.evaluate("window.__cspViolations")}
+        seen["pages"][path] = {
+            "status": response.status,
+            "csp": response.headers.get("content-security-policy"),
+            "violations": page.evaluate("window.__cspViolations"),
+        }
     page.wait_for_selector('[data-device="display"]')
     display_context = browser.new_context(viewport={"width": 1280, "height": 800})
     display_context.add_init_script(RECORD_VIOLATIONS)
@@ -36,8 +47,11 @@ def visit_every_page(browser, base_url: str) -> dict:
     display.on("console", lambda message: seen["console"].append(message.text))
     response = display.goto(invite_url)
     page.wait_for_selector('[data-device="display"][data-on="true"]')  # the display's socket connected
-    seen["pages"]["display"] = {"status": response.status, "csp": response.headers.get("content-security-policy"),
-                                "violations": display.evaluate("window.__cspViolations")}
+    seen["pages"]["display"] = {
+        "status": response.status,
+        "csp": response.headers.get("content-security-policy"),
+        "violations": display.evaluate("window.__cspViolations"),
+    }
     seen["live_view_violations"] = page.evaluate("window.__cspViolations")
     seen["display_url_has_token"] = invite_url.rsplit("/", 1)[1] in display.url
     context.close()

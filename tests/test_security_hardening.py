@@ -1,6 +1,7 @@
 """Issue 12's holes, one test each: open redirect, login timing and weak credentials, CSV cells,
 no-store and headers on /socket.io/, SQLite's deleted content and file modes, cross-site exports,
 a client's "disconnect" event (docs/security.md)."""
+
 from __future__ import annotations
 
 import csv
@@ -16,11 +17,28 @@ from webapp.models import Clinician
 # ---- 1. open redirect after sign-in ---------------------------------------------------------------
 
 BYPASSES = [
-    "//evil.example", "/\\evil.example", "\\/evil.example", "/%09/evil.example", "%2F%09%2Fevil.example",
-    "%2F%2Fevil.example", "/%2F/evil.example", "https:evil.example", "https://evil.example/", "javascript:alert(1)",
-    "JaVaScRiPt:alert(1)", "/%0A/x", "/%0D%0ALocation:%20//evil.example", "%0A/x", "/%5Cevil.example",
-    "/%E3%80%80/evil.example", "///evil.example", " /x", "/%20/evil.example", "http:/evil.example",
-    "data:text/html,x", "%252F%252Fevil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/%09/evil.example",
+    "%2F%09%2Fevil.example",
+    "%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "https:evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "/%0A/x",
+    "/%0D%0ALocation:%20//evil.example",
+    "%0A/x",
+    "/%5Cevil.example",
+    "/%E3%80%80/evil.example",
+    "///evil.example",
+    " /x",
+    "/%20/evil.example",
+    "http:/evil.example",
+    "data:text/html,x",
+    "%252F%252Fevil.example",
 ]
 
 
@@ -34,11 +52,14 @@ def test_login_never_redirects_off_the_site(app, client, target):
 
 def test_login_still_returns_to_a_page_of_this_site(app, client):
     add_clinician(app)
-    response = client.post("/login?next=%2Fsessions%2Fnew%3Fa%3D1", data={"email": "doc@example.org", "password": PASSWORD})
+    response = client.post(
+        "/login?next=%2Fsessions%2Fnew%3Fa%3D1", data={"email": "doc@example.org", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/sessions/new?a=1"
 
 
 # ---- 2. login timing, common passwords, e-mail form -----------------------------------------------
+
 
 def test_an_unknown_email_costs_the_same_password_hash_check_as_a_wrong_password(app, client, monkeypatch):
     """Counted through werkzeug's real check_password_hash (not a stand-in): one scrypt check each way,
@@ -70,8 +91,20 @@ def test_a_common_password_is_refused_with_a_clear_message(app, client, password
         assert db.session.scalar(select(Clinician)) is None
 
 
-@pytest.mark.parametrize("email", ["x@y", "x@y.", "x@.com", "@example.org", "a b@example.org", "a@b@example.org",
-                                   "a@example.c", "a@exa mple.org", "a@-example.org"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x@y",
+        "x@y.",
+        "x@.com",
+        "@example.org",
+        "a b@example.org",
+        "a@b@example.org",
+        "a@example.c",
+        "a@exa mple.org",
+        "a@-example.org",
+    ],
+)
 def test_an_email_without_the_form_local_at_domain_tld_is_refused(app, client, email):
     response = client.post("/setup", data={"email": email, "password": PASSWORD, "confirm": PASSWORD})
     assert response.status_code == 200 and b"valid email address" in response.data
@@ -90,8 +123,20 @@ def test_the_cli_refuses_a_common_password_and_a_bad_email(app, runner):
 
 # ---- 3. CSV cells -----------------------------------------------------------------------------------
 
-NASTY = ['=1+1', '+1+1', '-1+1', '@SUM(A1)', '\t=1+1', '\r=1+1', '\n=1+1', 'a;=1+1', 'a,=1+1',
-         'say "hi";=1', 'line\nbreak', ' =1+1']
+NASTY = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "a;=1+1",
+    "a,=1+1",
+    'say "hi";=1',
+    "line\nbreak",
+    " =1+1",
+]
 
 
 def split_in_every_locale(text: str) -> list[list[str]]:
@@ -112,8 +157,9 @@ def test_no_csv_cell_is_a_formula_in_any_locale():
         assert not cell.lstrip(" \t\r\n").startswith(("=", "+", "@")), (cell, text)
         assert not cell.lstrip(" \t\r\n").startswith("-") or cell == "-0.25", (cell, text)
     read = list(csv.DictReader(io.StringIO(text, newline="")))
-    assert [r["a"] for r in read] == ["'" + n if n.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r", "\n")) else n
-                                      for n in NASTY]
+    assert [r["a"] for r in read] == [
+        "'" + n if n.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r", "\n")) else n for n in NASTY
+    ]
     assert {r["b"] for r in read} == {"-0.25"} and {r["c"] for r in read} == {"x"}  # numbers stay numbers
 
 
@@ -125,6 +171,7 @@ def test_a_semicolon_cell_is_quoted():
 
 
 # ---- 4. no-store everywhere but static files; the same headers on /socket.io/ ------------------------
+
 
 def test_every_page_but_static_files_is_no_store(app, clinician_client):
     from tests.support.app import page_urls
@@ -145,9 +192,11 @@ def test_every_page_but_static_files_is_no_store(app, clinician_client):
 def test_socketio_responses_carry_the_security_headers(app, client):
     from webapp.security import CONTENT_SECURITY_POLICY
 
-    responses = [client.get("/socket.io/?EIO=4&transport=polling"),  # an Engine.IO handshake
-                 client.get("/socket.io/?EIO=4&transport=polling&sid=nonexistent"),  # refused
-                 client.get("/socket.io/?EIO=1&transport=bogus")]
+    responses = [
+        client.get("/socket.io/?EIO=4&transport=polling"),  # an Engine.IO handshake
+        client.get("/socket.io/?EIO=4&transport=polling&sid=nonexistent"),  # refused
+        client.get("/socket.io/?EIO=1&transport=bogus"),
+    ]
     assert responses[0].status_code == 200 and responses[0].get_data(as_text=True).startswith("0{")
     for response in responses:
         headers = response.headers
@@ -159,6 +208,7 @@ def test_socketio_responses_carry_the_security_headers(app, client):
 
 
 # ---- 5. SQLite: deleted content overwritten, files 0600 ----------------------------------------------
+
 
 def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path):
     import os
@@ -192,6 +242,7 @@ def test_sqlite_files_are_private_and_a_deletion_leaves_nothing_in_them(tmp_path
 
 # ---- a real server.py for the socket tests ---------------------------------------------------------
 
+
 @pytest.fixture
 def real_server(tmp_path):
     """server.py as a subprocess on its own database, with a clinician and a test made there."""
@@ -220,12 +271,17 @@ def stored_session(app, public_id):
 
 # ---- 7. a client's event named "disconnect" ------------------------------------------------------------
 
+
 def test_an_event_named_disconnect_from_a_client_changes_nothing(real_server):
     import socketio as socketio_client
 
     sio = socketio_client.SimpleClient()
-    sio.connect(real_server.base_url, namespace="/patient", auth={"token": real_server.token, "device": "display"},
-                transports=["websocket"])
+    sio.connect(
+        real_server.base_url,
+        namespace="/patient",
+        auth={"token": real_server.token, "device": "display"},
+        transports=["websocket"],
+    )
     try:
         assert sio.receive(timeout=10)[0] == "state"
         before = stored_session(real_server.app, real_server.public_id).display_sid
@@ -244,8 +300,22 @@ def test_an_event_named_disconnect_from_a_client_changes_nothing(real_server):
 
 # ---- 9. malformed Engine.IO / Socket.IO packets ------------------------------------------------------
 
-MALFORMED = ["4{bad", "42[", "4\x00", "42/patient,[{]", "45", "451-[", "4a", "4-1", "44", "46", "40{",
-             "42/x,1[", "4" + "9" * 30 + '["a"]', "40/nonexistent,{"]
+MALFORMED = [
+    "4{bad",
+    "42[",
+    "4\x00",
+    "42/patient,[{]",
+    "45",
+    "451-[",
+    "4a",
+    "4-1",
+    "44",
+    "46",
+    "40{",
+    "42/x,1[",
+    "4" + "9" * 30 + '["a"]',
+    "40/nonexistent,{",
+]
 
 
 def test_malformed_packets_are_dropped_with_at_most_one_log_line(real_server):
@@ -271,18 +341,23 @@ def test_malformed_packets_are_dropped_with_at_most_one_log_line(real_server):
     ws.close()
     assert requests.get(real_server.base_url + "/healthz", timeout=10).ok
     sio = socketio_client.SimpleClient()  # the real protocol still works
-    sio.connect(real_server.base_url, namespace="/patient", auth={"token": real_server.token, "device": "display"},
-                transports=["websocket"])
+    sio.connect(
+        real_server.base_url,
+        namespace="/patient",
+        auth={"token": real_server.token, "device": "display"},
+        transports=["websocket"],
+    )
     assert sio.receive(timeout=10)[0] == "state"
     assert sio.call("consent", {}, timeout=10)["ok"]
     sio.disconnect()
-    grown = real_server.log_path.read_text()[len(log_before):]
+    grown = real_server.log_path.read_text()[len(log_before) :]
     assert "Traceback" not in grown, grown[:3000]
     assert len(grown.splitlines()) <= 3, grown[:3000]
     assert "malformed Socket.IO packet" in grown and "4{bad" not in grown
 
 
 # ---- 8. server.py: TCP_NODELAY on every connection, a port never shared ------------------------------
+
 
 def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_still_serves(tmp_path):
     import os
@@ -296,11 +371,23 @@ def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_still_s
 
     first = ServerProcess(tmp_path).start()
     try:
-        env = {**os.environ, "VISUS_HOST": "127.0.0.1", "VISUS_PORT": str(first.port),
-               "VISUS_SECRET_KEY": "another key", "DATABASE_URL": f"sqlite:///{tmp_path / 'second.sqlite'}"}
+        env = {
+            **os.environ,
+            "VISUS_HOST": "127.0.0.1",
+            "VISUS_PORT": str(first.port),
+            "VISUS_SECRET_KEY": "another key",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'second.sqlite'}",
+        }
         try:
-            second = subprocess.run([sys.executable, "server.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                                    timeout=60, check=False)
+            second = subprocess.run(
+                [sys.executable, "server.py"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"a second server started on port {first.port}, which the first one holds")
         assert second.returncode != 0
@@ -331,9 +418,11 @@ def test_every_accepted_connection_has_tcp_nodelay():
         "app = lambda environ, start: (start('200 OK', []), [b'ok'])[1]\n"
         "eventlet.spawn(eventlet.wsgi.server, listener, app, protocol=Probe, log_output=False)\n"
         "urllib.request.urlopen(f'http://127.0.0.1:{listener.getsockname()[1]}/', timeout=10).read()\n"
-        "print('nodelay', seen)\n")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=False)
+        "print('nodelay', seen)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "nodelay [1]" in result.stdout, result.stdout
 
@@ -348,8 +437,14 @@ def test_server_py_runs_through_socketio_run_with_that_protocol():
     tree = ast.parse((ROOT / "server.py").read_text())
     first = tree.body[1] if isinstance(tree.body[0], ast.Expr) else tree.body[0]  # after the docstring
     assert isinstance(first, ast.Import) and first.names[0].name == "eventlet"
-    runs = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "run" and getattr(node.func.value, "id", None) == "socketio"]
+    runs = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "run"
+        and getattr(node.func.value, "id", None) == "socketio"
+    ]
     assert len(runs) == 1
     protocol = {kw.arg: kw.value for kw in runs[0].keywords}.get("protocol")
     assert isinstance(protocol, ast.Name) and protocol.id == "NoDelayHttpProtocol"
@@ -397,10 +492,20 @@ def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_s
     workdir.mkdir()
     port = free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_WITH_ACCESS_LOG.format(user="user root;\n" if os.geteuid() == 0 else "", dir=workdir,
-                                                 backend=real_server.port, port=port, snippet=PROXY_SNIPPET))
-    process = subprocess.Popen([nginx, "-e", str(workdir / "error.log"), "-p", str(workdir), "-c", str(conf),
-                                "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    conf.write_text(
+        NGINX_WITH_ACCESS_LOG.format(
+            user="user root;\n" if os.geteuid() == 0 else "",
+            dir=workdir,
+            backend=real_server.port,
+            port=port,
+            snippet=PROXY_SNIPPET,
+        )
+    )
+    process = subprocess.Popen(
+        [nginx, "-e", str(workdir / "error.log"), "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: port_open(port), "nginx", process=process, log=workdir / "error.log")
         base = f"http://127.0.0.1:{port}"
@@ -420,6 +525,7 @@ def test_the_shipped_nginx_config_keeps_link_tokens_out_of_its_access_log(real_s
 
 # ---- 6. audited reads and exports refuse requests another site started --------------------------------
 
+
 def audit_count(app) -> int:
     from webapp.audit import AuditEntry
 
@@ -432,10 +538,19 @@ def test_audited_reads_refuse_a_cross_site_request_and_record_nothing(app, clini
     from tests.support.app import create_test
 
     public_id, _ = create_test(clinician_client)
-    urls = ["/exports/results.csv", "/exports/trials.csv", f"/sessions/{public_id}/results.csv",
-            f"/sessions/{public_id}/trials.csv", f"/sessions/{public_id}/fhir.json", f"/sessions/{public_id}/report",
-            f"/sessions/{public_id}/report.pdf", f"/sessions/{public_id}/history", f"/sessions/{public_id}/result",
-            f"/sessions/{public_id}", f"/sessions/{public_id}/audit"]
+    urls = [
+        "/exports/results.csv",
+        "/exports/trials.csv",
+        f"/sessions/{public_id}/results.csv",
+        f"/sessions/{public_id}/trials.csv",
+        f"/sessions/{public_id}/fhir.json",
+        f"/sessions/{public_id}/report",
+        f"/sessions/{public_id}/report.pdf",
+        f"/sessions/{public_id}/history",
+        f"/sessions/{public_id}/result",
+        f"/sessions/{public_id}",
+        f"/sessions/{public_id}/audit",
+    ]
     for url in urls:
         before = audit_count(app)
         for site in ("cross-site", "same-site"):
@@ -451,8 +566,8 @@ def test_audited_reads_refuse_a_cross_site_request_and_record_nothing(app, clini
 
 @pytest.mark.browser
 def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_refused(tmp_path, browser):
-    from tests.support.server import ServerProcess
     from tests.support.flows import create_test, sign_in
+    from tests.support.server import ServerProcess
 
     server = ServerProcess(tmp_path).start()  # migrates its database at start-up
     app = make_app(server.db_path, SECRET_KEY=server.secret_key)
@@ -474,9 +589,12 @@ def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_ref
         assert after_own_clicks > before
         # Another site links to the export (the session cookie is SameSite=Lax: it goes along).
         evil = context.new_page()
-        evil.route("http://evil.example/", lambda route: route.fulfill(
-            content_type="text/html",
-            body=f'<a id="go" href="{server.base_url}/exports/results.csv">free stuff</a>'))
+        evil.route(
+            "http://evil.example/",
+            lambda route: route.fulfill(
+                content_type="text/html", body=f'<a id="go" href="{server.base_url}/exports/results.csv">free stuff</a>'
+            ),
+        )
         evil.goto("http://evil.example/")
         with evil.expect_navigation():
             evil.click("#go")
@@ -493,6 +611,7 @@ def test_in_chromium_the_download_links_work_and_a_link_from_another_site_is_ref
 
 
 # ---- 11. sign-out ends the session on the server; idle and absolute lifetimes ------------------------------
+
 
 def copy_of_cookies(app, client):
     """Another client holding exactly the cookies `client` holds now (a stolen or copied cookie)."""
@@ -539,7 +658,10 @@ def test_an_open_live_view_cannot_steer_after_its_sign_in_ended(app, clinician_c
         db.session.commit()
         assert ended == 1
     before = audit_count(app)
-    for event, data in (("note", {"session_id": public_id, "text": "after sign-out"}), ("end", {"session_id": public_id})):
+    for event, data in (
+        ("note", {"session_id": public_id, "text": "after sign-out"}),
+        ("end", {"session_id": public_id}),
+    ):
         ack = live.send(event, data)
         assert ack["ok"] is False and ack["error"] == "forbidden", ack
     assert audit_count(app) == before

@@ -1,4 +1,5 @@
 """The simulation benchmark's command line: keys, shape and sanity of its figures."""
+
 import json
 import math
 
@@ -21,7 +22,17 @@ def quick_rows():
 def test_quick_json_has_exactly_the_documented_keys(quick_rows):
     assert len(quick_rows) == len(simulate.PROCEDURE_NAMES) * len(simulate.OPTOTYPE_SETS) * 3
     for row in quick_rows:
-        assert set(row) == {"procedure", "optotype", "observer_sd", "trials_mean", "bias", "sd", "rmse", "loa95", "cr_sd"}
+        assert set(row) == {
+            "procedure",
+            "optotype",
+            "observer_sd",
+            "trials_mean",
+            "bias",
+            "sd",
+            "rmse",
+            "loa95",
+            "cr_sd",
+        }
     assert {r["procedure"] for r in quick_rows} == {"adaptive", "best_pest", "best_pest_30", "chart"}
     assert {r["optotype"] for r in quick_rows} == {"sloan", "tumbling_e", "landolt_c8"}
     assert {r["observer_sd"] for r in quick_rows} == {0.04, 0.07, 0.14}
@@ -38,7 +49,11 @@ def test_quick_figures_are_sane(quick_rows):
             expected_trials = (18, 18) if row["optotype"] == "landolt_c8" else (24, 24)
         assert expected_trials[0] <= row["trials_mean"] <= expected_trials[1]
     # The bound shrinks with a steeper observer.
-    sloan = {r["observer_sd"]: r["cr_sd"] for r in quick_rows if r["procedure"] == "best_pest_30" and r["optotype"] == "sloan"}
+    sloan = {
+        r["observer_sd"]: r["cr_sd"]
+        for r in quick_rows
+        if r["procedure"] == "best_pest_30" and r["optotype"] == "sloan"
+    }
     assert sloan[0.04] < sloan[0.07] < sloan[0.14]
     assert sloan[0.07] == pytest.approx(0.0183, abs=0.0003)  # lapse 0.03: a little above 0.018
 

@@ -1,12 +1,22 @@
 """Socket integration: the live test from invite to result over both namespaces."""
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from acuity.optotypes import optotype_set
 from acuity.simulate import SimulatedObserver
-from tests.support.app import (CALIBRATION, add_clinician, create_test, display, login, pad,
-                               pad_token_from_state, start_testing, watcher)
+from tests.support.app import (
+    CALIBRATION,
+    add_clinician,
+    create_test,
+    display,
+    login,
+    pad,
+    pad_token_from_state,
+    start_testing,
+    watcher,
+)
 from webapp.extensions import db
 from webapp.models import Trial
 
@@ -17,8 +27,10 @@ def answer_all(screen, stimulus, respond, answerer=None, limit=200):
     acks, shown, seen = [], [], []
     for _ in range(limit):
         responses = respond(stimulus)
-        ack = answerer.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                       "responses": responses, "response_time_ms": 900})
+        ack = answerer.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": responses, "response_time_ms": 900},
+        )
         acks.append(ack)
         shown.append(stimulus)
         events = screen.received()
@@ -46,8 +58,14 @@ def test_display_connects_and_gets_welcome_state_with_pad_link(app, clinician_cl
 def test_connect_is_refused_without_a_valid_token(app, clinician_client):
     _, token = create_test(clinician_client)
     # The invite token itself, sent in `auth`, opens nothing: only the browser's credential cookie does.
-    for auth in (None, {}, {"token": token, "device": "display"}, {"token": "x" * 43, "device": "pad"},
-                 {"token": 5, "device": "display"}, {"token": "x" * 43, "device": "tv"}):
+    for auth in (
+        None,
+        {},
+        {"token": token, "device": "display"},
+        {"token": "x" * 43, "device": "pad"},
+        {"token": 5, "device": "display"},
+        {"token": "x" * 43, "device": "tv"},
+    ):
         from webapp import socketio
 
         client = socketio.test_client(app, namespace="/patient", auth=auth)
@@ -110,7 +128,8 @@ def test_adaptive_test_with_a_simulated_observer_ends_near_its_threshold(app, cl
     rng = np.random.default_rng(7)
     stimulus = start_testing(screen)
     acks, shown, events = answer_all(
-        screen, stimulus, lambda s: observer.respond(s["optotypes"], s["logmar"], sloan.symbols, rng))
+        screen, stimulus, lambda s: observer.respond(s["optotypes"], s["logmar"], sloan.symbols, rng)
+    )
     assert all(a["accepted"] for a in acks)
     done = screen.last("test_done", events)
     assert done == {"show_results": False}  # the clinician has not allowed results for the patient
@@ -138,25 +157,29 @@ def test_duplicate_answer_counts_once_and_stale_answers_are_refused(app, clinici
     assert future["error"] == "stale_trial"
     with app.app_context():
         assert db.session.scalar(select(func.count(Trial.id))) == 1
-    ack = screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
-                                 "responses": list(second["optotypes"])})
+    ack = screen.send(
+        "answer", {"trial_id": second["trial_id"], "seq": second["seq"], "responses": list(second["optotypes"])}
+    )
     assert ack["duplicate"] is False
 
 
-@pytest.mark.parametrize("event, payload, field", [
-    ("answer", {"trial_id": "right-0", "seq": 1}, "responses"),
-    ("answer", {"trial_id": "right-0", "seq": "1", "responses": ["C"]}, "seq"),
-    ("answer", {"trial_id": "right-0", "seq": 1, "responses": ["C"] * 21}, "responses"),
-    ("answer", {"trial_id": "right-0", "seq": 1, "responses": [5]}, "responses[0]"),
-    ("answer", ["not", "an", "object"], "object"),
-    ("answer", {"trial_id": "right-0", "seq": 1, "responses": ["C"], "extra": 1}, "extra"),
-    ("calibration", {**CALIBRATION, "css_px_per_mm": float("nan")}, "css_px_per_mm"),
-    ("calibration", {**CALIBRATION, "viewport_css_px": [100]}, "viewport_css_px"),
-    ("calibration", {**CALIBRATION, "distance": {"method": "tape"}}, "distance_mm"),
-    ("calibration", {**CALIBRATION, "user_agent": "x" * 600}, "user_agent"),
-    ("page_event", {"kind": "explode"}, "kind"),
-    ("page_event", {"kind": "zoom", "detail": {"a": {"b": 1}}}, "detail.a"),
-])
+@pytest.mark.parametrize(
+    "event, payload, field",
+    [
+        ("answer", {"trial_id": "right-0", "seq": 1}, "responses"),
+        ("answer", {"trial_id": "right-0", "seq": "1", "responses": ["C"]}, "seq"),
+        ("answer", {"trial_id": "right-0", "seq": 1, "responses": ["C"] * 21}, "responses"),
+        ("answer", {"trial_id": "right-0", "seq": 1, "responses": [5]}, "responses[0]"),
+        ("answer", ["not", "an", "object"], "object"),
+        ("answer", {"trial_id": "right-0", "seq": 1, "responses": ["C"], "extra": 1}, "extra"),
+        ("calibration", {**CALIBRATION, "css_px_per_mm": float("nan")}, "css_px_per_mm"),
+        ("calibration", {**CALIBRATION, "viewport_css_px": [100]}, "viewport_css_px"),
+        ("calibration", {**CALIBRATION, "distance": {"method": "tape"}}, "distance_mm"),
+        ("calibration", {**CALIBRATION, "user_agent": "x" * 600}, "user_agent"),
+        ("page_event", {"kind": "explode"}, "kind"),
+        ("page_event", {"kind": "zoom", "detail": {"a": {"b": 1}}}, "detail.a"),
+    ],
+)
 def test_malformed_payloads_get_a_clear_error_and_change_nothing(app, clinician_client, event, payload, field):
     _, token = create_test(clinician_client, eyes="right")
     screen = display(app, token)
@@ -191,12 +214,15 @@ def test_a_patient_of_one_session_never_hears_another_sessions_events(app, clini
     screen_b = display(app, token_b)
     screen_a.received(), pad_a.received()
     stimulus_b = start_testing(screen_b)
-    screen_b.send("answer", {"trial_id": stimulus_b["trial_id"], "seq": stimulus_b["seq"],
-                             "responses": list(stimulus_b["optotypes"])})
+    screen_b.send(
+        "answer",
+        {"trial_id": stimulus_b["trial_id"], "seq": stimulus_b["seq"], "responses": list(stimulus_b["optotypes"])},
+    )
     assert screen_a.received() == [] and pad_a.received() == []
     # B's trial cannot be answered from A's connection either: the server ties a socket to its session.
-    ack = screen_a.send("answer", {"trial_id": stimulus_b["trial_id"], "seq": stimulus_b["seq"] + 1,
-                                   "responses": ["C"]})
+    ack = screen_a.send(
+        "answer", {"trial_id": stimulus_b["trial_id"], "seq": stimulus_b["seq"] + 1, "responses": ["C"]}
+    )
     assert ack["ok"] is False
 
 
@@ -231,8 +257,9 @@ def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinic
     stimulus = start_testing(screen)
     assert phone.last("answer_request")["count"] == len(stimulus["optotypes"])
     assert phone.send("calibration", CALIBRATION)["error"] == "wrong_device"
-    ack = phone.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                "responses": list(stimulus["optotypes"])})
+    ack = phone.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )
     assert ack["accepted"]
     assert watch.last("answer_scored")["trial"]["correct"] == [True]
     phone.disconnect()
@@ -246,8 +273,10 @@ def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client
     screen = display(app, token)
     stimulus = start_testing(screen)
     for _ in range(3):
-        screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "responses": list(stimulus["optotypes"])})
+        screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )
         stimulus = screen.last("stimulus")
     screen.disconnect()
 
@@ -258,8 +287,9 @@ def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client
     assert state["phase"] == "testing"
     assert state["current_stimulus"] == stimulus
     assert again.last("stimulus", events) == stimulus
-    ack = again.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                "responses": list(stimulus["optotypes"])})
+    ack = again.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )
     assert ack == {"ok": True, "accepted": True, "duplicate": False}
     assert again.last("stimulus")["trial_id"] == "right-4"
 
@@ -282,15 +312,20 @@ def test_an_answer_losing_a_race_to_its_twin_is_acknowledged_as_the_duplicate(ap
         return row
 
     monkeypatch.setattr(procedures, "trial_row", twin_already_stored)
-    ack = screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
-                                 "responses": list(second["optotypes"])})
+    ack = screen.send(
+        "answer", {"trial_id": second["trial_id"], "seq": second["seq"], "responses": list(second["optotypes"])}
+    )
     assert ack == {"ok": True, "accepted": True, "duplicate": True}
     assert screen.received() == []  # nothing was sent: the transaction was rolled back
     with app.app_context():
         assert db.session.scalar(select(func.count(Trial.id))) == 1
     monkeypatch.undo()
-    assert screen.send("answer", {"trial_id": second["trial_id"], "seq": second["seq"],
-                                  "responses": list(second["optotypes"])})["duplicate"] is False
+    assert (
+        screen.send(
+            "answer", {"trial_id": second["trial_id"], "seq": second["seq"], "responses": list(second["optotypes"])}
+        )["duplicate"]
+        is False
+    )
 
 
 def test_a_pad_that_reconnects_gets_the_current_answer_request_again(app, clinician_client):
@@ -306,12 +341,12 @@ def test_a_pad_that_reconnects_gets_the_current_answer_request_again(app, clinic
     request = again.last("answer_request", events)
     assert (request["trial_id"], request["seq"]) == (stimulus["trial_id"], stimulus["seq"])
     assert again.last("state", events)["current_request"] == request
-    assert again.send("answer", {"trial_id": request["trial_id"], "seq": request["seq"],
-                                 "responses": list(stimulus["optotypes"])})["accepted"]
+    assert again.send(
+        "answer", {"trial_id": request["trial_id"], "seq": request["seq"], "responses": list(stimulus["optotypes"])}
+    )["accepted"]
 
 
-def test_device_sids_of_an_ended_run_are_forgotten_at_start_up_of_the_one_process(app, clinician_client,
-                                                                                   monkeypatch):
+def test_device_sids_of_an_ended_run_are_forgotten_at_start_up_of_the_one_process(app, clinician_client, monkeypatch):
     from webapp.live.patient import forget_connections_of_earlier_runs
     from webapp.models import TestSession
 
@@ -344,8 +379,10 @@ def test_every_message_carries_the_servers_notation(app, clinician_client):
     ack = screen.send("calibration", CALIBRATION)
     assert ack["viewing_distance_text"] == "3 m"
     measurable = ack["measurable_range"]
-    assert measurable["text"] == (f"{measurable['max_notation']['snellen_6']} to {measurable['min_notation']['snellen_6']} "
-                                  f"({measurable['max_notation']['logmar']} to {measurable['min_notation']['logmar']} logMAR)")
+    assert measurable["text"] == (
+        f"{measurable['max_notation']['snellen_6']} to {measurable['min_notation']['snellen_6']} "
+        f"({measurable['max_notation']['logmar']} to {measurable['min_notation']['logmar']} logMAR)"
+    )
     # 1600 CSS px wide at 4 CSS px/mm and 3 m: a row of the 0.8 line is the largest that fits.
     assert measurable["sizes"][0] == {"logmar": 0.8, "value": "0.8", "text": "6/38 (20/125) · 0.80 logMAR"}
     assert screen.send("ready")["ok"]
@@ -353,8 +390,15 @@ def test_every_message_carries_the_servers_notation(app, clinician_client):
     assert stimulus["notation"]["text"] == "6/38 (20/125) · 0.80 logMAR"  # the chart starts there
     shown = watch.last("stimulus_shown")
     assert shown["notation"] == stimulus["notation"]
-    screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                           "responses": list(stimulus["optotypes"]), "response_time_ms": 900})
+    screen.send(
+        "answer",
+        {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "responses": list(stimulus["optotypes"]),
+            "response_time_ms": 900,
+        },
+    )
     events = watch.received()
     scored, estimated = watch.last("answer_scored", events), watch.last("estimate", events)
     assert scored["trial"]["notation"]["logmar"] == "0.80"

@@ -2,6 +2,7 @@
 clinician starts and ends it, offers and ICE candidates are relayed between the session's clinician
 and its own display and pad only, nothing of them is stored, and the audit log says who was in it.
 (The media itself is tested in Chromium: tests/e2e/test_call.py.)"""
+
 import base64
 import hashlib
 import hmac
@@ -26,15 +27,23 @@ from webapp.live.call import turn_credential
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
-CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0",
-             "sdpMLineIndex": 0, "usernameFragment": "abcd"}
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "abcd",
+}
 
 
 def audit_actions(app, public_id):
     with app.app_context():
-        return [(e.action, e.detail) for e in db.session.scalars(
-            select(AuditEntry).where(AuditEntry.session_public_id == public_id).order_by(AuditEntry.id))
-            if e.action.startswith("call_")]
+        return [
+            (e.action, e.detail)
+            for e in db.session.scalars(
+                select(AuditEntry).where(AuditEntry.session_public_id == public_id).order_by(AuditEntry.id)
+            )
+            if e.action.startswith("call_")
+        ]
 
 
 def call_test(app, clinician_client):
@@ -59,18 +68,22 @@ def test_a_call_is_started_relayed_both_ways_and_ended_storing_only_the_audit(ap
     assert screen.send(ev.CALL_JOIN, {"camera": "allowed", "audio": True, "video": True})["ok"]
     assert watch.last(ev.CALL_JOIN) == {"device": "display", "camera": "allowed", "audio": True, "video": True}
     before = db_rows(app)
-    assert watch.send(ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1",
-                                       "description": OFFER})["ok"]
+    assert watch.send(
+        ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1", "description": OFFER}
+    )["ok"]
     assert screen.received() == [(ev.CALL_SIGNAL, {"peer_id": "p1", "description": OFFER})]
     assert phone.received() == []  # the pad's offer is its own
-    assert watch.send(ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1",
-                                       "candidate": CANDIDATE})["ok"]
+    assert watch.send(
+        ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1", "candidate": CANDIDATE}
+    )["ok"]
     assert screen.last(ev.CALL_SIGNAL) == {"peer_id": "p1", "candidate": CANDIDATE}
     assert screen.send(ev.CALL_REPLY, {"peer_id": "p1", "description": ANSWER})["ok"]
     assert screen.send(ev.CALL_REPLY, {"peer_id": "p1", "candidate": CANDIDATE})["ok"]
     replies = [payload for name, payload in watch.received() if name == ev.CALL_REPLY]
-    assert replies == [{"device": "display", "peer_id": "p1", "description": ANSWER},
-                       {"device": "display", "peer_id": "p1", "candidate": CANDIDATE}]
+    assert replies == [
+        {"device": "display", "peer_id": "p1", "description": ANSWER},
+        {"device": "display", "peer_id": "p1", "candidate": CANDIDATE},
+    ]
     assert screen.send(ev.CALL_DEVICE_MEDIA, {"audio": False, "video": True})["ok"]
     assert watch.last(ev.CALL_DEVICE_MEDIA) == {"device": "display", "audio": False, "video": True}
     assert watch.send(ev.CALL_MEDIA, {"session_id": public_id, "audio": True, "video": False, "hidden": True})["ok"]
@@ -92,8 +105,9 @@ def test_a_call_is_started_relayed_both_ways_and_ended_storing_only_the_audit(ap
         ("call_ended", {"joined": ["display"]}),
     ]
     # After the end: no signaling, and a new connect hears of no call.
-    ack = watch.send(ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1",
-                                      "description": OFFER})
+    ack = watch.send(
+        ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1", "description": OFFER}
+    )
     assert ack["ok"] is False and ack["error"] == "no_call"
     assert screen.send(ev.CALL_JOIN, {"camera": "refused", "audio": False, "video": False})["error"] == "no_call"
     assert display(app, token).last(ev.CALL_STATE) is None
@@ -108,11 +122,28 @@ def test_signaling_is_refused_with_a_clear_error_and_changes_nothing(app, clinic
     refused = [
         (watch, ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1", "description": ANSWER}),
         (watch, ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1"}),
-        (watch, ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1",
-                                 "description": OFFER, "candidate": CANDIDATE}),
+        (
+            watch,
+            ev.CALL_SIGNAL,
+            {
+                "session_id": public_id,
+                "device": "display",
+                "peer_id": "p1",
+                "description": OFFER,
+                "candidate": CANDIDATE,
+            },
+        ),
         (watch, ev.CALL_SIGNAL, {"session_id": public_id, "device": "phone", "peer_id": "p1", "description": OFFER}),
-        (watch, ev.CALL_SIGNAL, {"session_id": public_id, "device": "display", "peer_id": "p1",
-                                 "description": {"type": "offer", "sdp": "x" * 70_000}}),
+        (
+            watch,
+            ev.CALL_SIGNAL,
+            {
+                "session_id": public_id,
+                "device": "display",
+                "peer_id": "p1",
+                "description": {"type": "offer", "sdp": "x" * 70_000},
+            },
+        ),
         (screen, ev.CALL_REPLY, {"peer_id": "p1", "description": OFFER}),
         (screen, ev.CALL_REPLY, {"peer_id": "", "candidate": CANDIDATE}),
         (screen, ev.CALL_JOIN, {"camera": "maybe", "audio": True, "video": True}),
@@ -140,9 +171,12 @@ def test_another_session_neither_hears_nor_reaches_this_call(app, clinician_clie
     for client in (screen, phone, watch, other_screen, other_watch):
         client.received()
     # The other clinician cannot offer to this display, nor start or end this call.
-    for event, extra in ((ev.CALL_SIGNAL, {"device": "display", "peer_id": "x", "description": OFFER}),
-                         (ev.CALL_START, {"video": True}), (ev.CALL_END, {}),
-                         (ev.CALL_MEDIA, {"audio": True, "video": True, "hidden": False})):
+    for event, extra in (
+        (ev.CALL_SIGNAL, {"device": "display", "peer_id": "x", "description": OFFER}),
+        (ev.CALL_START, {"video": True}),
+        (ev.CALL_END, {}),
+        (ev.CALL_MEDIA, {"audio": True, "video": True, "hidden": False}),
+    ):
         assert other_watch.send(event, {"session_id": public_id, **extra})["error"] == "forbidden"
     # This display's answer goes to this clinician only; the other display's to the other only.
     assert screen.send(ev.CALL_REPLY, {"peer_id": "p1", "description": ANSWER})["ok"]
@@ -153,8 +187,12 @@ def test_another_session_neither_hears_nor_reaches_this_call(app, clinician_clie
 
 
 def test_turn_credentials_follow_the_turn_rest_api_and_expire(app, clinician_client):
-    app.config.update(STUN_URLS=("stun:127.0.0.1:3478",), TURN_URLS=("turn:127.0.0.1:3478?transport=udp",),
-                      TURN_SECRET="shared-with-coturn", TURN_TTL_S=600)
+    app.config.update(
+        STUN_URLS=("stun:127.0.0.1:3478",),
+        TURN_URLS=("turn:127.0.0.1:3478?transport=udp",),
+        TURN_SECRET="shared-with-coturn",
+        TURN_TTL_S=600,
+    )
     public_id, token, screen, phone, watch = call_test(app, clinician_client)
     ack = watch.send(ev.CALL_START, {"session_id": public_id, "video": True})
     stun, turn = ack["call"]["ice_servers"]
@@ -162,6 +200,7 @@ def test_turn_credentials_follow_the_turn_rest_api_and_expire(app, clinician_cli
     expiry, name = turn["username"].split(":", 1)
     assert name.startswith(f"{public_id}-clinician-")
     import time
+
     assert 590 <= int(expiry) - time.time() <= 601
     # coturn's check (use-auth-secret): base64(HMAC-SHA1(static-auth-secret, username)).
     expected = base64.b64encode(hmac.new(b"shared-with-coturn", turn["username"].encode(), hashlib.sha1).digest())

@@ -1,6 +1,7 @@
 """Requests the server refuses with a clear ack (never `server_error`), storing nothing: a size
 chosen while the calibration is void, trial ids no test can reach, and database constraints other
 than the duplicate answer's."""
+
 import logging
 
 from sqlalchemy import func, select
@@ -14,8 +15,10 @@ HUGE_INDEX = "right-99999999999999999999999"  # past SQLite's 64-bit integers
 
 def rows(app):
     with app.app_context():
-        return {table.name: sorted(map(repr, db.session.execute(table.select()).all()))
-                for table in db.metadata.sorted_tables}
+        return {
+            table.name: sorted(map(repr, db.session.execute(table.select()).all()))
+            for table in db.metadata.sorted_tables
+        }
 
 
 def watched_test(app, clinician_client, **config):
@@ -26,7 +29,10 @@ def watched_test(app, clinician_client, **config):
 
 
 def test_present_while_the_calibration_is_void_asks_for_a_new_calibration(app, clinician_client):
-    public_id, screen, watch = watched_test(app, clinician_client, )
+    public_id, screen, watch = watched_test(
+        app,
+        clinician_client,
+    )
     start_testing(screen)
     assert watch.send("request_recalibration", {"session_id": public_id})["ok"]
     before = rows(app)
@@ -41,9 +47,11 @@ def test_a_trial_id_no_test_can_reach_is_a_stale_trial(app, clinician_client):
     public_id, screen, watch = watched_test(app, clinician_client, answer_mode="clinician")
     stimulus = start_testing(screen)
     before = rows(app)
-    for sender, event, extra in ((screen, "answer", {"responses": list(stimulus["optotypes"])}),
-                                 (screen, "drawn", {"height_css_px": 50.0, "device_pixel_ratio": 2.0}),
-                                 (watch, "score", {"session_id": public_id, "correct": [True] * 5})):
+    for sender, event, extra in (
+        (screen, "answer", {"responses": list(stimulus["optotypes"])}),
+        (screen, "drawn", {"height_css_px": 50.0, "device_pixel_ratio": 2.0}),
+        (watch, "score", {"session_id": public_id, "correct": [True] * 5}),
+    ):
         for trial_id in (HUGE_INDEX, "right-" + "9" * 33, "right-٣"):
             ack = sender.send(event, {"trial_id": trial_id, "seq": stimulus["seq"], **extra})
             assert ack["ok"] is False and ack["error"] in ("stale_trial", "invalid_payload"), (event, trial_id, ack)
@@ -51,8 +59,9 @@ def test_a_trial_id_no_test_can_reach_is_a_stale_trial(app, clinician_client):
     assert rows(app) == before
 
 
-def test_another_constraint_broken_by_an_answer_is_not_taken_for_a_duplicate(app, clinician_client, monkeypatch,
-                                                                             caplog):
+def test_another_constraint_broken_by_an_answer_is_not_taken_for_a_duplicate(
+    app, clinician_client, monkeypatch, caplog
+):
     from webapp.live import procedures
 
     _, token = create_test(clinician_client, eyes="right", procedure="adaptive")
@@ -68,21 +77,29 @@ def test_another_constraint_broken_by_an_answer_is_not_taken_for_a_duplicate(app
     monkeypatch.setattr(procedures, "trial_row", broken_row)
     before = rows(app)
     with caplog.at_level(logging.ERROR):
-        ack = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                     "responses": list(stimulus["optotypes"])})
+        ack = screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )
     assert ack["ok"] is False and ack["error"] == "not_stored" and ack["message"]
     assert "broke a database constraint" in caplog.text
     assert rows(app) == before
     assert screen.received() == []  # rolled back: nothing was sent
     monkeypatch.undo()
-    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                  "responses": list(stimulus["optotypes"])})["duplicate"] is False
+    assert (
+        screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )["duplicate"]
+        is False
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count(Trial.id))) == 1
 
 
-def test_a_constraint_broken_by_another_event_gets_a_clear_error_not_a_duplicate_ack(app, clinician_client,
-                                                                                    monkeypatch):
+def test_a_constraint_broken_by_another_event_gets_a_clear_error_not_a_duplicate_ack(
+    app, clinician_client, monkeypatch
+):
     from webapp.live import commands
 
     public_id, token = create_test(clinician_client, eyes="right")

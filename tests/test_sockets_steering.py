@@ -1,4 +1,5 @@
 """Socket integration: what the clinician steers, and what pauses or voids a calibration."""
+
 from sqlalchemy import func, select
 
 from tests.support.app import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
@@ -37,8 +38,9 @@ def test_zoom_voids_the_calibration_pauses_and_the_same_trial_returns_after_reca
     assert again["trial_id"] == stimulus["trial_id"] and again["optotypes"] == stimulus["optotypes"]
     assert again["seq"] == stimulus["seq"] + 1
     assert again["height_css_px"] == stimulus["height_css_px"] * 1.1
-    stale = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                   "responses": list(stimulus["optotypes"])})
+    stale = screen.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )
     assert stale["error"] == "stale_trial"
     with app.app_context():
         assert db.session.scalar(select(func.count(Calibration.id))) == 2
@@ -55,8 +57,12 @@ def _ink(stimulus, factor):
 def test_drawn_ink_more_than_2_percent_off_voids_the_calibration(app, clinician_client):
     _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
     stimulus = start_testing(screen)
-    base = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
-            "visual_viewport_scale": 1.0}
+    base = {
+        "trial_id": stimulus["trial_id"],
+        "seq": stimulus["seq"],
+        "device_pixel_ratio": 2.0,
+        "visual_viewport_scale": 1.0,
+    }
     ok = screen.send("drawn", {**base, "ink_device_px": _ink(stimulus, 1.019)})
     assert ok == {"ok": True, "within_tolerance": True}
     assert screen.last("recalibrate") is None
@@ -73,8 +79,16 @@ def test_drawn_ink_more_than_2_percent_off_voids_the_calibration(app, clinician_
 def test_drawn_under_pinch_zoom_voids_the_calibration(app, clinician_client):
     _, screen, _ = watched(app, clinician_client, eyes="right", procedure="adaptive")
     stimulus = start_testing(screen)
-    ack = screen.send("drawn", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
-                                "visual_viewport_scale": 1.5, "ink_device_px": _ink(stimulus, 1.5)})
+    ack = screen.send(
+        "drawn",
+        {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "device_pixel_ratio": 2.0,
+            "visual_viewport_scale": 1.5,
+            "ink_device_px": _ink(stimulus, 1.5),
+        },
+    )
     assert ack == {"ok": True, "within_tolerance": False}
     assert screen.last("recalibrate") == {"reason": "zoom_or_screen_changed"}
 
@@ -83,8 +97,16 @@ def test_drawn_needs_one_ink_box_per_optotype(app, clinician_client):
     _, screen, _ = watched(app, clinician_client, eyes="right", procedure="chart")
     stimulus = start_testing(screen)
     assert len(stimulus["optotypes"]) == 5
-    ack = screen.send("drawn", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "device_pixel_ratio": 2.0,
-                                "visual_viewport_scale": 1.0, "ink_device_px": _ink(stimulus, 1.0)[:3]})
+    ack = screen.send(
+        "drawn",
+        {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "device_pixel_ratio": 2.0,
+            "visual_viewport_scale": 1.0,
+            "ink_device_px": _ink(stimulus, 1.0)[:3],
+        },
+    )
     assert ack["ok"] is False and ack["error"] == "invalid_payload" and "(5)" in ack["message"]
     assert screen.last("recalibrate") is None
 
@@ -92,8 +114,13 @@ def test_drawn_needs_one_ink_box_per_optotype(app, clinician_client):
 def test_pinch_zoom_page_event_voids_the_calibration(app, clinician_client):
     _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
     start_testing(screen)
-    ack = screen.send("page_event", {"kind": "resize", "detail": {"device_pixel_ratio": 2.0, "visual_viewport_scale": 1.5,
-                                                                  "viewport_css_px": [1600, 900]}})
+    ack = screen.send(
+        "page_event",
+        {
+            "kind": "resize",
+            "detail": {"device_pixel_ratio": 2.0, "visual_viewport_scale": 1.5, "viewport_css_px": [1600, 900]},
+        },
+    )
     assert ack == {"ok": True, "paused": True}
     assert screen.last("recalibrate") == {"reason": "zoom_or_screen_changed"}
 
@@ -138,8 +165,9 @@ def test_manual_procedure_shows_the_size_the_clinician_chooses(app, clinician_cl
     assert watch.last("stimulus_shown")["seq"] == stimulus["seq"]
     refused = watch.send("present", {"session_id": public_id, "logmar": 2.5})  # beyond this screen
     assert refused["error"] == "procedure_error" and "cannot be drawn" in refused["message"]
-    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                  "responses": list(stimulus["optotypes"])})["accepted"]
+    assert screen.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )["accepted"]
     assert screen.last("stimulus") is None
     assert watch.send("next_eye", {"session_id": public_id}) == {"ok": True}
     events = watch.received()
@@ -147,30 +175,53 @@ def test_manual_procedure_shows_the_size_the_clinician_chooses(app, clinician_cl
 
 
 def test_clinician_scored_mode_records_rows_and_refuses_patient_answers(app, clinician_client):
-    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart",
-                                       answer_mode="clinician")
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart", answer_mode="clinician")
     stimulus = start_testing(screen)
-    patient_try = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                         "responses": list(stimulus["optotypes"])})
+    patient_try = screen.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )
     assert patient_try["error"] == "answer_mode"
-    ack = watch.send("score", {"session_id": public_id, "trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "correct": [True, True, False, True, True]})
+    ack = watch.send(
+        "score",
+        {
+            "session_id": public_id,
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "correct": [True, True, False, True, True],
+        },
+    )
     assert ack == {"ok": True, "accepted": True, "duplicate": False}
     scored = watch.last("answer_scored")["trial"]
     assert scored["scored_by"] == "clinician" and scored["correct"] == [True, True, False, True, True]
     assert scored["responses"][2] is None
-    both = watch.send("score", {"session_id": public_id, "trial_id": "right-1", "seq": stimulus["seq"] + 1,
-                                "correct": [True], "responses": ["C"]})
+    both = watch.send(
+        "score",
+        {
+            "session_id": public_id,
+            "trial_id": "right-1",
+            "seq": stimulus["seq"] + 1,
+            "correct": [True],
+            "responses": ["C"],
+        },
+    )
     assert both["error"] == "invalid_payload"
 
 
 def test_letter_by_letter_chart_is_scored_one_letter_per_trial(app, clinician_client):
-    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart",
-                                       chart_presentation="single", answer_mode="clinician")
+    public_id, screen, watch = watched(
+        app, clinician_client, eyes="right", procedure="chart", chart_presentation="single", answer_mode="clinician"
+    )
     stimulus = start_testing(screen)
     assert len(stimulus["optotypes"]) == 1
-    ack = watch.send("score", {"session_id": public_id, "trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                               "responses": list(stimulus["optotypes"])})
+    ack = watch.send(
+        "score",
+        {
+            "session_id": public_id,
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "responses": list(stimulus["optotypes"]),
+        },
+    )
     assert ack["accepted"]
     assert screen.last("stimulus")["index"] == 1
 
@@ -179,8 +230,9 @@ def test_end_keeps_results_so_far_and_share_results_reaches_the_patient(app, cli
     public_id, screen, watch = watched(app, clinician_client, eyes="right_left", procedure="adaptive")
     phone = pad(app, pad_token_from_state(screen.last("state")))
     stimulus = start_testing(screen)
-    screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                           "responses": list(stimulus["optotypes"])})
+    screen.send(
+        "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])}
+    )
     assert watch.send("note", {"session_id": public_id, "text": "patient squinting"})["ok"]
     assert watch.last("note")["text"] == "patient squinting"
     assert watch.send("end", {"session_id": public_id}) == {"ok": True}
@@ -253,11 +305,13 @@ def test_a_window_made_too_small_for_the_stimulus_voids_the_calibration(app, cli
     _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
     stimulus = start_testing(screen)
     assert stimulus["logmar"] >= 0.5  # the adaptive test starts large
-    fits = screen.send("page_event", {"kind": "resize", "detail": {"device_pixel_ratio": 2.0,
-                                                                    "viewport_css_px": [1500, 880]}})
+    fits = screen.send(
+        "page_event", {"kind": "resize", "detail": {"device_pixel_ratio": 2.0, "viewport_css_px": [1500, 880]}}
+    )
     assert fits == {"ok": True, "paused": False}
-    small = screen.send("page_event", {"kind": "fullscreen_exit", "detail": {"device_pixel_ratio": 2.0,
-                                                                            "viewport_css_px": [320, 200]}})
+    small = screen.send(
+        "page_event", {"kind": "fullscreen_exit", "detail": {"device_pixel_ratio": 2.0, "viewport_css_px": [320, 200]}}
+    )
     assert small == {"ok": True, "paused": True}
     assert screen.last("recalibrate") == {"reason": "window_too_small"}
 

@@ -1,4 +1,5 @@
 """Whatever a client sends, the server answers with an ack and never crashes or stores garbage."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -7,7 +8,10 @@ from webapp import events as ev
 from webapp.validation import SCHEMAS, PayloadError, validate
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True, allow_infinity=True)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=30),
     lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=12), children, max_size=6),
     max_leaves=20,

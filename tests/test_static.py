@@ -6,6 +6,7 @@ origin, every module loads, the tokens leave the address bar, the DOM and the br
 (tests/test_security_browser.py: no page reports a CSP violation.) A few checks read the files
 because no behaviour shows what they guard; each says why.
 """
+
 import hashlib
 import re
 from pathlib import Path
@@ -103,6 +104,7 @@ def visited(browser, tmp_path_factory):
                 seen["scripts"].add(urlsplit(response.url).path)
             if response.status >= 400:
                 seen["bad"].append((response.url, response.status))
+
         page.on("response", on_response)
         return page
 

@@ -5,6 +5,7 @@ not touch the database or write a file, so any `flask --app webapp ...` command 
 a server starting up (create the database or upgrade it, purge expired sessions, forget connections
 of earlier runs, generate the secret key) is `webapp.startup.start_up`, which server.py calls.
 """
+
 import os
 
 from flask import Flask
@@ -26,7 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "visus.sqlite")
 
-    if app.config["SOCKETIO_ASYNC_MODE"] == "eventlet" and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if app.config["SOCKETIO_ASYNC_MODE"] == "eventlet" and app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+        "postgresql"
+    ):
         from webapp.schema import cooperative_postgresql
 
         cooperative_postgresql()

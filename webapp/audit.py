@@ -4,10 +4,11 @@ An entry names the session by its public id, not by a foreign key, so it outlive
 session is deleted its entries stay, and none of them holds the patient's identity (no patient
 reference, no token, no free text). The clinician reads the log of their own sessions.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
@@ -58,9 +59,9 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_public_id: Mapped[str] = mapped_column(String(32), index=True)
     # The acting clinician; None for the server itself (retention).
-    clinician_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clinician.id"), index=True)
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), index=True)
     # The clinician owning the session (kept after deletion, so they can still read its log).
-    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clinician.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -73,8 +74,14 @@ def record(session, action: str, clinician_id: int | None, **detail: Any) -> Aud
     """
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}; add it to webapp.audit.ACTIONS.")
-    entry = AuditEntry(session_public_id=session.public_id, clinician_id=clinician_id,
-                       owner_id=session.clinician_id, action=action, detail=detail, created_at=utcnow())
+    entry = AuditEntry(
+        session_public_id=session.public_id,
+        clinician_id=clinician_id,
+        owner_id=session.clinician_id,
+        action=action,
+        detail=detail,
+        created_at=utcnow(),
+    )
     db.session.add(entry)
     return entry
 
@@ -90,29 +97,51 @@ def viewed(session, action: str) -> None:
 
 
 def entries_for(public_id: str, owner_id: int) -> list[AuditEntry]:
-    return list(db.session.scalars(
-        select(AuditEntry).where(AuditEntry.session_public_id == public_id, AuditEntry.owner_id == owner_id)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())))
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.session_public_id == public_id, AuditEntry.owner_id == owner_id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        )
+    )
 
 
 def _rows(entries: list[AuditEntry]) -> list[dict]:
     from webapp.models import Clinician
 
     emails = {c.id: c.email for c in db.session.scalars(select(Clinician))}
-    return [{"at": e.created_at, "session": e.session_public_id,
-             "who": emails.get(e.clinician_id, "a deleted account") if e.clinician_id else "the server",
-             "action": e.action, "what": ACTIONS.get(e.action, e.action), "detail": e.detail} for e in entries]
+    return [
+        {
+            "at": e.created_at,
+            "session": e.session_public_id,
+            "who": emails.get(e.clinician_id, "a deleted account") if e.clinician_id else "the server",
+            "action": e.action,
+            "what": ACTIONS.get(e.action, e.action),
+            "detail": e.detail,
+        }
+        for e in entries
+    ]
 
 
 @bp.get("/audit")
 @login_required
 def all_audit():
     """Every entry of every session this clinician owns or owned (deleted ones included), newest first."""
-    entries = list(db.session.scalars(
-        select(AuditEntry).where(AuditEntry.owner_id == current_user.id)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(ALL_AUDIT_LIMIT)))
-    return render_template("clinician/audit.html", public_id=None, session=None, rows=_rows(entries),
-                           limit=ALL_AUDIT_LIMIT), 200, {"Cache-Control": "no-store"}
+    entries = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.owner_id == current_user.id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(ALL_AUDIT_LIMIT)
+        )
+    )
+    return (
+        render_template(
+            "clinician/audit.html", public_id=None, session=None, rows=_rows(entries), limit=ALL_AUDIT_LIMIT
+        ),
+        200,
+        {"Cache-Control": "no-store"},
+    )
 
 
 ALL_AUDIT_LIMIT = 1000

@@ -5,6 +5,7 @@ sets and its default. `from_environ()` turns the environment into app.config val
 create_app calls it, server.py takes its address from the result. The README's "Running it" table
 says what each one is for, with the same names and defaults (tests/test_config.py compares them).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ PASSWORD_HASH_METHOD = "scrypt"
 def database_url(value: str) -> str:
     """The SQLAlchemy URL; the "postgres://" some hosts hand out is psycopg2's "postgresql://"."""
     if value.startswith("postgres://"):
-        return "postgresql://" + value[len("postgres://"):]
+        return "postgresql://" + value[len("postgres://") :]
     return value
 
 

@@ -12,6 +12,7 @@ the page; they are told apart by name, one per device, so one browser may hold a
 A link and its credentials stop working LINK_AFTER_END_HOURS after the test is done or ended, and
 LINK_MAX_DAYS after the test was created (webapp/config.py).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -78,13 +79,21 @@ def renew_pad_link(session: TestSession) -> None:
     (webapp/tokens.py, pad_token), so the link shown before stops working."""
     session.pad_nonce = secrets.token_hex(16)
     session.pad_token_hash = tokens.token_hash(
-        tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce))
+        tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce)
+    )
 
 
 def set_cookie(response: Response, session: TestSession, device: str, secret: str) -> Response:
     max_age = max(0, int((expires_at(session) - utcnow()).total_seconds()))
-    response.set_cookie(COOKIE_NAMES[device], secret, max_age=max_age, path="/", httponly=True, samesite="Strict",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(
+        COOKIE_NAMES[device],
+        secret,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -94,10 +103,15 @@ def from_cookie(device: str, *options) -> TestSession | None:
     if not 20 <= len(secret) <= 100:
         return None
     return db.session.scalar(
-        select(TestSession).join(DeviceCredential)
-        .where(DeviceCredential.secret_hash == tokens.token_hash(secret), DeviceCredential.device == device,
-               DeviceCredential.revoked_at.is_(None))
-        .options(*options))
+        select(TestSession)
+        .join(DeviceCredential)
+        .where(
+            DeviceCredential.secret_hash == tokens.token_hash(secret),
+            DeviceCredential.device == device,
+            DeviceCredential.revoked_at.is_(None),
+        )
+        .options(*options)
+    )
 
 
 def cross_site_navigation() -> bool:

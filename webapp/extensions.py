@@ -1,4 +1,5 @@
 """Flask extension objects, created once here and bound to an app in create_app (init_app)."""
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO

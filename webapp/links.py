@@ -4,6 +4,7 @@ By default they use the host the request came to. Behind a proxy, or when the cl
 browser reaches the server by a name the patient's phone cannot (127.0.0.1), set
 VISUS_PUBLIC_URL (e.g. https://visus.example.org) and links are built on it.
 """
+
 from flask import current_app, url_for
 
 

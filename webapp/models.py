@@ -4,10 +4,11 @@ What is stored is enough to rebuild any test's state: the session's configuratio
 procedure configuration and seed, every answered trial, and the presentation currently shown.
 Identity is kept to the minimum a clinician needs: a display name or their own reference.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
@@ -17,7 +18,7 @@ from webapp.extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Clinician(UserMixin, db.Model):
@@ -45,26 +46,26 @@ class TestSession(db.Model):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="invited")  # invited|active|done|ended
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[datetime | None]
     show_results: Mapped[bool] = mapped_column(default=False)
 
     invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invite_expires_at: Mapped[datetime]
-    invite_revoked_at: Mapped[Optional[datetime]]
+    invite_revoked_at: Mapped[datetime | None]
     # The pad token is derived from the secret key and this nonce (so the display can be shown it
     # again after a reload); only its hash is stored, and a new nonce revokes it.
-    pad_nonce: Mapped[Optional[str]] = mapped_column(String(64))
-    pad_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    pad_nonce: Mapped[str | None] = mapped_column(String(64))
+    pad_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # When the invite link was exchanged for the display's credential (it works once); the pad link
     # is single-use by its nonce being renewed at the exchange (webapp/patient/credentials.py).
-    invite_used_at: Mapped[Optional[datetime]]
+    invite_used_at: Mapped[datetime | None]
 
-    consent_at: Mapped[Optional[datetime]]
+    consent_at: Mapped[datetime | None]
     current_eye_index: Mapped[int] = mapped_column(default=0)
     seq: Mapped[int] = mapped_column(default=0)  # stimuli put up so far (session-wide)
-    paused_reason: Mapped[Optional[str]] = mapped_column(String(60))
-    display_sid: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    pad_sid: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(60))
+    display_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    pad_sid: Mapped[str | None] = mapped_column(String(64), index=True)
 
     clinician: Mapped[Clinician] = relationship(back_populates="sessions")
     eye_tests: Mapped[list[EyeTest]] = relationship(
@@ -108,13 +109,13 @@ class EyeTest(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|active|done|skipped
     seed: Mapped[int]
     # acuity.procedure.ProcedureConfig.to_dict(), frozen when the eye starts (measurable range included)
-    procedure_config: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    procedure_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The presentation on screen and not yet answered:
     # {trial_id, seq, index, logmar, optotypes, height_css_px, presented_at} or None
-    pending: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # AcuityResult.to_dict()
-    started_at: Mapped[Optional[datetime]]
-    finished_at: Mapped[Optional[datetime]]
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # AcuityResult.to_dict()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
     session: Mapped[TestSession] = relationship(back_populates="eye_tests")
     trials: Mapped[list[Trial]] = relationship(
@@ -134,12 +135,12 @@ class Trial(db.Model):
     seq: Mapped[int]
     logmar: Mapped[float]
     optotypes: Mapped[list[str]] = mapped_column(JSON)
-    responses: Mapped[list[Optional[str]]] = mapped_column(JSON)
+    responses: Mapped[list[str | None]] = mapped_column(JSON)
     correct: Mapped[list[bool]] = mapped_column(JSON)
-    response_time_ms: Mapped[Optional[float]]
-    height_css_px: Mapped[Optional[float]]
+    response_time_ms: Mapped[float | None]
+    height_css_px: Mapped[float | None]
     scored_by: Mapped[str] = mapped_column(String(10))  # patient | clinician
-    presented_at: Mapped[Optional[datetime]]
+    presented_at: Mapped[datetime | None]
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     eye_test: Mapped[EyeTest] = relationship(back_populates="trials")
@@ -165,8 +166,8 @@ class Calibration(db.Model):
     max_logmar: Mapped[float]
     user_agent: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    invalidated_at: Mapped[Optional[datetime]]
-    invalidated_reason: Mapped[Optional[str]] = mapped_column(String(200))
+    invalidated_at: Mapped[datetime | None]
+    invalidated_reason: Mapped[str | None] = mapped_column(String(200))
 
     session: Mapped[TestSession] = relationship(back_populates="calibrations")
 
@@ -179,9 +180,9 @@ class SessionEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    device: Mapped[Optional[str]] = mapped_column(String(20))  # display | pad | clinician | server
+    device: Mapped[str | None] = mapped_column(String(20))  # display | pad | clinician | server
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    text: Mapped[Optional[str]] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[TestSession] = relationship(back_populates="events")
@@ -198,6 +199,6 @@ class DeviceCredential(db.Model):
     device: Mapped[str] = mapped_column(String(10))  # display | pad
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[Optional[datetime]]  # a newer pad was paired
+    revoked_at: Mapped[datetime | None]  # a newer pad was paired
 
     session: Mapped[TestSession] = relationship(back_populates="credentials")

@@ -2,6 +2,7 @@
 session older than the retention period (VISUS_RETENTION_DAYS) by `flask --app webapp purge-expired`
 and when `python3 server.py` starts (webapp/startup.py). Deleting a session deletes its eyes, trials, calibrations and events; its audit
 entries stay (they hold no patient identity) with one more saying who deleted it."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,9 +35,12 @@ def retention_days(app: Flask) -> float | None:
 def _disconnect_patient(sids: tuple[str | None, ...]) -> None:
     for sid in sids:
         if sid:
-            socketio.emit(ev.ERROR, {"error": "link_revoked",
-                                     "message": "This test was deleted. Ask your clinician for a new link."},
-                          to=sid, namespace=ev.PATIENT_NS)
+            socketio.emit(
+                ev.ERROR,
+                {"error": "link_revoked", "message": "This test was deleted. Ask your clinician for a new link."},
+                to=sid,
+                namespace=ev.PATIENT_NS,
+            )
             try:
                 socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
             except Exception:  # a socket of another process (message queue) or already gone

@@ -5,6 +5,7 @@ whenever the database is not at the head revision of migrations/ (an empty datab
 building the app never does. Schema changes are always migrations, never create_all; set
 VISUS_AUTO_MIGRATE=0 to run `flask --app webapp db upgrade` by hand instead.
 """
+
 import os
 import sqlite3
 import stat

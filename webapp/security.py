@@ -1,5 +1,6 @@
 """HTTP security headers, rate limits for HTTP (Flask-Limiter) and for socket events, the Socket.IO
 origin check. See docs/security.md for what each one guards against (OWASP ASVS level 2)."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,6 @@ CONTENT_SECURITY_POLICY = (
 LOGIN_LIMIT = "10 per minute;60 per hour"
 LOGIN_ACCOUNT_LIMIT = "20 per minute;100 per hour"
 LINK_LOOKUP_LIMIT = "30 per minute;300 per hour"
-
 
 
 def public_origin(app: Flask) -> str | None:
@@ -87,8 +87,9 @@ class SecurityHeadersMiddleware:
 
         def with_headers(status, headers, exc_info=None):
             present = {name.lower() for name, _ in headers}
-            headers = list(headers) + [(name, value) for name, value in security_headers(secure)
-                                       if name.lower() not in present]
+            headers = list(headers) + [
+                (name, value) for name, value in security_headers(secure) if name.lower() not in present
+            ]
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, with_headers)
@@ -117,8 +118,9 @@ def refuse_cross_site() -> None:
 
 # Socket.IO's lifecycle events: the protocol reserves these names, and a client that sends an event
 # so named must not run the server's handler of the real one (a "disconnect" that marks a device gone).
-RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener",
-                             "removeListener"})
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
 
 
 def refuse_reserved_events(server) -> None:
@@ -132,10 +134,21 @@ def refuse_reserved_events(server) -> None:
             if id is not None:
                 from socketio import packet
 
-                server._send_packet(eio_sid, server.packet_class(
-                    packet.ACK, namespace=namespace or "/", id=id,
-                    data=[{"ok": False, "error": "bad_event",
-                           "message": f"{data[0]!r} is a reserved Socket.IO event name; a client may not send it."}]))
+                server._send_packet(
+                    eio_sid,
+                    server.packet_class(
+                        packet.ACK,
+                        namespace=namespace or "/",
+                        id=id,
+                        data=[
+                            {
+                                "ok": False,
+                                "error": "bad_event",
+                                "message": f"{data[0]!r} is a reserved Socket.IO event name; a client may not send it.",
+                            }
+                        ],
+                    ),
+                )
             return None
         return handle_event(eio_sid, namespace, id, data)
 
@@ -168,9 +181,13 @@ class MalformedPackets:
         self._unlogged += 1
         now = time.monotonic()
         if now - self._logged_at >= self.interval_s:
-            self.logger.warning("dropped %d malformed Socket.IO packet(s) (%d since start; last: %s); "
-                                "at most one such line every %d s", self._unlogged, self.total,
-                                type(error).__name__, self.interval_s)
+            self.logger.warning(
+                "dropped %d malformed Socket.IO packet(s) (%d since start; last: %s); at most one such line every %d s",
+                self._unlogged,
+                self.total,
+                type(error).__name__,
+                self.interval_s,
+            )
             self._unlogged = 0
             self._logged_at = now
 
@@ -214,7 +231,9 @@ def harden_socketio(app: Flask, socketio) -> None:
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app)
     refuse_reserved_events(socketio.server)
     # A logger of its own: app.logger also has Flask's handler besides the root one (a line twice).
-    counter = MalformedPackets(logging.getLogger("webapp.security"), app.config.get("MALFORMED_PACKET_LOG_INTERVAL_S", 60.0))
+    counter = MalformedPackets(
+        logging.getLogger("webapp.security"), app.config.get("MALFORMED_PACKET_LOG_INTERVAL_S", 60.0)
+    )
     app.extensions["visus_malformed_packets"] = counter
     drop_malformed_packets(socketio.server, counter)
 
@@ -240,18 +259,34 @@ def init_app(app: Flask) -> None:
     bad_links = "Too many links that do not work were opened from this network."
     # endpoint: [(config key, default, methods, key function, message, exempt when), ...]
     limits = {
-        "auth.login": [("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"], _email_and_address, signing_in, None),
-                       ("LOGIN_ACCOUNT_RATE_LIMIT", LOGIN_ACCOUNT_LIMIT, ["POST"], _email, signing_in, None)],
-        "auth.setup": [("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"], get_remote_address,
-                        "Too many failed attempts from this network.", None)],
+        "auth.login": [
+            ("LOGIN_RATE_LIMIT", LOGIN_LIMIT, ["POST"], _email_and_address, signing_in, None),
+            ("LOGIN_ACCOUNT_RATE_LIMIT", LOGIN_ACCOUNT_LIMIT, ["POST"], _email, signing_in, None),
+        ],
+        "auth.setup": [
+            (
+                "LOGIN_RATE_LIMIT",
+                LOGIN_LIMIT,
+                ["POST"],
+                get_remote_address,
+                "Too many failed attempts from this network.",
+                None,
+            )
+        ],
         "patient.test_page": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
         "patient.pad": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
     }
     for endpoint, rules in limits.items():
         for key, default, methods, key_func, message, exempt_when in rules:
-            decorate = limiter.limit(app.config.get(key, default), methods=methods, deduct_when=_failed,
-                                     key_func=key_func, exempt_when=exempt_when, on_breach=_too_many(message),
-                                     scope=f"{key}:{endpoint}")
+            decorate = limiter.limit(
+                app.config.get(key, default),
+                methods=methods,
+                deduct_when=_failed,
+                key_func=key_func,
+                exempt_when=exempt_when,
+                on_breach=_too_many(message),
+                scope=f"{key}:{endpoint}",
+            )
             app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
     app.after_request(set_headers)
     redis_url = app.config.get("REDIS_URL")
@@ -288,8 +323,12 @@ def _too_many(message: str):
 
     def on_breach(limit) -> Response:
         wait_s = max(1, int(limit.reset_at - time.time()))  # as Flask-Limiter's Retry-After
-        page = render_template("errors/error.html", code=429, title="Too many attempts",
-                               message=f"{message} Wait {wait_s} s, then try again.")
+        page = render_template(
+            "errors/error.html",
+            code=429,
+            title="Too many attempts",
+            message=f"{message} Wait {wait_s} s, then try again.",
+        )
         response = make_response(page, 429)
         response.headers["Retry-After"] = str(wait_s)
         return response

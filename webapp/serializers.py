@@ -1,5 +1,6 @@
 """The JSON-able dicts of stored rows, shared by the live test (webapp/live/) and the pages and
 reports (webapp/clinician/, webapp/reports/). docs/protocol.md spells each of them out."""
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,15 @@ def near_distance_mm(session: TestSession) -> float | None:
 def with_notation(estimate: dict[str, Any], near_mm: float | None = None) -> dict[str, Any]:
     """An estimate or result (AcuityResult.to_dict()) with `notation`: every string shown for it
     and its 95% interval (acuity.notation.describe), so no page computes one."""
-    return {**estimate, "notation": n.describe(
-        estimate["logmar"], bound=estimate.get("bound"),
-        ci95=(estimate["ci95_low_logmar"], estimate["ci95_high_logmar"]), near_distance_mm=near_mm)}
+    return {
+        **estimate,
+        "notation": n.describe(
+            estimate["logmar"],
+            bound=estimate.get("bound"),
+            ci95=(estimate["ci95_low_logmar"], estimate["ci95_high_logmar"]),
+            near_distance_mm=near_mm,
+        ),
+    }
 
 
 def notation(logmar: float) -> dict[str, Any]:
@@ -64,8 +71,11 @@ def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
     """The stored result of a finished eye, with its notations."""
     if not eye_test.result:
         return None
-    return {"eye": eye_test.eye, **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
-            **notation(eye_test.result["logmar"])}
+    return {
+        "eye": eye_test.eye,
+        **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
+        **notation(eye_test.result["logmar"]),
+    }
 
 
 def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
@@ -91,9 +101,11 @@ def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
         "viewing_distance_mm": calibration.viewing_distance_mm,
         "viewing_distance_text": n.format_distance_mm(calibration.viewing_distance_mm),
         # Where the patient sits: through a mirror, half the optical distance from the mirror.
-        "position_text": (f"{n.format_distance_mm(calibration.viewing_distance_mm / 2)} from the mirror"
-                          if calibration.mirrored else
-                          f"{n.format_distance_mm(calibration.viewing_distance_mm)} from the screen"),
+        "position_text": (
+            f"{n.format_distance_mm(calibration.viewing_distance_mm / 2)} from the mirror"
+            if calibration.mirrored
+            else f"{n.format_distance_mm(calibration.viewing_distance_mm)} from the screen"
+        ),
         "mirrored": calibration.mirrored,
         "user_agent": calibration.user_agent,
         "at": iso(calibration.created_at),
@@ -103,6 +115,7 @@ def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
 def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = None) -> dict[str, Any]:
     """A measurable range with its notation: the smallest and largest sizes described, the one-line
     text, and the chart-line sizes a clinician may present (largest first)."""
+
     def size(logmar: float) -> dict[str, Any]:
         return n.describe(logmar, size=True, near_distance_mm=near_mm)
 
@@ -110,10 +123,12 @@ def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = Non
     # Whole 0.1 rows within the range (round first: 0.3 * 10 is 2.9999999999999996).
     rows = range(math.floor(round(max_logmar * 10, 6)), math.ceil(round(min_logmar * 10, 6)) - 1, -1)
     return {
-        "min_logmar": min_logmar, "max_logmar": max_logmar,
-        "min_notation": smallest, "max_notation": largest,
+        "min_logmar": min_logmar,
+        "max_logmar": max_logmar,
+        "min_notation": smallest,
+        "max_notation": largest,
         "text": f"{largest.get('n_point', largest['snellen_6'])} to {smallest.get('n_point', smallest['snellen_6'])} "
-                f"({largest['logmar']} to {smallest['logmar']} logMAR)",
+        f"({largest['logmar']} to {smallest['logmar']} logMAR)",
         "sizes": [{"logmar": row / 10, "value": f"{row / 10:.1f}", "text": size(row / 10)["text"]} for row in rows],
     }
 
@@ -145,13 +160,21 @@ def event_dict(event: SessionEvent) -> dict[str, Any]:
     `detail` is only what the page sent: the two are stored apart (webapp/live/commands.py,
     page_event), so no detail can pass for a kind."""
     detail = event.detail or {}
-    values = {"kind": event.kind, "detail": detail, "device": event.device,
-              "text": event.text, "at": iso(event.created_at)}
+    values = {
+        "kind": event.kind,
+        "detail": detail,
+        "device": event.device,
+        "text": event.text,
+        "at": iso(event.created_at),
+    }
     if event.kind == "page_event":
         values["page_kind"] = detail.get("kind")
         # Rows stored before the split hold the page's detail beside the kind.
-        values["detail"] = detail.get("client", {}) if "client" in detail else {
-            key: value for key, value in detail.items() if key != "kind"}
+        values["detail"] = (
+            detail.get("client", {})
+            if "client" in detail
+            else {key: value for key, value in detail.items() if key != "kind"}
+        )
     values["detail_text"] = detail_text(values["detail"], near_distance_mm(event.session))
     return values
 

@@ -2,16 +2,26 @@
 
 One place for both the live test (webapp/live/) and the pages and reports (webapp/serializers.py).
 """
+
 from __future__ import annotations
 
 # Optical distance each set-up asks for, in mm (the mirror set-up: whatever the patient measured).
-SETUP_DISTANCE_MM: dict[str, float | None] = {"2m": 2000.0, "3m": 3000.0, "4m": 4000.0, "near_40cm": 400.0,
-                                              "mirror": None}
+SETUP_DISTANCE_MM: dict[str, float | None] = {
+    "2m": 2000.0,
+    "3m": 3000.0,
+    "4m": 4000.0,
+    "near_40cm": 400.0,
+    "mirror": None,
+}
 # Near set-ups: their notation is also written in N point and M units at this distance.
 NEAR_SETUPS = frozenset({"near_40cm"})
 # How each set-up's distance may be measured (docs/measurement.md §5).
 SETUP_DISTANCE_METHODS: dict[str, tuple[str, ...]] = {
-    "2m": ("tape",), "3m": ("tape",), "4m": ("tape",), "mirror": ("mirror",), "near_40cm": ("tape", "blind_spot"),
+    "2m": ("tape",),
+    "3m": ("tape",),
+    "4m": ("tape",),
+    "mirror": ("mirror",),
+    "near_40cm": ("tape", "blind_spot"),
 }
 
 

@@ -4,6 +4,7 @@
 command for an operator: `flask --app webapp db upgrade` (Flask-Migrate), `flask --app webapp
 purge-expired` (webapp/privacy.py).
 """
+
 from __future__ import annotations
 
 import os

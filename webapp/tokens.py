@@ -1,4 +1,5 @@
 """Invite and pad tokens: random, stored only as SHA-256 hashes; QR codes of their links."""
+
 from __future__ import annotations
 
 import base64
@@ -38,6 +39,18 @@ def qr_svg(text: str, title: str) -> str:
     scalable (viewBox, no width/height), dark modules on white."""
     qr = segno.make(text, error="m")
     out = io.BytesIO()
-    qr.save(out, kind="svg", xmldecl=False, svgns=True, nl=False, omitsize=True, title=title,
-            scale=4, border=2, dark="#000", light="#fff", svgclass="segno")
+    qr.save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        omitsize=True,
+        title=title,
+        scale=4,
+        border=2,
+        dark="#000",
+        light="#fff",
+        svgclass="segno",
+    )
     return out.getvalue().decode("utf-8")

@@ -4,6 +4,7 @@ A schema maps a field name to a Field (type, required, range, size). `validate(e
 returns a clean dict or raises PayloadError whose message names the field and what to send.
 Nothing is stored before a payload has passed here.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,8 @@ class Field:
     max_len: int | None = None
     min_len: int | None = None
     choices: tuple[str, ...] | None = None
-    items: "Field | None" = None
-    schema: "dict[str, Field] | None" = None
+    items: Field | None = None
+    schema: dict[str, Field] | None = None
     nullable: bool = False
 
 
@@ -146,16 +147,24 @@ DISTANCE = {
 # The video call: an SDP description (a few kB; 64 kB is far above any real one) or a trickled ICE
 # candidate, as RTCSessionDescription / RTCIceCandidate.toJSON() give them (webapp/live/call.py).
 PEER_ID = Field("str", max_len=40, min_len=1)
-DESCRIPTION = Field("dict", required=False, schema={
-    "type": Field("str", choices=("offer", "answer")),
-    "sdp": Field("str", max_len=65_536, min_len=1),
-})
-CANDIDATE = Field("dict", required=False, schema={
-    "candidate": Field("str", max_len=1000),  # "" marks the end of the candidates
-    "sdpMid": Field("str", required=False, nullable=True, max_len=40),
-    "sdpMLineIndex": Field("int", required=False, nullable=True, low=0, high=100),
-    "usernameFragment": Field("str", required=False, nullable=True, max_len=256),
-})
+DESCRIPTION = Field(
+    "dict",
+    required=False,
+    schema={
+        "type": Field("str", choices=("offer", "answer")),
+        "sdp": Field("str", max_len=65_536, min_len=1),
+    },
+)
+CANDIDATE = Field(
+    "dict",
+    required=False,
+    schema={
+        "candidate": Field("str", max_len=1000),  # "" marks the end of the candidates
+        "sdpMid": Field("str", required=False, nullable=True, max_len=40),
+        "sdpMLineIndex": Field("int", required=False, nullable=True, low=0, high=100),
+        "usernameFragment": Field("str", required=False, nullable=True, max_len=256),
+    },
+)
 CALL_DEVICE = Field("str", choices=("display", "pad"))
 
 SCHEMAS: dict[str, dict[str, Field]] = {
@@ -173,8 +182,12 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "trial_id": TRIAL_ID,
         "seq": SEQ,
         # [width, height] of each optotype's ink on screen, in device px, in the order shown.
-        "ink_device_px": Field("list", min_len=1, max_len=20, items=Field(
-            "list", min_len=2, max_len=2, items=Field("number", low=0, high=1_000_000))),
+        "ink_device_px": Field(
+            "list",
+            min_len=1,
+            max_len=20,
+            items=Field("list", min_len=2, max_len=2, items=Field("number", low=0, high=1_000_000)),
+        ),
         "device_pixel_ratio": Field("number", low=0.05, high=100),
         "visual_viewport_scale": Field("number", low=0.01, high=100),
     },
@@ -206,11 +219,19 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     ev.SHARE_RESULTS: {"session_id": SESSION_ID, "show": Field("bool")},
     ev.CALL_START: {"session_id": SESSION_ID, "video": Field("bool")},
     ev.CALL_END: {"session_id": SESSION_ID},
-    ev.CALL_SIGNAL: {"session_id": SESSION_ID, "device": CALL_DEVICE, "peer_id": PEER_ID,
-                     "description": DESCRIPTION, "candidate": CANDIDATE},
+    ev.CALL_SIGNAL: {
+        "session_id": SESSION_ID,
+        "device": CALL_DEVICE,
+        "peer_id": PEER_ID,
+        "description": DESCRIPTION,
+        "candidate": CANDIDATE,
+    },
     ev.CALL_MEDIA: {"session_id": SESSION_ID, "audio": Field("bool"), "video": Field("bool"), "hidden": Field("bool")},
-    ev.CALL_JOIN: {"camera": Field("str", choices=("allowed", "refused", "unavailable")),
-                   "audio": Field("bool"), "video": Field("bool")},
+    ev.CALL_JOIN: {
+        "camera": Field("str", choices=("allowed", "refused", "unavailable")),
+        "audio": Field("bool"),
+        "video": Field("bool"),
+    },
     ev.CALL_REPLY: {"peer_id": PEER_ID, "description": DESCRIPTION, "candidate": CANDIDATE},
     ev.CALL_DEVICE_MEDIA: {"audio": Field("bool"), "video": Field("bool")},
 }
@@ -229,9 +250,9 @@ def validate(event: str, payload: Any) -> dict:
         raise PayloadError("the patient's devices answer; the clinician sends offers")
     if event == ev.CALIBRATION:
         distance = clean["distance"]
-        needed = {"tape": "distance_mm", "mirror": "patient_to_mirror_mm", "blind_spot": "offsets_mm"}[distance["method"]]
+        needed = {"tape": "distance_mm", "mirror": "patient_to_mirror_mm", "blind_spot": "offsets_mm"}[
+            distance["method"]
+        ]
         if needed not in distance:
             raise PayloadError(f"distance.{needed} is missing for the {distance['method']} method; send it")
     return clean
-
-

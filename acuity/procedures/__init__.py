@@ -1,4 +1,5 @@
 """The acuity procedures, by the name a ProcedureConfig gives (see acuity.procedure)."""
+
 from __future__ import annotations
 
 from acuity.procedures.bayesian import AdaptiveProcedure, ManualProcedure

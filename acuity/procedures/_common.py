@@ -1,9 +1,10 @@
 """Pieces every procedure shares: config checks, the drawable size grid, symbol choice."""
+
 from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from acuity.optotypes import OPTOTYPE_SETS, OptotypeSet
 from acuity.procedure import Presentation, ProcedureConfig, ProcedureError, TrialRecord
@@ -20,9 +21,7 @@ def check_config(config: ProcedureConfig) -> OptotypeSet:
     if not isinstance(config, ProcedureConfig):
         raise ProcedureError("pass an acuity.procedure.ProcedureConfig")
     if config.optotype_set not in OPTOTYPE_SETS:
-        raise ProcedureError(
-            f"unknown optotype set {config.optotype_set!r}; choose one of {', '.join(OPTOTYPE_SETS)}"
-        )
+        raise ProcedureError(f"unknown optotype set {config.optotype_set!r}; choose one of {', '.join(OPTOTYPE_SETS)}")
     for name in ("min_logmar", "max_logmar", "target_ci95_half_width_logmar"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -60,11 +59,17 @@ def size_grid(config: ProcedureConfig, step_logmar: float = SIZE_STEP_LOGMAR) ->
     return tuple(round(i * step_logmar, 2) for i in range(low, high + 1))
 
 
-def snap_requested(config: ProcedureConfig, requested_logmar: float | None, step_logmar: float = SIZE_STEP_LOGMAR) -> float:
+def snap_requested(
+    config: ProcedureConfig, requested_logmar: float | None, step_logmar: float = SIZE_STEP_LOGMAR
+) -> float:
     """The requested size on the grid; ProcedureError when missing or outside the drawable range."""
     if requested_logmar is None:
         raise ProcedureError("give requested_logmar: the size to show next, in logMAR")
-    if isinstance(requested_logmar, bool) or not isinstance(requested_logmar, (int, float)) or not math.isfinite(requested_logmar):
+    if (
+        isinstance(requested_logmar, bool)
+        or not isinstance(requested_logmar, (int, float))
+        or not math.isfinite(requested_logmar)
+    ):
         raise ProcedureError(f"requested_logmar must be a number of logMAR, got {requested_logmar!r}")
     grid = size_grid(config, step_logmar)
     if not config.min_logmar - 1e-9 <= requested_logmar <= config.max_logmar + 1e-9:

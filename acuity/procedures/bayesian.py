@@ -5,13 +5,14 @@ acuity.psychometric), marginalised over three spreads s. The result is reported 
 chart-equivalent scale: t + CHART_OFFSET_LOGMAR[optotype set], the offset between the
 psychometric threshold and the ETDRS letter-by-letter score of the same eye.
 """
+
 from __future__ import annotations
 
 import bisect
 
 import numpy as np
 
-from acuity.procedure import AcuityResult, Presentation, Procedure, ProcedureConfig, ProcedureError, TrialRecord
+from acuity.procedure import AcuityResult, Presentation, Procedure, ProcedureConfig, ProcedureError
 from acuity.procedures._common import (
     check_config,
     choose_symbol,
@@ -77,7 +78,7 @@ class BayesianProcedure(Procedure):
         if self._synced > len(self.history):
             self._posterior = self._new_posterior()
             self._synced = 0
-        for trial in self.history[self._synced:]:
+        for trial in self.history[self._synced :]:
             for correct in trial.correct:
                 self._posterior.update(trial.presentation.logmar, correct)
         self._synced = len(self.history)
@@ -134,9 +135,15 @@ class BayesianProcedure(Procedure):
         post = self.posterior()
         offset = self.chart_offset_logmar
         smallest, largest = self.sizes[0], self.sizes[-1]
-        if self._trials_at(smallest) >= _EDGE_STOP_TRIALS and post.probability_below(smallest - offset) >= _EDGE_STOP_PROBABILITY:
+        if (
+            self._trials_at(smallest) >= _EDGE_STOP_TRIALS
+            and post.probability_below(smallest - offset) >= _EDGE_STOP_PROBABILITY
+        ):
             return True
-        if self._trials_at(largest) >= _EDGE_STOP_TRIALS and 1.0 - post.probability_below(largest - offset) >= _EDGE_STOP_PROBABILITY:
+        if (
+            self._trials_at(largest) >= _EDGE_STOP_TRIALS
+            and 1.0 - post.probability_below(largest - offset) >= _EDGE_STOP_PROBABILITY
+        ):
             return True
         return False
 

@@ -13,16 +13,17 @@ right at the largest), and each next size is the middle of the likelihood's plat
 Differences from FrACT: sizes on a 0.01 logMAR grid, no easy trials, and the 95% interval comes
 from the normalised likelihood (FrACT offers a bootstrap).
 """
+
 from __future__ import annotations
 
-from acuity.procedure import AcuityResult, Presentation, ProcedureConfig
-from acuity.procedures._common import snap_requested
-from acuity.procedures.bayesian import BayesianProcedure
 import dataclasses
 import math
 
 import numpy as np
 
+from acuity.procedure import AcuityResult, Presentation, ProcedureConfig
+from acuity.procedures._common import snap_requested
+from acuity.procedures.bayesian import BayesianProcedure
 from acuity.psychometric import PsychometricModel, ThresholdPosterior
 
 FRACT_START_LOGMAR = (1.0, 0.7, 0.4, 0.1)

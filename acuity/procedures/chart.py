@@ -6,17 +6,18 @@ largest row the screen can draw below it), descending one row at a time until a 
 Score (docs/measurement.md §7, Ferris et al. 1982):
     logMAR = (logMAR of the largest row tested + 0.1) - (0.1 / letters per row) * letters correct
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
 from acuity.optotypes import optotype_set
 from acuity.procedure import AcuityResult, Presentation, Procedure, ProcedureConfig, ProcedureError, trial_rng
-from acuity.procedures._common import check_config, chart_rows, size_grid, snap_requested, start_size, trial_outcomes
+from acuity.procedures._common import chart_rows, check_config, size_grid, snap_requested, start_size, trial_outcomes
 from acuity.psychometric import LAPSE_RATE, SLOPE_SD_LOGMAR, probability_correct
 
 ROW_STEP_LOGMAR = 0.1
@@ -150,9 +151,7 @@ class ChartProcedure(Procedure):
         correct = sum(1 for _, c in outcomes if c)
         top = rows[0][0] if rows else start_size(self.rows_logmar)
         logmar = round(top + ROW_STEP_LOGMAR - (ROW_STEP_LOGMAR / self.per_row) * correct, 3)
-        half_width = 1.96 * chart_score_sd_logmar(
-            self.config.optotype_set, self.per_row, self.config.chart_stop_misses
-        )
+        half_width = 1.96 * chart_score_sd_logmar(self.config.optotype_set, self.per_row, self.config.chart_stop_misses)
         finished = self.finished
         bound = None
         if finished and rows[0][1].count(False) >= self.config.chart_stop_misses:

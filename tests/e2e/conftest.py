@@ -4,6 +4,7 @@ subprocess on 127.0.0.1, screenshots kept in test-artifacts/.
 
 Never `playwright install`: the browser is /usr/bin/chromium.
 """
+
 from __future__ import annotations
 
 import pytest

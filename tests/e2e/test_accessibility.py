@@ -1,9 +1,18 @@
 """Accessibility in a real browser: axe-core finds no serious or critical problem on the patient's
 pages, the answer pad and the clinician's live view, and a patient can go through every step with
 the keyboard alone (Tab, Enter, Space for tick boxes, arrow keys, letter keys)."""
+
 import pytest
 
-from tests.support.flows import CARD_WIDTH_MM, create_test, focus_is_visible, serious_violations, sign_in, tab_to, visible
+from tests.support.flows import (
+    CARD_WIDTH_MM,
+    create_test,
+    focus_is_visible,
+    serious_violations,
+    sign_in,
+    tab_to,
+    visible,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +96,9 @@ def test_keyboard_only_patient_and_no_serious_axe_violations(new_context, live_s
     # Practice with a key: the feedback says right or what it was.
     practice = display.get_attribute("[data-practice-host] [data-optotype]", "data-optotype")
     keys.press(practice.lower() if practice else "c")
-    display.wait_for_function("() => document.querySelector('[data-practice-feedback]').textContent.startsWith('Right')")
+    display.wait_for_function(
+        "() => document.querySelector('[data-practice-feedback]').textContent.startsWith('Right')"
+    )
     tab_to(display, '[data-action="ready"]')
     keys.press("Enter")
 
@@ -100,7 +111,9 @@ def test_keyboard_only_patient_and_no_serious_axe_violations(new_context, live_s
         )
         if row == 0:
             check(display, "test")
-        symbols = display.eval_on_selector_all("[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
+        symbols = display.eval_on_selector_all(
+            "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+        )
         for symbol in symbols:
             keys.press(symbol.lower() if row == 0 else "Space")
         clinician.wait_for_function("n => document.querySelectorAll('[data-answers] li').length === n", arg=row + 1)

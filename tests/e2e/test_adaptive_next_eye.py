@@ -1,9 +1,9 @@
 """Adaptive procedure: one optotype per trial, answered on the display's keyboard; the clinician
 moves to the next eye before the trial budget is spent, then ends the test."""
+
 import pytest
 
 from calibration.size import optotype_height_css_px
-
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
@@ -13,7 +13,9 @@ def answer_one(display, clinician, answered: int, previous_seq: str, css_px_per_
     """Wait for a new stimulus, check its drawn size, answer it right with its letter key."""
     display.wait_for_function(
         "last => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h.dataset.drawnHeight && h.dataset.seq !== last; }", arg=previous_seq)
+        " return h.dataset.drawnHeight && h.dataset.seq !== last; }",
+        arg=previous_seq,
+    )
     seq = display.get_attribute("[data-stimulus-host]", "data-seq")
     logmar = float(display.get_attribute("[data-stimulus-host] [data-stimulus]", "data-logmar"))
     optotypes = display.locator("[data-stimulus-host] [data-optotype]")
@@ -32,7 +34,9 @@ def test_adaptive_next_eye_then_end(new_context, live_server, shots):
     clinician.goto(f"{live_server}/sessions/{public_id}")
     clinician.wait_for_selector('[data-device="display"]')
 
-    display = shots.watch("display", new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=2).new_page())
+    display = shots.watch(
+        "display", new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=2).new_page()
+    )
     display.goto(invite_url)
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
@@ -53,7 +57,7 @@ def test_adaptive_next_eye_then_end(new_context, live_server, shots):
     clinician.wait_for_selector('[data-eye-status="done"]')
     display.click('[data-action="continue"]')
     answer_one(display, clinician, 4, seq, css_px_per_mm)
-    assert clinician.locator('[data-answers] li').first.text_content().startswith("#1 (right eye)")
+    assert clinician.locator("[data-answers] li").first.text_content().startswith("#1 (right eye)")
     assert clinician.locator("[data-plot] [data-plot-trial]").count() == 4
 
     clinician.once("dialog", lambda dialog: dialog.accept())

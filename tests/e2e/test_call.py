@@ -6,6 +6,7 @@ still takes the test; a reload of either page brings the call back by itself.
 
 These tests launch a browser of their own with the fake-media flags, so the other browser tests
 keep theirs."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,8 +22,11 @@ from webapp.live.call import turn_credential
 
 pytestmark = pytest.mark.browser
 
-CALL_ARGS = BROWSER_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            "--autoplay-policy=no-user-gesture-required"]
+CALL_ARGS = BROWSER_ARGS + [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 # Test-only instrumentation: every RTCPeerConnection the page makes is kept where the test can
 # ask it for getStats(); the application's code is not changed for it.
@@ -200,7 +204,8 @@ def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_to
         clinician, display = open_pages(call_context, shots, server.base_url)
         start_call(clinician, display, allow=False)
         clinician.wait_for_function(
-            "() => document.querySelector('[data-call-status]').textContent.includes('did not allow')")
+            "() => document.querySelector('[data-call-status]').textContent.includes('did not allow')"
+        )
         assert "camera" in display.text_content("[data-call-note]")
         display.wait_for_selector("[data-call-ask]", state="hidden")
         # The patient still hears the clinician (who still sees no one), and takes the test.
@@ -210,8 +215,9 @@ def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_to
         display.click('[data-action="answers-done"]')
         display.click('[data-action="ready"]')
         display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
-        symbols = display.eval_on_selector_all("[data-stimulus-host] [data-optotype]",
-                                               "els => els.map(e => e.dataset.optotype)")
+        symbols = display.eval_on_selector_all(
+            "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+        )
         for symbol in symbols:
             display.keyboard.press(symbol.lower())
         clinician.wait_for_function("() => document.querySelectorAll('[data-answers] li').length === 1")
@@ -233,8 +239,15 @@ def coturn(tmp_path):
 
 
 def test_the_call_goes_through_turn_with_the_credentials_visus_issued(call_context, shots, tmp_path, coturn):
-    server = ServerProcess(tmp_path, env={"VISUS_TURN_URLS": coturn.url, "VISUS_TURN_SECRET": coturn.secret,
-                                          "VISUS_TURN_TTL_S": "600", "VISUS_TURN_ONLY": "1"}).start()
+    server = ServerProcess(
+        tmp_path,
+        env={
+            "VISUS_TURN_URLS": coturn.url,
+            "VISUS_TURN_SECRET": coturn.secret,
+            "VISUS_TURN_TTL_S": "600",
+            "VISUS_TURN_ONLY": "1",
+        },
+    ).start()
     try:
         clinician, display = open_pages(call_context, shots, server.base_url)
         start_call(clinician, display)

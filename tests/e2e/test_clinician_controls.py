@@ -1,9 +1,16 @@
 """The clinician steers a live test: clinician-scored mode (mark each letter right or wrong),
 pause and resume, a re-calibration asked for by the clinician or forced by a zoom, notes."""
+
 import pytest
 
-from tests.support.flows import (calibrate_by_clicking, create_test, current_stimulus, serious_violations, sign_in,
-                                 visible)
+from tests.support.flows import (
+    calibrate_by_clicking,
+    create_test,
+    current_stimulus,
+    serious_violations,
+    sign_in,
+    visible,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +64,8 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     display.click('[data-action="continue"]')
     display.wait_for_selector("[data-test-message]", state="hidden")
     display.wait_for_function(
-        "trial => document.querySelector('[data-stimulus-host]').dataset.trialId === trial", arg=first["trial_id"])
+        "trial => document.querySelector('[data-stimulus-host]').dataset.trialId === trial", arg=first["trial_id"]
+    )
 
     # The clinician asks for a new calibration: the patient measures again, the same trial returns.
     clinician.click('[data-control="request_recalibration"]')
@@ -86,8 +94,9 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     # A zoom on the patient's screen (devicePixelRatio change) voids the calibration.
     second = current_stimulus(display, again["seq"])
     cdp = display_context.new_cdp_session(display)
-    cdp.send("Emulation.setDeviceMetricsOverride",
-             {"width": 1280, "height": 800, "deviceScaleFactor": 1.25, "mobile": False})
+    cdp.send(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1.25, "mobile": False}
+    )
     display.wait_for_selector(visible("scale"))
     assert "zoomed" in display.text_content("[data-recalibrate-reason]")
     clinician.wait_for_selector('[data-event-kind="zoom"]')
@@ -107,7 +116,8 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     clinician.wait_for_selector('[data-event-kind="note"]')
     assert "<b>reading</b>" in clinician.text_content('[data-event-kind="note"]')  # text, not markup
     clinician.wait_for_function(
-        "seq => document.querySelectorAll('[data-score-value=\"false\"]').length === 5", arg=third["seq"])
+        "seq => document.querySelectorAll('[data-score-value=\"false\"]').length === 5", arg=third["seq"]
+    )
     clinician.click('[data-score-all="false"]')
     clinician.click("[data-score-submit]")
     display.wait_for_selector(visible("done"))

@@ -1,6 +1,7 @@
 """The pages work under a strict Content-Security-Policy (the one the server is meant to send):
 no inline script, no inline style markup, nothing from another origin. The header is added here by
 intercepting the server's responses, so the check does not wait for the server to send it."""
+
 import pytest
 
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
@@ -45,7 +46,9 @@ def test_patient_and_clinician_pages_need_nothing_a_strict_csp_forbids(new_conte
     calibrate_by_clicking(display, 4.0)
     display.wait_for_selector(visible("answers"))
     display.wait_for_selector("[data-pad-qr] svg")
-    pad = shots.watch("pad", strict(new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)).new_page())
+    pad = shots.watch(
+        "pad", strict(new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)).new_page()
+    )
     pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
     display.click('[data-action="answers-done"]')

@@ -6,6 +6,7 @@ by the page's own `measureInk`, is the height the server asked for at devicePixe
 and the crowding bars sit one letter width away. The pixels on screen are measured from screenshots
 by test_drawn_size.py.
 """
+
 import pytest
 
 from tests.support.browser import ORIGIN, open_static_page, serve_from_disk
@@ -59,10 +60,12 @@ def test_drawn_height_is_the_requested_height(drawing_page, set_name, symbol):
 
 def test_row_letters_are_one_letter_width_apart_inside_crowding_bars(drawing_page):
     height = 50.0
-    drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": list("DKNSZ"), "height": height, "crowding": True, "mirrored": False})
+    drawn = drawing_page.evaluate(
+        DRAW, {"set": "sloan", "symbols": list("DKNSZ"), "height": height, "crowding": True, "mirrored": False}
+    )
     boxes = drawn["boxes"]
     assert len(boxes) == 5
-    for left, right in zip(boxes, boxes[1:]):
+    for left, right in zip(boxes, boxes[1:], strict=False):
         assert right["x"] - (left["x"] + left["w"]) == pytest.approx(height, rel=0.02)
     left_bar, right_bar, top_bar, bottom_bar = drawn["bars"]
     stroke = height / 5
@@ -76,7 +79,9 @@ def test_row_letters_are_one_letter_width_apart_inside_crowding_bars(drawing_pag
 
 
 def test_mirrored_stimulus_is_reversed_left_to_right_at_the_same_size(drawing_page):
-    drawn = drawing_page.evaluate(DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True})
+    drawn = drawing_page.evaluate(
+        DRAW, {"set": "sloan", "symbols": ["R"], "height": 80.0, "crowding": True, "mirrored": True}
+    )
     assert drawn["transform"].startswith("matrix(-1, 0, 0, 1")
     dpr = drawing_page.evaluate("devicePixelRatio")
     assert drawn["reported"] == [[pytest.approx(80.0 * dpr, rel=0.003)] * 2]
@@ -120,6 +125,9 @@ def test_card_is_id1_shaped_and_turning_it_keeps_the_scale(browser, viewport_wid
         assert short_side == pytest.approx(53.98 * scale, rel=0.003)
         assert 2.88 * scale <= card["radius"] <= 3.48 * scale
         assert card["turnedScale"] == pytest.approx(scale, rel=0.002)
-        assert (card["turnedW"], card["turnedH"]) == (pytest.approx(card["h"], rel=0.003), pytest.approx(card["w"], rel=0.003))
+        assert (card["turnedW"], card["turnedH"]) == (
+            pytest.approx(card["h"], rel=0.003),
+            pytest.approx(card["w"], rel=0.003),
+        )
     finally:
         context.close()

@@ -17,6 +17,7 @@ A deliberately clipped drawing (the old inline-svg clipping: overflow hidden, ce
 fractional position) is measured short in the pixels, reported short by the page, and refused by
 the server's check.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,9 +34,9 @@ from acuity.procedures._common import size_grid
 from calibration.capability import DRAWN_SIZE_TOLERANCE, check_drawn, measurable_range
 from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
-from tests.support.server import ARTIFACTS
 from tests.support.browser import open_static_page
 from tests.support.ink import darkness, grey_levels, ink_box
+from tests.support.server import ARTIFACTS
 from tests.support.svgraster import inside, parse_path
 
 pytestmark = pytest.mark.browser
@@ -76,8 +77,12 @@ def _blunt_sides(set_name: str, symbol: str) -> frozenset[str]:
     x0, y0, x1, y1 = _outline_box(set_name, symbol)
     along = np.linspace(0.0, GRID, 501)
     inset = 0.05
-    lines = {"left": (np.full_like(along, x0 + inset), along), "right": (np.full_like(along, x1 - inset), along),
-             "top": (along, np.full_like(along, y0 + inset)), "bottom": (along, np.full_like(along, y1 - inset))}
+    lines = {
+        "left": (np.full_like(along, x0 + inset), along),
+        "right": (np.full_like(along, x1 - inset), along),
+        "top": (along, np.full_like(along, y0 + inset)),
+        "bottom": (along, np.full_like(along, y1 - inset)),
+    }
     return frozenset(side for side, (xs, ys) in lines.items() if inside(d, xs, ys).mean() * GRID >= 0.5)
 
 
@@ -175,26 +180,35 @@ def _measure(grey: np.ndarray, item: dict, layout: dict, dpr: int) -> dict:
     assert box is not None, f"no ink at all for {item}"
     ink_left, ink_top, ink_right, ink_bottom = box[0] + left, box[1] + top, box[2] + left, box[3] + top
     row = {
-        "dpr": dpr, "set": item["set"], "symbol": item["symbol"], "crowding": item["crowding"],
-        "logmar": f"{item['logmar']:+.2f}", "requested_device_px": round(height_device_px, 3),
-        "outline_width_device_px": round((x1 - x0) * scale, 3), "outline_height_device_px": round((y1 - y0) * scale, 3),
-        "ink_width_device_px": round(ink_right - ink_left, 3), "ink_height_device_px": round(ink_bottom - ink_top, 3),
+        "dpr": dpr,
+        "set": item["set"],
+        "symbol": item["symbol"],
+        "crowding": item["crowding"],
+        "logmar": f"{item['logmar']:+.2f}",
+        "requested_device_px": round(height_device_px, 3),
+        "outline_width_device_px": round((x1 - x0) * scale, 3),
+        "outline_height_device_px": round((y1 - y0) * scale, 3),
+        "ink_width_device_px": round(ink_right - ink_left, 3),
+        "ink_height_device_px": round(ink_bottom - ink_top, 3),
         "page_ink_width_device_px": round(layout["page_ink"][0], 3),
         "page_ink_height_device_px": round(layout["page_ink"][1], 3),
         "tolerance_device_px": round(tolerance_device_px(height_device_px), 3),
     }
     blunt = _blunt_sides(item["set"], item["symbol"])
     assert {"top", "bottom"} <= blunt or {"left", "right"} <= blunt
-    row["height_error_device_px"] = (round(row["ink_height_device_px"] - (y1 - y0) * scale, 3)
-                                     if {"top", "bottom"} <= blunt else "")
-    row["width_error_device_px"] = (round(row["ink_width_device_px"] - (x1 - x0) * scale, 3)
-                                    if {"left", "right"} <= blunt else "")
-    row["height_error_percent"] = (round(100 * row["height_error_device_px"] / height_device_px, 2)
-                                   if row["height_error_device_px"] != "" else "")
+    row["height_error_device_px"] = (
+        round(row["ink_height_device_px"] - (y1 - y0) * scale, 3) if {"top", "bottom"} <= blunt else ""
+    )
+    row["width_error_device_px"] = (
+        round(row["ink_width_device_px"] - (x1 - x0) * scale, 3) if {"left", "right"} <= blunt else ""
+    )
+    row["height_error_percent"] = (
+        round(100 * row["height_error_device_px"] / height_device_px, 2) if row["height_error_device_px"] != "" else ""
+    )
     bar_errors = []
     if item["crowding"]:
         assert len(layout["bars"]) == 4
-        for side, bar_css in zip(("left", "right", "top", "bottom"), layout["bars"]):
+        for side, bar_css in zip(("left", "right", "top", "bottom"), layout["bars"], strict=False):
             bar = BARS[side]
             pixels, left, top = _crop(grey, bar_css, dpr, min(max(2.0, stroke_device_px), reach_device_px))
             found = ink_box(pixels)
@@ -203,8 +217,12 @@ def _measure(grey: np.ndarray, item: dict, layout: dict, dpr: int) -> dict:
             wanted = {"width": bar["width"] * scale, "height": bar["height"] * scale}
             got = {"width": b_right - b_left, "height": b_bottom - b_top}
             # Distance from the letter's outline to the bar's inner edge: one letter width (5 strokes).
-            gap = {"left": ink_left - b_right, "right": b_left - ink_right,
-                   "top": ink_top - b_bottom, "bottom": b_top - ink_bottom}[side]
+            gap = {
+                "left": ink_left - b_right,
+                "right": b_left - ink_right,
+                "top": ink_top - b_bottom,
+                "bottom": b_top - ink_bottom,
+            }[side]
             outline_inset = {"left": x0, "right": GRID - x1, "top": y0, "bottom": GRID - y1}[side]
             wanted["gap"] = (GRID + outline_inset) * scale
             got["gap"] = gap
@@ -241,21 +259,35 @@ def test_every_allowed_size_is_drawn_within_2_percent_or_half_a_pixel(browser, d
             for crowding in (False, True):
                 for n, logmar in enumerate(sizes):
                     height = optotype_height_css_px(logmar, DISTANCE_MM, CSS_PX_PER_MM)
-                    items.append({"set": set_name, "symbol": symbols[n % len(symbols)], "crowding": crowding,
-                                  "logmar": logmar, "height": height, "extent": height * (3.4 if crowding else 1.0)})
+                    items.append(
+                        {
+                            "set": set_name,
+                            "symbol": symbols[n % len(symbols)],
+                            "crowding": crowding,
+                            "logmar": logmar,
+                            "height": height,
+                            "extent": height * (3.4 if crowding else 1.0),
+                        }
+                    )
         rows = []
         for number, sheet in enumerate(_sheets(items)):
-            layouts = page.evaluate(DRAW_SHEET, [{k: item[k] for k in ("set", "symbol", "crowding", "logmar", "height",
-                                                                        "x", "y")} for item in sheet])
-            used_height = min(VIEWPORT[1], math.ceil(max(layout["letter"][3] for layout in layouts) + 2 * max(
-                item["height"] for item in sheet) + 4))
+            layouts = page.evaluate(
+                DRAW_SHEET,
+                [{k: item[k] for k in ("set", "symbol", "crowding", "logmar", "height", "x", "y")} for item in sheet],
+            )
+            used_height = min(
+                VIEWPORT[1],
+                math.ceil(
+                    max(layout["letter"][3] for layout in layouts) + 2 * max(item["height"] for item in sheet) + 4
+                ),
+            )
             png = page.screenshot(clip={"x": 0, "y": 0, "width": VIEWPORT[0], "height": used_height})
             if number == 0:
                 (ARTIFACTS / "drawn-size").mkdir(parents=True, exist_ok=True)
                 (ARTIFACTS / "drawn-size" / f"dpr{dpr}-sheet{number}.png").write_bytes(png)
             grey = grey_levels(png)
             assert grey.shape[1] == VIEWPORT[0] * dpr  # device resolution
-            for item, layout in zip(sheet, layouts):
+            for item, layout in zip(sheet, layouts, strict=False):
                 rows.append(_measure(grey, item, layout, dpr))
         table_rows.extend(rows)
         for row in rows:
@@ -270,7 +302,8 @@ def test_every_allowed_size_is_drawn_within_2_percent_or_half_a_pixel(browser, d
         assert len(rows) == len(sizes) * len(SETS) * 2
         seconds = time.monotonic() - started
         (ARTIFACTS / "drawn-size" / f"dpr{dpr}-timing.txt").write_text(
-            f"{len(rows)} stimuli on {number + 1} screenshots in {seconds:.1f} s\n")
+            f"{len(rows)} stimuli on {number + 1} screenshots in {seconds:.1f} s\n"
+        )
     finally:
         context.close()
 
@@ -307,8 +340,15 @@ def test_a_clipped_letter_is_measured_short_reported_short_and_refused(browser, 
             drawn = page.evaluate(DRAW_CENTRED, {"height": height, "clipped": clipped})
             png = page.screenshot()
             shots.dir.joinpath(f"{'clipped' if clipped else 'whole'}-H-{height:.2f}px.png").write_bytes(
-                page.screenshot(clip={"x": drawn["letter"][0] - 10, "y": drawn["letter"][1] - 10,
-                                      "width": height + 20, "height": height + 20}))
+                page.screenshot(
+                    clip={
+                        "x": drawn["letter"][0] - 10,
+                        "y": drawn["letter"][1] - 10,
+                        "width": height + 20,
+                        "height": height + 20,
+                    }
+                )
+            )
             pixels, left, top = _crop(grey_levels(png), drawn["letter"], dpr, 4.0)
             box = ink_box(pixels)
             screen_height = box[3] - box[1]

@@ -1,5 +1,6 @@
 """A withdrawn invite: the open display is told at once and shows only what to do; the link then
 gives the server's "ask your clinician for a new link" page."""
+
 import pytest
 
 from tests.support.flows import create_test, sign_in, visible

@@ -2,10 +2,10 @@
 patient's display (devicePixelRatio 1 and 2) calibrates, pairs a phone as the answer pad and reads
 two eyes to the end. Every optotype drawn is measured (its CSS box) against the size calibration
 requires for the logMAR shown (ISO 10938:2016: within 5%)."""
+
 import pytest
 
 from calibration.size import optotype_height_css_px
-
 from tests.support.flows import create_test, serious_violations, set_card_width, sign_in, visible
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,9 @@ def wait_count(page, selector: str, count: int) -> None:
     [(1, 3.9, "3m"), (2, 4.6, "mirror")],  # mirror: 1.5 m to the mirror, 3 m optical path
     ids=["dpr1-tape", "dpr2-mirror"],
 )
-def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_server, shots, dpr, chosen_css_px_per_mm, setup):
+def test_patient_reads_two_eyes_while_the_clinician_watches(
+    new_context, live_server, shots, dpr, chosen_css_px_per_mm, setup
+):
     clinician_context = new_context(viewport={"width": 1280, "height": 900})
     display_context = new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=dpr)
     phone_context = new_context(**PHONE)
@@ -114,9 +116,12 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
             logmar = float(stimulus.get_attribute("data-logmar"))
             assert min_logmar - 1e-9 <= logmar <= max_logmar + 1e-9
             symbols = display.eval_on_selector_all(
-                "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
+                "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+            )
             assert len(symbols) == 5
-            transform = display.eval_on_selector("[data-stimulus-host] [data-stimulus]", "e => getComputedStyle(e).transform")
+            transform = display.eval_on_selector(
+                "[data-stimulus-host] [data-stimulus]", "e => getComputedStyle(e).transform"
+            )
             assert transform.startswith("matrix(-1, 0, 0, 1") == (setup == "mirror"), transform
             required = optotype_height_css_px(logmar, VIEWING_DISTANCE_MM, css_px_per_mm)
             for box in display.locator("[data-stimulus-host] [data-optotype]").all():
@@ -146,7 +151,9 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(new_context, live_se
         if eye == "right":
             display.wait_for_selector('[data-action="continue"]:not([hidden])')
             assert "left eye" in display.text_content("[data-test-message-text]")
-            message_transform = display.eval_on_selector("[data-test-message-text]", "e => getComputedStyle(e).transform")
+            message_transform = display.eval_on_selector(
+                "[data-test-message-text]", "e => getComputedStyle(e).transform"
+            )
             assert message_transform.startswith("matrix(-1, 0, 0, 1") == (setup == "mirror"), "read in the mirror"
             shots.take(display, "between-eyes", full_page=False)
             display.click('[data-action="continue"]')

@@ -1,5 +1,6 @@
 """Manual procedure: the clinician chooses each size; the patient answers a tumbling E with the
 arrow keys; the clinician ends the test and the patient sees the results (the clinician allowed it)."""
+
 import pytest
 
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
@@ -13,7 +14,8 @@ def test_clinician_chooses_sizes_and_ends_the_test(new_context, live_server, sho
     clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 1000}).new_page())
     sign_in(clinician, live_server)
     invite_url, public_id = create_test(
-        clinician, live_server, eyes="right", optotype_set="tumbling_e", procedure="manual", show_results=True)
+        clinician, live_server, eyes="right", optotype_set="tumbling_e", procedure="manual", show_results=True
+    )
     clinician.goto(f"{live_server}/sessions/{public_id}")
     clinician.wait_for_selector('[data-device="display"]')
 
@@ -46,7 +48,9 @@ def test_clinician_chooses_sizes_and_ends_the_test(new_context, live_server, sho
         direction = display.get_attribute("[data-stimulus-host] [data-optotype]", "data-optotype")
         display.keyboard.press(ARROW_KEYS[direction] if right else "Space")
         answers.append(right)
-        clinician.wait_for_function("n => document.querySelectorAll('[data-answers] li').length === n", arg=len(answers))
+        clinician.wait_for_function(
+            "n => document.querySelectorAll('[data-answers] li').length === n", arg=len(answers)
+        )
         assert clinician.get_attribute("[data-answers] li", "data-correct") == str(right).lower()
     shots.take(clinician, "manual")
 

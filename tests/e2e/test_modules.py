@@ -1,5 +1,6 @@
 """The small front-end modules in Chromium, without a server (same routing as test_drawing):
 keys and buttons for answers, and one answer per trial. (Notation is the server's: acuity.notation.)"""
+
 import pytest
 
 from tests.support.browser import ORIGIN, serve_from_disk
@@ -40,8 +41,18 @@ def test_keys_mean_symbols_of_the_set_only(page):
     assert keys["arrow"] == "up" and keys["pageUp"] == "up-right" and keys["numpad1"] == "down-left"
     assert keys["diagonalInFour"] == "undefined"
     # A compass for the 8-position Landolt C, the middle cell empty, then "not sure".
-    assert keys["buttons"] == ["up-left", "up", "up-right", "left", "-", "right",
-                               "down-left", "down", "down-right", "not-sure"]
+    assert keys["buttons"] == [
+        "up-left",
+        "up",
+        "up-right",
+        "left",
+        "-",
+        "right",
+        "down-left",
+        "down",
+        "down-right",
+        "not-sure",
+    ]
 
 
 def test_a_row_is_sent_once_with_every_symbol_and_undo_works(page):

@@ -2,6 +2,7 @@
 The page's clock is Playwright's fake clock, so the moving dot is exactly where the script says
 when the "patient" presses Space: five sweeps stopped at 400 mm x tan(13.5 deg) = 96.0 mm must
 give a viewing distance of 40 cm on the server."""
+
 import math
 
 import pytest
@@ -44,11 +45,15 @@ def test_blind_spot_sweeps_measure_forty_centimetres(new_context, live_server, s
         if sweep == 0:
             shots.take(display, "sweep")
         display.keyboard.press("Space")
-        display.wait_for_function("n => document.querySelector('[data-sweeps-done]').textContent === String(n)", arg=sweep + 1)
+        display.wait_for_function(
+            "n => document.querySelector('[data-sweeps-done]').textContent === String(n)", arg=sweep + 1
+        )
     display.click('[data-action="distance-done"]')
     display.wait_for_selector("[data-range-report]:not([hidden])")
     assert display.text_content("[data-range-text]").startswith("At 40 cm")
-    clinician.wait_for_function("() => document.querySelector('[data-cal=\"distance\"]').textContent.includes('blind spot')")
+    clinician.wait_for_function(
+        "() => document.querySelector('[data-cal=\"distance\"]').textContent.includes('blind spot')"
+    )
     distance_text = clinician.text_content('[data-cal="distance"]')
     assert distance_text.startswith("40 cm"), distance_text
     shots.take(display, "range")

@@ -9,6 +9,7 @@ below, the rule of acuity.notation.describe: the nearest chart line of the logMA
 decimals, ties to the worse line), bounds past the chart's lines (6/3 to 6/240), and for a near
 test N point and M units at 40 cm.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,8 @@ import requests
 from pypdf import PdfReader
 from sqlalchemy import create_engine, select
 
-from tests.support.server import ServerProcess
 from tests.support.flows import create_test, sign_in
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +52,14 @@ SHOWN = {
     2.0: ("2.00", "worse than 6/240", "worse than 20/800", "worse than 0.025"),
 }
 # Near (40 cm): logMAR -> (N point, M units) at 40 cm; N8 is about 1M (Law 1951).
-NEAR = {0.4: ("N8", "1.0M"), 0.3: ("N6", "0.8M"), 0.5: ("N10", "1.25M"), 0.0: ("better than N5", "0.4M"),
-        -0.1: ("better than N5", "0.32M"), 0.2: ("N5", "0.63M")}
+NEAR = {
+    0.4: ("N8", "1.0M"),
+    0.3: ("N6", "0.8M"),
+    0.5: ("N10", "1.25M"),
+    0.0: ("better than N5", "0.4M"),
+    -0.1: ("better than N5", "0.32M"),
+    0.2: ("N5", "0.63M"),
+}
 # Per session: the set-up and (right eye, left eye), each (logMAR, 95% interval low, high, bound).
 SESSIONS = [
     ("3m", ((-0.35, -0.76, -0.3, "<="), (-0.3, -0.36, 0.0, None))),
@@ -71,12 +78,20 @@ def expected(setup: str, logmar: float, low: float, high: float, bound: str | No
         qualifier = " or better"
     if bound == ">=" and not six.startswith("worse"):
         qualifier = " or worse"
-    want = {"logmar": shown, "snellen_6": six, "snellen_20": twenty, "decimal": decimal,
-            "text": f"{six} ({twenty}){qualifier} · {shown} logMAR",
-            "ci95_low": SHOWN[low][0], "ci95_high": SHOWN[high][0]}
+    want = {
+        "logmar": shown,
+        "snellen_6": six,
+        "snellen_20": twenty,
+        "decimal": decimal,
+        "text": f"{six} ({twenty}){qualifier} · {shown} logMAR",
+        "ci95_low": SHOWN[low][0],
+        "ci95_high": SHOWN[high][0],
+    }
     if setup == "near_40cm":
         n_point, m_units = NEAR[logmar]
-        want.update(n_point=n_point, m_units=m_units, text=f"{n_point} ({m_units} at 40 cm){qualifier} · {shown} logMAR")
+        want.update(
+            n_point=n_point, m_units=m_units, text=f"{n_point} ({m_units} at 40 cm){qualifier} · {shown} logMAR"
+        )
     return want
 
 
@@ -98,13 +113,30 @@ def store_results(server: ServerProcess, public_id: str, eyes) -> None:
     with engine.begin() as connection:
         session_id = connection.execute(select(sessions.c.id).where(sessions.c.public_id == public_id)).scalar_one()
         for order_index, (logmar, low, high, bound) in enumerate(eyes):
-            connection.execute(eye_tests.update().where(
-                eye_tests.c.session_id == session_id, eye_tests.c.order_index == order_index).values(
-                status="done", started_at=now, finished_at=now,
-                result={"logmar": logmar, "ci95_low_logmar": low, "ci95_high_logmar": high, "bound": bound,
-                        "trials": 12, "optotypes_shown": 40, "optotypes_correct": 30, "finished": True}))
-        connection.execute(sessions.update().where(sessions.c.id == session_id).values(
-            status="done", consent_at=now, finished_at=now, current_eye_index=len(eyes) - 1, show_results=True))
+            connection.execute(
+                eye_tests.update()
+                .where(eye_tests.c.session_id == session_id, eye_tests.c.order_index == order_index)
+                .values(
+                    status="done",
+                    started_at=now,
+                    finished_at=now,
+                    result={
+                        "logmar": logmar,
+                        "ci95_low_logmar": low,
+                        "ci95_high_logmar": high,
+                        "bound": bound,
+                        "trials": 12,
+                        "optotypes_shown": 40,
+                        "optotypes_correct": 30,
+                        "finished": True,
+                    },
+                )
+            )
+        connection.execute(
+            sessions.update()
+            .where(sessions.c.id == session_id)
+            .values(status="done", consent_at=now, finished_at=now, current_eye_index=len(eyes) - 1, show_results=True)
+        )
     engine.dispose()
 
 
@@ -120,22 +152,24 @@ def test_every_surface_says_the_same(server, new_context, shots):
     http.cookies.update(cookies)
     seen = 0
     for index, (setup, eyes) in enumerate(SESSIONS):
-        invite_url, public_id = create_test(clinician, server.base_url, eyes="right_left", setup=setup,
-                                            show_results=True)
+        invite_url, public_id = create_test(
+            clinician, server.base_url, eyes="right_left", setup=setup, show_results=True
+        )
         store_results(server, public_id, eyes)
-        wants = {eye: expected(setup, *values) for eye, values in zip(("right", "left"), eyes)}
+        wants = {eye: expected(setup, *values) for eye, values in zip(("right", "left"), eyes, strict=False)}
         base = f"{server.base_url}/sessions/{public_id}"
 
         # The clinician's live view of the finished test (live.js renders the `watch` snapshot).
         clinician.goto(base)  # the live view
         clinician.wait_for_function("() => document.querySelectorAll('[data-eyes] li').length === 2")
         items = clinician.locator("[data-eyes] li").all_text_contents()
-        for item, (eye, want) in zip(items, wants.items()):
+        for item, (eye, want) in zip(items, wants.items(), strict=False):
             assert item.startswith(EYE_NAMES[eye]) and item.endswith(f", result {want['text']}"), (item, want)
         estimate = flat(clinician.text_content("[data-estimate]"))
         left = wants["left"]
         assert estimate.startswith("Left eye") and (
-            f": {left['text']}; 95% interval {left['ci95_low']} to {left['ci95_high']} logMAR ·" in estimate), estimate
+            f": {left['text']}; 95% interval {left['ci95_low']} to {left['ci95_high']} logMAR ·" in estimate
+        ), estimate
         shots.take(clinician, f"live-{index}")
 
         # The patient's done screen, results shared.
@@ -152,8 +186,10 @@ def test_every_surface_says_the_same(server, new_context, shots):
             clinician.goto(f"{base}/{path}")
             for eye, want in wants.items():
                 section = f'[data-eye="{eye}"]'
-                texts = {name: flat(clinician.text_content(f"{section} [data-{name}]"))
-                         for name in ("acuity", "logmar", "ci95", "snellen", "decimal")}
+                texts = {
+                    name: flat(clinician.text_content(f"{section} [data-{name}]"))
+                    for name in ("acuity", "logmar", "ci95", "snellen", "decimal")
+                }
                 assert texts["acuity"] == want["text"]
                 assert want["logmar"] in texts["logmar"].split(" ")
                 assert texts["ci95"] == f"{want['ci95_low']} to {want['ci95_high']}"
@@ -161,7 +197,8 @@ def test_every_surface_says_the_same(server, new_context, shots):
                 assert texts["decimal"] == want["decimal"]
                 near = clinician.locator(f"{section} [data-near]")
                 assert (near.text_content() if near.count() else None) == (
-                    f"{want['n_point']} · {want['m_units']}" if "n_point" in want else None)
+                    f"{want['n_point']} · {want['m_units']}" if "n_point" in want else None
+                )
         shots.take(clinician, f"report-{index}")
 
         # The PDF's text.
@@ -183,16 +220,23 @@ def test_every_surface_says_the_same(server, new_context, shots):
         for eye, want in wants.items():
             row = rows[eye]
             assert (row["snellen_6m"], row["snellen_20ft"], row["decimal_chart_line"], row["acuity_text"]) == (
-                want["snellen_6"], want["snellen_20"], want["decimal"], want["text"])
+                want["snellen_6"],
+                want["snellen_20"],
+                want["decimal"],
+                want["text"],
+            )
             assert (row["near_n_point"], row["near_m_units"]) == (want.get("n_point", ""), want.get("m_units", ""))
 
         # FHIR: the Snellen components, the decimal chart line and the line as reported.
         response = http.get(f"{base}/fhir.json")
         assert response.status_code == 200
-        observations = [entry["resource"] for entry in response.json()["entry"]
-                        if entry["resource"]["resourceType"] == "Observation"]
+        observations = [
+            entry["resource"]
+            for entry in response.json()["entry"]
+            if entry["resource"]["resourceType"] == "Observation"
+        ]
         assert len(observations) == 2
-        for observation, want in zip(observations, wants.values()):
+        for observation, want in zip(observations, wants.values(), strict=False):
             components = {c["code"]["text"]: c for c in observation["component"]}
             assert components["Snellen equivalent, 6 m"]["valueString"] == want["snellen_6"]
             assert components["Snellen equivalent, 20 ft"]["valueString"] == want["snellen_20"]
@@ -202,7 +246,9 @@ def test_every_surface_says_the_same(server, new_context, shots):
                 assert components["Near print, M units at the test distance"]["valueString"] == want["m_units"]
             decimal = components["Decimal acuity, chart line"]["valueQuantity"]
             comparator = {"better": ">", "worse": "<"}.get(want["decimal"].split(" ")[0], "")
-            assert f"{decimal.get('comparator', '')}{decimal['value']:g}" == \
-                comparator + f"{float(want['decimal'].split(' ')[-1]):g}"
+            assert (
+                f"{decimal.get('comparator', '')}{decimal['value']:g}"
+                == comparator + f"{float(want['decimal'].split(' ')[-1]):g}"
+            )
         seen += 2
     assert seen == 10

@@ -6,9 +6,10 @@ out and measures again the same trial returns, as after a browser zoom.
 Chromium's own pinch zoom is driven through DevTools (Emulation.setPageScaleFactor): the page sees
 what a pinch does, visualViewport.scale and its `resize` event.
 """
+
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, current_stimulus, create_test, sign_in, visible
+from tests.support.flows import calibrate_by_clicking, create_test, current_stimulus, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
@@ -16,8 +17,9 @@ pytestmark = pytest.mark.browser
 def test_pinch_zoom_pauses_the_test_and_hides_the_letter(new_context, live_server, shots):
     clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 1000}).new_page())
     sign_in(clinician, live_server)
-    invite_url, public_id = create_test(clinician, live_server, eyes="right", procedure="adaptive",
-                                        answer_mode="clinician")
+    invite_url, public_id = create_test(
+        clinician, live_server, eyes="right", procedure="adaptive", answer_mode="clinician"
+    )
     clinician.goto(f"{live_server}/sessions/{public_id}")
     clinician.wait_for_selector('[data-device="display"]')
 
@@ -52,7 +54,8 @@ def test_pinch_zoom_pauses_the_test_and_hides_the_letter(new_context, live_serve
     clinician.wait_for_selector('[data-event-kind="zoom"]')
     clinician.wait_for_function(
         "() => Array.from(document.querySelectorAll('[data-event-kind]'))"
-        ".some((e) => e.textContent.includes('zoom or screen changed'))")
+        ".some((e) => e.textContent.includes('zoom or screen changed'))"
+    )
     shots.take(clinician, "told")
 
     # Zoomed back out (reported too), measured again: the same trial returns, at the right size.
@@ -65,5 +68,6 @@ def test_pinch_zoom_pauses_the_test_and_hides_the_letter(new_context, live_serve
     again = current_stimulus(display, first["seq"])
     assert again["trial_id"] == first["trial_id"] and again["seq"] != first["seq"]
     clinician.wait_for_function(
-        "seq => document.querySelector('[data-drawn-check]').textContent.includes('within the 2%')", arg=again["seq"])
+        "seq => document.querySelector('[data-drawn-check]').textContent.includes('within the 2%')", arg=again["seq"]
+    )
     shots.take(display, "again", full_page=False)

@@ -1,10 +1,11 @@
 """A server restart in the middle of a trial: the patient's display and the clinician's page
 reconnect by themselves, the server re-sends the state from the database, the same trial is on
 screen again, and the test goes on."""
+
 import pytest
 
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in
 from tests.support.server import ServerProcess
-from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +27,12 @@ def test_display_and_clinician_recover_from_a_server_restart(new_context, shots,
         display.click('[data-action="answers-done"]')
         display.click('[data-action="ready"]')
         display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
-        before = display.eval_on_selector("[data-stimulus-host]", "h => ({trial: h.dataset.trialId, seq: h.dataset.seq})")
-        symbols = display.eval_on_selector_all("[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)")
+        before = display.eval_on_selector(
+            "[data-stimulus-host]", "h => ({trial: h.dataset.trialId, seq: h.dataset.seq})"
+        )
+        symbols = display.eval_on_selector_all(
+            "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+        )
 
         server.stop()
         display.wait_for_selector("[data-connection]:not([hidden])")
@@ -40,16 +45,23 @@ def test_display_and_clinician_recover_from_a_server_restart(new_context, shots,
         clinician.wait_for_selector("[data-connection]", state="hidden", timeout=20000)
         display.wait_for_function(
             "trial => { const h = document.querySelector('[data-stimulus-host]');"
-            " return h.dataset.drawnHeight && h.dataset.trialId === trial; }", arg=before["trial"])
-        assert display.eval_on_selector_all(
-            "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)") == symbols
+            " return h.dataset.drawnHeight && h.dataset.trialId === trial; }",
+            arg=before["trial"],
+        )
+        assert (
+            display.eval_on_selector_all(
+                "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
+            )
+            == symbols
+        )
         clinician.wait_for_selector('[data-device="display"][data-on="true"]')
         for symbol in symbols:
             display.keyboard.press(symbol.lower())
         clinician.wait_for_function("() => document.querySelectorAll('[data-answers] li').length === 1")
         assert clinician.get_attribute("[data-answers] li", "data-correct") == "true"
         display.wait_for_function(
-            "trial => document.querySelector('[data-stimulus-host]').dataset.trialId === 'right-1'", arg=None)
+            "trial => document.querySelector('[data-stimulus-host]').dataset.trialId === 'right-1'", arg=None
+        )
     finally:
         server.stop()
         server.keep_log("server-restart.log")

@@ -2,6 +2,7 @@
 real server, then the report page on screen and as printed. Screenshots are kept:
 test-artifacts/report.png (screen), test-artifacts/report-print.png (print media) and
 test-artifacts/report-history.png (the patient's history)."""
+
 from __future__ import annotations
 
 import queue
@@ -15,9 +16,14 @@ from tests.support.server import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CALIBRATION = {"css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1280, 800],
-               "scale_method": "card", "distance": {"method": "tape", "distance_mm": 3000},
-               "user_agent": "e2e scripted display"}
+CALIBRATION = {
+    "css_px_per_mm": 4.0,
+    "device_pixel_ratio": 1.0,
+    "viewport_css_px": [1280, 800],
+    "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000},
+    "user_agent": "e2e scripted display",
+}
 
 
 def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
@@ -28,8 +34,13 @@ def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
     client = socketio.Client(reconnection=False)
     for name in ("stimulus", "eye_done", "test_done"):
         client.on(name, lambda data, name=name: events.put((name, data)), namespace="/patient")
-    client.connect(base_url, namespaces=["/patient"], transports=["websocket"],
-                   auth={"device": "display"}, headers=invite_headers(base_url, token))
+    client.connect(
+        base_url,
+        namespaces=["/patient"],
+        transports=["websocket"],
+        auth={"device": "display"},
+        headers=invite_headers(base_url, token),
+    )
     answered = 0
     try:
         for event, payload in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
@@ -40,9 +51,12 @@ def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
             if name == "stimulus":
                 read = data["logmar"] > reads_above
                 responses = list(data["optotypes"]) if read else [None] * len(data["optotypes"])
-                ack = client.call("answer", {"trial_id": data["trial_id"], "seq": data["seq"],
-                                             "responses": responses, "response_time_ms": 900},
-                                  namespace="/patient", timeout=10)
+                ack = client.call(
+                    "answer",
+                    {"trial_id": data["trial_id"], "seq": data["seq"], "responses": responses, "response_time_ms": 900},
+                    namespace="/patient",
+                    timeout=10,
+                )
                 assert ack["ok"], ack
                 answered += 1
             elif name == "eye_done" and data["next_eye"]:

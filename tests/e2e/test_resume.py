@@ -2,6 +2,7 @@
 and a token-free page, so reload, Back and Forward, a restored tab and a killed pad land back in the
 same test; the link opened in another browser takes nothing over; an expired link says so.
 (webapp/credentials.py; docs/security.md, "Patient links".)"""
+
 import sqlite3
 
 import pytest
@@ -25,7 +26,9 @@ def on_screen(display, trial_id: str | None = None) -> str:
     """Wait until a stimulus (this one, if given) is drawn; its trial id."""
     display.wait_for_function(
         "trial => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h && h.dataset.drawnHeight && (!trial || h.dataset.trialId === trial); }", arg=trial_id)
+        " return h && h.dataset.drawnHeight && (!trial || h.dataset.trialId === trial); }",
+        arg=trial_id,
+    )
     return display.get_attribute("[data-stimulus-host]", "data-trial-id")
 
 
@@ -35,7 +38,9 @@ def back_in_test(display, trial_id: str) -> None:
     display.wait_for_function(
         "trial => { const h = document.querySelector('[data-stimulus-host]');"
         " const go = document.querySelector('[data-action=\"continue\"]');"
-        " return (h && h.dataset.drawnHeight && h.dataset.trialId === trial) || (go && !go.hidden); }", arg=trial_id)
+        " return (h && h.dataset.drawnHeight && h.dataset.trialId === trial) || (go && !go.hidden); }",
+        arg=trial_id,
+    )
     buttons = display.locator("main button:visible")
     if buttons.count():
         assert buttons.count() == 1 and buttons.first.text_content() == "Continue"
@@ -135,7 +140,8 @@ def test_reload_back_forward_and_a_restored_tab_land_on_the_same_trial(new_conte
         " const done = document.querySelector('[data-step=\"done\"]');"
         " return (h.dataset.trialId && h.dataset.trialId !== old && h.dataset.drawnHeight)"
         " || (done && !done.hidden); }",
-        arg=first)
+        arg=first,
+    )
 
 
 def test_the_link_opened_in_another_browser_shows_what_to_do_and_takes_nothing_over(new_context, shots, server):
@@ -185,8 +191,9 @@ def test_an_expired_link_and_credential_get_a_friendly_410(new_context, shots, s
     display.wait_for_selector(visible("welcome"))
     # Created longer ago than VISUS_LINK_MAX_DAYS (7 by default).
     with sqlite3.connect(server.db_path) as connection:
-        connection.execute("UPDATE test_session SET created_at = datetime('now', '-8 days') WHERE public_id = ?",
-                           (public_id,))
+        connection.execute(
+            "UPDATE test_session SET created_at = datetime('now', '-8 days') WHERE public_id = ?", (public_id,)
+        )
     response = display.reload()
     assert response.status == 410
     assert "expired" in display.text_content("main") and "clinician" in display.text_content("main")
@@ -205,8 +212,9 @@ def test_the_link_clicked_twice_in_a_webmail_lands_in_the_test_both_times(new_co
     invite_url, _ = create_test(clinician, base, eyes="right")
     context = new_context(viewport={"width": 1280, "height": 800})
     mail = f'<!doctype html><title>Mail</title><a href="{invite_url}">Start your eye test</a>'
-    context.route("http://mail.example/**",
-                  lambda route: route.fulfill(status=200, content_type="text/html", body=mail))
+    context.route(
+        "http://mail.example/**", lambda route: route.fulfill(status=200, content_type="text/html", body=mail)
+    )
     display = shots.watch("display", context.new_page())
     for _ in range(2):
         display.goto("http://mail.example/inbox")

@@ -1,19 +1,22 @@
 """A size the screen cannot draw is never shown: after a re-calibration that narrows what the
 screen can show, the trial waiting to be re-shown is too big; the patient waits, the clinician is
 told and chooses a drawable size, and the test goes on at that size."""
+
 import pytest
 
 from calibration.size import optotype_height_css_px
-
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("fullscreen", [
-    pytest.param(False, id="no-fullscreen"),
-    pytest.param(True, id="fullscreen"),
-])
+@pytest.mark.parametrize(
+    "fullscreen",
+    [
+        pytest.param(False, id="no-fullscreen"),
+        pytest.param(True, id="fullscreen"),
+    ],
+)
 def test_clinician_chooses_a_size_when_the_next_one_cannot_be_drawn(new_context, live_server, shots, fullscreen):
     clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 1000}).new_page())
     sign_in(clinician, live_server)
@@ -26,7 +29,8 @@ def test_clinician_chooses_a_size_when_the_next_one_cannot_be_drawn(new_context,
     # changes what can be drawn.
     if not fullscreen:
         display_context.add_init_script(
-            "Element.prototype.requestFullscreen = function () { return Promise.reject(new Error('refused')); };")
+            "Element.prototype.requestFullscreen = function () { return Promise.reject(new Error('refused')); };"
+        )
     display = shots.watch("display", display_context.new_page())
     display.goto(invite_url)
     display.check("[data-consent-box]")

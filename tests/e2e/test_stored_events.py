@@ -1,6 +1,7 @@
 """The clinician's live view, opened after the patient's page reported an event, reads the stored
 event's kind from the server, never from the detail the page sent (issue 12: a forged
 `detail.kind` of "ended" was shown as "You ended the test.")."""
+
 import pytest
 
 from devtools.patient_links import invite_headers

@@ -5,6 +5,7 @@ database read directly, to check that what was acknowledged is stored exactly on
 The server process is tests/support/server.py, the browser and its screenshots are fixtures of
 tests/conftest.py, the Socket.IO clients that record every event are tests/support/clients.py.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -9,6 +9,7 @@
   patient answers meanwhile: the answer is sent when the page is back, counted once, and the test
   goes on; the live view's connection drops too and it catches up.
 """
+
 import pytest
 
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in
@@ -54,10 +55,15 @@ def on_screen(display, trial_id: str) -> dict:
     """Wait until `trial_id` is drawn; its trial id, seq and optotypes."""
     display.wait_for_function(
         "trial => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h.dataset.drawnHeight && h.dataset.trialId === trial; }", arg=trial_id)
-    return display.eval_on_selector("[data-stimulus-host]", """h => ({
+        " return h.dataset.drawnHeight && h.dataset.trialId === trial; }",
+        arg=trial_id,
+    )
+    return display.eval_on_selector(
+        "[data-stimulus-host]",
+        """h => ({
         trial: h.dataset.trialId, seq: h.dataset.seq,
-        symbols: [...h.querySelectorAll('[data-optotype]')].map(e => e.dataset.optotype)})""")
+        symbols: [...h.querySelectorAll('[data-optotype]')].map(e => e.dataset.optotype)})""",
+    )
 
 
 def type_answer(display, symbols: list[str]) -> None:

@@ -1,5 +1,6 @@
 """bench/relay_latency.py, briefly: the bare relay, the durable reference and Visus each serve two
 sessions to the end of their answers, every stimulus after an answer arrives, and the figures print."""
+
 import json
 import math
 import subprocess
@@ -11,9 +12,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_relay_bench_measures_all_three_servers_without_a_failed_session():
     run = subprocess.run(
-        [sys.executable, "bench/relay_latency.py", "--sessions", "2", "--trials", "4", "--think-ms", "100",
-         "--level-seconds", "40", "--max-seconds", "150", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=200)
+        [
+            sys.executable,
+            "bench/relay_latency.py",
+            "--sessions",
+            "2",
+            "--trials",
+            "4",
+            "--think-ms",
+            "100",
+            "--level-seconds",
+            "40",
+            "--max-seconds",
+            "150",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     rows = json.loads(run.stdout.strip().splitlines()[-1])
     assert [row["kind"] for row in rows] == ["bare", "durable", "visus"]

@@ -1,5 +1,6 @@
 """bench/soak.py --quick: a few simulated patient/clinician pairs run complete tests against the real
 server for 10 s; every answer sent is acknowledged and stored once, and nothing goes wrong."""
+
 import json
 import subprocess
 import sys
@@ -9,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_soak_loses_no_answer_and_has_no_error():
-    run = subprocess.run([sys.executable, "bench/soak.py", "--quick", "--json"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "bench/soak.py", "--quick", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["errors"] == 0, result["error_samples"]

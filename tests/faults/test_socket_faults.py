@@ -10,6 +10,7 @@ python-socketio clients play the patient's display and pad and the clinician's l
 - the display and the pad drop and come back separately;
 - a message larger than the server accepts drops that connection and nothing else.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,9 @@ EVENTS = PATIENT_EVENTS + ("recalibrate",)
 def display(token: str, base_url: str, device: str = "display", browser: dict | None = None) -> Client:
     """A device that opens its link (or, with `browser`, the headers of one that did: another tab)."""
     link = f"/t/{token}" if device == "display" else f"/pad/{token}"
-    return Client("/patient", EVENTS).connect(base_url, auth={"device": device},
-                                              headers=browser or open_link(base_url, link))
+    return Client("/patient", EVENTS).connect(
+        base_url, auth={"device": device}, headers=browser or open_link(base_url, link)
+    )
 
 
 def next_stimulus(screen: Client, after: dict, since: int = 0) -> dict:
@@ -52,7 +54,10 @@ def test_a_dropped_network_reconnects_to_the_same_trial_and_answers_count_once(s
         # Re-authenticated from the stored auth; the state and the same trial come again by themselves.
         state = screen.wait("state", since=mark)
         assert state["phase"] == "testing"
-        assert (state["current_stimulus"]["trial_id"], state["current_stimulus"]["seq"]) == (current["trial_id"], current["seq"])
+        assert (state["current_stimulus"]["trial_id"], state["current_stimulus"]["seq"]) == (
+            current["trial_id"],
+            current["seq"],
+        )
         again = screen.wait("stimulus", since=mark)
         assert again == current
         watch.wait("device_status", since=0, match=lambda s: s["display_connected"] is False)
@@ -62,10 +67,12 @@ def test_a_dropped_network_reconnects_to_the_same_trial_and_answers_count_once(s
         assert screen.call("answer", answer_of(current)) == {"ok": True, "accepted": True, "duplicate": True}
         third = next_stimulus(screen, current)
         # Answers to trials that are not current are refused with a reason.
-        for stale in ({**answer_of(current), "seq": third["seq"]},            # answered trial, other seq
-                      {**answer_of(third), "seq": third["seq"] + 5},          # current trial, wrong seq
-                      {**answer_of(third), "trial_id": "right-99"},           # a trial never shown
-                      {**answer_of(third), "trial_id": "left-0"}):            # an eye not in this test
+        for stale in (
+            {**answer_of(current), "seq": third["seq"]},  # answered trial, other seq
+            {**answer_of(third), "seq": third["seq"] + 5},  # current trial, wrong seq
+            {**answer_of(third), "trial_id": "right-99"},  # a trial never shown
+            {**answer_of(third), "trial_id": "left-0"},
+        ):  # an eye not in this test
             ack = screen.call("answer", stale)
             assert ack["ok"] is False and ack["error"] == "stale_trial" and ack["message"], (stale, ack)
 
@@ -82,7 +89,10 @@ def test_a_dropped_network_reconnects_to_the_same_trial_and_answers_count_once(s
 
         stored = server.stored_trials(public_id)
         assert [(index, seq) for _, index, seq, _ in stored] == [
-            (0, first["seq"]), (1, current["seq"]), (2, third["seq"])]
+            (0, first["seq"]),
+            (1, current["seq"]),
+            (2, third["seq"]),
+        ]
         scored = watch.payloads("answer_scored")
         assert sorted(t["trial"]["seq"] for t in scored) == [first["seq"], current["seq"], third["seq"]]
     finally:
@@ -195,8 +205,9 @@ def test_display_and_pad_drop_and_come_back_separately(server, clinician_http, c
         mark, screen_mark, watch_mark = phone.mark(), screen.mark(), watch.mark()
         phone.drop_network()
         screen.wait("device_status", since=screen_mark, match=lambda s: s["pad_connected"] is False)
-        watch.wait("device_status", since=watch_mark, match=lambda s: s == {"display_connected": True,
-                                                                             "pad_connected": False})
+        watch.wait(
+            "device_status", since=watch_mark, match=lambda s: s == {"display_connected": True, "pad_connected": False}
+        )
         reconnected(phone, mark)
         assert phone.wait("answer_request", since=mark) == request
         assert phone.wait("state", since=mark)["current_request"] == request
@@ -209,8 +220,9 @@ def test_display_and_pad_drop_and_come_back_separately(server, clinician_http, c
         mark, phone_mark, watch_mark = screen.mark(), phone.mark(), watch.mark()
         screen.drop_network()
         phone.wait("device_status", since=phone_mark, match=lambda s: s["display_connected"] is False)
-        watch.wait("device_status", since=watch_mark, match=lambda s: s == {"display_connected": False,
-                                                                             "pad_connected": True})
+        watch.wait(
+            "device_status", since=watch_mark, match=lambda s: s == {"display_connected": False, "pad_connected": True}
+        )
         reconnected(screen, mark)
         assert screen.wait("stimulus", since=mark) == second
         assert phone.count("disconnect") == 1

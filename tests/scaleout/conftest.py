@@ -5,6 +5,7 @@ The servers are Debian's packages (redis-server, postgresql, nginx); scripts/tes
 them, so CI never skips these tests. On a machine without them the tests are skipped and say
 how to get them (README.md, "Scale-out tests").
 """
+
 from __future__ import annotations
 
 import secrets
@@ -23,8 +24,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "scaleout"
 def cluster():
     missing = missing_servers()
     if missing:
-        pytest.skip(f"needs Debian's {', '.join(missing)}: apt-get install {DEBIAN_PACKAGES} "
-                    f"(scripts/test.sh installs them)")
+        pytest.skip(
+            f"needs Debian's {', '.join(missing)}: apt-get install {DEBIAN_PACKAGES} (scripts/test.sh installs them)"
+        )
     running = Cluster().start()
     yield running
     running.stop()
@@ -43,8 +45,14 @@ class Deployment:
 
     def start(self, n: int) -> list:
         # Behind nginx, as deployed (deploy/visus.env.example): the client's address from X-Forwarded-For.
-        self.processes = start_visus(n, self.database_url, self.cluster.redis.url, self.workdir, self.secret_key,
-                                     extra_env={"VISUS_PROXIES": "1"})
+        self.processes = start_visus(
+            n,
+            self.database_url,
+            self.cluster.redis.url,
+            self.workdir,
+            self.secret_key,
+            extra_env={"VISUS_PROXIES": "1"},
+        )
         return self.processes
 
     def start_nginx(self) -> Nginx:
@@ -69,8 +77,11 @@ class Deployment:
         if keep_logs_as:
             target = ARTIFACTS / keep_logs_as
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(self.workdir, target, ignore=shutil.ignore_patterns("*.pid", "*_temp", "client_body",
-                                                                                "proxy", "fastcgi", "uwsgi", "scgi"))
+            shutil.copytree(
+                self.workdir,
+                target,
+                ignore=shutil.ignore_patterns("*.pid", "*_temp", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"),
+            )
 
 
 @pytest.hookimpl(hookwrapper=True)

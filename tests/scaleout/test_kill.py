@@ -1,6 +1,7 @@
 """A process killed mid-test: the patient's display, connected through nginx, reconnects to the
 other process, gets its state and goes on with the same trial; no acknowledged answer is lost and
 the answer in flight at the kill counts exactly once (resent: accepted or duplicate)."""
+
 import pytest
 import requests
 
@@ -27,14 +28,21 @@ def test_patient_continues_on_another_process_when_theirs_is_killed(deployment):
     public_id, token = new_test(http, nginx.base_url, eyes="right")
     watch = clinician().connect(survivor.base_url, headers={"Cookie": cookie_header(http)})
     # Long-polling first, then the WebSocket upgrade: both must stick to one process (ip_hash).
-    screen = display(reconnection=True).connect(nginx.base_url, transports=("polling", "websocket"),
-                                                auth={"device": "display"},
-                                                headers=invite_headers(nginx.base_url, token))
+    screen = display(reconnection=True).connect(
+        nginx.base_url,
+        transports=("polling", "websocket"),
+        auth={"device": "display"},
+        headers=invite_headers(nginx.base_url, token),
+    )
     acknowledged = []
 
     def answer(stimulus):
-        message = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": stimulus["optotypes"],
-                   "response_time_ms": 800}
+        message = {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "responses": stimulus["optotypes"],
+            "response_time_ms": 800,
+        }
         ack = screen.call("answer", message)
         assert ack["ok"] and ack["accepted"], ack
         acknowledged.append((stimulus["trial_id"], stimulus["seq"]))
@@ -51,8 +59,15 @@ def test_patient_continues_on_another_process_when_theirs_is_killed(deployment):
         # An answer is on its way when the process dies: it may or may not have been committed.
         in_flight = screen.wait("stimulus", match=lambda s: s["seq"] == 4)
         before_kill = screen.mark()
-        screen.emit("answer", {"trial_id": in_flight["trial_id"], "seq": in_flight["seq"],
-                               "responses": in_flight["optotypes"], "response_time_ms": 800})
+        screen.emit(
+            "answer",
+            {
+                "trial_id": in_flight["trial_id"],
+                "seq": in_flight["seq"],
+                "responses": in_flight["optotypes"],
+                "response_time_ms": 800,
+            },
+        )
         doomed.kill()
 
         # The client reconnects through nginx, which now sends it to the survivor.
@@ -79,8 +94,9 @@ def test_patient_continues_on_another_process_when_theirs_is_killed(deployment):
         screen.disconnect()
         watch.disconnect()
 
-    stored = deployment.query("SELECT e.eye || '-' || t.index, t.seq FROM trial t "
-                              "JOIN eye_test e ON e.id = t.eye_test_id ORDER BY t.seq")
+    stored = deployment.query(
+        "SELECT e.eye || '-' || t.index, t.seq FROM trial t JOIN eye_test e ON e.id = t.eye_test_id ORDER BY t.seq"
+    )
     assert stored == acknowledged
     assert deployment.query("SELECT status FROM test_session WHERE public_id = %s", public_id) == [("done",)]
     # The clinician, on the survivor all along, saw every answer live, once and in order (but for the

@@ -2,6 +2,7 @@
 disconnect handler, so the device sids it held stay stored. The clinician must see its display
 disconnected within the heartbeat's TTL, and the display's reconnect through another process is
 not a second device (no `device_replaced` warning), whether it comes at once or later."""
+
 import time
 
 import pytest
@@ -74,8 +75,9 @@ def test_a_display_back_at_once_through_another_process_is_no_replacement(deploy
         assert snapshot["devices"]["display"] is True
         assert replaced_warnings(snapshot, watch) == []
         # A second live device on the same link is still a replacement (the registry is no blind spot).
-        third = display().connect(doomed.base_url.replace(str(doomed.port), str(survivor.port)),
-                                  auth={"device": "display"}, headers=browser)  # another tab
+        third = display().connect(
+            doomed.base_url.replace(str(doomed.port), str(survivor.port)), auth={"device": "display"}, headers=browser
+        )  # another tab
         third.wait("state")
         watch.wait("page_event", match=lambda e: (e.get("detail") or {}).get("code") == "device_replaced")
         third.disconnect()

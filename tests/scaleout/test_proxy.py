@@ -3,6 +3,7 @@ are per client address and shared by the processes (Redis), so the processes mus
 client's address from nginx's X-Forwarded-For (VISUS_PROXIES=1): one client's failed logins must
 not lock every other clinician out. Clients here are told apart by their loopback address
 (127.0.0.2, 127.0.0.3), which nginx (listening on 127.0.0.1) sees as different hosts."""
+
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,8 +32,11 @@ def browser_at(address: str) -> requests.Session:
 def log_in(http: requests.Session, base_url: str, password: str) -> int:
     page = http.get(base_url + "/login")
     assert page.ok, page.status_code
-    return http.post(base_url + "/login", data={"email": EMAIL, "password": password, "csrf_token": csrf(page.text)},
-                     allow_redirects=False).status_code
+    return http.post(
+        base_url + "/login",
+        data={"email": EMAIL, "password": password, "csrf_token": csrf(page.text)},
+        allow_redirects=False,
+    ).status_code
 
 
 def test_failed_logins_lock_out_their_own_address_only_across_processes(deployment):

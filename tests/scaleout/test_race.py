@@ -5,6 +5,7 @@ accepted, the other says duplicate (or stale); the next trial is put up once.
 To make the race certain rather than likely, the test holds the session's row lock in
 PostgreSQL while both answers arrive, waits until both processes are blocked on it, then lets go:
 both transactions are in flight on the same stored state at that moment."""
+
 import threading
 import time
 
@@ -18,14 +19,19 @@ pytestmark = pytest.mark.scaleout
 
 
 def blocked_backends(deployment) -> int:
-    return deployment.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND wait_event_type = 'Lock'")[0][0]
+    return deployment.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )[0][0]
 
 
 def answer_from_both(screen, pad, stimulus) -> list:
     """Send one answer from the display and the pad at the same instant; returns both acks."""
-    message = {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": stimulus["optotypes"],
-               "response_time_ms": 500}
+    message = {
+        "trial_id": stimulus["trial_id"],
+        "seq": stimulus["seq"],
+        "responses": stimulus["optotypes"],
+        "response_time_ms": 500,
+    }
     acks = [None, None]
     start = threading.Barrier(2)
 
@@ -45,8 +51,9 @@ def test_the_same_answer_on_two_processes_is_stored_once(deployment):
     public_id, token = new_test(http, a.base_url, eyes="right", procedure="chart")
     watch = clinician().connect(b.base_url, headers={"Cookie": cookie_header(http)})
     screen = display().connect(a.base_url, auth={"device": "display"}, headers=invite_headers(a.base_url, token))
-    pad = display().connect(b.base_url, auth={"device": "pad"},
-                            headers=pad_headers(b.base_url, pad_token(screen.wait("state"))))
+    pad = display().connect(
+        b.base_url, auth={"device": "pad"}, headers=pad_headers(b.base_url, pad_token(screen.wait("state")))
+    )
     try:
         assert watch.call("watch", {"session_id": public_id})["ok"]
         assert screen.call("consent")["ok"] and screen.call("calibration", CALIBRATION)["ok"]
@@ -73,8 +80,11 @@ def test_the_same_answer_on_two_processes_is_stored_once(deployment):
             repeated = [ack for ack in acks if ack.get("duplicate") is True or ack.get("error") == "stale_trial"]
             assert len(accepted) == 1 and len(repeated) == 1, acks
             outcomes.append(acks)
-            rows = deployment.query("SELECT count(*) FROM trial t JOIN eye_test e ON e.id = t.eye_test_id "
-                                    "WHERE e.eye || '-' || t.index = %s", stimulus["trial_id"])
+            rows = deployment.query(
+                "SELECT count(*) FROM trial t JOIN eye_test e ON e.id = t.eye_test_id "
+                "WHERE e.eye || '-' || t.index = %s",
+                stimulus["trial_id"],
+            )
             assert rows == [(1,)]
             scored = watch.wait("answer_scored", match=lambda s: s["trial"]["seq"] == stimulus["seq"])
             assert scored["trial"]["trial_id"] == stimulus["trial_id"]

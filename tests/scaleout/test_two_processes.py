@@ -2,6 +2,7 @@
 clinician on the other, a whole two-eye test. Every event crosses Redis at least once; the
 clinician must see each stimulus and each answer, in order, and the database must hold exactly
 the acknowledged answers."""
+
 import random
 import time
 
@@ -22,8 +23,9 @@ def test_migrations_build_exactly_the_schema_of_the_models_on_postgresql(cluster
     from webapp.extensions import db
 
     url = cluster.postgres.create_database("migrations")
-    app = with_schema(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
-                                  "SOCKETIO_ASYNC_MODE": "threading"}))
+    app = with_schema(
+        create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "SOCKETIO_ASYNC_MODE": "threading"})
+    )
     with app.app_context():
         with db.engine.connect() as connection:
             assert connection.dialect.name == "postgresql"
@@ -67,8 +69,15 @@ def test_patient_on_one_process_and_clinician_on_another_run_a_whole_test(deploy
             request = pad.wait("answer_request", match=lambda r: r["seq"] == stimulus["seq"])
             assert request["trial_id"] == stimulus["trial_id"] and "optotypes" not in request
             responses = [o if rng.random() < 0.8 else None for o in stimulus["optotypes"]]
-            ack = pad.call("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                      "responses": responses, "response_time_ms": 700})
+            ack = pad.call(
+                "answer",
+                {
+                    "trial_id": stimulus["trial_id"],
+                    "seq": stimulus["seq"],
+                    "responses": responses,
+                    "response_time_ms": 700,
+                },
+            )
             assert ack == {"ok": True, "accepted": True, "duplicate": False}
             acknowledged.append((stimulus["trial_id"], stimulus["seq"], responses))
             last_seq = stimulus["seq"]
@@ -83,18 +92,21 @@ def test_patient_on_one_process_and_clinician_on_another_run_a_whole_test(deploy
 
     # The clinician on B saw every stimulus and every answer, in the order they happened.
     shown = [s["seq"] for s in watch.payloads("stimulus_shown")]
-    scored = [(s["trial"]["trial_id"], s["trial"]["seq"], s["trial"]["responses"]) for s in watch.payloads("answer_scored")]
+    scored = [
+        (s["trial"]["trial_id"], s["trial"]["seq"], s["trial"]["responses"]) for s in watch.payloads("answer_scored")
+    ]
     assert scored == acknowledged
     assert shown == sorted(shown) and len(shown) == len(set(shown))
     order = [(name, data) for name, data in watch.log if name in ("stimulus_shown", "answer_scored")]
-    for (name, data), (next_name, next_data) in zip(order, order[1:]):
+    for (name, data), (next_name, next_data) in zip(order, order[1:], strict=False):
         if name == "stimulus_shown":  # each stimulus is answered before the next one is shown
             assert next_name == "answer_scored" and next_data["trial"]["seq"] == data["seq"]
 
     # PostgreSQL holds exactly the acknowledged answers.
     stored = deployment.query(
         "SELECT e.eye || '-' || t.index, t.seq, t.responses::text FROM trial t "
-        "JOIN eye_test e ON e.id = t.eye_test_id ORDER BY t.seq")
+        "JOIN eye_test e ON e.id = t.eye_test_id ORDER BY t.seq"
+    )
     assert [(trial_id, seq) for trial_id, seq, _ in stored] == [(t, s) for t, s, _ in acknowledged]
     assert deployment.query("SELECT status FROM test_session WHERE public_id = %s", public_id) == [("done",)]
     result = http.get(f"{b.base_url}/sessions/{public_id}/result", cookies=http.cookies)

@@ -1,5 +1,6 @@
 """The app for the tests: built on a SQLite file holding the migrated schema, the clinician and the
 test set-up through the app's own routes, Socket.IO test clients, and every stored row."""
+
 from __future__ import annotations
 
 import re
@@ -46,10 +47,13 @@ def db_rows(app) -> dict:
         with db.engine.connect() as connection:
             # clinician_session: sign-in state, its last use written by any signed-in request (at most
             # once a minute), so a slow test would see it change; it holds no data of a test.
-            names = [n for n in inspect(connection).get_table_names()
-                     if n not in ("alembic_version", "clinician_session")]
-            return {name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
-                    for name in names}
+            names = [
+                n for n in inspect(connection).get_table_names() if n not in ("alembic_version", "clinician_session")
+            ]
+            return {
+                name: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
+                for name in names
+            }
 
 
 def rules(app):
@@ -131,8 +135,9 @@ class SocketUser:
 
     def received(self):
         """Every event received since the last call, as (name, payload)."""
-        self.pending += [(r["name"], r["args"][0] if r["args"] else None)
-                         for r in self.client.get_received(self.namespace)]
+        self.pending += [
+            (r["name"], r["args"][0] if r["args"] else None) for r in self.client.get_received(self.namespace)
+        ]
         events, self.pending = self.pending, []
         return events
 
@@ -158,8 +163,11 @@ def browser_for(app, link):
     client = app.test_client()
     if link not in _BROWSER_COOKIES:
         client.get(link)  # a refused link leaves the browser without a credential
-        _BROWSER_COOKIES[link] = {name: cookie.value for name in ("visus_display", "visus_pad")
-                                  if (cookie := client.get_cookie(name)) is not None}
+        _BROWSER_COOKIES[link] = {
+            name: cookie.value
+            for name in ("visus_display", "visus_pad")
+            if (cookie := client.get_cookie(name)) is not None
+        }
     for name, value in _BROWSER_COOKIES[link].items():
         client.set_cookie(name, value)
     return client
@@ -167,14 +175,16 @@ def browser_for(app, link):
 
 def display(app, token, browser=None):
     """The display of the browser that opened the invite link (or of `browser`)."""
-    return SocketUser(app, "/patient", auth={"device": "display"},
-                      flask_test_client=browser or browser_for(app, f"/t/{token}"))
+    return SocketUser(
+        app, "/patient", auth={"device": "display"}, flask_test_client=browser or browser_for(app, f"/t/{token}")
+    )
 
 
 def pad(app, pad_token, browser=None):
     """The pad of the phone that opened the pad link (or of `browser`)."""
-    return SocketUser(app, "/patient", auth={"device": "pad"},
-                      flask_test_client=browser or browser_for(app, f"/pad/{pad_token}"))
+    return SocketUser(
+        app, "/patient", auth={"device": "pad"}, flask_test_client=browser or browser_for(app, f"/pad/{pad_token}")
+    )
 
 
 def watcher(app, http_client):
@@ -198,6 +208,7 @@ def start_testing(screen, calibration=None):
 
 # ---- shared by the security and privacy tests ------------------------------------------------------
 
+
 def page_urls(app, client):
     """Every GET route, filled in with a real session and real tokens."""
     public_id, token = create_test(client)
@@ -215,8 +226,15 @@ def a_session_with_everything(app, client, note="reads slowly", **overrides):
     public_id, token = create_test(client, **overrides)
     screen = display(app, token)
     stimulus = start_testing(screen)
-    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"],
-                                  "responses": list(stimulus["optotypes"]), "response_time_ms": 800})["ok"]
+    assert screen.send(
+        "answer",
+        {
+            "trial_id": stimulus["trial_id"],
+            "seq": stimulus["seq"],
+            "responses": list(stimulus["optotypes"]),
+            "response_time_ms": 800,
+        },
+    )["ok"]
     assert screen.send("page_event", {"kind": "hidden", "detail": {}})["ok"]
     live = watcher(app, client)
     assert live.send("note", {"session_id": public_id, "text": note})["ok"]

@@ -1,5 +1,6 @@
 """Debian's Chromium for the browser tests (never `playwright install`: no browser downloads), and
 the screenshots they keep in test-artifacts/."""
+
 from __future__ import annotations
 
 import json
@@ -71,11 +72,11 @@ def static_site(page_html: str):
     the files of the checkout."""
 
     def serve(route):
-        path = route.request.url[len(ORIGIN):].split("?", 1)[0]
+        path = route.request.url[len(ORIGIN) :].split("?", 1)[0]
         if path == "/optotypes.json":
             return route.fulfill(status=200, content_type="application/json", body=json.dumps(all_geometry()))
         if path.startswith("/static/"):
-            file = (STATIC / path[len("/static/"):]).resolve()
+            file = (STATIC / path[len("/static/") :]).resolve()
             if STATIC in file.parents and file.is_file():
                 kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 if file.suffix == ".js":

@@ -1,14 +1,16 @@
 """Clients of the real servers: a clinician over HTTP (requests) and Socket.IO clients that record
 every event in arrival order, so a test can await an event instead of sleeping."""
+
 from __future__ import annotations
 
 import gc
 import re
 import socket
 import threading
-import warnings
 import time
-from typing import Any, Callable
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import socketio
@@ -16,12 +18,22 @@ import socketio
 PASSWORD = "correct horse battery"
 EMAIL = "scaleout@example.org"
 CALIBRATION = {
-    "css_px_per_mm": 4.0, "device_pixel_ratio": 1.0, "viewport_css_px": [1600, 900], "scale_method": "card",
-    "distance": {"method": "tape", "distance_mm": 3000}, "user_agent": "tests/scaleout",
+    "css_px_per_mm": 4.0,
+    "device_pixel_ratio": 1.0,
+    "viewport_css_px": [1600, 900],
+    "scale_method": "card",
+    "distance": {"method": "tape", "distance_mm": 3000},
+    "user_agent": "tests/scaleout",
 }
 NEW_TEST = {
-    "patient_reference": "Scale-out", "eyes": "right_left", "optotype_set": "sloan", "procedure": "adaptive",
-    "chart_presentation": "row", "correction": "none", "setup": "3m", "answer_mode": "patient",
+    "patient_reference": "Scale-out",
+    "eyes": "right_left",
+    "optotype_set": "sloan",
+    "procedure": "adaptive",
+    "chart_presentation": "row",
+    "correction": "none",
+    "setup": "3m",
+    "answer_mode": "patient",
 }
 
 
@@ -33,8 +45,9 @@ def first_clinician(base_url: str) -> requests.Session:
     """The first-run set-up on a fresh database; returns the signed-in HTTP session."""
     http = requests.Session()
     page = http.get(base_url + "/setup").text
-    created = http.post(base_url + "/setup", data={"email": EMAIL, "password": PASSWORD, "confirm": PASSWORD,
-                                                   "csrf_token": csrf(page)})
+    created = http.post(
+        base_url + "/setup", data={"email": EMAIL, "password": PASSWORD, "confirm": PASSWORD, "csrf_token": csrf(page)}
+    )
     assert created.ok, created.status_code
     return http
 
@@ -59,8 +72,13 @@ class Recorder:
     def __init__(self, namespace: str, events: tuple[str, ...], reconnection: bool = False):
         self.namespace = namespace
         self.http = requests.Session()
-        self.client = socketio.Client(reconnection=reconnection, reconnection_delay=0.2,
-                                      reconnection_delay_max=0.5, randomization_factor=0, http_session=self.http)
+        self.client = socketio.Client(
+            reconnection=reconnection,
+            reconnection_delay=0.2,
+            reconnection_delay_max=0.5,
+            randomization_factor=0,
+            http_session=self.http,
+        )
         self.log: list[tuple[str, Any]] = []
         self.changed = threading.Condition()
         for name in events:
@@ -72,18 +90,24 @@ class Recorder:
             with self.changed:
                 self.log.append((name, data))
                 self.changed.notify_all()
+
         return record
 
-    def connect(self, base_url: str, transports=("websocket",), headers: dict | None = None,
-                **kwargs) -> "Recorder":
+    def connect(self, base_url: str, transports=("websocket",), headers: dict | None = None, **kwargs) -> Recorder:
         # Cookies (a patient's credential: devtools/patient_links.py) go into the client's HTTP session,
         # which both transports send on every (re)connect: python-engineio's WebSocket upgrade deletes
         # a Cookie header from the dict python-socketio keeps for reconnecting.
         headers = dict(headers or {})
         for name, value in (part.split("=", 1) for part in headers.pop("Cookie", "").split("; ") if part):
             self.http.cookies.set(name, value)
-        self.client.connect(base_url, namespaces=[self.namespace], transports=list(transports), wait_timeout=20,
-                            headers=headers, **kwargs)
+        self.client.connect(
+            base_url,
+            namespaces=[self.namespace],
+            transports=list(transports),
+            wait_timeout=20,
+            headers=headers,
+            **kwargs,
+        )
         return self
 
     def call(self, event: str, data: Any = None, timeout: float = 20) -> Any:
@@ -105,8 +129,9 @@ class Recorder:
         with self.changed:
             return len(self.log)
 
-    def wait(self, name: str, timeout: float = 20, match: Callable[[Any], bool] = lambda data: True,
-             since: int = 0) -> Any:
+    def wait(
+        self, name: str, timeout: float = 20, match: Callable[[Any], bool] = lambda data: True, since: int = 0
+    ) -> Any:
         """The first `name` event (logged at or after position `since`) that satisfies `match`."""
         deadline = time.monotonic() + timeout
         with self.changed:
@@ -117,8 +142,10 @@ class Recorder:
                         return data
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no {name!r} on {self.namespace} within {timeout} s; got "
-                                         f"{[event for event, _ in self.log][-20:]}")
+                    raise AssertionError(
+                        f"no {name!r} on {self.namespace} within {timeout} s; got "
+                        f"{[event for event, _ in self.log][-20:]}"
+                    )
                 self.changed.wait(left)
 
     def disconnect(self) -> None:
@@ -128,10 +155,27 @@ class Recorder:
             pass
 
 
-PATIENT_EVENTS = ("state", "stimulus", "answer_request", "eye_done", "test_done", "error", "paused", "resumed",
-                  "device_status")
-CLINICIAN_EVENTS = ("stimulus_shown", "answer_scored", "estimate", "eye_done", "test_done", "status",
-                    "device_status", "calibration")
+PATIENT_EVENTS = (
+    "state",
+    "stimulus",
+    "answer_request",
+    "eye_done",
+    "test_done",
+    "error",
+    "paused",
+    "resumed",
+    "device_status",
+)
+CLINICIAN_EVENTS = (
+    "stimulus_shown",
+    "answer_scored",
+    "estimate",
+    "eye_done",
+    "test_done",
+    "status",
+    "device_status",
+    "calibration",
+)
 
 
 def display(reconnection: bool = False) -> Recorder:
@@ -187,5 +231,9 @@ def start(screen: Client) -> dict:
 
 
 def answer_of(stimulus: dict) -> dict:
-    return {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"]),
-            "response_time_ms": 900}
+    return {
+        "trial_id": stimulus["trial_id"],
+        "seq": stimulus["seq"],
+        "responses": list(stimulus["optotypes"]),
+        "response_time_ms": 900,
+    }

@@ -1,4 +1,5 @@
 """Steps the browser tests share: a clinician signs in and creates a test; a patient calibrates."""
+
 from __future__ import annotations
 
 import secrets
@@ -28,8 +29,14 @@ def create_test(page, base_url: str, reference: str | None = None, **choices) ->
     """Fill the new-test form; returns (invite URL, session public id)."""
     show_results = bool(choices.pop("show_results", False))
     settings = {
-        "eyes": "right_left", "optotype_set": "sloan", "procedure": "chart", "chart_presentation": "row",
-        "correction": "none", "setup": "3m", "answer_mode": "patient", **choices,
+        "eyes": "right_left",
+        "optotype_set": "sloan",
+        "procedure": "chart",
+        "chart_presentation": "row",
+        "correction": "none",
+        "setup": "3m",
+        "answer_mode": "patient",
+        **choices,
     }
     page.goto(f"{base_url}/sessions/new")
     # Each test its own patient: reports that gather a patient's earlier visits stay per test.

@@ -3,6 +3,7 @@ covers (anti-aliasing draws coverage as grey), so edges are found to a fraction 
 
 PNG decoding by Pillow (installed with reportlab, pinned in requirements.txt).
 """
+
 from __future__ import annotations
 
 import io

@@ -6,6 +6,7 @@ the radius correction of F.6.6), and fills with the "evenodd" or "nonzero" rule 
 edge crossings along a ray to +x. It shares no code with acuity.geometry, so it checks that code
 rather than repeating it. Chords are kept within 1e-5 units of the true arc, far below a pixel.
 """
+
 from __future__ import annotations
 
 import functools
@@ -217,7 +218,7 @@ def runs(samples: np.ndarray) -> list[tuple[bool, int]]:
     change = np.flatnonzero(samples[1:] != samples[:-1]) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [samples.size]])
-    return [(bool(samples[s]), int(e - s)) for s, e in zip(starts, ends)]
+    return [(bool(samples[s]), int(e - s)) for s, e in zip(starts, ends, strict=False)]
 
 
 def distance_to_outside(mask: np.ndarray) -> np.ndarray:

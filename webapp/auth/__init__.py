@@ -1,4 +1,5 @@
 """Clinician accounts: first-run set-up, login, logout and the create-clinician command."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__, cli_group=None)

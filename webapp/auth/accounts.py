@@ -1,5 +1,6 @@
 """Creating and checking clinician accounts (passwords hashed with werkzeug.security, by the method
 of PASSWORD_HASH_METHOD: scrypt, webapp/config.py; tests set a cheap one)."""
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,10 @@ def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use a password of at least {MIN_PASSWORD_LENGTH} characters."
     if is_common_password(password):
-        return ("This password is on a list of the most common passwords, which attackers try first; "
-                "choose another (a few unrelated words make a good one).")
+        return (
+            "This password is on a list of the most common passwords, which attackers try first; "
+            "choose another (a few unrelated words make a good one)."
+        )
     return None
 
 
@@ -73,8 +76,9 @@ def create_clinician(email: str, password: str) -> Clinician:
         raise AccountError(problem, "password")
     if db.session.scalar(select(Clinician).where(Clinician.email == email)):
         raise AccountError(f"A clinician with the email {email} already exists.")
-    clinician = Clinician(email=email, password_hash=generate_password_hash(
-        password, method=current_app.config["PASSWORD_HASH_METHOD"]))
+    clinician = Clinician(
+        email=email, password_hash=generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    )
     db.session.add(clinician)
     db.session.commit()
     return clinician

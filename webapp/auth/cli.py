@@ -6,8 +6,13 @@ from webapp.auth.accounts import AccountError, create_clinician, normalise_email
 
 @bp.cli.command("create-clinician")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters; asked for when not given.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters; asked for when not given.",
+)
 def create_clinician_command(email: str, password: str) -> None:
     """Add a clinician account: flask --app webapp create-clinician EMAIL"""
     try:
@@ -19,8 +24,13 @@ def create_clinician_command(email: str, password: str) -> None:
 
 @bp.cli.command("set-password")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters, not a common one; asked for when not given.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters, not a common one; asked for when not given.",
+)
 def set_password_command(email: str, password: str) -> None:
     """Give a clinician a new password and end every sign-in of theirs: flask --app webapp set-password EMAIL"""
     from sqlalchemy import select

@@ -8,6 +8,7 @@ been used within the idle lifetime and is younger than the absolute lifetime (NI
 Sign-out revokes the row and disconnects the clinician sockets it opened; a password change revokes
 every row of that clinician; a removed clinician's rows go with the account.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,10 +67,16 @@ def start(clinician: Clinician) -> ClinicianSession:
     """After the password was checked: a new server-side session, its id in the cookie (commits).
     Expired and revoked rows of this clinician are removed on the way."""
     now = utcnow()
-    db.session.execute(delete(ClinicianSession).where(
-        ClinicianSession.clinician_id == clinician.id,
-        or_(ClinicianSession.revoked_at.is_not(None), ClinicianSession.created_at < now - absolute_lifetime(),
-            ClinicianSession.last_seen_at < now - idle_lifetime())))
+    db.session.execute(
+        delete(ClinicianSession).where(
+            ClinicianSession.clinician_id == clinician.id,
+            or_(
+                ClinicianSession.revoked_at.is_not(None),
+                ClinicianSession.created_at < now - absolute_lifetime(),
+                ClinicianSession.last_seen_at < now - idle_lifetime(),
+            ),
+        )
+    )
     token = secrets.token_urlsafe(32)
     row = ClinicianSession(token_hash=_hash(token), clinician_id=clinician.id, created_at=now, last_seen_at=now)
     db.session.add(row)
@@ -135,8 +142,13 @@ def end() -> None:
 
 def revoke_all(clinician_id: int) -> int:
     """Every session of a clinician (password changed, account removed); commits. How many."""
-    ids = list(db.session.scalars(select(ClinicianSession.id).where(
-        ClinicianSession.clinician_id == clinician_id, ClinicianSession.revoked_at.is_(None))))
+    ids = list(
+        db.session.scalars(
+            select(ClinicianSession.id).where(
+                ClinicianSession.clinician_id == clinician_id, ClinicianSession.revoked_at.is_(None)
+            )
+        )
+    )
     if ids:
         db.session.execute(update(ClinicianSession).where(ClinicianSession.id.in_(ids)).values(revoked_at=utcnow()))
     db.session.commit()

@@ -1,4 +1,5 @@
 """The clinician's pages: dashboard, new test, live view, result, invite revocation."""
+
 from flask import Blueprint
 
 bp = Blueprint("clinician", __name__)

@@ -21,34 +21,86 @@ class NewTestForm(FlaskForm):
         "Patient reference (a display name or your own reference; nothing more)",
         validators=[DataRequired(message="Give a name or reference you will recognise."), Length(max=120)],
     )
-    eyes = RadioField("Eyes and order", default="right_left", choices=options([
-        ("right_left", "Right, then left"), ("left_right", "Left, then right"),
-        ("right", "Right only"), ("left", "Left only"), ("both", "Both eyes together"),
-    ]))
-    optotype_set = RadioField("Optotype", default="sloan", choices=options([
-        ("sloan", "Sloan letters"), ("tumbling_e", "Tumbling E"),
-        ("landolt_c8", "Landolt C, 8 positions"), ("landolt_c4", "Landolt C, 4 positions"),
-    ]))
-    procedure = RadioField("Procedure", default="adaptive", choices=options([
-        ("adaptive", "Adaptive (the server chooses each size)"),
-        ("chart", "Chart (rows from large to small)"),
-        ("manual", "Manual (you choose each size)"),
-    ]))
-    chart_presentation = RadioField("Chart: show", default="row", choices=options([
-        ("row", "a whole row at once"), ("single", "one letter at a time"),
-    ]))
-    correction = RadioField("Correction worn", default="none", choices=options([
-        ("none", "None"), ("glasses", "Glasses"), ("contact_lenses", "Contact lenses"),
-    ]))
-    setup = RadioField("Set-up", default="3m", choices=options([
-        ("2m", "2 m, measured with a tape"), ("3m", "3 m, measured with a tape"),
-        ("4m", "4 m, measured with a tape"), ("mirror", "Mirror (screen seen in a mirror)"),
-        ("near_40cm", "Near, 40 cm"),
-    ]))
-    answer_mode = RadioField("Answers", default="patient", choices=options([
-        ("patient", "Given by the patient (on the phone or the screen)"),
-        ("clinician", "Scored by me (the patient reads aloud)"),
-    ]))
+    eyes = RadioField(
+        "Eyes and order",
+        default="right_left",
+        choices=options(
+            [
+                ("right_left", "Right, then left"),
+                ("left_right", "Left, then right"),
+                ("right", "Right only"),
+                ("left", "Left only"),
+                ("both", "Both eyes together"),
+            ]
+        ),
+    )
+    optotype_set = RadioField(
+        "Optotype",
+        default="sloan",
+        choices=options(
+            [
+                ("sloan", "Sloan letters"),
+                ("tumbling_e", "Tumbling E"),
+                ("landolt_c8", "Landolt C, 8 positions"),
+                ("landolt_c4", "Landolt C, 4 positions"),
+            ]
+        ),
+    )
+    procedure = RadioField(
+        "Procedure",
+        default="adaptive",
+        choices=options(
+            [
+                ("adaptive", "Adaptive (the server chooses each size)"),
+                ("chart", "Chart (rows from large to small)"),
+                ("manual", "Manual (you choose each size)"),
+            ]
+        ),
+    )
+    chart_presentation = RadioField(
+        "Chart: show",
+        default="row",
+        choices=options(
+            [
+                ("row", "a whole row at once"),
+                ("single", "one letter at a time"),
+            ]
+        ),
+    )
+    correction = RadioField(
+        "Correction worn",
+        default="none",
+        choices=options(
+            [
+                ("none", "None"),
+                ("glasses", "Glasses"),
+                ("contact_lenses", "Contact lenses"),
+            ]
+        ),
+    )
+    setup = RadioField(
+        "Set-up",
+        default="3m",
+        choices=options(
+            [
+                ("2m", "2 m, measured with a tape"),
+                ("3m", "3 m, measured with a tape"),
+                ("4m", "4 m, measured with a tape"),
+                ("mirror", "Mirror (screen seen in a mirror)"),
+                ("near_40cm", "Near, 40 cm"),
+            ]
+        ),
+    )
+    answer_mode = RadioField(
+        "Answers",
+        default="patient",
+        choices=options(
+            [
+                ("patient", "Given by the patient (on the phone or the screen)"),
+                ("clinician", "Scored by me (the patient reads aloud)"),
+            ]
+        ),
+    )
     show_results = BooleanField("Show the results to the patient at the end")
     submit = SubmitField("Create the test and its invite link")
 

@@ -2,10 +2,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import audit
+from webapp import audit, plots, tokens
 from webapp import events as ev
 from webapp import serializers as p
-from webapp import plots, tokens
 from webapp.auth.accounts import clinician_count
 from webapp.clinician import bp
 from webapp.clinician.forms import ConfirmForm, NewTestForm
@@ -21,7 +20,8 @@ def dashboard():
     if not current_user.is_authenticated:
         return render_template("index.html", needs_setup=clinician_count() == 0)
     sessions = db.session.scalars(
-        select(TestSession).where(TestSession.clinician_id == current_user.id)
+        select(TestSession)
+        .where(TestSession.clinician_id == current_user.id)
         .order_by(TestSession.created_at.desc(), TestSession.id.desc())
     ).all()
     rows = [{"session": s, "results": [p.result_dict(e) for e in s.eye_tests if e.result]} for s in sessions]
@@ -40,14 +40,19 @@ def owned(public_id: str) -> TestSession:
 def new_session():
     form = NewTestForm()
     if form.validate_on_submit():
-        session, token = create_session(current_user.id, form.patient_reference.data, form.test_config(),
-                                        bool(form.show_results.data))
+        session, token = create_session(
+            current_user.id, form.patient_reference.data, form.test_config(), bool(form.show_results.data)
+        )
         audit.viewed(session, "invite_created")
         invite_url = external_url("patient.test_page", token=token)
         # Shown once: only the token's hash is stored, so this page is the only place it appears.
-        return render_template("clinician/invite.html", session=session, invite_url=invite_url,
-                               qr_svg=tokens.qr_svg(invite_url, "Invite link"),
-                               expires_at=session.invite_expires_at), 201
+        return render_template(
+            "clinician/invite.html",
+            session=session,
+            invite_url=invite_url,
+            qr_svg=tokens.qr_svg(invite_url, "Invite link"),
+            expires_at=session.invite_expires_at,
+        ), 201
     return render_template("clinician/new.html", form=form)
 
 
@@ -68,15 +73,27 @@ def result(public_id: str):
     eyes = []
     for eye in session.eye_tests:
         trials = [p.trial_dict(eye, trial) for trial in eye.trials]
-        eyes.append({
-            "eye": eye.eye, "status": eye.status, "result": p.result_dict(eye),
-            "estimate": p.estimate_dict(eye), "trials": trials,
-            "plot_svg": plots.trial_plot_svg(trials, eye.result, title=f"{eye.eye} eye: size per trial",
-                                            element_id=f"plot-{eye.eye}"),
-        })
+        eyes.append(
+            {
+                "eye": eye.eye,
+                "status": eye.status,
+                "result": p.result_dict(eye),
+                "estimate": p.estimate_dict(eye),
+                "trials": trials,
+                "plot_svg": plots.trial_plot_svg(
+                    trials, eye.result, title=f"{eye.eye} eye: size per trial", element_id=f"plot-{eye.eye}"
+                ),
+            }
+        )
     calibrations = [p.calibration_dict(c) for c in session.calibrations]
-    return render_template("clinician/result.html", session=session, eyes=eyes, calibrations=calibrations,
-                           events=[p.event_dict(e) for e in session.events], form=ConfirmForm())
+    return render_template(
+        "clinician/result.html",
+        session=session,
+        eyes=eyes,
+        calibrations=calibrations,
+        events=[p.event_dict(e) for e in session.events],
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/sessions/<public_id>/invite/revoke")
@@ -93,9 +110,12 @@ def revoke_invite(public_id: str):
     session.display_sid = session.pad_sid = None
     db.session.commit()
     for sid in sids:
-        socketio.emit(ev.ERROR, {"error": "link_revoked",
-                                 "message": "This link was withdrawn. Ask your clinician for a new link."},
-                      to=sid, namespace=ev.PATIENT_NS)
+        socketio.emit(
+            ev.ERROR,
+            {"error": "link_revoked", "message": "This link was withdrawn. Ask your clinician for a new link."},
+            to=sid,
+            namespace=ev.PATIENT_NS,
+        )
         socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
     flash("The invite link was withdrawn; the patient can no longer use it.")
     return redirect(url_for("clinician.dashboard"))

@@ -1,4 +1,5 @@
 """Creating a test session with its invite (used by the new-test page and by the benchmark)."""
+
 from __future__ import annotations
 
 import secrets
@@ -11,8 +12,9 @@ from webapp.extensions import db
 from webapp.models import EyeTest, TestSession, utcnow
 
 
-def create_session(clinician_id: int, patient_reference: str, config: dict,
-                   show_results: bool = False) -> tuple[TestSession, str]:
+def create_session(
+    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False
+) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored."""
     token = tokens.new_token()
     session = TestSession(

@@ -1,2 +1,3 @@
 """Socket.IO namespaces of the live test: /patient (display and pad) and /clinician."""
+
 from webapp.live import clinician, patient  # noqa: F401

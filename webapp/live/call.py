@@ -11,6 +11,7 @@ The clinician's page always makes the offers (one RTCPeerConnection per device, 
 `peer_id` it chooses); a device only answers. That keeps renegotiation free of glare: a device that
 (re)joins says so with `call_join`, and the clinician's page makes a fresh offer.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,17 +52,27 @@ def ice_servers(name: str) -> list[dict[str, Any]]:
     if config.get("STUN_URLS"):
         servers.append({"urls": list(config["STUN_URLS"])})
     if config.get("TURN_URLS") and config.get("TURN_SECRET"):
-        servers.append({"urls": list(config["TURN_URLS"]),
-                        **turn_credential(config["TURN_SECRET"], int(config["TURN_TTL_S"]), name)})
+        servers.append(
+            {
+                "urls": list(config["TURN_URLS"]),
+                **turn_credential(config["TURN_SECRET"], int(config["TURN_TTL_S"]), name),
+            }
+        )
     return servers
 
 
 def _marks(session: TestSession) -> list[audit.AuditEntry]:
     """The call's audit entries of this session since (and including) the latest `call_started`."""
-    entries = list(db.session.scalars(
-        select(audit.AuditEntry).where(audit.AuditEntry.session_public_id == session.public_id,
-                                       audit.AuditEntry.action.in_(CALL_MARKS + ("call_joined",)))
-        .order_by(audit.AuditEntry.id.desc())))
+    entries = list(
+        db.session.scalars(
+            select(audit.AuditEntry)
+            .where(
+                audit.AuditEntry.session_public_id == session.public_id,
+                audit.AuditEntry.action.in_(CALL_MARKS + ("call_joined",)),
+            )
+            .order_by(audit.AuditEntry.id.desc())
+        )
+    )
     since: list[audit.AuditEntry] = []
     for entry in entries:
         since.append(entry)
@@ -94,8 +105,14 @@ def _joined(marks: list[audit.AuditEntry]) -> list[str]:
 def start(session: TestSession, clinician_id: int, video: bool, out: Outbox) -> dict:
     """Clinician: start the call (again: a no-op that hands out fresh ICE servers)."""
     if not is_active(session):
-        audit.record(session, "call_started", clinician_id, video=video,
-                     display=session.display_sid is not None, pad=session.pad_sid is not None)
+        audit.record(
+            session,
+            "call_started",
+            clinician_id,
+            video=video,
+            display=session.display_sid is not None,
+            pad=session.pad_sid is not None,
+        )
         db.session.flush()
         out.clinician(ev.CALL_STATE, {"active": True, "clinician_video": video})
     # Every start, also a repeated one (the clinician's page reloaded or reconnected), asks the

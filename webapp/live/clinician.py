@@ -3,6 +3,7 @@
 The socket is authenticated by the Flask-Login session cookie at connect. Every event names a
 session by its public id; the server checks on every event that the signed-in clinician owns it.
 """
+
 from __future__ import annotations
 
 from flask_login import current_user
@@ -15,8 +16,8 @@ from webapp.extensions import db, socketio
 from webapp.live import call, commands, payloads
 from webapp.live.common import handler
 from webapp.live.errors import LiveError
-from webapp.models import TestSession
 from webapp.live.procedures import LIVE_SESSION_LOAD
+from webapp.models import TestSession
 
 
 @socketio.on("connect", namespace=ev.CLINICIAN_NS)
@@ -30,8 +31,9 @@ def connect(auth=None):
 def owned_session(data: dict) -> tuple[TestSession, int]:
     if not current_user.is_authenticated:
         raise LiveError("forbidden", "Sign in again to watch this test.")
-    session = db.session.scalar(select(TestSession).where(TestSession.public_id == data["session_id"])
-                                .options(*LIVE_SESSION_LOAD))
+    session = db.session.scalar(
+        select(TestSession).where(TestSession.public_id == data["session_id"]).options(*LIVE_SESSION_LOAD)
+    )
     if session is None:
         raise LiveError("not_found", "There is no such test; go back to the dashboard.")
     if session.clinician_id != current_user.id:

@@ -8,6 +8,7 @@ anyone hears of it. An eye's procedure is rebuilt from the database, or reused f
 committed event while it matches what is stored (webapp/live/procedures.py), so a restart loses
 nothing.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,22 +26,22 @@ from calibration.size import optotype_height_css_px
 from webapp import events as ev
 from webapp import serializers as s
 from webapp.extensions import db
-from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 from webapp.live import phases
 from webapp.live import procedures as proc
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
-from webapp.live.payloads import (answer_request_payload, results, stimulus_payload,
-                                  stimulus_shown_payload)
+from webapp.live.payloads import answer_request_payload, results, stimulus_payload, stimulus_shown_payload
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
+from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
 DISTANCE_WARNING_FRACTION = 0.10
 
 
 # ---- moving between phases (every stored change of status or pause reason goes through these) ----
+
 
 def _set_pause(session: TestSession, reason: PauseReason | None) -> None:
     session.paused_reason = reason
@@ -50,10 +51,12 @@ def _set_status(session: TestSession, status: Status) -> None:
     session.status = status
 
 
-def _record_event(session: TestSession, kind: str, device: str, detail: dict | None = None,
-                  text: str | None = None) -> SessionEvent:
-    event = SessionEvent(session_id=session.id, kind=kind, device=device, detail=detail or {}, text=text,
-                         created_at=utcnow())
+def _record_event(
+    session: TestSession, kind: str, device: str, detail: dict | None = None, text: str | None = None
+) -> SessionEvent:
+    event = SessionEvent(
+        session_id=session.id, kind=kind, device=device, detail=detail or {}, text=text, created_at=utcnow()
+    )
     db.session.add(event)  # not session.events.append: that would load every stored event first
     return event
 
@@ -70,17 +73,27 @@ CALIBRATIONS_PER_SESSION = 100
 def _record_page_report(session: TestSession, kind: str, device: str, detail: dict) -> SessionEvent | None:
     """Store what a page reported, unless the test already holds PAGE_EVENTS_PER_SESSION of them:
     then count it in the one `events_dropped` warning and return None."""
-    stored = db.session.scalar(select(func.count()).select_from(SessionEvent).where(
-        SessionEvent.session_id == session.id, SessionEvent.kind.in_(("page_event", "warning")),
-        SessionEvent.device.in_(("display", "pad"))))
+    stored = db.session.scalar(
+        select(func.count())
+        .select_from(SessionEvent)
+        .where(
+            SessionEvent.session_id == session.id,
+            SessionEvent.kind.in_(("page_event", "warning")),
+            SessionEvent.device.in_(("display", "pad")),
+        )
+    )
     if stored < PAGE_EVENTS_PER_SESSION:
         return _record_event(session, kind, device, detail)
-    warnings = db.session.scalars(select(SessionEvent).where(
-        SessionEvent.session_id == session.id, SessionEvent.kind == "warning", SessionEvent.device == "server"))
+    warnings = db.session.scalars(
+        select(SessionEvent).where(
+            SessionEvent.session_id == session.id, SessionEvent.kind == "warning", SessionEvent.device == "server"
+        )
+    )
     dropped = next((w for w in warnings if (w.detail or {}).get("code") == "events_dropped"), None)
     if dropped is None:
-        _record_event(session, "warning", "server", {"code": "events_dropped", "dropped": 1,
-                                                     "limit": PAGE_EVENTS_PER_SESSION})
+        _record_event(
+            session, "warning", "server", {"code": "events_dropped", "dropped": 1, "limit": PAGE_EVENTS_PER_SESSION}
+        )
     else:
         dropped.detail = {**dropped.detail, "dropped": dropped.detail.get("dropped", 0) + 1}
     return None
@@ -91,11 +104,16 @@ def device_replaced(session: TestSession, device: str) -> dict[str, Any]:
     device back before its old connection was closed): stored as a warning; returns the clinician's
     `page_event` payload, to send after the commit."""
     event = _record_page_report(session, "warning", device, {"code": "device_replaced"})
-    return {"kind": "warning", "detail": {"code": "device_replaced"}, "device": device,
-            "at": s.iso(event.created_at if event else utcnow())}
+    return {
+        "kind": "warning",
+        "detail": {"code": "device_replaced"},
+        "device": device,
+        "at": s.iso(event.created_at if event else utcnow()),
+    }
 
 
 # ---- patient commands --------------------------------------------------------------------------
+
 
 def consent(session: TestSession, out: Outbox) -> dict:
     if not phases.check(session, ev.CONSENT):
@@ -120,8 +138,10 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     distance = data["distance"]
     if distance["method"] not in SETUP_DISTANCE_METHODS[setup]:
         allowed = " or ".join(SETUP_DISTANCE_METHODS[setup])
-        raise LiveError("invalid_payload", f"This test's set-up ({setup}) measures the distance by {allowed}; "
-                                           f"set the distance that way.")
+        raise LiveError(
+            "invalid_payload",
+            f"This test's set-up ({setup}) measures the distance by {allowed}; set the distance that way.",
+        )
     try:
         if distance["method"] == "tape":
             viewing = distance_from_tape(distance["distance_mm"])
@@ -131,21 +151,35 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             viewing = distance_from_blind_spot(distance["offsets_mm"])
         scale = screen_scale(data["css_px_per_mm"], data["device_pixel_ratio"], data["scale_method"])
         width, height = data["viewport_css_px"]
-        drawable = measurable_range(scale, (width, height), viewing.viewing_distance_mm,
-                                    crowding=True, optotypes_per_row=_optotypes_per_row(session))
+        drawable = measurable_range(
+            scale,
+            (width, height),
+            viewing.viewing_distance_mm,
+            crowding=True,
+            optotypes_per_row=_optotypes_per_row(session),
+        )
     except CalibrationError as error:
         raise LiveError("calibration_refused", str(error)) from None
 
     if len(session.calibrations) >= CALIBRATIONS_PER_SESSION:
-        raise LiveError("too_many_calibrations", f"This test has been calibrated {CALIBRATIONS_PER_SESSION} "
-                                                 "times; ask your clinician for a new test.")
+        raise LiveError(
+            "too_many_calibrations",
+            f"This test has been calibrated {CALIBRATIONS_PER_SESSION} times; ask your clinician for a new test.",
+        )
     calibration = Calibration(
-        css_px_per_mm=scale.css_px_per_mm, device_pixel_ratio=scale.device_pixel_ratio,
-        viewport_width_css_px=width, viewport_height_css_px=height, scale_method=scale.method,
-        distance_method=viewing.method, distance_input=dict(distance),
-        viewing_distance_mm=viewing.viewing_distance_mm, mirrored=viewing.mirrored,
-        min_logmar=drawable.min_logmar, max_logmar=drawable.max_logmar,
-        user_agent=data.get("user_agent", "")[:512], created_at=utcnow(),
+        css_px_per_mm=scale.css_px_per_mm,
+        device_pixel_ratio=scale.device_pixel_ratio,
+        viewport_width_css_px=width,
+        viewport_height_css_px=height,
+        scale_method=scale.method,
+        distance_method=viewing.method,
+        distance_input=dict(distance),
+        viewing_distance_mm=viewing.viewing_distance_mm,
+        mirrored=viewing.mirrored,
+        min_logmar=drawable.min_logmar,
+        max_logmar=drawable.max_logmar,
+        user_agent=data.get("user_agent", "")[:512],
+        created_at=utcnow(),
     )
     for older in session.calibrations:
         if older.invalidated_at is None:
@@ -154,8 +188,12 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     session.calibrations.append(calibration)
     expected = SETUP_DISTANCE_MM[setup]
     if expected and abs(viewing.viewing_distance_mm - expected) > DISTANCE_WARNING_FRACTION * expected:
-        _record_event(session, "warning", "server", {
-            "code": "distance_differs", "viewing_distance_mm": viewing.viewing_distance_mm, "setup_mm": expected})
+        _record_event(
+            session,
+            "warning",
+            "server",
+            {"code": "distance_differs", "viewing_distance_mm": viewing.viewing_distance_mm, "setup_mm": expected},
+        )
     eye = session.current_eye_test
     if eye is not None and eye.status == EyeStatus.ACTIVE and session.paused_reason != PauseReason.CLINICIAN:
         # Mid-eye: the patient says `ready` before the trial is shown again at the new size (or held
@@ -164,19 +202,36 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     if eye is not None and eye.status == EyeStatus.ACTIVE and eye.procedure_config:
         frozen = eye.procedure_config
         if drawable.min_logmar > frozen["min_logmar"] + 1e-9 or drawable.max_logmar < frozen["max_logmar"] - 1e-9:
-            _record_event(session, "warning", "server", {
-                "code": "range_narrower_than_eye_test", "min_logmar": drawable.min_logmar,
-                "max_logmar": drawable.max_logmar})
-    _record_event(session, "calibration", "display", {
-        "viewing_distance_mm": viewing.viewing_distance_mm, "css_px_per_mm": scale.css_px_per_mm,
-        "device_pixel_ratio": scale.device_pixel_ratio})
-    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
-    out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration),
-                                   "measurable_range": measurable})
-    out.announce()
-    return {"ok": True, "measurable_range": measurable,
+            _record_event(
+                session,
+                "warning",
+                "server",
+                {
+                    "code": "range_narrower_than_eye_test",
+                    "min_logmar": drawable.min_logmar,
+                    "max_logmar": drawable.max_logmar,
+                },
+            )
+    _record_event(
+        session,
+        "calibration",
+        "display",
+        {
             "viewing_distance_mm": viewing.viewing_distance_mm,
-            "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm), "mirrored": viewing.mirrored}
+            "css_px_per_mm": scale.css_px_per_mm,
+            "device_pixel_ratio": scale.device_pixel_ratio,
+        },
+    )
+    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
+    out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration), "measurable_range": measurable})
+    out.announce()
+    return {
+        "ok": True,
+        "measurable_range": measurable,
+        "viewing_distance_mm": viewing.viewing_distance_mm,
+        "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm),
+        "mirrored": viewing.mirrored,
+    }
 
 
 def ready(session: TestSession, out: Outbox) -> dict:
@@ -204,14 +259,26 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
     if calibration is None:
         raise LiveError("recalibration_needed", "Calibrate the screen again first.")
     try:
-        check = check_drawn(pending["height_css_px"], calibration.device_pixel_ratio, data["ink_device_px"],
-                            data["device_pixel_ratio"], data["visual_viewport_scale"], len(pending["optotypes"]))
+        check = check_drawn(
+            pending["height_css_px"],
+            calibration.device_pixel_ratio,
+            data["ink_device_px"],
+            data["device_pixel_ratio"],
+            data["visual_viewport_scale"],
+            len(pending["optotypes"]),
+        )
     except CalibrationError as error:
         raise LiveError("invalid_payload", str(error)) from None
-    out.clinician(ev.DRAWN_REPORT, {"trial_id": pending["trial_id"], "seq": pending["seq"],
-                                    "requested_css_px": pending["height_css_px"],
-                                    "drawn_css_px": check.drawn_device_px / calibration.device_pixel_ratio,
-                                    **check.to_dict()})
+    out.clinician(
+        ev.DRAWN_REPORT,
+        {
+            "trial_id": pending["trial_id"],
+            "seq": pending["seq"],
+            "requested_css_px": pending["height_css_px"],
+            "drawn_css_px": check.drawn_device_px / calibration.device_pixel_ratio,
+            **check.to_dict(),
+        },
+    )
     if not check.within_tolerance:
         invalidate_calibration(session, check.reason, "display", out)
     return {"ok": True, "within_tolerance": check.within_tolerance}
@@ -220,13 +287,17 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
 def _responses_for(session: TestSession, pending: dict, responses: list) -> list:
     symbols = set(optotype_set(session.config["optotype_set"]).symbols)
     if len(responses) != len(pending["optotypes"]):
-        raise LiveError("invalid_payload",
-                        f"send {len(pending['optotypes'])} responses (one per optotype shown), got {len(responses)}")
+        raise LiveError(
+            "invalid_payload",
+            f"send {len(pending['optotypes'])} responses (one per optotype shown), got {len(responses)}",
+        )
     for i, response in enumerate(responses):
         if response is not None and response not in symbols:
-            raise LiveError("invalid_payload",
-                            f"responses[{i}] {response!r} is not a symbol of {session.config['optotype_set']}; "
-                            f"send one of {', '.join(sorted(symbols))} or null for not sure")
+            raise LiveError(
+                "invalid_payload",
+                f"responses[{i}] {response!r} is not a symbol of {session.config['optotype_set']}; "
+                f"send one of {', '.join(sorted(symbols))} or null for not sure",
+            )
     return responses
 
 
@@ -260,14 +331,19 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
         raise LiveError("stale_trial", "That trial is no longer on screen; answer the one shown now.")
     mode = session.config["answer_mode"]
     if mode != scored_by:
-        raise LiveError("answer_mode", "The clinician scores this test." if mode == "clinician"
-                        else "The patient answers this test; the clinician cannot score it.")
+        raise LiveError(
+            "answer_mode",
+            "The clinician scores this test."
+            if mode == "clinician"
+            else "The patient answers this test; the clinician cannot score it.",
+        )
     if "correct" in data:
         flags = data["correct"]
         if len(flags) != len(pending["optotypes"]):
-            raise LiveError("invalid_payload",
-                            f"send {len(pending['optotypes'])} correct flags (one per optotype shown)")
-        responses = [shown if ok else None for shown, ok in zip(pending["optotypes"], flags)]
+            raise LiveError(
+                "invalid_payload", f"send {len(pending['optotypes'])} correct flags (one per optotype shown)"
+            )
+        responses = [shown if ok else None for shown, ok in zip(pending["optotypes"], flags, strict=False)]
     else:
         responses = _responses_for(session, pending, data["responses"])
 
@@ -276,9 +352,15 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
         record = procedure.record(proc.pending_presentation(eye), responses)
     except ProcedureError as error:
         raise LiveError("procedure_error", str(error)) from None
-    row = proc.trial_row(eye, record, seq=pending["seq"], scored_by=scored_by,
-                         response_time_ms=data.get("response_time_ms"), height_css_px=pending["height_css_px"],
-                         presented_at=pending.get("presented_at"))
+    row = proc.trial_row(
+        eye,
+        record,
+        seq=pending["seq"],
+        scored_by=scored_by,
+        response_time_ms=data.get("response_time_ms"),
+        height_css_px=pending["height_css_px"],
+        presented_at=pending.get("presented_at"),
+    )
     proc.add_trial(eye, row)
     eye.pending = None
     estimate = s.with_notation(procedure.estimate().to_dict(), s.near_distance_mm(session))
@@ -304,8 +386,9 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
     calibration = session.current_calibration
     if device == "display" and calibration is not None:
         # A zoom of any kind (browser zoom, another monitor, pinch zoom) changes the size of a CSS px.
-        if kind == "zoom" or css_px_size_changed(calibration.device_pixel_ratio, detail.get("device_pixel_ratio"),
-                                                 detail.get("visual_viewport_scale")):
+        if kind == "zoom" or css_px_size_changed(
+            calibration.device_pixel_ratio, detail.get("device_pixel_ratio"), detail.get("visual_viewport_scale")
+        ):
             invalidate_calibration(session, "zoom_or_screen_changed", device, out)
             return {"ok": True, "paused": True}
     if device == "display" and calibration is not None and kind in ("resize", "fullscreen_exit", "fullscreen_enter"):
@@ -332,14 +415,20 @@ def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewp
         return True
     try:
         scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
-        drawable = measurable_range(scale, (viewport[0], viewport[1]), calibration.viewing_distance_mm,
-                                    crowding=True, optotypes_per_row=_optotypes_per_row(session))
+        drawable = measurable_range(
+            scale,
+            (viewport[0], viewport[1]),
+            calibration.viewing_distance_mm,
+            crowding=True,
+            optotypes_per_row=_optotypes_per_row(session),
+        )
     except CalibrationError:
         return False  # nothing fits this window at all
     return eye.pending["logmar"] <= drawable.max_logmar + 1e-9
 
 
 # ---- clinician commands ------------------------------------------------------------------------
+
 
 def pause(session: TestSession, out: Outbox) -> dict:
     if not phases.check(session, ev.PAUSE):
@@ -417,9 +506,11 @@ def present(session: TestSession, logmar: float, out: Outbox) -> dict:
     if presentation is None:
         raise LiveError("procedure_error", "This eye's test has finished; go to the next eye.")
     if not _drawable(calibration, presentation.logmar):
-        raise LiveError("procedure_error",
-                        f"logMAR {presentation.logmar:+.2f} cannot be drawn with the patient's current calibration; "
-                        f"choose from {calibration.min_logmar:+.2f} to {calibration.max_logmar:+.2f}")
+        raise LiveError(
+            "procedure_error",
+            f"logMAR {presentation.logmar:+.2f} cannot be drawn with the patient's current calibration; "
+            f"choose from {calibration.min_logmar:+.2f} to {calibration.max_logmar:+.2f}",
+        )
     proc.remember(eye, procedure)
     if session.paused_reason == PauseReason.SIZE_NOT_DRAWABLE:  # this size can be drawn: go on
         _set_pause(session, None)
@@ -443,13 +534,16 @@ def share_results(session: TestSession, show: bool, out: Outbox) -> dict:
 
 # ---- what the commands share -------------------------------------------------------------------
 
+
 def _start_eye(session: TestSession, eye: EyeTest) -> None:
     calibration = session.current_calibration
     assert calibration is not None
     cfg = session.config
     config = ProcedureConfig(
-        procedure=cfg["procedure"], optotype_set=cfg["optotype_set"],
-        min_logmar=calibration.min_logmar, max_logmar=calibration.max_logmar,
+        procedure=cfg["procedure"],
+        optotype_set=cfg["optotype_set"],
+        min_logmar=calibration.min_logmar,
+        max_logmar=calibration.max_logmar,
         chart_presentation=cfg.get("chart_presentation", "row"),
     )
     eye.procedure_config = config.to_dict()
@@ -519,9 +613,17 @@ def _hold_if_not_drawable(session: TestSession, eye: EyeTest, out: Outbox) -> bo
         return False
     if session.paused_reason != PauseReason.CLINICIAN:
         _set_pause(session, PauseReason.SIZE_NOT_DRAWABLE)
-    _record_event(session, "warning", "server", {
-        "code": "size_not_drawable", "logmar": eye.pending["logmar"],
-        "min_logmar": calibration.min_logmar, "max_logmar": calibration.max_logmar})
+    _record_event(
+        session,
+        "warning",
+        "server",
+        {
+            "code": "size_not_drawable",
+            "logmar": eye.pending["logmar"],
+            "min_logmar": calibration.min_logmar,
+            "max_logmar": calibration.max_logmar,
+        },
+    )
     out.patients(ev.PAUSED, {"reason": PauseReason.SIZE_NOT_DRAWABLE})
     out.announce()
     return True
@@ -579,7 +681,9 @@ def _finish_session(session: TestSession, status: Status, out: Outbox) -> None:
     for eye in session.eye_tests:
         eye.pending = None
     all_results = results(session)
-    out.patients(ev.TEST_DONE, {"show_results": session.show_results,
-                                **({"results": all_results} if session.show_results else {})})
+    out.patients(
+        ev.TEST_DONE,
+        {"show_results": session.show_results, **({"results": all_results} if session.show_results else {})},
+    )
     out.clinician(ev.TEST_DONE, {"results": all_results, "status": status})
     out.announce()

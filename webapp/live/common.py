@@ -1,16 +1,16 @@
 """What every socket handler shares: validation, error acks, commit-then-send."""
+
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from webapp import audit, security
+from webapp import audit, security, tokens
 from webapp import events as ev
-from webapp import tokens
 from webapp.extensions import db, socketio
 from webapp.links import external_url
 from webapp.live.errors import LiveError
@@ -56,13 +56,14 @@ def send(session: TestSession, out: Outbox) -> None:
     already in that phase) and never has to guess it from an event.
     """
     if out.status_to_clinician:
-        socketio.emit(ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id),
-                      namespace=ev.CLINICIAN_NS)
+        socketio.emit(
+            ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS
+        )
     if out.state_to_patients:
-        socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
-                      namespace=ev.PATIENT_NS)
-        socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id),
-                      namespace=ev.PATIENT_NS)
+        socketio.emit(
+            ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
+        )
+        socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id), namespace=ev.PATIENT_NS)
     out.flush()
 
 
@@ -147,8 +148,11 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                     # Two copies of one answer raced: the other one was stored; this one is the duplicate.
                     return {"ok": True, "accepted": True, "duplicate": True}
                 current_app.logger.exception("socket event %s broke a database constraint", event)
-                return error_ack("not_stored", "This could not be stored: it conflicts with what is stored "
-                                               "already. Nothing changed; reload the page and try again.")
+                return error_ack(
+                    "not_stored",
+                    "This could not be stored: it conflicts with what is stored "
+                    "already. Nothing changed; reload the page and try again.",
+                )
             except Exception:  # never crash the connection; the log has the traceback
                 db.session.rollback()
                 current_app.logger.exception("socket event %s failed", event)

@@ -1,4 +1,5 @@
 """A live-test request refused: sent back as {ok: false, error: code, message}. Nothing is stored."""
+
 from __future__ import annotations
 
 

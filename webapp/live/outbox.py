@@ -1,4 +1,5 @@
 """Messages of one live event, queued while it changes rows and sent only after the commit."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ display) or the pad link (the pad), webapp/credentials.py; the connect `auth` na
 the two it is. The server remembers which socket is which device in the database (display_sid,
 pad_sid), so every later event is tied to the session by the server, never by what the client names.
 """
+
 from __future__ import annotations
 
 from flask import current_app, request
@@ -18,15 +19,16 @@ from webapp.extensions import db, socketio
 from webapp.live import call, commands, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
-from webapp.models import TestSession
 from webapp.live.procedures import LIVE_SESSION_LOAD
+from webapp.models import TestSession
 
 
 def current_device() -> tuple[TestSession, str]:
     """The session and device of the socket sending this event, from the database."""
     sid = request.sid
     session = db.session.scalar(
-        select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+        select(TestSession)
+        .where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
         .options(*LIVE_SESSION_LOAD)
     )
     if session is None:
@@ -56,8 +58,10 @@ def forget_connections_of_earlier_runs() -> int:
     if not _single_process():
         return 0
     forgotten = db.session.execute(
-        update(TestSession).where(or_(TestSession.display_sid.is_not(None), TestSession.pad_sid.is_not(None)))
-        .values(display_sid=None, pad_sid=None)).rowcount
+        update(TestSession)
+        .where(or_(TestSession.display_sid.is_not(None), TestSession.pad_sid.is_not(None)))
+        .values(display_sid=None, pad_sid=None)
+    ).rowcount
     db.session.commit()
     return forgotten
 
@@ -75,7 +79,7 @@ def _display_only(device: str) -> None:
 # newer pairing): the same words as the page that has none (webapp/patient/routes.py).
 NO_CREDENTIAL = {
     "display": "This browser has no eye test open. Open the link from your e-mail or message again, "
-               "or ask your clinician for a new link.",
+    "or ask your clinician for a new link.",
     "pad": "This phone is no longer paired with the test. Scan the code on the test screen again.",
 }
 
@@ -85,8 +89,9 @@ def connect(auth=None):
     """Sent by a display or pad when it connects (`auth` {device}): authenticate from the device's
     credential cookie, join its room, send its state."""
     if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad"):
-        raise ConnectionRefusedError(security.connect_refused(
-            "This page cannot connect. Open the link from your e-mail or message again."))
+        raise ConnectionRefusedError(
+            security.connect_refused("This page cannot connect. Open the link from your e-mail or message again.")
+        )
     device = auth["device"]
     session = from_cookie(device, *LIVE_SESSION_LOAD)
     if session is None:
@@ -107,8 +112,12 @@ def connect(auth=None):
     processes.record(request.sid)
     if replaced:  # the newer connection takes over; the older is told, then closed (no reconnect)
         leave_room(room, sid=previous, namespace=ev.PATIENT_NS)
-        emit(ev.ERROR, {"error": "replaced", "message": "This test was opened on another screen."},
-             to=previous, namespace=ev.PATIENT_NS)
+        emit(
+            ev.ERROR,
+            {"error": "replaced", "message": "This test was opened on another screen."},
+            to=previous,
+            namespace=ev.PATIENT_NS,
+        )
         socketio.server.disconnect(previous, namespace=ev.PATIENT_NS)
         socketio.emit(ev.PAGE_EVENT, notice, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
     join_room(room)
@@ -140,7 +149,8 @@ def disconnect(reason=None):
     sid = request.sid
     processes.forget(sid)
     session = db.session.scalar(
-        select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid)))
+        select(TestSession).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+    )
     if session is None:
         return
     if session.display_sid == sid:
@@ -189,7 +199,6 @@ def on_answer(session, device, data, out):
 def on_page_event(session, device, data, out):
     """Display or pad: the page was hidden, left full screen, resized or zoomed; stored and relayed."""
     return commands.page_event(session, device, data, out)
-
 
 
 @handler(ev.CALL_JOIN, ev.PATIENT_NS, _load)

@@ -1,4 +1,5 @@
 """What the live test sends: each message's payload, built from what is stored (docs/protocol.md)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,10 +11,10 @@ from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.extensions import db
 from webapp.live import phases, processes
-from webapp.setups import SETUP_DISTANCE_MM
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
+from webapp.setups import SETUP_DISTANCE_MM
 
 
 def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
@@ -57,8 +58,9 @@ def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
 
 def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
     """The clinician's copy of a stimulus put on screen."""
-    return {k: stimulus[k] for k in ("trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px",
-                                   "notation")}
+    return {
+        k: stimulus[k] for k in ("trial_id", "seq", "eye", "index", "logmar", "optotypes", "height_css_px", "notation")
+    }
 
 
 def results(session: TestSession) -> list[dict[str, Any]]:
@@ -105,8 +107,10 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
 def _required_distance_text(setup: str) -> dict[str, str | None]:
     """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
     distance_mm = SETUP_DISTANCE_MM[setup]
-    return {"required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
-            "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None}
+    return {
+        "required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
+        "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None,
+    }
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:
@@ -116,8 +120,10 @@ def snapshot(session: TestSession) -> dict[str, Any]:
     return {
         "session": s.session_dict(session),
         **status_payload(session),
-        "devices": {"display": processes.device_connected(session.display_sid),
-                    "pad": processes.device_connected(session.pad_sid)},
+        "devices": {
+            "display": processes.device_connected(session.display_sid),
+            "pad": processes.device_connected(session.pad_sid),
+        },
         "calibration": s.calibration_dict(calibration),
         "measurable_range": s.measurable_range_dict(calibration),
         "eyes": [
@@ -142,19 +148,30 @@ SNAPSHOT_EVENTS = 200
 
 
 def snapshot_events(session: TestSession) -> dict[str, Any]:
-    latest = db.session.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id)
-                                .order_by(SessionEvent.id.desc()).limit(SNAPSHOT_EVENTS)).all()
-    total = db.session.scalar(select(func.count()).select_from(SessionEvent)
-                              .where(SessionEvent.session_id == session.id))
+    latest = db.session.scalars(
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session.id)
+        .order_by(SessionEvent.id.desc())
+        .limit(SNAPSHOT_EVENTS)
+    ).all()
+    total = db.session.scalar(
+        select(func.count()).select_from(SessionEvent).where(SessionEvent.session_id == session.id)
+    )
     return {"events": [s.event_dict(event) for event in reversed(latest)], "events_total": total}
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:
     """The clinician's `status`: the session's status, the phase, and what the clinician may do now."""
-    return {"status": session.status, "phase": str(phases.phase(session)), "paused_reason": session.paused_reason,
-            "actions": phases.actions(session, phases.CLINICIAN_COMMANDS)}
+    return {
+        "status": session.status,
+        "phase": str(phases.phase(session)),
+        "paused_reason": session.paused_reason,
+        "actions": phases.actions(session, phases.CLINICIAN_COMMANDS),
+    }
 
 
 def device_status(session: TestSession) -> dict[str, bool]:
-    return {"display_connected": processes.device_connected(session.display_sid),
-            "pad_connected": processes.device_connected(session.pad_sid)}
+    return {
+        "display_connected": processes.device_connected(session.display_sid),
+        "pad_connected": processes.device_connected(session.pad_sid),
+    }

@@ -9,6 +9,7 @@ the middle of an eye). Every command of the engine (webapp/live/commands.py) ask
 `actions` lists, from the same table, what a sender may do now (leaving out repeats, which change
 nothing).
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -96,8 +97,18 @@ PAUSED_SIZE = "paused:size_not_drawable"
 PAUSED_CLINICIAN = "paused:clinician"
 BETWEEN_EYES = "between_eyes"
 DONE = "done"
-SITUATIONS = (WELCOME, CALIBRATE, READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_CLINICIAN,
-              BETWEEN_EYES, DONE)
+SITUATIONS = (
+    WELCOME,
+    CALIBRATE,
+    READY,
+    READY_AGAIN,
+    TESTING,
+    PAUSED_HIDDEN,
+    PAUSED_SIZE,
+    PAUSED_CLINICIAN,
+    BETWEEN_EYES,
+    DONE,
+)
 OPEN = SITUATIONS[:-1]
 PAUSES = (PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_CLINICIAN)
 
@@ -118,8 +129,17 @@ def situation(session: TestSession) -> str:
 # ---- the table ---------------------------------------------------------------------------------
 
 PATIENT_COMMANDS = (ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT)
-CLINICIAN_COMMANDS = (ev.PAUSE, ev.RESUME, ev.REQUEST_RECALIBRATION, ev.NEXT_EYE, ev.END, ev.NOTE, ev.PRESENT,
-                      ev.SCORE, ev.SHARE_RESULTS)
+CLINICIAN_COMMANDS = (
+    ev.PAUSE,
+    ev.RESUME,
+    ev.REQUEST_RECALIBRATION,
+    ev.NEXT_EYE,
+    ev.END,
+    ev.NOTE,
+    ev.PRESENT,
+    ev.SCORE,
+    ev.SHARE_RESULTS,
+)
 
 P = Phase
 _SAME = "same"  # the phase the command starts from
@@ -182,10 +202,15 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
     (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
-    (ev.READY, PAUSED_SIZE): ("wrong_phase", "The next letters cannot be drawn on this screen; wait for your "
-                                             "clinician, or calibrate the screen again."),
-    **{(command, where): ("wrong_phase", "The test is paused; answers count again once it continues.")
-       for command in (ev.ANSWER, ev.SCORE) for where in PAUSES},
+    (ev.READY, PAUSED_SIZE): (
+        "wrong_phase",
+        "The next letters cannot be drawn on this screen; wait for your clinician, or calibrate the screen again.",
+    ),
+    **{
+        (command, where): ("wrong_phase", "The test is paused; answers count again once it continues.")
+        for command in (ev.ANSWER, ev.SCORE)
+        for where in PAUSES
+    },
     (ev.ANSWER, None): ("wrong_phase", "There is nothing to answer now; answer once the letters are on screen."),
     (ev.SCORE, None): ("wrong_phase", "There is nothing to score now; score once the letters are on screen."),
     (ev.RESUME, None): ("wrong_phase", "The patient presses Ready to continue (they calibrated the screen again)."),
@@ -217,7 +242,8 @@ def check(session: TestSession, command: str) -> bool:
     if where in TRANSITIONS[command]:
         return True
     code, message = REFUSALS.get((command, where)) or (
-        _CLOSED if where == DONE else REFUSALS.get((command, None), ("wrong_phase", "Not now.")))
+        _CLOSED if where == DONE else REFUSALS.get((command, None), ("wrong_phase", "Not now."))
+    )
     raise LiveError(code, message)
 
 

@@ -5,6 +5,7 @@ trials (acuity.procedure.replay), so everything needed to continue a test is in 
 save the replay, the procedure of the last committed event is kept in memory and reused while it
 still matches what is stored (see the cache below).
 """
+
 from __future__ import annotations
 
 import threading
@@ -58,8 +59,7 @@ def _trials_loaded(eye_test: EyeTest) -> bool:
 def trial_count(eye_test: EyeTest) -> int:
     if _trials_loaded(eye_test):
         return len(eye_test.trials)
-    return db.session.scalar(
-        select(func.count()).select_from(Trial).where(Trial.eye_test_id == eye_test.id))
+    return db.session.scalar(select(func.count()).select_from(Trial).where(Trial.eye_test_id == eye_test.id))
 
 
 def rebuild(eye_test: EyeTest) -> Procedure:
@@ -70,8 +70,12 @@ def rebuild(eye_test: EyeTest) -> Procedure:
     config = procedure_config(eye_test)
     with _cache_lock:
         cached = _cache.pop(eye_test.id, None)
-    if cached is not None and cached.config == config and cached.seed == eye_test.seed \
-            and len(cached.history) == trial_count(eye_test):
+    if (
+        cached is not None
+        and cached.config == config
+        and cached.seed == eye_test.seed
+        and len(cached.history) == trial_count(eye_test)
+    ):
         return cached
     return replay(config, eye_test.seed, history(eye_test))
 
@@ -99,10 +103,10 @@ def _drop_uncommitted(session: Session, transaction) -> None:
 
 # ---- the stored trials of an eye ---------------------------------------------------------------
 
+
 def stored_trial(eye_test: EyeTest, index: int) -> Trial | None:
     """The stored trial `index` of an eye, if it was answered (one row, not the whole history)."""
-    return db.session.scalar(
-        select(Trial).where(Trial.eye_test_id == eye_test.id, Trial.index == index))
+    return db.session.scalar(select(Trial).where(Trial.eye_test_id == eye_test.id, Trial.index == index))
 
 
 def add_trial(eye_test: EyeTest, trial: Trial) -> None:
@@ -121,8 +125,14 @@ def pending_presentation(eye_test: EyeTest) -> Presentation | None:
 
 
 def trial_row(
-    eye_test: EyeTest, record: TrialRecord, *, seq: int, scored_by: str,
-    response_time_ms: float | None, height_css_px: float | None, presented_at: str | None,
+    eye_test: EyeTest,
+    record: TrialRecord,
+    *,
+    seq: int,
+    scored_by: str,
+    response_time_ms: float | None,
+    height_css_px: float | None,
+    presented_at: str | None,
 ) -> Trial:
     return Trial(
         eye_test_id=eye_test.id,

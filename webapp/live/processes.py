@@ -18,6 +18,7 @@ A sid whose process is dead counts as disconnected: in the payloads (webapp/live
 in the device_replaced check (webapp/live/patient.py). No eventlet API: the loop runs with
 Flask-SocketIO's start_background_task and sleep.
 """
+
 from __future__ import annotations
 
 import os
@@ -173,8 +174,9 @@ def sweep() -> int:
             continue
         sids = list(client.smembers(_sids_key(process_id)))
         if sids:
-            sessions = db.session.scalars(select(TestSession).where(
-                or_(TestSession.display_sid.in_(sids), TestSession.pad_sid.in_(sids)))).all()
+            sessions = db.session.scalars(
+                select(TestSession).where(or_(TestSession.display_sid.in_(sids), TestSession.pad_sid.in_(sids)))
+            ).all()
             db.session.execute(update(TestSession).where(TestSession.display_sid.in_(sids)).values(display_sid=None))
             db.session.execute(update(TestSession).where(TestSession.pad_sid.in_(sids)).values(pad_sid=None))
             db.session.commit()
@@ -184,6 +186,7 @@ def sweep() -> int:
             changed += len(sessions)
             client.delete(*[_sid_key(sid) for sid in sids])
         client.delete(_sids_key(process_id))
-        current_app.logger.info("process registry: %s is gone; %d device connection(s) forgotten",
-                                process_id, len(sids))
+        current_app.logger.info(
+            "process registry: %s is gone; %d device connection(s) forgotten", process_id, len(sids)
+        )
     return changed

@@ -1,4 +1,5 @@
 """Trial ids on the wire: `"<eye>-<index>"` (docs/protocol.md, "trial_id and seq")."""
+
 from __future__ import annotations
 
 EYES = ("right", "left", "both")

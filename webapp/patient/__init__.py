@@ -1,4 +1,5 @@
 """The patient's pages: the test page (display), the answer pad, and the optotype geometry."""
+
 from flask import Blueprint
 
 bp = Blueprint("patient", __name__)

@@ -2,6 +2,7 @@
 device credential cookie and redirect to the token-free pages (`/test`, `/pad`), which reload
 (webapp/credentials.py). No patient path shows a bare 404: every refusal is a page saying what
 happened and what to do."""
+
 from flask import jsonify, make_response, redirect, render_template, url_for
 from sqlalchemy import update
 
@@ -65,14 +66,19 @@ def test_page(token: str):
     if mine is not None and mine.id == session.id:
         return _to_page(session, "display")  # opened again in the browser that holds the test
     # Claimed in one statement, so two browsers opening the link at once cannot both get it.
-    claimed = db.session.execute(update(TestSession).where(TestSession.id == session.id,
-                                                           TestSession.invite_used_at.is_(None))
-                                 .values(invite_used_at=utcnow())).rowcount
+    claimed = db.session.execute(
+        update(TestSession)
+        .where(TestSession.id == session.id, TestSession.invite_used_at.is_(None))
+        .values(invite_used_at=utcnow())
+    ).rowcount
     if not claimed:
         db.session.rollback()
-        return _refusal(410, "This link was already opened",
-                        "This link works once, and it was already opened on another device or in another browser.",
-                        [GO_BACK, "To take the test on this device instead, ask your clinician for a new link."])
+        return _refusal(
+            410,
+            "This link was already opened",
+            "This link works once, and it was already opened on another device or in another browser.",
+            [GO_BACK, "To take the test on this device instead, ask your clinician for a new link."],
+        )
     secret = credentials.issue(session, "display")
     db.session.commit()
     return _to_page(session, "display", secret)
@@ -87,27 +93,36 @@ def pad(pad_token: str):
         mine = credentials.from_cookie("pad")
         if mine is not None and not invite_problem(mine):
             return _to_page(mine, "pad")  # this phone's own link, opened again
-        return _refusal(404, "This answer-pad link cannot be used",
-                        "Each answer-pad link works once, and this one was already used or is no longer valid.",
-                        [SCAN_AGAIN, ASK])
+        return _refusal(
+            404,
+            "This answer-pad link cannot be used",
+            "Each answer-pad link works once, and this one was already used or is no longer valid.",
+            [SCAN_AGAIN, ASK],
+        )
     problem = invite_problem(session)
     if problem:
         return _link_refused(session, problem)
     if credentials.cross_site_navigation():
         return _continue_here()
-    claimed = db.session.execute(update(TestSession).where(TestSession.id == session.id,
-                                                           TestSession.pad_token_hash == session.pad_token_hash)
-                                 .values(pad_token_hash=None)).rowcount
+    claimed = db.session.execute(
+        update(TestSession)
+        .where(TestSession.id == session.id, TestSession.pad_token_hash == session.pad_token_hash)
+        .values(pad_token_hash=None)
+    ).rowcount
     if not claimed:
         db.session.rollback()
-        return _refusal(404, "This answer-pad link cannot be used",
-                        "This answer-pad link was just used by another phone.",
-                        [SCAN_AGAIN])
+        return _refusal(
+            404,
+            "This answer-pad link cannot be used",
+            "This answer-pad link was just used by another phone.",
+            [SCAN_AGAIN],
+        )
     credentials.renew_pad_link(session)
     secret = credentials.issue(session, "pad")
     db.session.commit()
-    socketio.emit(ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id),
-                  namespace=ev.PATIENT_NS)  # the new pad link, for pairing again
+    socketio.emit(
+        ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
+    )  # the new pad link, for pairing again
     return _to_page(session, "pad", secret)
 
 
@@ -115,12 +130,18 @@ def _device_page(device: str, template: str):
     session = credentials.from_cookie(device)
     if session is None:
         if device == "display":
-            return _refusal(404, "No eye test is open in this browser",
-                            "This page shows your eye test only in the browser where you opened your link.",
-                            [REOPEN, "If you opened it on another device, go back to that device.", ASK])
-        return _refusal(404, "This phone is not paired with a test",
-                        "The answer buttons appear on the phone that scanned the code on your test screen.",
-                        [SCAN_AGAIN, ASK])
+            return _refusal(
+                404,
+                "No eye test is open in this browser",
+                "This page shows your eye test only in the browser where you opened your link.",
+                [REOPEN, "If you opened it on another device, go back to that device.", ASK],
+            )
+        return _refusal(
+            404,
+            "This phone is not paired with a test",
+            "The answer buttons appear on the phone that scanned the code on your test screen.",
+            [SCAN_AGAIN, ASK],
+        )
     problem = invite_problem(session)
     if problem:
         return _link_refused(session, problem)

@@ -1,4 +1,5 @@
 """SVG of a patient's acuity over time, one line per eye (the trial plot is webapp/plots.py)."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,10 @@ def _marker(shape: str, cx: float, cy: float, color: str, extra: str) -> str:
         return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{color}" {extra}>'
     if shape == "square":
         return f'<rect x="{cx - 4.5:.1f}" y="{cy - 4.5:.1f}" width="9" height="9" fill="{color}" {extra}>'
-    return (f'<path d="M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy:.1f}L{cx:.1f} {cy + 6:.1f}L{cx - 6:.1f} {cy:.1f}Z" '
-            f'fill="{color}" {extra}>')
+    return (
+        f'<path d="M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy:.1f}L{cx:.1f} {cy + 6:.1f}L{cx - 6:.1f} {cy:.1f}Z" '
+        f'fill="{color}" {extra}>'
+    )
 
 
 def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_id: str = "history-plot") -> str:
@@ -72,38 +75,57 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
     while tick <= high:
         parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>')
         tick = round(tick + 0.2, 1)
-    parts.append(f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
-                 f'text-anchor="middle">logMAR</text>')
+    parts.append(
+        f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
+        f'text-anchor="middle">logMAR</text>'
+    )
     dates = sorted({_when(pt).strftime("%Y-%m-%d") for pt in points})
     first, last = min(points, key=_when), max(points, key=_when)
-    parts.append(f'<text x="{x(first):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="start">{dates[0]}</text>')
+    parts.append(
+        f'<text x="{x(first):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="start">{dates[0]}</text>'
+    )
     if len(dates) > 1:
-        parts.append(f'<text x="{x(last):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="end">{dates[-1]}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle">date of test (UTC)</text>')
+        parts.append(
+            f'<text x="{x(last):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="end">{dates[-1]}</text>'
+        )
+    parts.append(
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle">date of test (UTC)</text>'
+    )
     for eye, series in eyes.items():
         color, shape = EYE_STYLE.get(eye, ("#444", "circle"))
         if len(series) > 1:
             line = " ".join(f"{x(pt):.1f},{y(pt['logmar']):.1f}" for pt in series)
-            parts.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5" data-eye="{eye}"/>')
+            parts.append(
+                f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5" data-eye="{eye}"/>'
+            )
         for pt in series:
             cx, cy = x(pt), y(pt["logmar"])
-            parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(pt["ci95_high_logmar"]):.1f}" '
-                         f'y2="{y(pt["ci95_low_logmar"]):.1f}" stroke="{color}" stroke-width="1"/>')
-            label = f'{eye} eye, {pt["at"][:16].replace("T", " ")}: logMAR {pt["logmar_text"]}'
+            parts.append(
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(pt["ci95_high_logmar"]):.1f}" '
+                f'y2="{y(pt["ci95_low_logmar"]):.1f}" stroke="{color}" stroke-width="1"/>'
+            )
+            label = f"{eye} eye, {pt['at'][:16].replace('T', ' ')}: logMAR {pt['logmar_text']}"
             if pt["change_logmar"] is not None:
-                label += f', change {pt["change_logmar"]:+.2f}'
+                label += f", change {pt['change_logmar']:+.2f}"
             if pt["flagged"]:
                 label += " (beyond the test-retest limit)"
-                parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="none" stroke="#000" '
-                             f'stroke-width="2" data-flagged="true"/>')
+                parts.append(
+                    f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="none" stroke="#000" '
+                    f'stroke-width="2" data-flagged="true"/>'
+                )
             extra = f'data-eye="{eye}" data-point="{escape(pt["public_id"])}"'
-            parts.append(_marker(shape, cx, cy, color, extra) + f"<title>{escape(label)}</title>"
-                         + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>"))
+            parts.append(
+                _marker(shape, cx, cy, color, extra)
+                + f"<title>{escape(label)}</title>"
+                + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>")
+            )
     legend_x = LEFT + 8
     for eye in eyes:
         color, shape = EYE_STYLE.get(eye, ("#444", "circle"))
-        parts.append(_marker(shape, legend_x, TOP + 10, color, 'aria-hidden="true"')
-                     + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>"))
+        parts.append(
+            _marker(shape, legend_x, TOP + 10, color, 'aria-hidden="true"')
+            + ("</circle>" if shape == "circle" else "</rect>" if shape == "square" else "</path>")
+        )
         parts.append(f'<text x="{legend_x + 9}" y="{TOP + 14}" font-size="11">{eye}</text>')
         legend_x += 60
     parts.append("</svg>")

@@ -7,24 +7,70 @@ leading apostrophe, and every cell holding a separator that some locale uses (`,
 quote or a line break is quoted (RFC 4180), so no cell can spill into the next one whichever
 separator the spreadsheet splits on.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 RESULT_COLUMNS = [
-    "session_id", "patient_reference", "clinician", "session_created_utc", "session_status",
-    "eye", "eye_status", "eye_finished_utc", "logmar", "ci95_low_logmar", "ci95_high_logmar", "bound",
-    "snellen_6m", "snellen_20ft", "decimal", "decimal_chart_line", "etdrs_letters", "near_n_point", "near_m_units",
-    "acuity_text", "who_category", "trials",
-    "optotypes_shown", "optotypes_correct", "finished", "correction", "optotype_set", "procedure",
-    "setup", "viewing_distance_mm", "distance_method", "mirrored", "css_px_per_mm", "scale_method",
-    "device_pixel_ratio", "viewport_css_px", "user_agent", "drawable_min_logmar", "drawable_max_logmar",
+    "session_id",
+    "patient_reference",
+    "clinician",
+    "session_created_utc",
+    "session_status",
+    "eye",
+    "eye_status",
+    "eye_finished_utc",
+    "logmar",
+    "ci95_low_logmar",
+    "ci95_high_logmar",
+    "bound",
+    "snellen_6m",
+    "snellen_20ft",
+    "decimal",
+    "decimal_chart_line",
+    "etdrs_letters",
+    "near_n_point",
+    "near_m_units",
+    "acuity_text",
+    "who_category",
+    "trials",
+    "optotypes_shown",
+    "optotypes_correct",
+    "finished",
+    "correction",
+    "optotype_set",
+    "procedure",
+    "setup",
+    "viewing_distance_mm",
+    "distance_method",
+    "mirrored",
+    "css_px_per_mm",
+    "scale_method",
+    "device_pixel_ratio",
+    "viewport_css_px",
+    "user_agent",
+    "drawable_min_logmar",
+    "drawable_max_logmar",
     "warnings",
 ]
 TRIAL_COLUMNS = [
-    "session_id", "patient_reference", "eye", "trial", "seq", "logmar", "optotypes", "responses",
-    "correct", "optotypes_correct", "optotypes_shown", "response_time_ms", "height_css_px", "scored_by",
+    "session_id",
+    "patient_reference",
+    "eye",
+    "trial",
+    "seq",
+    "logmar",
+    "optotypes",
+    "responses",
+    "correct",
+    "optotypes_correct",
+    "optotypes_shown",
+    "response_time_ms",
+    "height_css_px",
+    "scored_by",
     "answered_utc",
 ]
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")

@@ -4,6 +4,7 @@ One builder feeds every output (HTML, PDF, CSV, FHIR), so they cannot disagree. 
 from acuity.notation.describe through webapp.serializers (each result's `notation`), the same strings
 the live view and the patient's screen show; nothing is recomputed here that is stored.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,21 +21,31 @@ DEFAULT_CHANGE_LIMIT_LOGMAR = 0.15
 
 # What each procedure's result means (docs/procedures.md sections 1-3).
 SCORING_RULES = {
-    "adaptive": ("Bayesian adaptive: posterior mean threshold plus the chart-equivalent offset; "
-                 "95% interval from the posterior's 2.5% and 97.5% quantiles (docs/procedures.md 1)"),
-    "chart": ("Letter by letter: logMAR = (largest row tested + 0.1) - 0.02 x letters correct "
-              "(5 letters per row); stop after a row with 3 or more misses; 95% interval "
-              "= score +/- 1.96 x within-test SD (docs/procedures.md 2)"),
-    "manual": ("Clinician-chosen sizes scored by the adaptive procedure's posterior (same offset, "
-               "interval and bounds; docs/procedures.md 3)"),
+    "adaptive": (
+        "Bayesian adaptive: posterior mean threshold plus the chart-equivalent offset; "
+        "95% interval from the posterior's 2.5% and 97.5% quantiles (docs/procedures.md 1)"
+    ),
+    "chart": (
+        "Letter by letter: logMAR = (largest row tested + 0.1) - 0.02 x letters correct "
+        "(5 letters per row); stop after a row with 3 or more misses; 95% interval "
+        "= score +/- 1.96 x within-test SD (docs/procedures.md 2)"
+    ),
+    "manual": (
+        "Clinician-chosen sizes scored by the adaptive procedure's posterior (same offset, "
+        "interval and bounds; docs/procedures.md 3)"
+    ),
     "best_pest": "Best PEST as FrACT runs it (reference procedure)",
 }
 
-SCALE_METHODS = {"card": "bank card (ISO/IEC 7810 ID-1, 85.60 mm) matched on screen",
-                 "ruler": "ruler held against the screen"}
-DISTANCE_METHODS = {"tape": "measured with a tape or string",
-                    "mirror": "mirror: twice the patient-to-mirror distance",
-                    "blind_spot": "blind-spot method (Li et al. 2020)"}
+SCALE_METHODS = {
+    "card": "bank card (ISO/IEC 7810 ID-1, 85.60 mm) matched on screen",
+    "ruler": "ruler held against the screen",
+}
+DISTANCE_METHODS = {
+    "tape": "measured with a tape or string",
+    "mirror": "mirror: twice the patient-to-mirror distance",
+    "blind_spot": "blind-spot method (Li et al. 2020)",
+}
 BOUNDS = {
     "<=": "better than or equal to this: the smallest size this screen could draw was read",
     ">=": "worse than or equal to this: the largest size this screen could draw was not read",
@@ -116,7 +127,7 @@ def event_values(event: SessionEvent) -> dict[str, Any]:
     if extras:
         summary += " (" + ", ".join(f"{k} {v}" for k, v in extras.items()) + ")"
     if len(summary) > SUMMARY_CHARS:
-        summary = summary[:SUMMARY_CHARS - 1] + "…"
+        summary = summary[: SUMMARY_CHARS - 1] + "…"
     return {**values, "summary": summary}
 
 
@@ -125,9 +136,16 @@ def _bounded(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if len(warnings) <= REPORT_WARNINGS:
         return warnings
     rest = warnings[REPORT_WARNINGS:]
-    return warnings[:REPORT_WARNINGS] + [{
-        "kind": "warning", "detail": {}, "device": "server", "text": None, "at": rest[-1]["at"],
-        "summary": f"{len(rest)} more warnings, not listed here (the result page lists every stored event)"}]
+    return warnings[:REPORT_WARNINGS] + [
+        {
+            "kind": "warning",
+            "detail": {},
+            "device": "server",
+            "text": None,
+            "at": rest[-1]["at"],
+            "summary": f"{len(rest)} more warnings, not listed here (the result page lists every stored event)",
+        }
+    ]
 
 
 def eye_values(eye_test: EyeTest, calibrations: list[Calibration]) -> dict[str, Any]:
@@ -144,8 +162,9 @@ def eye_values(eye_test: EyeTest, calibrations: list[Calibration]) -> dict[str, 
         "started_at": p.iso(eye_test.started_at),
         "finished_at": p.iso(eye_test.finished_at),
         "result": result_values(eye_test),
-        "drawable_range": ({"min_logmar": config["min_logmar"], "max_logmar": config["max_logmar"]}
-                           if config else None),
+        "drawable_range": (
+            {"min_logmar": config["min_logmar"], "max_logmar": config["max_logmar"]} if config else None
+        ),
         "calibration_id": calibration.id if calibration else None,
         "trials": trials,
     }
@@ -169,8 +188,9 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "optotype_text": _label("optotype_set", config.get("optotype_set")),
         "procedure": config.get("procedure"),
         "procedure_text": _label("procedure", config.get("procedure")),
-        "chart_presentation_text": (_label("chart_presentation", config.get("chart_presentation"))
-                                    if config.get("procedure") == "chart" else ""),
+        "chart_presentation_text": (
+            _label("chart_presentation", config.get("chart_presentation")) if config.get("procedure") == "chart" else ""
+        ),
         "correction": config.get("correction"),
         "correction_text": _label("correction", config.get("correction")),
         "setup": config.get("setup"),
@@ -199,15 +219,22 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 continue
             when = eye_test.finished_at or session.created_at
             point = {
-                "public_id": session.public_id, "eye": eye_test.eye, "at": p.iso(when),
-                "logmar": result["logmar"], "logmar_text": result["logmar_text"],
-                "ci95_low_logmar": result["ci95_low_logmar"], "ci95_high_logmar": result["ci95_high_logmar"],
-                "snellen_6": result["snellen_6"], "snellen_20": result["snellen_20"],
+                "public_id": session.public_id,
+                "eye": eye_test.eye,
+                "at": p.iso(when),
+                "logmar": result["logmar"],
+                "logmar_text": result["logmar_text"],
+                "ci95_low_logmar": result["ci95_low_logmar"],
+                "ci95_high_logmar": result["ci95_high_logmar"],
+                "snellen_6": result["snellen_6"],
+                "snellen_20": result["snellen_20"],
                 "notation": result["notation"],
-                "bound": result["bound"], "correction": session.config.get("correction"),
+                "bound": result["bound"],
+                "correction": session.config.get("correction"),
                 "optotype_set": session.config.get("optotype_set"),
                 "procedure": session.config.get("procedure"),
-                "change_logmar": None, "flagged": False,
+                "change_logmar": None,
+                "flagged": False,
             }
             series = per_eye.setdefault(eye_test.eye, [])
             if series:
@@ -217,5 +244,8 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 point["flagged"] = abs(change) > change_limit_logmar + 1e-9
             series.append(point)
             rows.append(point)
-    return {"change_limit_logmar": change_limit_logmar, "rows": rows,
-            "eyes": {eye: per_eye[eye] for eye in ("right", "left", "both") if eye in per_eye}}
+    return {
+        "change_limit_logmar": change_limit_logmar,
+        "rows": rows,
+        "eyes": {eye: per_eye[eye] for eye in ("right", "left", "both") if eye in per_eye},
+    }

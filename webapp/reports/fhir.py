@@ -5,10 +5,11 @@ The mapping, its codes and their sources are in docs/exports.md. Plain dicts are
 tests validate every resource with the `fhir.resources` package (R4B models, which are R4's
 Observation, Device and Bundle unchanged).
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SNOMED = "http://snomed.info/sct"
@@ -30,12 +31,27 @@ LOINC_UNCORRECTED = {
 # 24028007 Right and 7771000 Left; the eye structures go alongside for systems that expect a body
 # structure. Both eyes: 51440002 Right and left, 40638003 Structure of both eyes.
 BODY_SITES = {
-    "right": ([{"system": SNOMED, "code": "24028007", "display": "Right"},
-               {"system": SNOMED, "code": "18944008", "display": "Right eye structure"}], "Right eye"),
-    "left": ([{"system": SNOMED, "code": "7771000", "display": "Left"},
-              {"system": SNOMED, "code": "8966001", "display": "Left eye structure"}], "Left eye"),
-    "both": ([{"system": SNOMED, "code": "51440002", "display": "Right and left"},
-              {"system": SNOMED, "code": "40638003", "display": "Structure of both eyes"}], "Both eyes"),
+    "right": (
+        [
+            {"system": SNOMED, "code": "24028007", "display": "Right"},
+            {"system": SNOMED, "code": "18944008", "display": "Right eye structure"},
+        ],
+        "Right eye",
+    ),
+    "left": (
+        [
+            {"system": SNOMED, "code": "7771000", "display": "Left"},
+            {"system": SNOMED, "code": "8966001", "display": "Left eye structure"},
+        ],
+        "Left eye",
+    ),
+    "both": (
+        [
+            {"system": SNOMED, "code": "51440002", "display": "Right and left"},
+            {"system": SNOMED, "code": "40638003", "display": "Structure of both eyes"},
+        ],
+        "Both eyes",
+    ),
 }
 
 # Namespace for the stable ids of exported resources (uuid5 of the session id and eye): the same
@@ -71,7 +87,8 @@ def _code(report: dict[str, Any], eye: str) -> dict[str, Any]:
     if not corrected and eye in LOINC_UNCORRECTED:
         codings.append(LOINC_UNCORRECTED[eye])
     text = ("Near visual acuity (40 cm)" if near else "Distance visual acuity") + (
-        f", corrected ({report['correction_text'].lower()})" if corrected else ", uncorrected")
+        f", corrected ({report['correction_text'].lower()})" if corrected else ", uncorrected"
+    )
     return {"coding": [dict(c) for c in codings], "text": text}
 
 
@@ -84,15 +101,24 @@ def _device(calibration: dict[str, Any]) -> dict[str, Any]:
         "deviceName": [{"name": calibration["user_agent"] or "unknown browser", "type": "other"}],
         "property": [
             {"type": {"text": "devicePixelRatio"}, "valueQuantity": [{"value": calibration["device_pixel_ratio"]}]},
-            {"type": {"text": "viewport (CSS px, width and height)"},
-             "valueQuantity": [{"value": width}, {"value": height}]},
-            {"type": {"text": "screen scale (CSS px per mm)"},
-             "valueQuantity": [{"value": round(calibration["css_px_per_mm"], 4), "unit": "/mm",
-                                "system": UCUM, "code": "/mm"}]},
+            {
+                "type": {"text": "viewport (CSS px, width and height)"},
+                "valueQuantity": [{"value": width}, {"value": height}],
+            },
+            {
+                "type": {"text": "screen scale (CSS px per mm)"},
+                "valueQuantity": [
+                    {"value": round(calibration["css_px_per_mm"], 4), "unit": "/mm", "system": UCUM, "code": "/mm"}
+                ],
+            },
         ],
-        "note": [{"text": f"Screen scale set by {calibration['scale_method_text']}; viewing distance "
-                          f"{calibration['viewing_distance_mm']:.0f} mm, {calibration['distance_method_text']}"
-                          + ("; optotypes mirror-reversed" if calibration["mirrored"] else "")}],
+        "note": [
+            {
+                "text": f"Screen scale set by {calibration['scale_method_text']}; viewing distance "
+                f"{calibration['viewing_distance_mm']:.0f} mm, {calibration['distance_method_text']}"
+                + ("; optotypes mirror-reversed" if calibration["mirrored"] else "")
+            }
+        ],
     }
 
 
@@ -120,22 +146,47 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         _component("95% interval, upper limit", valueQuantity=_logmar_quantity(result["ci95_high_logmar"])),
         _component("Snellen equivalent, 6 m", valueString=result["snellen_6"]),
         _component("Snellen equivalent, 20 ft", valueString=result["snellen_20"]),
-        _component("Decimal acuity, chart line", valueQuantity=_shown_quantity(
-            shown, "decimal", None if shown["beyond_chart"] else float(shown["decimal"]),
-            unit="decimal", system=UCUM, code="1")),
-        _component("ETDRS letter score equivalent", valueQuantity=_shown_quantity(
-            shown, "etdrs_text", shown["etdrs_letters"], unit="letters", system=UCUM, code="{letters}")),
+        _component(
+            "Decimal acuity, chart line",
+            valueQuantity=_shown_quantity(
+                shown,
+                "decimal",
+                None if shown["beyond_chart"] else float(shown["decimal"]),
+                unit="decimal",
+                system=UCUM,
+                code="1",
+            ),
+        ),
+        _component(
+            "ETDRS letter score equivalent",
+            valueQuantity=_shown_quantity(
+                shown, "etdrs_text", shown["etdrs_letters"], unit="letters", system=UCUM, code="{letters}"
+            ),
+        ),
         _component("Acuity as reported", valueString=shown["text"]),
-        *([_component("Near print, N point", valueString=shown["n_point"]),
-           _component("Near print, M units at the test distance", valueString=shown["m_units"])]
-          if "n_point" in shown else []),
-        _component("WHO ICD-11 distance vision impairment category of this acuity",
-                   valueString=result["who_category"]),
+        *(
+            [
+                _component("Near print, N point", valueString=shown["n_point"]),
+                _component("Near print, M units at the test distance", valueString=shown["m_units"]),
+            ]
+            if "n_point" in shown
+            else []
+        ),
+        _component("WHO ICD-11 distance vision impairment category of this acuity", valueString=result["who_category"]),
         _component("Trials", valueInteger=int(result["trials"])),
     ]
     if calibration is not None:
-        components.append(_component("Viewing distance", valueQuantity={
-            "value": round(calibration["viewing_distance_mm"], 1), "unit": "mm", "system": UCUM, "code": "mm"}))
+        components.append(
+            _component(
+                "Viewing distance",
+                valueQuantity={
+                    "value": round(calibration["viewing_distance_mm"], 1),
+                    "unit": "mm",
+                    "system": UCUM,
+                    "code": "mm",
+                },
+            )
+        )
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     if not result.get("finished", True):
         notes.append({"text": "The test was ended before the procedure finished; the value is the estimate so far."})
@@ -167,7 +218,7 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
 
 def session_bundle(report: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """A collection Bundle of the session's eye Observations."""
-    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     entries = []
     for eye in report["eyes"]:
         observation = eye_observation(report, eye)

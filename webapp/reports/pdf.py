@@ -1,4 +1,5 @@
 """The session report as a PDF (reportlab), drawn from the same dicts as the HTML report."""
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,9 @@ def _fonts() -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
-def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | None,
-                       width: float = 170 * mm, height: float = 55 * mm) -> Drawing:
+def trial_plot_drawing(
+    trials: list[dict[str, Any]], result: dict[str, Any] | None, width: float = 170 * mm, height: float = 55 * mm
+) -> Drawing:
     """Size per trial (x = trial, y = logMAR, large at the top), as webapp/plots.py draws it in SVG:
     filled circle right, cross wrong, band = 95% interval, dashed line = result."""
     left, right, top, bottom = 32.0, 6.0, 14.0, 22.0
@@ -51,11 +53,26 @@ def trial_plot_drawing(trials: list[dict[str, Any]], result: dict[str, Any] | No
 
     drawing.add(Rect(left, bottom, plot_w, plot_h, fillColor=colors.white, strokeColor=colors.grey))
     if result:
-        drawing.add(Rect(left, y(result["ci95_low_logmar"]), plot_w,
-                         y(result["ci95_high_logmar"]) - y(result["ci95_low_logmar"]),
-                         fillColor=colors.HexColor("#ccddee"), strokeColor=None))
-        drawing.add(Line(left, y(result["logmar"]), left + plot_w, y(result["logmar"]),
-                         strokeColor=colors.HexColor("#003366"), strokeDashArray=[4, 3]))
+        drawing.add(
+            Rect(
+                left,
+                y(result["ci95_low_logmar"]),
+                plot_w,
+                y(result["ci95_high_logmar"]) - y(result["ci95_low_logmar"]),
+                fillColor=colors.HexColor("#ccddee"),
+                strokeColor=None,
+            )
+        )
+        drawing.add(
+            Line(
+                left,
+                y(result["logmar"]),
+                left + plot_w,
+                y(result["logmar"]),
+                strokeColor=colors.HexColor("#003366"),
+                strokeDashArray=[4, 3],
+            )
+        )
     tick = round(low, 1)
     while tick <= high:
         drawing.add(String(left - 4, y(tick) - 3, f"{tick:+.1f}", fontSize=7, textAnchor="end"))
@@ -89,46 +106,68 @@ def report_pdf(report: dict[str, Any]) -> bytes:
 
     def grid(rows: list[list[Any]], widths: list[float], header: bool = False, font_size: float = 8.5) -> Table:
         table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-        style = [("FONTNAME", (0, 0), (-1, -1), regular), ("FONTSIZE", (0, 0), (-1, -1), font_size),
-                 ("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                 ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
+        style = [
+            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("FONTSIZE", (0, 0), (-1, -1), font_size),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ]
         style.append(("FONTNAME", (0, 0), (-1, 0), bold) if header else ("FONTNAME", (0, 0), (0, -1), bold))
         table.setStyle(TableStyle(style))
         return table
 
     story: list[Any] = [p("Visual acuity report", h1)]
-    story.append(grid([
-        ["Patient reference", p(report["patient_reference"])],
-        ["Test created (UTC)", p(_when(report["created_at"]))],
-        ["Finished (UTC)", p(_when(report["finished_at"]) or "not finished")],
-        ["Clinician", p(report["clinician"])],
-        ["Status", p(report["status"])],
-        ["Session", p(report["public_id"])],
-    ], [40 * mm, 130 * mm]))
+    story.append(
+        grid(
+            [
+                ["Patient reference", p(report["patient_reference"])],
+                ["Test created (UTC)", p(_when(report["created_at"]))],
+                ["Finished (UTC)", p(_when(report["finished_at"]) or "not finished")],
+                ["Clinician", p(report["clinician"])],
+                ["Status", p(report["status"])],
+                ["Session", p(report["public_id"])],
+            ],
+            [40 * mm, 130 * mm],
+        )
+    )
 
     story.append(p("Test", h2))
     calibration_rows = []
     for c in report["calibrations"]:
         width, height = c["viewport_css_px"]
-        text = (f"{_when(c['at'])}: distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
-                f"scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); devicePixelRatio "
-                f"{c['device_pixel_ratio']:g}; viewport {width} x {height} CSS px; "
-                f"drawable sizes {c['measurable_range']['text']}"
-                + ("; mirrored" if c["mirrored"] else "")
-                + (f"; voided: {c['invalidated_reason']}" if c["invalidated_reason"] else ""))
+        text = (
+            f"{_when(c['at'])}: distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
+            f"scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); devicePixelRatio "
+            f"{c['device_pixel_ratio']:g}; viewport {width} x {height} CSS px; "
+            f"drawable sizes {c['measurable_range']['text']}"
+            + ("; mirrored" if c["mirrored"] else "")
+            + (f"; voided: {c['invalidated_reason']}" if c["invalidated_reason"] else "")
+        )
         calibration_rows.append(p(text, small))
     user_agents = sorted({c["user_agent"] for c in report["calibrations"] if c["user_agent"]})
-    story.append(grid([
-        ["Correction worn", p(report["correction_text"])],
-        ["Optotype", p(report["optotype_text"])],
-        ["Procedure", p(report["procedure_text"] + (f", {report['chart_presentation_text']}"
-                                                     if report["chart_presentation_text"] else ""))],
-        ["Scoring rule", p(report["scoring_rule"], small)],
-        ["Set-up", p(report["setup_text"])],
-        ["Answers", p(report["answer_mode_text"])],
-        ["Distance and scale", calibration_rows or p("no calibration")],
-        ["Device (user agent)", [p(ua, small) for ua in user_agents] or p("unknown")],
-    ], [40 * mm, 130 * mm]))
+    story.append(
+        grid(
+            [
+                ["Correction worn", p(report["correction_text"])],
+                ["Optotype", p(report["optotype_text"])],
+                [
+                    "Procedure",
+                    p(
+                        report["procedure_text"]
+                        + (f", {report['chart_presentation_text']}" if report["chart_presentation_text"] else "")
+                    ),
+                ],
+                ["Scoring rule", p(report["scoring_rule"], small)],
+                ["Set-up", p(report["setup_text"])],
+                ["Answers", p(report["answer_mode_text"])],
+                ["Distance and scale", calibration_rows or p("no calibration")],
+                ["Device (user agent)", [p(ua, small) for ua in user_agents] or p("unknown")],
+            ],
+            [40 * mm, 130 * mm],
+        )
+    )
 
     for eye in report["eyes"]:
         block: list[Any] = [p(f"{eye['eye_name']}: {eye['status']}", h2)]
@@ -137,8 +176,11 @@ def report_pdf(report: dict[str, Any]) -> bytes:
             rows = [
                 ["Acuity", p(r["notation"]["text"])],
                 ["logMAR", p(f"{r['logmar_text']}  (95% interval {r['ci95_low_text']} to {r['ci95_high_text']})")],
-                *([["Near print", p(f"{r['notation']['n_point']} · {r['notation']['m_units']}")]]
-                  if "n_point" in r["notation"] else []),
+                *(
+                    [["Near print", p(f"{r['notation']['n_point']} · {r['notation']['m_units']}")]]
+                    if "n_point" in r["notation"]
+                    else []
+                ),
                 ["Snellen", p(f"{r['snellen_6']} · {r['snellen_20']}")],
                 ["Decimal", p(r["decimal_line"])],
                 ["ETDRS letters", p(str(r["etdrs_text"]))],
@@ -154,17 +196,25 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         if eye["trials"]:
             story.append(Spacer(1, 3))
             story.append(trial_plot_drawing(eye["trials"], r))
-            story.append(p("Size per trial: filled circle right, cross wrong; band: 95% interval; "
-                           "dashed line: result.", small))
+            story.append(
+                p("Size per trial: filled circle right, cross wrong; band: 95% interval; dashed line: result.", small)
+            )
             rows = [["#", "logMAR", "Shown", "Answered", "Right", "ms", "By"]]
             for t in eye["trials"]:
-                rows.append([str(t["index"] + 1), t["notation"]["logmar"], p(" ".join(t["optotypes"]), small),
-                             p(" ".join(x if x is not None else "?" for x in t["responses"]), small),
-                             f"{t['right_count']}/{t['shown_count']}",
-                             f"{t['response_time_ms']:.0f}" if t["response_time_ms"] is not None else "",
-                             t["scored_by"]])
-            story.append(grid(rows, [10 * mm, 16 * mm, 48 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm],
-                              header=True, font_size=7.5))
+                rows.append(
+                    [
+                        str(t["index"] + 1),
+                        t["notation"]["logmar"],
+                        p(" ".join(t["optotypes"]), small),
+                        p(" ".join(x if x is not None else "?" for x in t["responses"]), small),
+                        f"{t['right_count']}/{t['shown_count']}",
+                        f"{t['response_time_ms']:.0f}" if t["response_time_ms"] is not None else "",
+                        t["scored_by"],
+                    ]
+                )
+            story.append(
+                grid(rows, [10 * mm, 16 * mm, 48 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm], header=True, font_size=7.5)
+            )
 
     story.append(p("Warnings during the test", h2))
     if report["warnings"]:
@@ -180,9 +230,17 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     story.append(p("Signed: ______________________________    Date: ______________"))
 
     out = io.BytesIO()
-    document = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=16 * mm,
-                                 bottomMargin=16 * mm, title="Visual acuity report", author="Visus",
-                                 subject=f"Test session {report['public_id']}")
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title="Visual acuity report",
+        author="Visus",
+        subject=f"Test session {report['public_id']}",
+    )
     document.build(story)
     return out.getvalue()
 

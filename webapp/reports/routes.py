@@ -1,6 +1,7 @@
 """Report, exports and history of a clinician's own test sessions (login required; another
 clinician's session is a 404, as in webapp/clinician). No patient identity goes into a URL: the
 history is reached from one of the patient's sessions."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,13 @@ def _private(response: Response, filename: str | None = None) -> Response:
 
 
 def _own_sessions() -> list[TestSession]:
-    return list(db.session.scalars(
-        select(TestSession).where(TestSession.clinician_id == current_user.id)
-        .order_by(TestSession.created_at, TestSession.id)))
+    return list(
+        db.session.scalars(
+            select(TestSession)
+            .where(TestSession.clinician_id == current_user.id)
+            .order_by(TestSession.created_at, TestSession.id)
+        )
+    )
 
 
 def _viewed(public_id: str, action: str) -> TestSession:
@@ -52,8 +57,12 @@ def _exported(action: str) -> list[TestSession]:
 def report(public_id: str):
     data = session_report(_viewed(public_id, "report_view"))
     for eye in data["eyes"]:
-        eye["plot_svg"] = plots.trial_plot_svg(eye["trials"], eye["result"], title=f"{eye['eye_name']}: size per trial",
-                                               element_id=f"trial-plot-{eye['eye']}")
+        eye["plot_svg"] = plots.trial_plot_svg(
+            eye["trials"],
+            eye["result"],
+            title=f"{eye['eye_name']}: size per trial",
+            element_id=f"trial-plot-{eye['eye']}",
+        )
     return _private(Response(render_template("reports/report.html", report=data)))
 
 
@@ -61,8 +70,7 @@ def report(public_id: str):
 @login_required
 def report_pdf(public_id: str):
     data = session_report(_viewed(public_id, "report_pdf"))
-    return _private(Response(pdf.report_pdf(data), mimetype="application/pdf"),
-                    f"visus-report-{public_id}.pdf")
+    return _private(Response(pdf.report_pdf(data), mimetype="application/pdf"), f"visus-report-{public_id}.pdf")
 
 
 @bp.get("/sessions/<public_id>/results.csv")
@@ -97,8 +105,10 @@ def all_trials_csv():
 @login_required
 def session_fhir(public_id: str):
     bundle = fhir.session_bundle(session_report(_viewed(public_id, "fhir_export")))
-    return _private(Response(json.dumps(bundle, indent=2, ensure_ascii=False), mimetype="application/fhir+json"),
-                    f"visus-fhir-{public_id}.json")
+    return _private(
+        Response(json.dumps(bundle, indent=2, ensure_ascii=False), mimetype="application/fhir+json"),
+        f"visus-fhir-{public_id}.json",
+    )
 
 
 @bp.get("/sessions/<public_id>/history")
@@ -106,12 +116,19 @@ def session_fhir(public_id: str):
 def patient_history(public_id: str):
     """Every test of this clinician with the same patient reference as this session, over time."""
     session = _viewed(public_id, "history_view")
-    same_patient = list(db.session.scalars(
-        select(TestSession).where(TestSession.clinician_id == current_user.id,
-                                  TestSession.patient_reference == session.patient_reference)))
+    same_patient = list(
+        db.session.scalars(
+            select(TestSession).where(
+                TestSession.clinician_id == current_user.id, TestSession.patient_reference == session.patient_reference
+            )
+        )
+    )
     limit = float(current_app.config.get("HISTORY_CHANGE_LIMIT_LOGMAR", DEFAULT_CHANGE_LIMIT_LOGMAR))
     data = history(same_patient, limit)
     plot_svg = charts.history_plot_svg(data["eyes"], title="logMAR over time, per eye")
     sessions = sorted(same_patient, key=lambda s: (s.created_at, s.id), reverse=True)
-    return _private(Response(render_template("reports/history.html", session=session, history=data,
-                                             plot_svg=plot_svg, sessions=sessions)))
+    return _private(
+        Response(
+            render_template("reports/history.html", session=session, history=data, plot_svg=plot_svg, sessions=sessions)
+        )
+    )
