@@ -32,21 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.relay_latency import CALIBRATION, login_cookie, percentile, prepare_database  # noqa: E402
+from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS  # noqa: E402
 from devtools.servers import VisusServer  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 # Video frames shown: the patient in the live view, the clinician on the patient's screen.
 FRAMES_SHOWN = """() => { const v = document.querySelector('[data-call-remote="display"], [data-call-clinician]');
   return Boolean(v && v.srcObject && v.getVideoPlaybackQuality().totalVideoFrames > 10); }"""
@@ -159,7 +147,7 @@ def main() -> None:
             cookie = login_cookie(server.base_url)
             results = {False: [], True: []}
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS)
                 for _ in range(args.blocks):
                     for call in (False, True):
                         results[call] += run_block(server, browser, sessions.pop(), cookie, call, args.answers, rng)

@@ -15,18 +15,14 @@ import time
 import pytest
 
 from devtools import turn
-from tests.support.browser import BROWSER_ARGS, CHROMIUM
+from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in
 from tests.support.server import ServerProcess
 from webapp.live.call import turn_credential
 
 pytestmark = pytest.mark.browser
 
-CALL_ARGS = BROWSER_ARGS + [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CALL_ARGS = BROWSER_ARGS + FAKE_MEDIA_ARGS
 
 # Test-only instrumentation: every RTCPeerConnection the page makes is kept where the test can
 # ask it for getStats(); the application's code is not changed for it.

@@ -9,22 +9,10 @@ import re
 from pathlib import Path
 
 from acuity.optotypes import all_geometry
+from devtools.chromium import BROWSER_ARGS, CHROMIUM  # noqa: F401  (the browser fixtures in tests/conftest.py)
 from tests.support.server import ARTIFACTS
 
 STATIC = Path(__file__).resolve().parents[2] / "webapp" / "static"
-
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps trying hosts it cannot reach
-# (docs/platform.md §5).
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def _slug(text: str) -> str:
