@@ -10,6 +10,7 @@ import io
 import pytest
 from sqlalchemy import select, text
 
+from devtools.patient_links import invite_headers
 from tests.support.app import NEW_TEST, PASSWORD, add_clinician, login, make_app, with_schema
 from webapp.extensions import db
 from webapp.models import Clinician
@@ -279,7 +280,8 @@ def test_an_event_named_disconnect_from_a_client_changes_nothing(real_server):
     sio.connect(
         real_server.base_url,
         namespace="/patient",
-        auth={"token": real_server.token, "device": "display"},
+        auth={"device": "display"},
+        headers=invite_headers(real_server.base_url, real_server.token),  # the link, exchanged for its cookie
         transports=["websocket"],
     )
     try:
@@ -344,7 +346,8 @@ def test_malformed_packets_are_dropped_with_at_most_one_log_line(real_server):
     sio.connect(
         real_server.base_url,
         namespace="/patient",
-        auth={"token": real_server.token, "device": "display"},
+        auth={"device": "display"},
+        headers=invite_headers(real_server.base_url, real_server.token),  # the link, exchanged for its cookie
         transports=["websocket"],
     )
     assert sio.receive(timeout=10)[0] == "state"
