@@ -15,9 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 THIS_FILE = Path(__file__).resolve()
 
-# Notes that once lived beside the repository, not in it (`../shared/docs/...`, `/work/shared/...`).
-# Spelled in pieces so that no other search for them finds this file. Not `../shared` alone: a
-# folder of the project may one day be called `shared`.
+# Notes that once lived in a folder beside the repository, not in it: their names and that folder's
+# paths are spelled in pieces below, so that no search for them finds this file. Not the folder's
+# name alone: a folder of the project may one day have the same name.
 OUTSIDE = re.compile(
     "|".join(
         (
