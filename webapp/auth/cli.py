@@ -3,16 +3,19 @@ import click
 from webapp.auth import bp
 from webapp.auth.accounts import AccountError, create_clinician, normalise_email, set_password
 
-
-@bp.cli.command("create-clinician")
-@click.argument("email")
-@click.option(
+# The new password of either command: typed twice, not echoed, unless given.
+password_option = click.option(
     "--password",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help="At least 10 characters; asked for when not given.",
+    help="At least 10 characters, not a common one; asked for when not given.",
 )
+
+
+@bp.cli.command("create-clinician")
+@click.argument("email")
+@password_option
 def create_clinician_command(email: str, password: str) -> None:
     """Add a clinician account: flask --app webapp create-clinician EMAIL"""
     try:
@@ -24,13 +27,7 @@ def create_clinician_command(email: str, password: str) -> None:
 
 @bp.cli.command("set-password")
 @click.argument("email")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="At least 10 characters, not a common one; asked for when not given.",
-)
+@password_option
 def set_password_command(email: str, password: str) -> None:
     """Give a clinician a new password and end every sign-in of theirs: flask --app webapp set-password EMAIL"""
     from sqlalchemy import select
