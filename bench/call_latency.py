@@ -19,6 +19,7 @@ Prints p50 / p95 per condition and their ratio (target: p95 with the call <= 1.2
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.relay_latency import CALIBRATION, login_cookie, percentile, prepare_database  # noqa: E402
 from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS  # noqa: E402
+from devtools.patient_links import invite_headers, pad_headers  # noqa: E402
 from devtools.servers import VisusServer  # noqa: E402
 
 # Video frames shown: the patient in the live view, the clinician on the patient's screen.
@@ -41,7 +43,10 @@ FRAMES_SHOWN = """() => { const v = document.querySelector('[data-call-remote="d
 
 
 def calibrated_session(server: VisusServer, public_id: str, token: str) -> tuple[str, str, str]:
-    """(public_id, invite token, pad token) of a session in `testing`, its display gone."""
+    """(public_id, the display's credential cookie, pad token) of a session in `testing`, its display
+    gone. The invite link works once, so the browser display below carries the credential it was
+    exchanged for (webapp/credentials.py)."""
+    headers = invite_headers(server.base_url, token)
     display = socketio.Client(reconnection=False)
     states = []
     display.on("state", states.append, namespace="/patient")
@@ -49,7 +54,8 @@ def calibrated_session(server: VisusServer, public_id: str, token: str) -> tuple
         server.base_url,
         namespaces=["/patient"],
         transports=["websocket"],
-        auth={"token": token, "device": "display"},
+        auth={"device": "display"},
+        headers=headers,
         wait_timeout=30,
     )
     calibration = {**CALIBRATION, "viewport_css_px": [1280, 800]}  # the browser's window below
@@ -57,22 +63,26 @@ def calibrated_session(server: VisusServer, public_id: str, token: str) -> tuple
         assert display.call(event, data, namespace="/patient", timeout=30)["ok"], event
     pad_token = states[-1]["pad_url"].rsplit("/pad/", 1)[1]
     display.disconnect()
-    return public_id, token, pad_token
+    return public_id, headers["Cookie"], pad_token
+
+
+def cookies_for(base_url: str, cookie_header: str) -> list[dict]:
+    """A Cookie header's pairs as Playwright cookies for base_url."""
+    return [
+        {"name": c.split("=", 1)[0].strip(), "value": c.split("=", 1)[1], "url": base_url}
+        for c in cookie_header.split(";")
+    ]
 
 
 def run_block(server, browser, session, cookie, call: bool, answers: int, rng: random.Random) -> list[float]:
-    public_id, token, pad_token = calibrated_session(server, *session)
+    public_id, display_cookie, pad_token = calibrated_session(server, *session)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {"name": c.split("=", 1)[0].strip(), "value": c.split("=", 1)[1], "url": server.base_url}
-            for c in cookie.split(";")
-        ]
-    )
+    context.add_cookies(cookies_for(server.base_url, cookie))
     clinician = context.new_page()
     clinician.goto(f"{server.base_url}/sessions/{public_id}")
     display = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    display.goto(f"{server.base_url}/t/{token}")
+    display.context.add_cookies(cookies_for(server.base_url, display_cookie))
+    display.goto(f"{server.base_url}/test")
     display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
     if call:
         clinician.click('[data-call-action="start"]')
@@ -93,7 +103,8 @@ def run_block(server, browser, session, cookie, call: bool, answers: int, rng: r
         server.base_url,
         namespaces=["/patient"],
         transports=["websocket"],
-        auth={"token": pad_token, "device": "pad"},
+        auth={"device": "pad"},
+        headers=pad_headers(server.base_url, pad_token),
         wait_timeout=30,
     )
     latencies = []
@@ -135,6 +146,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blocks", type=int, default=2, help="blocks of each condition")
     parser.add_argument("--answers", type=int, default=25, help="answers per block")
+    parser.add_argument(
+        "--split-cores",
+        action="store_true",
+        help="run the server on the first CPU and the browsers and clients on the others, as on separate machines",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -143,11 +159,17 @@ def main() -> None:
         server = VisusServer(Path(tmp))
         sessions = prepare_database(server.database_url, 2 * args.blocks, "adaptive")
         server.start()
+        if args.split_cores:
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(server.process.pid, cpus[:1])
+            os.sched_setaffinity(0, cpus[1:])  # the browser launched below inherits it
         try:
             cookie = login_cookie(server.base_url)
             results = {False: [], True: []}
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS)
+                if args.split_cores:
+                    os.sched_setaffinity(0, cpus[:1])  # the pad client (this process) beside the server
                 for _ in range(args.blocks):
                     for call in (False, True):
                         results[call] += run_block(server, browser, sessions.pop(), cookie, call, args.answers, rng)
