@@ -23,28 +23,23 @@ MESSAGE_MAX = 5000
 
 DEFAULT_SUBJECT = "Your eye test link"
 # {link}, {expires}, {space} and {contact} are filled in when it is sent (PLACEHOLDERS).
-DEFAULT_MESSAGE = """Hello,
-
-We have set up a short eye test that you can take at home. Please open this link on a computer,
-laptop or tablet (not on your phone):
-
-{link}
-
-The link works until {expires}. It opens the test in one browser only: open it on the computer you
-will use for the test.
-
-Please have ready:
-- a bank card, or any card of the same size (to set the size of your screen)
-- your mobile phone (you answer on it, after scanning a code on the screen)
-- {space}
-- your glasses or contact lenses, if you wear them
-- about 10 minutes in a quiet, well-lit room
-
-If you have any questions, contact us: {contact}
-
-With kind regards,
-{contact}
-"""
+DEFAULT_MESSAGE = (
+    "Hello,\n\n"
+    "We have set up a short eye test that you can take at home. Please open this link on a computer, "
+    "laptop or tablet (not on your phone):\n\n"
+    "{link}\n\n"
+    "The link works until {expires}. It opens the test in one browser only: open it on the computer you "
+    "will use for the test.\n\n"
+    "Please have ready:\n"
+    "- a bank card, or any card of the same size (to set the size of your screen)\n"
+    "- your mobile phone (you answer on it, after scanning a code on the screen)\n"
+    "- {space}\n"
+    "- your glasses or contact lenses, if you wear them\n"
+    "- about 10 minutes in a quiet, well-lit room\n\n"
+    "If you have any questions, contact us: {contact}\n\n"
+    "With kind regards,\n"
+    "{contact}\n"
+)
 
 # What the patient needs for each set-up's distance (webapp/setups.py).
 SPACE = {
