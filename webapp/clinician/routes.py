@@ -72,6 +72,15 @@ def new_session():
     return render_template("clinician/new.html", form=form)
 
 
+def can_reissue(session: TestSession) -> bool:
+    """Not after a withdrawal, once the test is over, or past the longest any link lives."""
+    return (
+        session.invite_revoked_at is None
+        and session.status not in CLOSED
+        and credentials.expires_at(session) > utcnow()
+    )
+
+
 def invite_panel(session: TestSession, back: str, mail_form: InviteMailForm | None = None) -> dict:
     """What the invite panel (clinician/_invite_panel.html) shows of a session's link."""
     problem = credentials.link_problem(session)
@@ -94,9 +103,7 @@ def invite_panel(session: TestSession, back: str, mail_form: InviteMailForm | No
         "qr_svg": tokens.qr_svg(url, "Invite link as a QR code") if url else None,
         "expires_text": expires_text,
         "back": back,
-        "can_reissue": session.invite_revoked_at is None
-        and session.status not in CLOSED
-        and credentials.expires_at(session) > utcnow(),
+        "can_reissue": can_reissue(session),
         "can_withdraw": session.invite_revoked_at is None and problem != "ended",
         "mail_configured": mail.configured(),
         "mail_form": mail_form,
@@ -162,15 +169,21 @@ def result(public_id: str):
     )
 
 
+def _panel_action(public_id: str) -> tuple[TestSession, InvitePanelForm]:
+    """The owner's session and the posted form of a panel action (CSRF checked), or 404 / 400."""
+    session = owned(public_id)
+    form = InvitePanelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return session, form
+
+
 @bp.post("/sessions/<public_id>/invite/revoke")
 @login_required
 def revoke_invite(public_id: str):
     """Withdraw: the link, the pad link and every browser credential stop working; the test cannot go
     on (a new test is needed)."""
-    session = owned(public_id)
-    form = InvitePanelForm()
-    if not form.validate_on_submit():
-        abort(400)
+    session, form = _panel_action(public_id)
     if session.invite_revoked_at is None:
         session.invite_revoked_at = utcnow()
         audit.record(session, "invite_revoked", current_user.id)
@@ -185,11 +198,8 @@ def revoke_invite(public_id: str):
 @login_required
 def reissue_invite(public_id: str):
     """A new link; the old one and every browser that opened it stop working at once."""
-    session = owned(public_id)
-    form = InvitePanelForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not invite_panel(session, form.back.data)["can_reissue"]:
+    session, form = _panel_action(public_id)
+    if not can_reissue(session):
         flash("This test's link cannot be re-issued (it was withdrawn, or the test is over): create a new test.")
         return _back(public_id, form.back.data)
     credentials.new_invite(session)
