@@ -103,3 +103,13 @@ def test_mail_server_failures_give_the_clinician_a_clear_message_and_never_log_t
 def test_a_mail_server_without_a_sender_address_is_refused_at_start(db_path):
     with pytest.raises(ValueError, match="VISUS_MAIL_FROM"):
         make_app(db_path, SMTP_HOST="127.0.0.1", MAIL_FROM=None)
+
+
+def test_invite_emails_are_limited_per_account(db_path):
+    with SmtpServer() as smtp:
+        _, client = mail_app(db_path, INVITE_MAIL_RATE_LIMIT="2 per hour", **smtp.settings())
+        public_id, _ = create_test(client)
+        assert [send(client, public_id).status_code for _ in range(2)] == [303, 303]
+        over = send(client, public_id)
+        assert over.status_code == 429 and "Too many invite e-mails" in text(over)
+    assert len(smtp.inbox.messages) == 2
