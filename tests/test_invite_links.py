@@ -112,8 +112,8 @@ def test_without_mail_settings_there_is_no_send_button_and_the_page_says_how_to_
     public_id, _ = create_test(clinician_client)
     page = invite_page(clinician_client, public_id)
     assert "data-mail-off" in page and "VISUS_SMTP_HOST" in page and "VISUS_MAIL_FROM" in page
-    assert "/invite/email" not in page
-    sent = clinician_client.post(f"/sessions/{public_id}/invite/email", data={"to": "a@example.org"})
+    assert "/invite/send" not in page
+    sent = clinician_client.post(f"/sessions/{public_id}/invite/send", data={"to": "a@example.org"})
     assert sent.status_code == 404
 
 
@@ -176,6 +176,10 @@ def test_times_are_shown_in_the_clinicians_time_zone_which_the_page_names(app, c
     page = clinician_client.get("/").get_data(as_text=True)
     assert "Created (Asia/Tokyo)" in page and "2026-01-16 08:30" in page and "data-time-zone-unset" not in page
     assert "(Asia/Tokyo)" in invite_page(clinician_client, recent)  # the link's expiry, in that zone
+    assert "times in Asia/Tokyo" in clinician_client.get("/audit").get_data(as_text=True)
+    assert "created 2026-01-16 08:30 (Asia/Tokyo)" in clinician_client.get(f"/sessions/{public_id}/result").get_data(
+        as_text=True
+    )
 
     assert (
         clinician_client.post("/account/time-zone", data={"time_zone": "Mars/Olympus", "from": "browser"}).status_code

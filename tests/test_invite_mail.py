@@ -34,7 +34,7 @@ def text(response) -> str:
 
 def send(client, public_id: str, **fields):
     data = {"to": "patient.a@example.org", "subject": "Your eye test", "message": DEFAULT_MESSAGE, **fields}
-    return client.post(f"/sessions/{public_id}/invite/email", data=data)
+    return client.post(f"/sessions/{public_id}/invite/send", data=data)
 
 
 def test_the_email_carries_the_link_to_its_recipient_and_nothing_of_another_patient(db_path):
@@ -43,7 +43,7 @@ def test_the_email_carries_the_link_to_its_recipient_and_nothing_of_another_pati
         public_id, token = create_test(client, patient_reference="Patient A (ref 17)", setup="4m")
         _, other_token = create_test(client, patient_reference="Patient B (ref 99)")
         page = client.get(f"/sessions/{public_id}/invite").get_data(as_text=True)
-        assert "/invite/email" in page and "data-mail-off" not in page
+        assert "/invite/send" in page and "data-mail-off" not in page
 
         message = "Dear Mrs A,\n\nYour link: {link}\nValid until {expires}.\nBring {space}.\nAsk {contact}."
         response = send(client, public_id, message=message, save_message="y", back="dashboard")

@@ -29,7 +29,7 @@ def test_a_slow_mail_server_holds_up_no_one_else_and_the_link_is_never_logged(tm
             answered = {}
             sending = threading.Thread(
                 target=lambda: answered.update(
-                    response=http.post(f"{server.base_url}/sessions/{public_id}/invite/email", data=form, timeout=60)
+                    response=http.post(f"{server.base_url}/sessions/{public_id}/invite/send", data=form, timeout=60)
                 )
             )
             sending.start()

@@ -214,7 +214,7 @@ def reissue_invite(public_id: str):
     return _back(public_id, form.back.data)
 
 
-@bp.post("/sessions/<public_id>/invite/email")
+@bp.post("/sessions/<public_id>/invite/send")
 @login_required
 def email_invite(public_id: str):
     """Send the link by e-mail through the configured SMTP server (webapp/mail.py)."""
