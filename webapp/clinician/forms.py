@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
@@ -135,7 +135,7 @@ class InvitePanelForm(FlaskForm):
 
 
 class InviteMailForm(InvitePanelForm):
-    to = StringField(
+    to = EmailField(
         "Patient's e-mail address",
         validators=[DataRequired(message="Give the patient's e-mail address."), Length(max=254)],
     )
