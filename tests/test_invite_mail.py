@@ -10,7 +10,7 @@ import pytest
 
 from devtools.servers import free_port
 from tests.support.app import add_clinician, create_test, login, make_app
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, self_signed_certificate
 from webapp.audit import AuditEntry
 from webapp.extensions import db
 from webapp.mail import DEFAULT_MESSAGE
@@ -113,3 +113,20 @@ def test_invite_emails_are_limited_per_account(db_path):
         over = send(client, public_id)
         assert over.status_code == 429 and "Too many invite e-mails" in text(over)
     assert len(smtp.inbox.messages) == 2
+
+
+def test_starttls_with_a_verified_certificate_and_a_login(db_path, tmp_path, monkeypatch):
+    """The default security: STARTTLS, the server's certificate checked (here one this test trusts),
+    then the login; a wrong password is named as such."""
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the only authority the client trusts here
+    with SmtpServer(tls=(cert, key), login=("visus", "s3cret")) as smtp:
+        settings = {**smtp.settings(), "SMTP_SECURITY": "starttls", "SMTP_USER": "visus", "SMTP_PASSWORD": "s3cret"}
+        app, client = mail_app(db_path, **settings)
+        public_id, token = create_test(client)
+        assert send(client, public_id).status_code == 303
+        app.config["SMTP_PASSWORD"] = "wrong"
+        refused = send(client, public_id)
+        assert refused.status_code == 502 and "refused the user name or password" in text(refused)
+    [(recipients, mail)] = smtp.inbox.messages
+    assert recipients == ["patient.a@example.org"] and f"/t/{token}" in mail.get_content()

@@ -4,11 +4,15 @@ accepts (parsed), optionally refusing recipients or holding a message until the 
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from devtools.servers import free_port
 from webapp import config
@@ -43,13 +47,44 @@ class Inbox:
         return "250 Message accepted"
 
 
-class SmtpServer:
-    """`with SmtpServer() as smtp:` a server at 127.0.0.1:smtp.port; smtp.inbox has what it received."""
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1, made by Debian's openssl; valid one day."""
+    cert, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
 
-    def __init__(self, **inbox_options):
+
+class Login:
+    """aiosmtpd's authenticator: one user name and password."""
+
+    def __init__(self, user: str, password: str):
+        self.expected = (user.encode(), password.encode())
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == self.expected, handled=False)
+
+
+class SmtpServer:
+    """`with SmtpServer() as smtp:` a server at 127.0.0.1:smtp.port; smtp.inbox has what it received.
+    With `tls=(certificate, key)` and `login=(user, password)` it requires STARTTLS, then that login."""
+
+    def __init__(self, tls: tuple[Path, Path] | None = None, login: tuple[str, str] | None = None, **inbox_options):
         self.inbox = Inbox(**inbox_options)
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        options = {}
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, tls))
+            options.update(tls_context=context, require_starttls=True)
+        if login:
+            options.update(authenticator=Login(*login), auth_required=True)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()
