@@ -104,7 +104,10 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     display.wait_for_function("() => window.devicePixelRatio === 1")
     # The way back to 1 is reported too; calibrate only after it, or it would void the new one.
     clinician.wait_for_function("() => document.querySelectorAll('[data-event-kind=\"zoom\"]').length === 2")
-    calibrate_by_clicking(display, 4.0)
+    # Back at the zoom of the stored calibration: it comes back without measuring again.
+    display.wait_for_selector("[data-range-report]:not([hidden])")
+    assert "restored" in display.text_content("[data-range-restored]")
+    display.click('[data-action="distance-continue"]')
     display.click('[data-action="answers-done"]')
     display.click('[data-action="ready"]')
     third = current_stimulus(display, second["seq"])

@@ -41,7 +41,11 @@ def new_session():
     form = NewTestForm()
     if form.validate_on_submit():
         session, token = create_session(
-            current_user.id, form.patient_reference.data, form.test_config(), bool(form.show_results.data)
+            current_user.id,
+            form.patient_reference.data,
+            form.test_config(),
+            bool(form.show_results.data),
+            form.contact_line.data,
         )
         audit.viewed(session, "invite_created")
         invite_url = external_url("patient.test_page", token=token)

@@ -13,7 +13,7 @@ from webapp.models import EyeTest, TestSession, utcnow
 
 
 def create_session(
-    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False
+    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False, contact_line: str | None = None
 ) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored."""
     token = tokens.new_token()
@@ -23,6 +23,7 @@ def create_session(
         patient_reference=patient_reference.strip(),
         config=config,
         show_results=show_results,
+        contact_line=(contact_line or "").strip() or None,
         invite_token_hash=tokens.token_hash(token),
         invite_expires_at=utcnow() + timedelta(hours=current_app.config["INVITE_TTL_HOURS"]),
         created_at=utcnow(),
