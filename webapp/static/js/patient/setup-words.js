@@ -12,7 +12,7 @@ export function onPhone() {
 export function phoneAloneText(server) {
   if (!server || !onPhone()) return { text: "", refused: false };
   if (server.setup === "near_40cm") {
-    return { text: "You can take this near test on this phone alone, held at reading distance.", refused: false };
+    return { text: "You can take this near test on this phone alone.", refused: false };
   }
   const where = server.setup === "mirror" ? "a mirror test" : `a test at ${server.required_distance_text}`;
   return {

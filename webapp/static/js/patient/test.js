@@ -130,6 +130,7 @@ function renderWelcome() {
   const alone = phoneAloneText(server);
   find("phone-alone").hidden = !alone.text;
   setText(find("phone-alone"), alone.text);
+  find("phone-alone").classList.toggle("notice", alone.refused);
   // A set-up a phone alone cannot serve is not offered: no Start, only what to do instead.
   find("welcome-body").hidden = alone.refused;
 }
@@ -157,6 +158,7 @@ find("action", "scale-done").addEventListener("click", () => {
 
 setText(find("zoom-keys"), undoZoomKeys());
 find("zoom-note").hidden = onPhone(); // a phone has no zoom keys; a pinch is undone by pinching back
+for (const node of findAll("keyboard-only")) node.hidden = onPhone();
 
 function renderRecalibrateReason() {
   const node = find("recalibrate-reason");
@@ -208,11 +210,17 @@ const sweepStart = find("action", "sweep-start");
 const sweepVanished = find("action", "sweep-vanished");
 setText(find("sweeps-total"), String(SWEEPS));
 
+/** The panel of the distance step: the set-up's method; a phone held in the hand (near test)
+ *  measures 40 cm with a ruler, since the moving dot needs a screen wider than a phone's. */
+function distancePanel() {
+  const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
+  return method === "blind_spot" && onPhone() ? "ruler" : method;
+}
+
 function distanceMethod() {
-  const setup = store.get("server")?.setup;
-  const method = SETUP_METHOD[setup] || "tape";
-  if (method === "blind_spot" && find("ruler-instead").checked) return "tape";
-  return method;
+  const panel = distancePanel();
+  if (panel === "ruler" || (panel === "blind_spot" && find("ruler-instead").checked)) return "tape";
+  return panel;
 }
 
 function requiredDistanceMm() {
@@ -221,7 +229,7 @@ function requiredDistanceMm() {
 }
 
 function renderDistance() {
-  const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
+  const method = distancePanel();
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
   const server = store.get("server");
   const override = store.get("distanceOverride");
@@ -259,8 +267,12 @@ find("distance-form").addEventListener("submit", async (event) => {
   const method = distanceMethod();
   let distance;
   if (method === "tape") {
-    if (store.get("server")?.setup !== "near_40cm" && !find("tape-confirm").checked) {
+    const confirm = distancePanel() === "ruler" ? find("ruler-confirm") : find("tape-confirm");
+    if (store.get("server")?.setup !== "near_40cm" && !confirm.checked) {
       return showError("Please measure the distance, then tick the box to say you have.");
+    }
+    if (distancePanel() === "ruler" && !confirm.checked) {
+      return showError("Please measure 40 cm with a ruler, then tick the box to say you have.");
     }
     distance = { method: "tape", distance_mm: requiredDistanceMm() };
   } else if (method === "mirror") {
@@ -410,12 +422,16 @@ function renderPrepare() {
   if (!server) return;
   const eye = server.eye || server.eyes?.[0] || "right";
   setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
+  setText(find("position-lead"), server.setup === "near_40cm" ? "Keep your eyes" : "Go to your mark,");
   setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
   setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
   if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
 }
 
 let practiceSymbol = null;
+// A short screen (a phone, a small laptop window) starts with the practice closed: the step fits.
+find("practice").open = window.innerHeight >= 700;
+
 function startPractice() {
   const symbols = setSymbols();
   if (!symbols.length) return;
@@ -427,7 +443,7 @@ function startPractice() {
   host.replaceChildren(svg);
   find("practice-keys").replaceChildren(...answerButtons(symbols, answerPractice));
   find("practice-keys").classList.toggle("directions", symbols.every((s) => s !== s.toUpperCase()));
-  setText(find("practice-feedback"), "Which one is it? Press its button, or its key.");
+  setText(find("practice-feedback"), onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.");
 }
 
 function answerPractice(symbol) {
@@ -624,7 +640,8 @@ function applyState(state) {
 
 function renderNeeds() {
   const setup = store.get("server")?.setup;
-  const need = setup === "mirror" ? "mirror" : setup === "near_40cm" ? "near" : "far";
+  const near = onPhone() ? "near-phone" : "near";
+  const need = setup === "mirror" ? "mirror" : setup === "near_40cm" ? near : "far";
   for (const item of findAll("need")) item.hidden = item.dataset.need !== need;
 }
 
