@@ -184,14 +184,22 @@ def test_every_set_up_step_in_plain_words_fits_and_passes_axe(new_context, live_
     line = display.text_content("[data-results-list] li")
     assert line.startswith("Right eye: ") and " — 6/" in line and "logMAR" not in line, line
     check(display, "done", "#done-title")
+    # The clinician's live view, its answer list made to scroll as a long test's does.
+    clinician.goto(f"{live_server}/sessions/{public_id}")
+    clinician.wait_for_selector("[data-answers] li")
+    clinician.eval_on_selector("[data-answers]", "el => { el.style.maxHeight = '2rem'; }")
+    assert clinician.eval_on_selector("[data-answers]", "el => el.scrollHeight > el.clientHeight")
+    live_problems = serious_violations(clinician)
+    if live_problems:
+        check.problems["live view"] = live_problems
     assert not check.problems, check.problems
 
 
 def test_the_404_and_410_pages_are_plain_and_accessible(new_context, live_server, shots):
     clinician = new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(clinician, live_server)
-    invite_url, _ = create_test(clinician, live_server, eyes="right")
     for size in ("laptop-1280x720", "phone-390x844-dpr3"):
+        invite_url, _ = create_test(clinician, live_server, eyes="right")
         check = Checks(shots, size)
         first = new_context(**SIZES[size]).new_page()
         first.goto(invite_url)
