@@ -123,6 +123,8 @@ function renderWelcome() {
   const contact = server.contact_line || "";
   find("contact").hidden = !contact;
   setText(find("contact-line"), contact);
+  find("done-contact").hidden = !contact;
+  setText(find("done-contact-line"), contact);
   setText(find("need-space"), server.required_distance_long_text || "");
   setText(find("need-glasses"), glassesText(server));
   const phoneNeeded = server.answer_mode !== "clinician" && server.setup !== "near_40cm" && !onPhone();
@@ -186,7 +188,7 @@ setInterval(() => { if (RESTORABLE.includes(store.get("recalibrateCode"))) resto
 
 async function restoreAfterZoom() {
   if (restoring || !RESTORABLE.includes(store.get("recalibrateCode"))) return;
-  if (store.get("server")?.calibration || !socket.connected) return;
+  if (!socket.connected) return;
   if (!["calibrate", "ready", "paused", "between_eyes"].includes(phase())) return;
   const payload = restorableCalibration();
   if (!payload) return;
