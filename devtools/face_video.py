@@ -26,7 +26,7 @@ import numpy as np
 EYE_SPACING_MM = 63.0
 # The same spacing in the 512 x 512 astronaut photo, measured once on it with the face landmark model
 # (midpoints of landmarks 33/133 and 362/263).
-PHOTO_EYE_SPACING_PX = 62.0
+PHOTO_EYE_SPACING_PX = 43.0
 # A grey background around the photo, as a wall behind the patient.
 BACKGROUND = 118
 
@@ -68,8 +68,8 @@ def render(
     s = scale * step
     h, w = camera.height_px, camera.width_px
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    # frame centre <- photo centre (the face is in the photo's upper middle: put it at the frame's centre)
-    cy, cx = source.shape[0] * 0.42, source.shape[1] * 0.47
+    # the frame's centre shows the point between the eyes (the face is in the photo's upper middle)
+    cy, cx = source.shape[0] * 0.2, source.shape[1] * 0.44
     u = (xs - w / 2 - offset_px[0]) / s + cx
     v = (ys - h / 2 - offset_px[1]) / s + cy
     inside = (u >= 0) & (v >= 0) & (u <= source.shape[1] - 1) & (v <= source.shape[0] - 1)

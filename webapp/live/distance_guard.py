@@ -23,6 +23,7 @@ from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.phases import PauseReason
 from webapp.models import TestSession, utcnow
+from webapp.serializers import iso
 
 METHOD = "webcam_eye_corners"
 OFF = "off"
@@ -36,7 +37,9 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def _percent(fraction: float | None) -> str | None:
-    return None if fraction is None else f"{fraction * 100:+.0f}%"
+    if fraction is None:
+        return None
+    return "0%" if round(fraction * 100) == 0 else f"{fraction * 100:+.0f}%"
 
 
 def summary(session: TestSession) -> dict[str, Any] | None:
@@ -182,18 +185,21 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
     where = phases.situation(session)
     detail = {"deviation": deviation, "estimate_mm": state["estimate_mm"], "face_found": spacing is not None}
     paused = resumed = False
+    event = None
     if where == phases.TESTING and not within and not state.get("suspended"):
         commands._set_pause(session, PauseReason.DISTANCE)
         state["pauses"] = state.get("pauses", 0) + 1
+        event = {"kind": "paused", "device": "server", "detail": {"reason": PauseReason.DISTANCE, **detail}}
         if state["pauses"] <= STORED_PAUSES:
-            commands._record_event(session, "paused", "server", {"reason": PauseReason.DISTANCE, **detail})
+            commands._record_event(session, "paused", "server", event["detail"])
         out.patients(ev.PAUSED, {"reason": PauseReason.DISTANCE})
         out.announce()
         paused = True
     elif where == phases.PAUSED_DISTANCE and within:
         commands._set_pause(session, None)
+        event = {"kind": "resumed", "device": "server", "detail": {"reason": PauseReason.DISTANCE, **detail}}
         if state.get("pauses", 0) <= STORED_PAUSES:
-            commands._record_event(session, "resumed", "server", {"reason": PauseReason.DISTANCE, **detail})
+            commands._record_event(session, "resumed", "server", event["detail"])
         out.patients(ev.RESUMED, {})
         eye = session.current_eye_test
         if phases.phase(session) == phases.Phase.TESTING and eye is not None:
@@ -201,7 +207,10 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
         out.announce()
         resumed = True
     session.distance_guard = state
-    out.clinician(ev.DISTANCE_GUARD, live(session))
+    reading = live(session)
+    if event is not None:  # the live view adds it to its events, as the stored one reads on reload
+        reading["event"] = {**event, "at": iso(now)}
+    out.clinician(ev.DISTANCE_GUARD, reading)
     return {"ok": True, "within": within, "paused": paused, "resumed": resumed}
 
 
