@@ -86,8 +86,10 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
 
     # The eye spacing the page measures at the mark is the pinhole camera's (within 5%).
     expected_px = CAMERA.eye_spacing_px(MARK_MM)
-    at_mark = "([low, high]) => { const p = document.querySelector('[data-distance-guard]');" \
+    at_mark = (
+        "([low, high]) => { const p = document.querySelector('[data-distance-guard]');"
         " const s = Number(p.dataset.frameSpacingPx); return s >= low && s <= high; }"
+    )
     recorded = False
     for _ in range(6):  # a recording that straddles the video's move to 15% closer is refused: again
         display.wait_for_function(at_mark, arg=[expected_px * 0.95, expected_px * 1.05], timeout=LONG_WAIT_MS)

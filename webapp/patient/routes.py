@@ -7,9 +7,8 @@ from flask import jsonify, make_response, redirect, render_template, url_for
 from sqlalchemy import update
 
 from acuity.optotypes import all_geometry
-from webapp import credentials
+from webapp import credentials, security
 from webapp import events as ev
-from webapp import security
 from webapp.credentials import invite_problem
 from webapp.extensions import db, socketio
 from webapp.live.common import state_for
