@@ -53,6 +53,11 @@ def astronaut() -> np.ndarray:
     return data.astronaut().astype(np.float32)
 
 
+# A small square in the top-left corner tells a benchmark which frames are the ones to measure
+# (white) and which are the way there (black).
+MARKER_PX = 8
+
+
 def render(
     photo: np.ndarray, camera: Camera, distance_mm: float, offset_px: tuple[float, float] = (0, 0)
 ) -> np.ndarray:
@@ -102,19 +107,43 @@ def to_i420(rgb: np.ndarray) -> bytes:
     return b"".join(np.clip(p + 0.5, 0, 255).astype(np.uint8).tobytes() for p in (y, u, v))
 
 
-def write_y4m(path: Path, camera: Camera, schedule: list[tuple[float, float]], fps: int = 10) -> Path:
-    """A .y4m of the face at each (distance_mm, seconds) of `schedule`, in order. Chromium plays it
-    at `fps` and starts again at the end."""
+def write_y4m(
+    path: Path,
+    camera: Camera,
+    schedule: list[tuple[float, float]],
+    fps: int = 10,
+    *,
+    dim: bool = False,
+    walk_from_mm: float | None = None,
+    walk_s: float = 3.0,
+) -> Path:
+    """A .y4m of the face at each (distance_mm, seconds) of `schedule`, in order, marked white. With
+    `walk_from_mm` each stay is preceded by 2 s at that distance and a walk from there, marked black
+    (the face found close up, then followed back). `dim`: dim and noisy frames. Chromium plays the
+    file at `fps` and starts again at the end."""
     photo = astronaut()
+    rng = np.random.default_rng(7)
     path = Path(path)
-    cache: dict[float, bytes] = {}
+
+    def frame(distance_mm: float, marker: int) -> bytes:
+        rgb = render(photo, camera, distance_mm)
+        if dim:
+            rgb = degrade(rgb, rng)
+        rgb[:MARKER_PX, :MARKER_PX] = marker
+        return b"FRAME\n" + to_i420(rgb)
+
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{camera.width_px} H{camera.height_px} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for distance_mm, seconds in schedule:
-            if distance_mm not in cache:
-                cache[distance_mm] = to_i420(render(photo, camera, distance_mm))
+            if walk_from_mm is not None:
+                for _ in range(2 * fps):
+                    out.write(frame(walk_from_mm, 0))
+                steps = max(1, round(walk_s * fps))
+                for i in range(steps):
+                    out.write(frame(walk_from_mm + (distance_mm - walk_from_mm) * (i + 1) / steps, 0))
+            still = None if dim else frame(distance_mm, 255)
             for _ in range(max(1, round(seconds * fps))):
-                out.write(b"FRAME\n" + cache[distance_mm])
+                out.write(still or frame(distance_mm, 255))
     return path
 
 

@@ -18,15 +18,21 @@ from acuity.notation import format_distance_mm
 from calibration import distance_guard as guard
 from calibration.errors import CalibrationError
 from webapp import events as ev
+from webapp import serializers
 from webapp.live import phases
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.phases import PauseReason
 from webapp.models import TestSession, utcnow
-from webapp.serializers import iso
 
 METHOD = "webcam_eye_corners"
 OFF = "off"
+OFF_TEXT = {
+    "declined": "the patient chose not to use the camera",
+    "refused": "the browser did not allow the camera",
+    "unavailable": "no camera",
+    "failed": "the camera check could not start in the browser",
+}
 # Pauses and resumes stored as events per test; beyond it they are counted in the summary only
 # (a patient swaying at the edge of the tolerance must not fill the event log).
 STORED_PAUSES = 200
@@ -51,7 +57,16 @@ def summary(session: TestSession) -> dict[str, Any] | None:
     if state.get("out_since"):
         out_ms += (utcnow() - _parse(state["out_since"])).total_seconds() * 1000
     largest = state.get("max_deviation")
+    if state["method"] == OFF:
+        text = f"not used ({OFF_TEXT.get(state.get('off_reason'), 'off')})"
+    else:
+        text = (
+            f"webcam, eye spacing from the eye corners against a reference at the mark; tolerance "
+            f"±{state['tolerance'] * 100:.0f}%; out of tolerance {out_ms / 1000:.1f} s; largest deviation "
+            f"{_percent(largest) or 'none'}; {state.get('pauses', 0)} pause(s)"
+        )
     return {
+        "text": text,
         "method": state["method"],
         "off_reason": state.get("off_reason"),
         "tolerance": state.get("tolerance"),
@@ -209,7 +224,7 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
     session.distance_guard = state
     reading = live(session)
     if event is not None:  # the live view adds it to its events, as the stored one reads on reload
-        reading["event"] = {**event, "at": iso(now)}
+        reading["event"] = {**event, "at": serializers.iso(now)}
     out.clinician(ev.DISTANCE_GUARD, reading)
     return {"ok": True, "within": within, "paused": paused, "resumed": resumed}
 

@@ -16,6 +16,7 @@ const SEND_EVERY_MS = 500; // samples to the server: twice a second at most
 const REFERENCE_MS = 1500; // frames collected for the reference: at least this long,
 const REFERENCE_MIN_FRAMES = 3; // and at least this many frames with the face (a slow computer needs longer),
 const REFERENCE_MAX_MS = 6000; // but no longer than this
+const REFERENCE_COUNTDOWN_S = 10; // time to walk from the button to the mark
 const REFERENCE_MAX_SPREAD = 0.06; // frames of a reference may differ by this much (a patient standing still)
 const EYE_CORNERS = [[33, 133], [362, 263]];
 // The answer is kept for this tab (like the call's), so a reload does not ask again; the call's
@@ -49,7 +50,7 @@ function loadScript(src) {
 }
 
 /** The face landmark model, from this server's vendored files (loaded on first use only). */
-async function faceMesh() {
+export async function loadFaceMesh() {
   if (!window.FaceMesh) await loadScript(`${FACE_MESH_BASE}face_mesh.js`);
   const mesh = new window.FaceMesh({ locateFile: (file) => `${FACE_MESH_BASE}${file}` });
   mesh.setOptions({ maxNumFaces: 1, refineLandmarks: false, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5 });
@@ -110,7 +111,7 @@ export class DistanceGuard {
     try {
       this.video.srcObject = this.stream;
       await this.video.play();
-      this.mesh = await faceMesh();
+      this.mesh = await loadFaceMesh();
       this.mesh.onResults((results) => this.onResults(results));
     } catch (error) {
       console.warn("distance guard:", error);
@@ -171,7 +172,13 @@ export class DistanceGuard {
   async recordReference() {
     const button = find("distance-action", "reference", this.panel);
     button.disabled = true;
+    this.panel.dataset.reference = "counting";
+    for (let left = REFERENCE_COUNTDOWN_S; left > 0; left -= 1) {
+      setText(this.status, `Go to your mark now and face the screen. Your place is recorded in ${left} s.`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     setText(this.status, "Stand still at your mark, facing the screen…");
+    this.panel.dataset.reference = "recording";
     const start = performance.now();
     const seenSince = () => this.frames.filter((frame) => frame.at >= start && frame.spacing !== null).map((frame) => frame.spacing);
     for (;;) {
@@ -200,7 +207,7 @@ export class DistanceGuard {
   }
 
   renderStatus() {
-    if (this.decided !== "allowed" || this.panel.dataset.reference === "retry") return;
+    if (this.decided !== "allowed" || ["retry", "counting", "recording"].includes(this.panel.dataset.reference)) return;
     if (this.state?.reference) {
       if (this.panel.dataset.reference !== "recorded") {
         setText(this.status, "Your place is recorded. If you move away from it, the test waits until you are back.");
