@@ -6,7 +6,7 @@ distance-guard.js: eye centres from the eye corners).
 The camera is Chromium's fake camera playing a .y4m of scikit-image's `astronaut` photo rendered by
 devtools/face_video.py as a pinhole camera with the given field of view sees it. Two ways of finding
 the face: `cold` (the face is at the distance from the first frame) and `followed` (found at 0.5 m,
-then walked back over 3 s: what the page asks of the patient). `dim` frames are darker and noisy.
+then walked back over --walk-s seconds: what the page asks of the patient). `dim` frames are darker and noisy.
 
     python bench/distance_guard.py                      # 1280x720 and 1920x1080, 0.4 to 4 m
     python bench/distance_guard.py --sizes 640x480 --distances 3000 --hold-s 6
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--conditions", default="clean,dim", help="clean, dim")
     parser.add_argument("--hold-s", type=float, default=8.0, help="seconds of video at each distance")
     parser.add_argument("--fps", type=int, default=5)
+    parser.add_argument("--walk-s", type=float, default=6.0, help="seconds of the walk back from 0.5 m (followed)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -162,6 +163,7 @@ def main() -> None:
                             fps=args.fps,
                             dim=condition == "dim",
                             walk_from_mm=500.0 if mode == "followed" else None,
+                            walk_s=args.walk_s,
                         )
                         hold_frames = int(args.hold_s * args.fps * 0.8)
                         result = measure(playwright, video, camera, hold_frames, limit_s=args.hold_s + 30)
