@@ -49,7 +49,7 @@ def face_camera_browser(playwright_instance, tmp_path_factory):
 
 @pytest.fixture
 def server(tmp_path):
-    process = ServerProcess(tmp_path).start()
+    process = ServerProcess(tmp_path).start(120)  # a loaded machine starts it slowly
     yield process
     process.stop()
     process.keep_log("distance-guard-server.log")
