@@ -144,7 +144,7 @@ def main() -> None:
 
     print(f"Chromium {CHROMIUM}, CPU only; pinhole camera, horizontal field of view {args.fov:g} degrees")
     print(
-        f"{'size':>9} {'mode':>8} {'frames':>6} {'m':>5} {'eyes px':>8} {'found':>8} {'error':>7} "
+        f"{'size':>9} {'mode':>8} {'cond':>6} {'m':>5} {'eyes px':>8} {'found':>8} {'error':>7} "
         f"{'jitter':>7} {'1s med':>7} {'ms/frame':>8}"
     )
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
