@@ -7,7 +7,7 @@ go, and goes on by itself when it is back; the clinician sees the estimate and e
 server keeps numbers only. Without the camera (refused by the patient, or no camera at all) the
 test runs as before.
 
-The video is small (320 x 240, 3 frames a second, 44 s, looped by Chromium) so the tests
+The video is small (320 x 240, 3 frames a second, 54 s, looped by Chromium) so the tests
 stay cheap on a slow machine; every wait is for something the pages show, bounded.
 """
 
@@ -30,7 +30,7 @@ CAMERA = Camera.with_fov(320, 240, 10.0)
 MARK_MM = 3000.0
 # At the mark long enough to record the place (a 10 s countdown, then the recording), then 15%
 # closer, back, 15% further (then again from the start).
-SCHEDULE = [(MARK_MM, 20.0), (MARK_MM * 0.85, 8.0), (MARK_MM, 8.0), (MARK_MM * 1.15, 8.0)]
+SCHEDULE = [(MARK_MM, 30.0), (MARK_MM * 0.85, 8.0), (MARK_MM, 8.0), (MARK_MM * 1.15, 8.0)]
 LONG_WAIT_MS = 120_000
 # The words of a pause the guard caused, once they are on screen.
 PAUSE_MESSAGE = """() => { const box = document.querySelector('[data-test-message]');
@@ -85,14 +85,15 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
     display.click('[data-distance-action="allow"]')
     display.wait_for_selector('[data-distance-guard][data-decided="allowed"]', timeout=LONG_WAIT_MS)
 
-    # The eye spacing the page measures at the mark is the pinhole camera's (within 5%).
     expected_px = CAMERA.eye_spacing_px(MARK_MM)
     at_mark = (
         "([low, high]) => { const p = document.querySelector('[data-distance-guard]');"
         " const s = Number(p.dataset.frameSpacingPx); return s >= low && s <= high; }"
     )
-    recorded = False
-    for _ in range(4):  # a recording that straddles the video's move to 15% closer is refused: again
+    reference_px = None
+    # A recording that straddles a move is refused by the page, and one a slow machine makes after
+    # the video has moved on is at the wrong place: record again (the newer reference replaces it).
+    for _ in range(4):
         # From "further" back to the mark: the start of the video's long stay at the mark.
         display.wait_for_function(at_mark, arg=[expected_px * 0.80, expected_px * 0.92], timeout=LONG_WAIT_MS)
         display.wait_for_function(at_mark, arg=[expected_px * 0.95, expected_px * 1.05], timeout=LONG_WAIT_MS)
@@ -103,11 +104,11 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
             timeout=LONG_WAIT_MS,
         )
         if display.get_attribute("[data-distance-guard]", "data-reference") == "recorded":
-            recorded = True
-            break
-    assert recorded, display.text_content("[data-distance-status]")
-    reference_px = float(display.get_attribute("[data-distance-guard]", "data-reference-px"))
-    assert abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
+            reference_px = float(display.get_attribute("[data-distance-guard]", "data-reference-px"))
+            if abs(reference_px / expected_px - 1) < 0.05:
+                break
+    # The eye spacing the page measured at the mark is the pinhole camera's (within 5%).
+    assert reference_px and abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
     shots.take(display, "guard-recorded", full_page=False)
     clinician.wait_for_function(
         "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('tolerance ±10%')",
