@@ -1,7 +1,7 @@
 """distance guard: the webcam distance guard's numbers on the test session
 
 Revision ID: 9d4e2b7c1f30
-Revises: 5b1e0c9d7a21
+Revises: 9d3f6a1c2b57
 Create Date: 2026-12-01 14:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d4e2b7c1f30'
-down_revision = '5b1e0c9d7a21'
+down_revision = '9d3f6a1c2b57'
 branch_labels = None
 depends_on = None
 
