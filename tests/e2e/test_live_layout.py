@@ -23,6 +23,7 @@ ALWAYS = [
     "[data-preview]",
     "[data-stimulus-size]",
     "[data-estimate]",
+    "[data-eyes]",
     "[data-answers]",
     '[data-device="display"]',
     '[data-device="pad"]',
@@ -205,16 +206,17 @@ def test_clinician_scores_with_the_keyboard_and_takes_a_mark_back_before_it_is_s
     assert clinician.locator("[data-answers] li").first.get_attribute("data-correct") == "false"
     assert serious_violations(clinician) == []
 
+    # A whole row wrong ends the chart for this eye; the patient goes on to the other eye.
+    display.click('[data-action="continue"]')
+    current_stimulus(display, second["seq"])
     # The patient's page goes to the background: a status in clinical words, the name a click away.
-    third = current_stimulus(display, second["seq"])
-    assert third
     display.evaluate(HIDE)
     clinician.wait_for_function(
         "() => document.querySelector('[data-phase]').textContent.includes(\"test page went to the background\")"
     )
     assert "page_hidden" not in clinician.text_content("[data-phase]")
     assert not clinician.is_visible("[data-phase-detail]")
-    clinician.click(".live-head .tech > summary")
+    clinician.click(".live-state .tech > summary")
     assert "page_hidden" in clinician.text_content("[data-phase-detail]")
     assert clinician.is_visible("[data-phase-detail]")
     assert "went to the background" in clinician.text_content('[data-event-kind="hidden"]')

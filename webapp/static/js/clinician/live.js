@@ -132,8 +132,7 @@ function renderStimulusPreview() {
     renderScorePanel();
     return;
   }
-  setText(find("stimulus-size"), `${stimulus.notation.text} · ${stimulus.optotypes.map(symbolLabel).join(" ")} · ` +
-    `${Number(stimulus.height_css_px).toFixed(1)} CSS px tall on the patient's screen`);
+  setText(find("stimulus-size"), `${stimulus.notation.text} · ${Number(stimulus.height_css_px).toFixed(1)} CSS px tall`);
   preview.dataset.logmar = stimulus.logmar;
   if (geometry) {
     // Scaled to fit the panel; shown as the patient sees it (through the mirror: the right way round).
@@ -177,7 +176,9 @@ function answerItem(trial) {
   const all = correct.length > 0 && right === correct.length;
   const seconds = trial.response_time_ms != null ? `${(trial.response_time_ms / 1000).toFixed(1)} s` : "";
   const shown = (trial.optotypes || []).map(symbolLabel).join(" ");
-  const said = (trial.responses || []).map(symbolLabel).join(" ");
+  // A clinician's "wrong" or "not seen" is stored as no answer; the patient's own is "not sure".
+  const said = (trial.responses || []).map((response) => (response === NOT_SURE && trial.scored_by === "clinician"
+    ? "not seen" : symbolLabel(response))).join(" ");
   const grade = all ? "correct" : right > 0 ? "partial" : "wrong";
   return el("li", { class: grade, dataset: { trial: trial.trial_id, correct: String(all) } },
     `#${trial.index + 1} (${trial.eye} eye) · ${trial.notation.logmar} logMAR · shown ${shown} · answered ${said} · ` +
