@@ -57,5 +57,3 @@ def call_context(call_browser):
     yield make
     for context in contexts:
         context.close()
-
-

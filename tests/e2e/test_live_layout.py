@@ -223,6 +223,20 @@ def test_clinician_scores_with_the_keyboard_and_takes_a_mark_back_before_it_is_s
     shots.take(clinician, "paused-page-hidden", full_page=False)
 
 
+CALL_CLEAR_OF_LETTERS = """() => {
+  const shapes = Array.from(document.querySelectorAll("[data-stimulus-host] svg"), (s) => s.getBoundingClientRect());
+  const over = [];
+  for (const node of document.querySelectorAll("[data-call-box], [data-call-box] *")) {
+    const a = node.getBoundingClientRect();
+    if (!a.width || getComputedStyle(node).visibility === "hidden") continue;
+    if (shapes.some((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)) {
+      over.push(node.outerHTML.slice(0, 60));
+    }
+  }
+  return over;
+}"""
+
+
 def open_call(call_context, shots, base, answer_mode):
     clinician, display = open_test(call_context, base, shots, answer_mode)
     clinician.click('[data-call-action="start"]')
@@ -261,9 +275,11 @@ def test_in_a_call_the_patients_video_sits_beside_the_letter_and_everything_fits
         shots.take(clinician, f"call-enlarged-{answer_mode}", full_page=False)
         clinician.click('[data-call-action="enlarge"]')
         assert outside_the_window(clinician, wanted) == []
-        # On the patient's screen the clinician is small and never over the letters.
+        # On the patient's screen the clinician is small, and no part of the call is over the letters
+        # or their crowding bars.
         small = display.eval_on_selector("[data-call-clinician]", "v => v.getBoundingClientRect().width")
         assert small <= 260
+        assert display.evaluate(CALL_CLEAR_OF_LETTERS) == []
         shots.take(display, f"patient-screen-call-{answer_mode}", full_page=False)
     finally:
         server.stop()
