@@ -284,3 +284,20 @@ def test_in_a_call_the_patients_video_sits_beside_the_letter_and_everything_fits
     finally:
         server.stop()
         server.keep_log(f"live-layout-call-{answer_mode}.log")
+
+
+def test_withdrawing_the_link_asks_first(new_context, live_server, shots):
+    clinician = shots.watch("clinician", new_context(**LAPTOP).new_page())
+    sign_in(clinician, live_server)
+    invite_url, _ = create_test(clinician, live_server)
+    clinician.wait_for_load_state("load")  # the page's scripts have run
+    asked = []
+    clinician.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    clinician.click('button:has-text("Withdraw this link")')
+    assert asked and "can no longer use it" in asked[0]
+    assert clinician.is_visible("[data-invite-url]")  # "Cancel": still the invite, nothing posted
+    clinician.once("dialog", lambda dialog: dialog.accept())
+    clinician.click('button:has-text("Withdraw this link")')
+    clinician.wait_for_selector("text=The invite link was withdrawn")
+    patient = new_context().new_page()
+    assert patient.goto(invite_url).status == 410

@@ -6,6 +6,7 @@ import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus } from "../optotypes.js";
 import { NOT_SURE, symbolForKey, symbolLabel } from "../answers.js";
 import { ClinicianCall } from "../call.js";
+import { confirmed } from "../confirm.js";
 
 const session = readJson("session-json") || {};
 const sessionId = find("live-app").dataset.sessionId;
@@ -361,8 +362,7 @@ function describeWarning(detail, texts, event) {
 
 for (const button of findAll("control")) {
   button.addEventListener("click", async () => {
-    // Whatever cannot be taken back asks first (the question is the button's data-confirm).
-    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    if (!confirmed(button)) return; // what cannot be taken back asks first (data-confirm)
     await control(button.dataset.control);
   });
 }
