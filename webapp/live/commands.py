@@ -490,18 +490,8 @@ def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewp
     # or held because this calibration cannot draw it, is not on screen.
     if phases.phase(session) != Phase.TESTING or eye.pending.get("calibration_id") != calibration.id:
         return True
-    try:
-        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
-        drawable = measurable_range(
-            scale,
-            (viewport[0], viewport[1]),
-            calibration.viewing_distance_mm,
-            crowding=True,
-            optotypes_per_row=_optotypes_per_row(session),
-        )
-    except CalibrationError:
-        return False  # nothing fits this window at all
-    return eye.pending["logmar"] <= drawable.max_logmar + 1e-9
+    largest = _largest_in_window(session, calibration, viewport)
+    return largest is not None and eye.pending["logmar"] <= largest + 1e-9  # None: nothing fits this window
 
 
 # ---- clinician commands ------------------------------------------------------------------------

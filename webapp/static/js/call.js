@@ -264,9 +264,9 @@ export class ClinicianCall {
     find("call-action", "start", panel).hidden = this.active;
     find("call-use-camera-label", undefined, panel).hidden = this.active;
     for (const action of ["end", "mute", "camera", "hide"]) find("call-action", action, panel).hidden = !this.active;
-    setText(find("call-action", "mute", panel), this.media.audio ? "Mute my microphone" : "Unmute my microphone");
-    setText(find("call-action", "camera", panel), this.media.video ? "Turn my camera off" : "Turn my camera on");
-    setText(find("call-action", "hide", panel), this.media.hidden ? "Show my video to the patient" : "Hide my video from the patient");
+    setText(find("call-action", "mute", panel), this.media.audio ? "Mute me" : "Unmute me");
+    setText(find("call-action", "camera", panel), this.media.video ? "My camera off" : "My camera on");
+    setText(find("call-action", "hide", panel), this.media.hidden ? "Show me to the patient" : "Hide me from the patient");
     find("call-action", "camera", panel).hidden = !this.active || !hasTrack(this.local, "video");
     find("call-action", "hide", panel).hidden = !this.active || !hasTrack(this.local, "video");
     const box = find("call-remote-box", undefined, panel);
