@@ -281,10 +281,11 @@ function normalizeEvent(event) {
   return { ...event, kind: event.page_kind || "page_event" };
 }
 
-/** What the page or the server sent, for the curious: the event's name, device and detail. */
+/** What the page or the server sent, for the curious: the event's name, device and detail (none
+ * for an event that is all in its words, such as a note or a consent). */
 function technicalDetail(event) {
-  if (event.kind === "note") return "";
   const detail = event.detail && Object.keys(event.detail).length ? ` ${JSON.stringify(event.detail)}` : "";
+  if (!detail && !WARNING_KINDS.has(event.kind)) return "";
   return `${event.kind}${event.device ? ` from ${event.device}` : ""}${detail}`;
 }
 
