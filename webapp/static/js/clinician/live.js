@@ -309,6 +309,7 @@ const REASON_TEXT = {
   device_pixel_ratio_changed: "the patient's screen was zoomed or the window moved to another screen",
   zoom_or_screen_changed: "the patient's screen was zoomed or the window moved to another screen",
   clinician_request: "you asked for it",
+  new_link: "you re-issued the link (the new screen calibrates)",
   window_too_small: "the patient's window became too small for the letter on screen",
 };
 
