@@ -292,12 +292,19 @@ def test_withdrawing_the_link_asks_first(new_context, live_server, shots):
     invite_url, _ = create_test(clinician, live_server)
     clinician.wait_for_load_state("load")  # the page's scripts have run
     asked = []
-    clinician.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    clinician.click('button:has-text("Withdraw this link")')
-    assert asked and "can no longer use it" in asked[0]
+    answers = [False, True]  # "Cancel" first, then "OK"
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if answers.pop(0) else dialog.dismiss()
+
+    clinician.on("dialog", answer)
+    clinician.click("[data-invite-action=withdraw]")
+    assert len(asked) == 1 and "can no longer open it" in asked[0]  # asked once, not once per script
     assert clinician.is_visible("[data-invite-url]")  # "Cancel": still the invite, nothing posted
-    clinician.once("dialog", lambda dialog: dialog.accept())
-    clinician.click('button:has-text("Withdraw this link")')
-    clinician.wait_for_selector("text=The invite link was withdrawn")
+    with clinician.expect_navigation():
+        clinician.click("[data-invite-action=withdraw]")
+    assert len(asked) == 2
+    assert clinician.get_attribute("[data-invite-state]", "data-invite-state") == "withdrawn"
     patient = new_context().new_page()
     assert patient.goto(invite_url).status == 410
