@@ -47,19 +47,19 @@ def test_a_page_events_detail_cannot_pass_for_its_kind(app, clinician_client):
     screen = display(app, token)
     start_testing(screen)
     forged = {"kind": "ended", "code": "device_replaced", "reason": "clinician_request"}
-    assert screen.send("page_event", {"kind": "resize", "detail": forged})["ok"]
+    assert screen.send("page_event", {"kind": "fullscreen_exit", "detail": forged})["ok"]
 
     page_events = [e for e in stored_events(app, public_id) if e[0] == "page_event"]
-    assert page_events == [("page_event", "display", {"kind": "resize", "client": forged})]
+    assert page_events == [("page_event", "display", {"kind": "fullscreen_exit", "client": forged})]
 
     snapshot = watcher(app, clinician_client).send("watch", {"session_id": public_id})["snapshot"]
     shown = [e for e in snapshot["events"] if e["kind"] == "page_event"]
-    assert [(e["page_kind"], e["detail"]) for e in shown] == [("resize", forged)]
+    assert [(e["page_kind"], e["detail"]) for e in shown] == [("fullscreen_exit", forged)]
 
     report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
-    assert "page resize" in report and "page ended" not in report
+    assert "page fullscreen_exit" in report and "page ended" not in report
     result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
-    assert "page_event resize" in result
+    assert "page_event fullscreen_exit" in result
 
 
 def test_a_session_stores_a_bounded_number_of_page_events_and_says_how_many_it_dropped(db_path):

@@ -335,3 +335,45 @@ def test_a_size_the_new_calibration_cannot_draw_is_held_until_the_clinician_choo
     assert ack["ok"]
     shown = screen.last("stimulus")
     assert shown["logmar"] == 0.1 and shown["trial_id"] == stimulus["trial_id"]
+
+
+def _window_warnings(app):
+    with app.app_context():
+        rows = db.session.scalars(select(SessionEvent).order_by(SessionEvent.id)).all()
+        return [
+            (row.kind, dict(row.detail or {}))
+            for row in rows
+            if row.kind == "page_event"
+            and (row.detail or {}).get("kind") == "resize"
+            or (row.detail or {}).get("code") == "window_size_changed"
+        ]
+
+
+def test_a_resize_warns_only_when_the_window_changes_the_largest_size_it_can_draw(app, clinician_client):
+    _, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive")
+    stimulus = start_testing(screen)  # calibrated in a 1600 x 900 window at DPR 2
+    watch.received()
+    same = {"device_pixel_ratio": 2.0, "viewport_css_px": [1600, 900]}
+    # What pages send at start-up and on entering full screen: the same window, or a larger one.
+    for detail in (same, same, {**same, "viewport_css_px": [1920, 1080]}, {**same, "viewport_css_px": [1598, 899]}):
+        assert screen.send("page_event", {"kind": "resize", "detail": detail}) == {"ok": True, "paused": False}
+    assert _window_warnings(app) == []
+    assert watch.last("page_event") is None
+
+    # A smaller window: the largest letters no longer fit (the one on screen still does).
+    smaller = {**same, "viewport_css_px": [1200, 675]}
+    assert screen.send("page_event", {"kind": "resize", "detail": smaller})["ok"]
+    stored = _window_warnings(app)
+    assert len(stored) == 1 and stored[0][0] == "warning"
+    detail = stored[0][1]
+    assert stimulus["logmar"] < detail["largest_logmar"] < detail["calibrated_largest_logmar"] - 0.1
+    relayed = watch.last("page_event")
+    assert relayed["kind"] == "warning" and relayed["detail"]["code"] == "window_size_changed"
+    assert "6/" in relayed["detail_text"]["largest_logmar"]  # the server's words for the size
+    # The same small window reported again: no second warning.
+    assert screen.send("page_event", {"kind": "resize", "detail": smaller})["ok"]
+    assert len(_window_warnings(app)) == 1
+    # Back to the calibrated window: one warning that every size fits again.
+    assert screen.send("page_event", {"kind": "resize", "detail": same})["ok"]
+    stored = _window_warnings(app)
+    assert len(stored) == 2 and stored[1][1]["largest_logmar"] == stored[1][1]["calibrated_largest_logmar"]

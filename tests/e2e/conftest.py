@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
 from tests.support.server import ServerProcess
 
 
@@ -19,3 +20,40 @@ def live_server(tmp_path_factory):
     yield server.base_url
     server.stop()
     server.keep_log("server.log")
+
+
+# The video call's tests (tests/e2e/test_call.py, test_live_layout.py) launch a browser of their own
+# with fake camera and microphone, so the other browser tests keep theirs.
+CALL_ARGS = BROWSER_ARGS + FAKE_MEDIA_ARGS
+
+# Test-only instrumentation: every RTCPeerConnection the page makes is kept where the test can
+# ask it for getStats(); the application's code is not changed for it.
+RECORD_PEERS = """
+window.__peers = [];
+const NativePeer = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeer {
+  constructor(config) { super(config); window.__peers.push({pc: this, config}); }
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def call_browser(playwright_instance):
+    launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CALL_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def call_context(call_browser):
+    contexts = []
+
+    def make(**options):
+        context = call_browser.new_context(**options)
+        context.add_init_script(RECORD_PEERS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -15,24 +15,11 @@ import time
 import pytest
 
 from devtools import turn
-from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in
 from tests.support.server import ServerProcess
 from webapp.live.call import turn_credential
 
 pytestmark = pytest.mark.browser
-
-CALL_ARGS = BROWSER_ARGS + FAKE_MEDIA_ARGS
-
-# Test-only instrumentation: every RTCPeerConnection the page makes is kept where the test can
-# ask it for getStats(); the application's code is not changed for it.
-RECORD_PEERS = """
-window.__peers = [];
-const NativePeer = window.RTCPeerConnection;
-window.RTCPeerConnection = class extends NativePeer {
-  constructor(config) { super(config); window.__peers.push({pc: this, config}); }
-};
-"""
 
 STATS = """async () => {
   const live = window.__peers.filter(({pc}) => pc.connectionState !== "closed");
@@ -79,28 +66,6 @@ NOT_OVER_LETTERS = """() => {
     return !(a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
   });
 }"""
-
-
-@pytest.fixture(scope="module")
-def call_browser(playwright_instance):
-    launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CALL_ARGS)
-    yield launched
-    launched.close()
-
-
-@pytest.fixture
-def call_context(call_browser):
-    contexts = []
-
-    def make(**options):
-        context = call_browser.new_context(**options)
-        context.add_init_script(RECORD_PEERS)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def open_pages(call_context, shots, base, **choices):

@@ -59,7 +59,9 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     display.wait_for_selector('[data-action="continue"]:not([hidden])')
     assert "page was hidden" in display.text_content("[data-test-message-text]")
     clinician.wait_for_selector('[data-event-kind="hidden"]')
-    clinician.wait_for_function("() => document.querySelector('[data-phase]').textContent.includes('page_hidden')")
+    clinician.wait_for_function(
+        "() => document.querySelector('[data-phase]').textContent.includes('test page went to the background')"
+    )
     display.evaluate(SHOW)
     display.click('[data-action="continue"]')
     display.wait_for_selector("[data-test-message]", state="hidden")
@@ -68,6 +70,7 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     )
 
     # The clinician asks for a new calibration: the patient measures again, the same trial returns.
+    clinician.once("dialog", lambda dialog: dialog.accept())  # it asks first
     clinician.click('[data-control="request_recalibration"]')
     display.wait_for_selector(visible("scale"))
     assert "clinician asked" in display.text_content("[data-recalibrate-reason]")
@@ -82,11 +85,11 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     buttons = clinician.locator('[data-score-value="true"]')
     assert buttons.count() == 5
     assert clinician.is_disabled("[data-score-submit]")
-    for index in range(5):
+    for index in range(4):
         clinician.click(f'[data-score-index="{index}"][data-score-value="true"]')
     assert serious_violations(clinician) == []
     shots.take(clinician, "scoring")
-    clinician.click("[data-score-submit]")
+    clinician.click('[data-score-index="4"][data-score-value="true"]')  # the last mark: sent after a short hold
     clinician.wait_for_function("() => document.querySelectorAll('[data-answers] li').length === 1")
     assert clinician.get_attribute("[data-answers] li", "data-correct") == "true"
     assert "scored by you" in clinician.text_content("[data-answers] li")
@@ -126,7 +129,6 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
         "seq => document.querySelectorAll('[data-score-value=\"false\"]').length === 5", arg=third["seq"]
     )
     clinician.click('[data-score-all="false"]')
-    clinician.click("[data-score-submit]")
     display.wait_for_selector(visible("done"))
     clinician.wait_for_selector('[data-eye-status="done"]')
     shots.take(clinician, "done")

@@ -61,4 +61,4 @@ def test_clinician_chooses_sizes_and_ends_the_test(new_context, live_server, sho
     assert "Right eye" in display.text_content("[data-results-list]")
     assert "logMAR" not in display.text_content("[data-results-list]")
     shots.take(display, "results")
-    clinician.wait_for_function("() => document.querySelector('[data-status]').textContent !== 'active'")
+    clinician.wait_for_function("() => document.querySelector('[data-status]').textContent === 'Ended'")

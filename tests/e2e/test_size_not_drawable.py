@@ -42,6 +42,7 @@ def test_clinician_chooses_a_size_when_the_next_one_cannot_be_drawn(new_context,
     first_logmar = float(display.get_attribute("[data-stimulus-host] [data-stimulus]", "data-logmar"))
 
     # A new calibration with many more px per mm: the first row (a large one) no longer fits.
+    clinician.once("dialog", lambda dialog: dialog.accept())  # it asks first
     clinician.click('[data-control="request_recalibration"]')
     css_px_per_mm = calibrate_by_clicking(display, 9.0)
     max_logmar = float(display.get_attribute("[data-range-text]", "data-max-logmar"))

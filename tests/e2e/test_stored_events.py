@@ -25,5 +25,5 @@ def test_a_stored_page_event_shows_the_servers_kind_in_the_live_view(new_context
     clinician.goto(f"{live_server}/sessions/{public_id}")  # the snapshot: stored events
     clinician.wait_for_selector('[data-events] [data-event-kind="visible"]')
     events = clinician.text_content("[data-events]")
-    assert "visible again" in events and "You ended the test" not in events
+    assert "in front again" in events and "You ended the test" not in events
     assert clinician.locator('[data-event-kind="ended"]').count() == 0

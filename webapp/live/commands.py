@@ -389,13 +389,19 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
     """Store a page event, relay it to the clinician, and pause or void the calibration if needed."""
     phases.check(session, ev.PAGE_EVENT)
     kind, detail = data["kind"], data.get("detail", {})
-    # The server's kind and the page's detail apart: no detail can pass for a kind (issue 12).
-    event = _record_page_report(session, "page_event", device, {"kind": kind, "client": detail})
-    if event is not None:  # one dropped beyond the cap still acts below, but is neither stored nor relayed
-        out.clinician(ev.PAGE_EVENT, {"kind": kind, "detail": detail, "device": device, "at": s.iso(event.created_at)})
+    calibration = session.current_calibration
+    # A resize by itself says nothing about the measurement (pages report one at start-up, on
+    # entering full screen, ...): it is neither stored nor shown; `_window_warning` below stores
+    # one warning when the window's change matters.
+    if kind != "resize":
+        # The server's kind and the page's detail apart: no detail can pass for a kind (issue 12).
+        event = _record_page_report(session, "page_event", device, {"kind": kind, "client": detail})
+        if event is not None:  # one dropped beyond the cap still acts below, but is neither stored nor relayed
+            out.clinician(
+                ev.PAGE_EVENT, {"kind": kind, "detail": detail, "device": device, "at": s.iso(event.created_at)}
+            )
     if session.status in phases.CLOSED:
         return {"ok": True, "paused": False}
-    calibration = session.current_calibration
     if device == "display" and calibration is not None:
         # A zoom of any kind (browser zoom, another monitor, pinch zoom) changes the size of a CSS px.
         if kind == "zoom" or css_px_size_changed(
@@ -403,7 +409,8 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
         ):
             invalidate_calibration(session, "zoom_or_screen_changed", device, out)
             return {"ok": True, "paused": True}
-    if device == "display" and calibration is not None and kind in ("resize", "fullscreen_exit", "fullscreen_enter"):
+    if device == "display" and calibration is not None and kind in WINDOW_EVENTS:
+        _window_warning(session, calibration, detail.get("viewport_css_px"), out)
         if not _pending_fits_viewport(session, calibration, detail.get("viewport_css_px")):
             invalidate_calibration(session, "window_too_small", device, out)
             return {"ok": True, "paused": True}
@@ -413,6 +420,76 @@ def page_event(session: TestSession, device: str, data: dict, out: Outbox) -> di
         out.announce()
         return {"ok": True, "paused": True}
     return {"ok": True, "paused": phases.phase(session) in (Phase.PAUSED, Phase.CALIBRATE)}
+
+
+# Page events that say the display's window may have changed size.
+WINDOW_EVENTS = ("resize", "fullscreen_exit", "fullscreen_enter")
+# A change of the largest size the window can draw smaller than one step of the 0.01 logMAR size
+# grid changes no size the test may show: not worth a warning.
+WINDOW_CHANGE_LOGMAR = 0.01
+
+
+def _largest_in_window(session: TestSession, calibration: Calibration, viewport: Any) -> float | None:
+    """The largest size (logMAR) the calibrated screen can draw in this window, at most the
+    calibration's own largest (the test's range); None when no letter fits at all."""
+    try:
+        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
+        drawable = measurable_range(
+            scale,
+            (viewport[0], viewport[1]),
+            calibration.viewing_distance_mm,
+            crowding=True,
+            optotypes_per_row=_optotypes_per_row(session),
+        )
+    except CalibrationError:
+        return None
+    return min(drawable.max_logmar, calibration.max_logmar)
+
+
+def _window_warning(session: TestSession, calibration: Calibration, viewport: Any, out: Outbox) -> None:
+    """Store and relay one warning when the display's window changed the largest size it can draw
+    (by a step of the size grid or more) since the calibration or the last such warning; a window
+    that changed nothing that matters, or reported the same size again, gives none (issue 14)."""
+    if not (isinstance(viewport, list) and len(viewport) == 2):
+        return
+    largest = _largest_in_window(session, calibration, viewport)
+    previous = calibration.max_logmar
+    earlier = db.session.scalars(
+        select(SessionEvent)
+        .where(
+            SessionEvent.session_id == session.id,
+            SessionEvent.kind == "warning",
+            SessionEvent.device == "display",
+            SessionEvent.created_at >= calibration.created_at,
+        )
+        .order_by(SessionEvent.id.desc())
+    )
+    last = next((e for e in earlier if (e.detail or {}).get("code") == "window_size_changed"), None)
+    if last is not None:
+        previous = last.detail.get("largest_logmar")
+    if largest is not None and previous is not None and abs(largest - previous) < WINDOW_CHANGE_LOGMAR:
+        return
+    if largest is None and previous is None:
+        return
+    detail = {
+        "code": "window_size_changed",
+        "largest_logmar": largest,
+        "calibrated_largest_logmar": calibration.max_logmar,
+        "viewport_css_px": list(viewport),
+        "calibrated_viewport_css_px": [calibration.viewport_width_css_px, calibration.viewport_height_css_px],
+    }
+    event = _record_page_report(session, "warning", "display", detail)
+    if event is not None:
+        out.clinician(
+            ev.PAGE_EVENT,
+            {
+                "kind": "warning",
+                "detail": detail,
+                "detail_text": s.detail_text(detail, s.near_distance_mm(session)),
+                "device": "display",
+                "at": s.iso(event.created_at),
+            },
+        )
 
 
 def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewport: Any) -> bool:
@@ -425,18 +502,8 @@ def _pending_fits_viewport(session: TestSession, calibration: Calibration, viewp
     # or held because this calibration cannot draw it, is not on screen.
     if phases.phase(session) != Phase.TESTING or eye.pending.get("calibration_id") != calibration.id:
         return True
-    try:
-        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
-        drawable = measurable_range(
-            scale,
-            (viewport[0], viewport[1]),
-            calibration.viewing_distance_mm,
-            crowding=True,
-            optotypes_per_row=_optotypes_per_row(session),
-        )
-    except CalibrationError:
-        return False  # nothing fits this window at all
-    return eye.pending["logmar"] <= drawable.max_logmar + 1e-9
+    largest = _largest_in_window(session, calibration, viewport)
+    return largest is not None and eye.pending["logmar"] <= largest + 1e-9  # None: nothing fits this window
 
 
 # ---- clinician commands ------------------------------------------------------------------------

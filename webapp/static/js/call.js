@@ -264,9 +264,9 @@ export class ClinicianCall {
     find("call-action", "start", panel).hidden = this.active;
     find("call-use-camera-label", undefined, panel).hidden = this.active;
     for (const action of ["end", "mute", "camera", "hide"]) find("call-action", action, panel).hidden = !this.active;
-    setText(find("call-action", "mute", panel), this.media.audio ? "Mute my microphone" : "Unmute my microphone");
-    setText(find("call-action", "camera", panel), this.media.video ? "Turn my camera off" : "Turn my camera on");
-    setText(find("call-action", "hide", panel), this.media.hidden ? "Show my video to the patient" : "Hide my video from the patient");
+    setText(find("call-action", "mute", panel), this.media.audio ? "Mute me" : "Unmute me");
+    setText(find("call-action", "camera", panel), this.media.video ? "My camera off" : "My camera on");
+    setText(find("call-action", "hide", panel), this.media.hidden ? "Show me to the patient" : "Hide me from the patient");
     find("call-action", "camera", panel).hidden = !this.active || !hasTrack(this.local, "video");
     find("call-action", "hide", panel).hidden = !this.active || !hasTrack(this.local, "video");
     const box = find("call-remote-box", undefined, panel);
@@ -330,16 +330,22 @@ export class DeviceCall {
     }
   }
 
+  /**
+   * Never over the letters: the clinician's picture is hidden while it would cover any part of the
+   * stimulus (letters and crowding bars), and if the rest of the box still would, only its buttons stay.
+   */
   avoid(host) {
     const video = find("call-clinician-box", undefined, this.box);
     if (!video) return;
     video.dataset.overLetters = "false";
-    const a = video.getBoundingClientRect();
-    const overlaps = Array.from(host.querySelectorAll("svg")).some((shape) => {
-      const b = shape.getBoundingClientRect();
-      return b.width > 0 && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-    });
-    video.dataset.overLetters = String(overlaps);
+    this.box.dataset.overLetters = "false";
+    const shapes = Array.from(host.querySelectorAll("svg"), (shape) => shape.getBoundingClientRect()).filter((b) => b.width > 0);
+    const covers = (node) => {
+      const a = node.getBoundingClientRect();
+      return a.width > 0 && shapes.some((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
+    };
+    if (covers(video)) video.dataset.overLetters = "true";
+    if (covers(this.box)) this.box.dataset.overLetters = "true";
   }
 
   async onState(state) {

@@ -1,5 +1,6 @@
-// The invite panel (clinician/_invite_panel.html): copies the link and asks before re-issuing or
-// withdrawing it. Everything else (QR code, e-mail, the actions) is plain HTML that works without it.
+// The invite panel (clinician/_invite_panel.html): copies the link. Re-issuing and withdrawing ask
+// first through their forms' data-confirm (js/confirm.js, on every page). Everything else (QR code,
+// e-mail, the actions) is plain HTML that works without it.
 import { find, findAll, setText } from "../dom.js";
 
 /** Put `input`'s text on the clipboard: the Clipboard API, else the selection and execCommand. */
@@ -32,11 +33,6 @@ for (const panel of findAll("invite-panel")) {
         ? "Link copied: paste it into your message to the patient."
         : "The link could not be copied here: it is selected, press Ctrl+C (Cmd+C on a Mac).");
       if (!copied) input.select();
-    });
-  }
-  for (const form of findAll("confirm", undefined, panel)) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   }
 }

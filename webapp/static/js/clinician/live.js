@@ -4,9 +4,10 @@ import { Store } from "../store.js";
 import { find, findAll, el, svgEl, setText, readJson } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus } from "../optotypes.js";
-import { symbolLabel } from "../answers.js";
+import { NOT_SURE, symbolForKey, symbolLabel } from "../answers.js";
 import { ClinicianCall } from "../call.js";
 import { distanceGuardText, distanceEventText } from "./distance.js";
+import { confirmed } from "../confirm.js";
 
 const session = readJson("session-json") || {};
 const sessionId = find("live-app").dataset.sessionId;
@@ -49,16 +50,46 @@ async function control(event, payload = {}) {
 
 const EYE_NAMES = { right: "Right eye (OD)", left: "Left eye (OS)", both: "Both eyes (OU)" };
 
+// The test's state in a clinician's words; the server's own names are one click away.
+const STATUS_TEXT = {
+  invited: "Waiting for the patient to open the link",
+  active: "Test in progress",
+  done: "Finished",
+  ended: "Ended",
+};
+const PHASE_TEXT = {
+  welcome: "The patient is reading the welcome page.",
+  calibrate: "The patient is measuring the screen and the distance.",
+  ready: "Calibrated: waiting for the patient to cover an eye and start.",
+  testing: "The patient is reading the letters.",
+  between_eyes: "Between eyes: waiting for the patient to cover the other eye.",
+  done: "The patient's part is finished.",
+};
+const PAUSE_TEXT = {
+  clinician: "Paused by you: press Resume to go on.",
+  page_hidden: "Paused: the patient's test page went to the background (another tab or app). It goes on when they press Continue, or when you press Resume.",
+  size_not_drawable: "Paused: the next size cannot be drawn on the patient's screen.",
+  awaiting_ready: "Calibrated again: waiting for the patient to continue.",
+};
+
+function phaseText(phase, reason) {
+  if (!phase) return "";
+  if (phase === "paused" || (reason && PAUSE_TEXT[reason])) return PAUSE_TEXT[reason] || "Paused.";
+  return PHASE_TEXT[phase] || phase;
+}
+
 function renderHeader() {
   const config = session.config || {};
   setText(find("config-summary"), [
     config.procedure, config.optotype_set, config.setup, config.answer_mode === "clinician" ? "clinician scores" : "patient answers",
     (config.eyes || []).join(" then "),
   ].filter(Boolean).join(" · "));
-  setText(find("status"), store.get("status") || "");
+  const status = store.get("status") || "";
+  setText(find("status"), STATUS_TEXT[status] || status);
   const phase = store.get("phase");
   const reason = store.get("pausedReason");
-  setText(find("phase"), phase ? `Patient's step: ${phase.replace("_", " ")}${reason ? ` (${reason})` : ""}` : "");
+  setText(find("phase"), phaseText(phase, reason));
+  setText(find("phase-detail"), `status=${status} phase=${phase || "-"} paused_reason=${reason || "-"}`);
   const held = find("size-held");
   held.hidden = reason !== "size_not_drawable";
   const shareBox = find("share-results");
@@ -80,11 +111,14 @@ function renderCalibration() {
   const set = (key, text) => setText(find("cal", key), text);
   if (!cal) {
     for (const key of ["scale", "dpr", "viewport", "distance"]) set(key, "—");
+    setText(find("calibration-summary"), "Not calibrated: the patient measures the screen and distance first.");
   } else {
     set("scale", `${Number(cal.css_px_per_mm).toFixed(3)} CSS px/mm (${cal.scale_method || "card"})`);
     set("dpr", String(cal.device_pixel_ratio));
     set("viewport", cal.viewport_css_px ? `${cal.viewport_css_px[0]} × ${cal.viewport_css_px[1]} CSS px` : "—");
     set("distance", `${cal.viewing_distance_text} (${(cal.distance_method || "").replace("_", " ")}${cal.mirrored ? ", mirrored" : ""})`);
+    setText(find("calibration-summary"), `Calibrated at ${cal.position_text || cal.viewing_distance_text}` +
+      `${range ? `; sizes ${range.text}` : ""}.`);
   }
   set("range", range ? range.text : "—");
   renderPresentChoices();
@@ -95,12 +129,12 @@ function renderStimulusPreview() {
   const preview = find("preview");
   if (!stimulus) {
     preview.replaceChildren();
+    find("drawn-check").replaceChildren();
     setText(find("stimulus-size"), "No letter shown.");
     renderScorePanel();
     return;
   }
-  setText(find("stimulus-size"), `${stimulus.notation.text} · ${stimulus.optotypes.map(symbolLabel).join(" ")} · ` +
-    `${Number(stimulus.height_css_px).toFixed(1)} CSS px tall on the patient's screen`);
+  setText(find("stimulus-size"), `${stimulus.notation.text} · ${Number(stimulus.height_css_px).toFixed(1)} CSS px tall`);
   preview.dataset.logmar = stimulus.logmar;
   if (geometry) {
     // Scaled to fit the panel; shown as the patient sees it (through the mirror: the right way round).
@@ -144,7 +178,9 @@ function answerItem(trial) {
   const all = correct.length > 0 && right === correct.length;
   const seconds = trial.response_time_ms != null ? `${(trial.response_time_ms / 1000).toFixed(1)} s` : "";
   const shown = (trial.optotypes || []).map(symbolLabel).join(" ");
-  const said = (trial.responses || []).map(symbolLabel).join(" ");
+  // A clinician's "wrong" or "not seen" is stored as no answer; the patient's own is "not sure".
+  const said = (trial.responses || []).map((response) => (response === NOT_SURE && trial.scored_by === "clinician"
+    ? "not seen" : symbolLabel(response))).join(" ");
   const grade = all ? "correct" : right > 0 ? "partial" : "wrong";
   return el("li", { class: grade, dataset: { trial: trial.trial_id, correct: String(all) } },
     `#${trial.index + 1} (${trial.eye} eye) · ${trial.notation.logmar} logMAR · shown ${shown} · answered ${said} · ` +
@@ -230,8 +266,10 @@ function renderEvents() {
   const events = store.get("events").map(normalizeEvent);
   find("events").replaceChildren(...events.slice().reverse().map((event) => {
     const when = event.at ? new Date(event.at).toLocaleTimeString() : "";
+    const technical = technicalDetail(event);
     return el("li", { class: WARNING_KINDS.has(event.kind) ? "warning" : "note", dataset: { eventKind: event.kind } },
-      `${when} ${describeEvent(event)}`);
+      `${when} ${describeEvent(event)}`,
+      technical ? el("details", { class: "tech" }, el("summary", {}, "Detail"), el("code", {}, technical)) : null);
   }));
   const earlier = store.get("earlierEvents");
   if (earlier) find("events").append(el("li", { class: "note" }, `${earlier} earlier events are on the result page.`));
@@ -244,15 +282,23 @@ function normalizeEvent(event) {
   return { ...event, kind: event.page_kind || "page_event" };
 }
 
+/** What the page or the server sent, for the curious: the event's name, device and detail (none
+ * for an event that is all in its words, such as a note or a consent). */
+function technicalDetail(event) {
+  const detail = event.detail && Object.keys(event.detail).length ? ` ${JSON.stringify(event.detail)}` : "";
+  if (!detail && !WARNING_KINDS.has(event.kind)) return "";
+  return `${event.kind}${event.device ? ` from ${event.device}` : ""}${detail}`;
+}
+
 const WARNING_KINDS = new Set(["hidden", "fullscreen_exit", "resize", "zoom", "warning", "calibration_invalidated"]);
 
 const EVENT_TEXT = {
-  hidden: "The patient's page was hidden (another tab or app).",
-  visible: "The patient's page is visible again.",
-  fullscreen_exit: "The patient left full screen.",
-  fullscreen_enter: "The patient went full screen.",
-  resize: "The patient's window was resized.",
-  zoom: "The patient's zoom or screen changed: calibration no longer valid.",
+  hidden: "The patient's test page went to the background (another tab or app).",
+  visible: "The patient's test page is in front again.",
+  fullscreen_exit: "The patient's test page left full screen.",
+  fullscreen_enter: "The patient's test page went full screen.",
+  resize: "The patient's window changed size.",
+  zoom: "The patient's screen was zoomed or changed: the letter sizes are no longer right.",
   consent: "The patient agreed to the test.",
   paused: "You paused the test.",
   resumed: "You resumed the test.",
@@ -260,12 +306,12 @@ const EVENT_TEXT = {
 };
 
 const REASON_TEXT = {
-  drawn_size_off: "the letter drawn was more than 2% off the size asked for",
-  device_pixel_ratio_changed: "devicePixelRatio changed",
-  zoom_or_screen_changed: "zoom or screen changed",
+  drawn_size_off: "a letter was drawn more than 2% off its size",
+  device_pixel_ratio_changed: "the patient's screen was zoomed or the window moved to another screen",
+  zoom_or_screen_changed: "the patient's screen was zoomed or the window moved to another screen",
   clinician_request: "you asked for it",
   new_link: "you re-issued the link (the new screen calibrates)",
-  window_too_small: "the patient's window became too small for the stimulus",
+  window_too_small: "the patient's window became too small for the letter on screen",
 };
 
 function describeEvent(event) {
@@ -274,34 +320,46 @@ function describeEvent(event) {
   const device = event.device === "pad" ? " (phone)" : "";
   const guard = distanceEventText(event);
   if (guard) return guard;
-  const ratio = detail.device_pixel_ratio ? `, devicePixelRatio ${detail.device_pixel_ratio}` : "";
   switch (event.kind) {
     case "note":
       return `Note: ${event.text || ""}`;
     case "calibration":
-      return `Calibrated: ${texts.viewing_distance_mm}, ${Number(detail.css_px_per_mm).toFixed(3)} CSS px/mm${ratio}.`;
+      return `The patient calibrated: ${texts.viewing_distance_mm} from the screen.`;
     case "calibration_invalidated":
-      return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || detail.reason}. The patient is asked to measure again.`;
+      return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || "see the detail"}. The patient is asked to measure again.`;
     case "present":
       return `You chose ${texts.logmar}.`;
     case "share_results":
       return detail.show ? "Results will be shown to the patient." : "Results will not be shown to the patient.";
     case "warning":
-      if (detail.code === "distance_differs") {
-        return `Warning: measured distance ${texts.viewing_distance_mm} differs from the set-up's ${texts.setup_mm}.`;
-      }
-      if (detail.code === "device_replaced") {
-        return `Warning: the patient's ${event.device === "pad" ? "answer pad" : "test screen"} connected again from a new connection (another device or tab, or after a restart); the older one was closed.`;
-      }
-      if (detail.code === "events_dropped") {
-        return `Warning: the patient's pages reported more than ${detail.limit} events; ${detail.dropped} more were not stored.`;
-      }
-      if (detail.code === "range_narrower_than_eye_test") {
-        return "Warning: the new calibration cannot show every size this eye's test may ask for.";
-      }
-      return `Warning: ${detail.code || "see the result page"}.`;
+      return `Warning: ${describeWarning(detail, texts, event)}`;
     default:
-      return `${(EVENT_TEXT[event.kind] || event.kind).replace(/\.$/, "")}${device}${ratio}.`;
+      return `${(EVENT_TEXT[event.kind] || "The patient's page reported something.").replace(/\.$/, "")}${device}.`;
+  }
+}
+
+function describeWarning(detail, texts, event) {
+  switch (detail.code) {
+    case "distance_differs":
+      return `the measured distance, ${texts.viewing_distance_mm}, differs from the set-up's ${texts.setup_mm}.`;
+    case "device_replaced":
+      return `the patient's ${event.device === "pad" ? "phone" : "test screen"} connected again from a new connection (another device or tab, or after a restart); the older one was closed.`;
+    case "events_dropped":
+      return `the patient's pages reported more than ${detail.limit} events; ${detail.dropped} more were not stored.`;
+    case "range_narrower_than_eye_test":
+      return "the new calibration cannot show every size this eye's test may ask for.";
+    case "size_not_drawable":
+      return "the next size cannot be drawn on the patient's screen; choose another size or ask for a new calibration.";
+    case "window_size_changed":
+      if (detail.largest_logmar === null || detail.largest_logmar === undefined) {
+        return "the patient's window became too small to show any letter.";
+      }
+      if (detail.largest_logmar >= detail.calibrated_largest_logmar) {
+        return "the patient's window is large enough again for every size of the test.";
+      }
+      return `the patient's window became smaller: the largest letter it can show is now ${texts.largest_logmar}.`;
+    default:
+      return "see the detail, or the result page.";
   }
 }
 
@@ -309,10 +367,8 @@ function describeEvent(event) {
 
 for (const button of findAll("control")) {
   button.addEventListener("click", async () => {
-    const event = button.dataset.control;
-    if (event === "end" && !window.confirm("End the test now? The answers so far are kept.")) return;
-    if (event === "next_eye" && !window.confirm("Finish this eye now with the estimate so far?")) return;
-    await control(event);
+    if (!confirmed(button)) return; // what cannot be taken back asks first (data-confirm)
+    await control(button.dataset.control);
   });
 }
 
@@ -338,52 +394,155 @@ function renderControls() {
   find("present-form").hidden = !chooseSize || !actions.includes("present");
 }
 
-// Clinician-scored mode: mark each symbol right or wrong, or the whole row, then submit.
-let scoreMarks = [];
-let scoreFor = null;
+// Clinician-scored mode. Each symbol shown gets what the patient said: typed (the letter keys, the
+// arrow keys for directions, Space for "not seen"), or marked right or wrong with the buttons. Once
+// every symbol has one, the score is held SCORE_HOLD_MS before it is sent: Backspace (or Undo) takes
+// back the last mark, so nothing wrong is sent; Enter (or Send now) sends at once. The server
+// commits a score as it comes and shows the next letter: a score sent is never taken back
+// (docs/protocol.md, `score`).
+const SCORE_HOLD_MS = 1500;
+let scoreMarks = []; // per symbol shown: null (nothing yet) or {response: symbol | NOT_SURE, via: "key"|"right"|"wrong"}
+let scoreFor = null; // `${trial_id}:${seq}` the marks belong to
+let holdTimer = 0;
+let sending = false;
+
+function scoringNow() {
+  return session.config?.answer_mode === "clinician" && Boolean(store.get("stimulus")) && store.get("actions").includes("score");
+}
+
+function setSymbols() {
+  const set = geometry?.sets?.[store.get("stimulus")?.optotype_set || session.config?.optotype_set];
+  return set ? Object.keys(set.symbols) : [];
+}
+
+function cancelHold() {
+  clearTimeout(holdTimer);
+  holdTimer = 0;
+}
+
 function renderScorePanel() {
   const panel = find("score-panel");
   const stimulus = store.get("stimulus");
-  const show = session.config?.answer_mode === "clinician" && Boolean(stimulus) && store.get("actions").includes("score");
+  const show = scoringNow();
   panel.hidden = !show;
-  if (!show) return;
+  if (!show) {
+    cancelHold();
+    renderHold();
+    return;
+  }
   const key = `${stimulus.trial_id}:${stimulus.seq}`;
   if (scoreFor !== key) {
     scoreFor = key;
     scoreMarks = stimulus.optotypes.map(() => null);
+    cancelHold();
+    sending = false;
   }
-  find("score-letters").replaceChildren(...stimulus.optotypes.map((symbol, index) => el("div", { class: "letter" },
-    el("strong", {}, symbolLabel(symbol)),
-    el("button", {
-      type: "button", "aria-pressed": String(scoreMarks[index] === true), "aria-label": `${symbolLabel(symbol)} read right`,
-      dataset: { scoreIndex: index, scoreValue: "true" }, onclick: () => mark(index, true),
-    }, "✓"),
-    el("button", {
-      type: "button", "aria-pressed": String(scoreMarks[index] === false), "aria-label": `${symbolLabel(symbol)} read wrong`,
-      dataset: { scoreIndex: index, scoreValue: "false" }, onclick: () => mark(index, false),
-    }, "✗"),
-  )));
-  find("score-submit").disabled = scoreMarks.some((value) => value === null);
+  const next = scoreMarks.indexOf(null);
+  find("score-letters").replaceChildren(...stimulus.optotypes.map((symbol, index) => {
+    const markOf = scoreMarks[index];
+    const said = !markOf ? "…" : markOf.via === "right" ? "right" : markOf.via === "wrong" ? "wrong"
+      : markOf.response === NOT_SURE ? "not seen" : `said ${symbolLabel(markOf.response)}`;
+    return el("div", { class: "letter", dataset: { scoreLetter: index, next: String(index === next) } },
+      el("span", { class: "shown", "aria-hidden": "true" }, symbolLabel(symbol)),
+      el("span", { class: "said", dataset: { said: index } }, said),
+      el("button", {
+        type: "button", "aria-pressed": String(markOf?.via === "right"), "aria-label": `${symbolLabel(symbol)} read right`,
+        dataset: { scoreIndex: index, scoreValue: "true" }, onclick: () => mark(index, { response: symbol, via: "right" }),
+      }, "✓"),
+      el("button", {
+        type: "button", "aria-pressed": String(markOf?.via === "wrong"), "aria-label": `${symbolLabel(symbol)} read wrong`,
+        dataset: { scoreIndex: index, scoreValue: "false" }, onclick: () => mark(index, { response: NOT_SURE, via: "wrong" }),
+      }, "✗"),
+    );
+  }));
+  const complete = scoreMarks.every(Boolean);
+  find("score-submit").disabled = !complete || sending;
+  find("score-undo").disabled = sending || !scoreMarks.some(Boolean);
+  const symbols = setSymbols();
+  const directions = symbols.length && !symbols.every((sym) => /^[A-Z]$/.test(sym));
+  setText(find("score-keys"), `Keys: ${directions ? "the arrow keys for the direction" : "the letter the patient says"}` +
+    " · Space: not seen · Backspace: undo · Enter: send now");
+  renderHold();
+}
+
+function renderHold() {
+  const text = sending ? "Sending…"
+    : holdTimer ? `Sending in ${(SCORE_HOLD_MS / 1000).toFixed(1)} s. Backspace or Undo takes back the last mark.` : "";
+  setText(find("score-hold"), text);
 }
 
 function mark(index, value) {
+  if (sending) return;
   scoreMarks[index] = value;
+  cancelHold();
+  if (scoreMarks.every(Boolean)) holdTimer = setTimeout(sendScore, SCORE_HOLD_MS);
   renderScorePanel();
-  // The buttons were rebuilt: keep keyboard focus on the one just pressed.
-  document.querySelector(`[data-score-index="${index}"][data-score-value="${value}"]`)?.focus();
+  // The buttons were rebuilt: keep keyboard focus on the one just pressed (not for typed marks).
+  if (value.via !== "key") document.querySelector(`[data-score-index="${index}"][data-score-value="${value.via === "right"}"]`)?.focus();
+}
+
+/** The next symbol without a mark gets this one (typed). */
+function markNext(response) {
+  const index = scoreMarks.indexOf(null);
+  if (index >= 0) mark(index, { response, via: "key" });
+}
+
+function undoMark() {
+  if (sending) return;
+  cancelHold();
+  const last = scoreMarks.map(Boolean).lastIndexOf(true);
+  if (last >= 0) scoreMarks[last] = null;
+  renderScorePanel();
+}
+
+async function sendScore() {
+  cancelHold();
+  const stimulus = store.get("stimulus");
+  if (sending || !stimulus || `${stimulus.trial_id}:${stimulus.seq}` !== scoreFor || !scoreMarks.every(Boolean)) return;
+  sending = true;
+  renderScorePanel();
+  const ack = await control("score", {
+    trial_id: stimulus.trial_id, seq: stimulus.seq, responses: scoreMarks.map((m) => m.response),
+  });
+  sending = false;
+  renderScorePanel();
+  return ack;
 }
 
 for (const button of findAll("score-all")) {
   button.addEventListener("click", () => {
-    scoreMarks = scoreMarks.map(() => button.dataset.scoreAll === "true");
+    const stimulus = store.get("stimulus");
+    if (!stimulus || sending) return;
+    const right = button.dataset.scoreAll === "true";
+    scoreMarks = stimulus.optotypes.map((symbol) => (right ? { response: symbol, via: "right" } : { response: NOT_SURE, via: "wrong" }));
+    cancelHold();
+    holdTimer = setTimeout(sendScore, SCORE_HOLD_MS);
     renderScorePanel();
   });
 }
+find("score-submit").addEventListener("click", sendScore);
+find("score-undo").addEventListener("click", undoMark);
 
-find("score-submit").addEventListener("click", async () => {
-  const stimulus = store.get("stimulus");
-  if (!stimulus || scoreMarks.some((value) => value === null)) return;
-  await control("score", { trial_id: stimulus.trial_id, seq: stimulus.seq, correct: scoreMarks.slice() });
+// The keyboard scores while the panel is up, unless the focus is in a field (the note).
+document.addEventListener("keydown", (event) => {
+  if (!scoringNow() || event.defaultPrevented) return;
+  const target = event.target;
+  if (target instanceof Element && target.closest("input, textarea, select, [contenteditable]")) return;
+  if (event.key === "Backspace") {
+    event.preventDefault();
+    undoMark();
+    return;
+  }
+  if (event.key === "Enter") {
+    if (target instanceof Element && target.closest("button, a, summary")) return; // the focused control's own Enter
+    event.preventDefault();
+    sendScore();
+    return;
+  }
+  const symbol = symbolForKey(event, setSymbols());
+  if (symbol === undefined) return;
+  event.preventDefault();
+  markNext(symbol);
 });
 
 function renderPresentChoices() {
@@ -471,8 +630,11 @@ socket.on("stimulus_shown", (stimulus) => {
   renderControls();
 });
 socket.on("drawn", (drawn) => {
-  setText(find("drawn-check"), `Drawn ${Number(drawn.drawn_css_px).toFixed(1)} CSS px for ${Number(drawn.requested_css_px).toFixed(1)} requested: ` +
-    `${drawn.within_tolerance ? "within" : "OUTSIDE"} the ${drawn.tolerance_percent}% tolerance.`);
+  const node = find("drawn-check");
+  const words = drawn.within_tolerance ? `Drawn at its size (within ${drawn.tolerance_percent}%).`
+    : `Drawn more than ${drawn.tolerance_percent}% off its size: the patient is asked to measure again.`;
+  node.replaceChildren(words, " ", el("details", { class: "tech" }, el("summary", {}, "Detail"),
+    el("code", {}, `${Number(drawn.drawn_css_px).toFixed(1)} CSS px drawn for ${Number(drawn.requested_css_px).toFixed(1)} requested`)));
 });
 socket.on("answer_scored", ({ trial, estimate }) => {
   const trials = store.get("trials").filter((known) => !(known.trial_id === trial.trial_id && known.seq === trial.seq));
