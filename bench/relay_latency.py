@@ -22,7 +22,9 @@ same run, two reference servers on eventlet are measured the same way:
     relay plus one SQLite transaction per answer (WAL, synchronous=FULL, as Visus), the
     procedure kept in memory (record, estimate, next presentation from `acuity`), and the same
     five messages Visus sends; the clinician's message leaves as soon as the answer is committed.
-    No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a design.
+    Its set-up (`start`, as Visus's `ready`) builds the session's procedure and stores the first
+    trial. No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a
+    design.
 
 Clients and server share this machine's cores (the machine: docs/performance.md).
 
@@ -89,6 +91,7 @@ RELAY_FRAME = textwrap.dedent("""
     def join(data):
         join_room(data["room"])
         return {"ok": True}
+    <start>
     <answer>
     @app.get("/healthz")
     def healthz():
@@ -98,11 +101,20 @@ RELAY_FRAME = textwrap.dedent("""
 """)
 
 
-def relay_script(*, answer: str, imports: str = "", setup: str = "") -> str:
-    """A reference server speaking the bench's protocol (`join` a room, `answer`), with /healthz, on
-    VISUS_PORT: RELAY_FRAME with its own imports, set-up and `answer` handler put in."""
+# A session's `start` (its set-up, before the first answer): nothing to do for the bare relay.
+START_NOTHING = """
+    @socketio.on("start", namespace="/bench")
+    def start(data):
+        return {"ok": True}
+"""
+
+
+def relay_script(*, answer: str, imports: str = "", setup: str = "", start: str = START_NOTHING) -> str:
+    """A reference server speaking the bench's protocol (`join` a room, `start` a session, `answer`),
+    with /healthz, on VISUS_PORT: RELAY_FRAME with its own imports, set-up, `start` and `answer`
+    handlers put in."""
     script = RELAY_FRAME
-    for marker, code in (("<imports>", imports), ("<setup>", setup), ("<answer>", answer)):
+    for marker, code in (("<imports>", imports), ("<setup>", setup), ("<start>", start), ("<answer>", answer)):
         script = script.replace(marker, textwrap.dedent(code))
     return script
 
@@ -174,18 +186,32 @@ DURABLE_RELAY = relay_script(
     procedures = {}  # room -> [procedure, presentation on screen]
     CONFIG = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.3)
 
+    def begin(room, seed):  # a session's procedure and its first presentation, stored
+        procedure = build_procedure(CONFIG, seed=seed)
+        shown = procedure.next_presentation()
+        db.execute("BEGIN")
+        db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (room, 1, shown.logmar,
+                   json.dumps(shown.optotypes)))
+        db.execute("COMMIT")
+        procedures[room] = [procedure, shown]
+
     def stimulus(seq, presentation):
         return {"trial_id": f"right-{presentation.index}", "seq": seq, "eye": "right", "index": presentation.index,
                 "logmar": presentation.logmar, "optotypes": list(presentation.optotypes), "height_css_px": 40.0,
                 "stroke_css_px": 8.0, "mirrored": False, "crowding": True, "optotype_set": "sloan"}
+""",
+    start="""
+    @socketio.on("start", namespace="/bench")
+    def start(data):  # the set-up: the session's procedure built and its first trial stored
+        begin(data["room"], len(procedures))
+        return {"ok": True}
 """,
     answer="""
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         room, seq = data["room"], data["seq"]
         if room not in procedures:
-            procedure = build_procedure(CONFIG, seed=len(procedures))
-            procedures[room] = [procedure, procedure.next_presentation()]
+            begin(room, len(procedures))
         procedure, shown = procedures[room]
         record = procedure.record(shown, list(shown.optotypes))
         estimate = procedure.estimate().to_dict()
@@ -321,6 +347,7 @@ def run_bare_session(s: Session, base_url: str, stop_at: float) -> None:
         observer.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
         observer.call("join", {"room": room + ":watch"}, namespace="/bench", timeout=30)
         sender.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
+        sender.call("start", {"room": room}, namespace="/bench", timeout=30)
         s.on_stimulus({"seq": 1, "trial_id": "x", "optotypes": ["C"]})
         for _ in range(s.trials):
             if not s.got_stimulus.wait(max(0.0, stop_at - time.monotonic())):
@@ -423,7 +450,7 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
             log,
         )
     try:
-        wait_healthy(base_url, process, log)
+        wait_healthy(base_url, process, log, timeout_s=180)  # a loaded machine starts it slowly
         cookie = login_cookie(base_url) if kind == "visus" else ""
         trials = args.trials_single if n == 1 else args.trials
         think = (0.05, 0.15) if n == 1 else (args.think_ms / 2000, 3 * args.think_ms / 2000)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
+import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
 from webapp.models import EyeTest, TestSession, Trial, utcnow
@@ -122,6 +123,10 @@ def _drop_uncommitted(session: Session, transaction) -> None:
     if transaction.parent is None:  # after a commit the list is gone already; after a rollback, drop it
         session.info.pop(_PENDING, None)
 
+
+# acuity.procedure.build_procedure imports the procedures (and numpy) on its first call; imported
+# here they load when the app is built, so the first test set-up of a process does not pay for it
+# (about 100 ms), and server.py's gc.freeze() keeps them out of every later collection.
 
 # ---- the stored trials of an eye ---------------------------------------------------------------
 
