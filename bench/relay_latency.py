@@ -474,8 +474,9 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         for thread in threads:
             thread.join(max(0.0, stop_at - time.monotonic()) + 5)
         # Steady state: answers sent once every session had connected, calibrated and got its
-        # first stimulus (before that, answers share the server with the set-up burst).
-        set_up = max((s.first_stimulus_at or float("inf")) for s in sessions)
+        # first stimulus (before that, answers share the server with the set-up burst); sessions
+        # that never got one (counted as failed) do not hold it back.
+        set_up = max((s.first_stimulus_at for s in sessions if s.first_stimulus_at), default=float("inf"))
         to_clinician = [ms for s in sessions for _, ms in s.to_clinician_ms]
         to_stimulus = [ms for s in sessions for _, ms in s.to_stimulus_ms]
         steady_clinician = [ms for s in sessions for at, ms in s.to_clinician_ms if at > set_up]
