@@ -1,4 +1,4 @@
-"""Relay latency of the live test: answer -> clinician receipt, answer -> next stimulus.
+"""Relay latency of the live test: answer -> clinician receipt, answer -> next stimulus, answer -> ack.
 
 Starts `python server.py` (eventlet) on 127.0.0.1 with a temporary SQLite database prepared with
 N sessions, connects per session one display (python-socketio client, websocket transport) and
@@ -7,9 +7,13 @@ answers its stimulus after a think time, and we time
 
   - answer -> clinician: the clinician's `answer_scored` for that trial arrives,
   - answer -> next stimulus: the display's next `stimulus` arrives (the answer was committed first),
+  - answer -> ack: the acknowledgement of the `answer` arrives (sent after the commit and after the
+    next stimulus),
 
-at 1, 50 and 200 concurrent sessions. In the same run, two reference servers on eventlet are
-measured the same way:
+at 1, 50, 200 and 500 concurrent sessions, and read the server process's CPU time (utime + stime
+of /proc/<pid>/stat, proc(5)) to give its CPU per answer (after set-up) and per set-up (connect,
+consent, calibration, ready, the clinician's watch; for the references, connect and join). In the
+same run, two reference servers on eventlet are measured the same way:
 
   - `bare`: the floor the target is set against: a bare Flask-SocketIO relay (no database, no
     procedure: receive, emit to an observer room, emit back);
@@ -18,21 +22,27 @@ measured the same way:
     relay plus one SQLite transaction per answer (WAL, synchronous=FULL, as Visus), the
     procedure kept in memory (record, estimate, next presentation from `acuity`), and the same
     five messages Visus sends; the clinician's message leaves as soon as the answer is committed.
-    No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a design.
+    Its set-up (`start`, as Visus's `ready`) builds the session's procedure and stores the first
+    trial. No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a
+    design.
 
 Clients and server share this machine's cores (the machine: docs/performance.md).
 
-    python bench/relay_latency.py                 # 1, 50, 200 sessions; about 4 minutes
+    python bench/relay_latency.py                 # 1, 50, 200, 500 sessions; about 15 minutes
     python bench/relay_latency.py --sessions 1 50 --trials 5 --think-ms 500
 
 Prints one table: all answers, then ("steady") only those sent after every session had connected,
-calibrated and seen its first stimulus (the set-up burst excluded). Bounded by --max-seconds (each level stops waiting when time runs out and
-reports what it measured, with the count of trials that did not complete).
+calibrated and seen its first stimulus (the set-up burst excluded); then each p95 as a multiple of
+the durable reference's (target: at most 1.5), the ack's p95 against the next stimulus's (target: at
+most 1.2) and the CPU figures. "lost" counts answers sent that were never acknowledged. Bounded by
+--max-seconds (each level stops waiting when time runs out and reports what it measured, with the
+count of trials that did not complete).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import random
@@ -81,6 +91,7 @@ RELAY_FRAME = textwrap.dedent("""
     def join(data):
         join_room(data["room"])
         return {"ok": True}
+    <start>
     <answer>
     @app.get("/healthz")
     def healthz():
@@ -90,11 +101,20 @@ RELAY_FRAME = textwrap.dedent("""
 """)
 
 
-def relay_script(*, answer: str, imports: str = "", setup: str = "") -> str:
-    """A reference server speaking the bench's protocol (`join` a room, `answer`), with /healthz, on
-    VISUS_PORT: RELAY_FRAME with its own imports, set-up and `answer` handler put in."""
+# A session's `start` (its set-up, before the first answer): nothing to do for the bare relay.
+START_NOTHING = """
+    @socketio.on("start", namespace="/bench")
+    def start(data):
+        return {"ok": True}
+"""
+
+
+def relay_script(*, answer: str, imports: str = "", setup: str = "", start: str = START_NOTHING) -> str:
+    """A reference server speaking the bench's protocol (`join` a room, `start` a session, `answer`),
+    with /healthz, on VISUS_PORT: RELAY_FRAME with its own imports, set-up, `start` and `answer`
+    handlers put in."""
     script = RELAY_FRAME
-    for marker, code in (("<imports>", imports), ("<setup>", setup), ("<answer>", answer)):
+    for marker, code in (("<imports>", imports), ("<setup>", setup), ("<start>", start), ("<answer>", answer)):
         script = script.replace(marker, textwrap.dedent(code))
     return script
 
@@ -166,18 +186,32 @@ DURABLE_RELAY = relay_script(
     procedures = {}  # room -> [procedure, presentation on screen]
     CONFIG = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.3)
 
+    def begin(room, seed):  # a session's procedure and its first presentation, stored
+        procedure = build_procedure(CONFIG, seed=seed)
+        shown = procedure.next_presentation()
+        db.execute("BEGIN")
+        db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (room, 1, shown.logmar,
+                   json.dumps(shown.optotypes)))
+        db.execute("COMMIT")
+        procedures[room] = [procedure, shown]
+
     def stimulus(seq, presentation):
         return {"trial_id": f"right-{presentation.index}", "seq": seq, "eye": "right", "index": presentation.index,
                 "logmar": presentation.logmar, "optotypes": list(presentation.optotypes), "height_css_px": 40.0,
                 "stroke_css_px": 8.0, "mirrored": False, "crowding": True, "optotype_set": "sloan"}
+""",
+    start="""
+    @socketio.on("start", namespace="/bench")
+    def start(data):  # the set-up: the session's procedure built and its first trial stored
+        begin(data["room"], len(procedures))
+        return {"ok": True}
 """,
     answer="""
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         room, seq = data["room"], data["seq"]
         if room not in procedures:
-            procedure = build_procedure(CONFIG, seed=len(procedures))
-            procedures[room] = [procedure, procedure.next_presentation()]
+            begin(room, len(procedures))
         procedure, shown = procedures[room]
         record = procedure.record(shown, list(shown.optotypes))
         estimate = procedure.estimate().to_dict()
@@ -221,6 +255,7 @@ class Session:
     rng: random.Random
     to_clinician_ms: list[tuple[float, float]] = field(default_factory=list)  # (sent at, ms)
     to_stimulus_ms: list[tuple[float, float]] = field(default_factory=list)
+    to_ack_ms: list[tuple[float, float]] = field(default_factory=list)
     first_stimulus_at: float | None = None
     sent_at: dict[int, float] = field(default_factory=dict)
     stimulus: dict | None = None
@@ -242,6 +277,15 @@ class Session:
         now = time.perf_counter()
         if seq in self.sent_at:
             self.to_clinician_ms.append((self.sent_at[seq], (now - self.sent_at[seq]) * 1000))
+
+    def on_ack(self, seq: int) -> None:
+        now = time.perf_counter()
+        if seq in self.sent_at:
+            self.to_ack_ms.append((self.sent_at[seq], (now - self.sent_at[seq]) * 1000))
+
+    def acked(self, seq: int):
+        """The callback of an emit: its ack's arrival is timed."""
+        return lambda *ack: self.on_ack(seq)
 
 
 def client() -> socketio.Client:
@@ -284,6 +328,7 @@ def run_visus_session(s: Session, base_url: str, public_id: str, token: str, coo
                 "answer",
                 {"trial_id": stim["trial_id"], "seq": stim["seq"], "responses": responses, "response_time_ms": 1000},
                 namespace="/patient",
+                callback=s.acked(stim["seq"]),
             )
         time.sleep(0.5)  # let the last receipts arrive
     except Exception as error:  # reported in the table as incomplete
@@ -302,6 +347,7 @@ def run_bare_session(s: Session, base_url: str, stop_at: float) -> None:
         observer.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
         observer.call("join", {"room": room + ":watch"}, namespace="/bench", timeout=30)
         sender.connect(base_url, namespaces=["/bench"], transports=["websocket"], wait_timeout=30)
+        sender.call("start", {"room": room}, namespace="/bench", timeout=30)
         s.on_stimulus({"seq": 1, "trial_id": "x", "optotypes": ["C"]})
         for _ in range(s.trials):
             if not s.got_stimulus.wait(max(0.0, stop_at - time.monotonic())):
@@ -311,7 +357,7 @@ def run_bare_session(s: Session, base_url: str, stop_at: float) -> None:
             time.sleep(s.rng.uniform(*s.think_s))
             seq = s.stimulus["seq"]
             s.sent_at[seq] = time.perf_counter()
-            sender.emit("answer", {"room": room, "seq": seq}, namespace="/bench")
+            sender.emit("answer", {"room": room, "seq": seq}, namespace="/bench", callback=s.acked(seq))
         time.sleep(0.5)
     except Exception as error:
         s.failed = repr(error)
@@ -325,6 +371,51 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far: utime + stime, fields 14 and 15 of /proc/<pid>/stat
+    (proc(5)), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSampler(threading.Thread):
+    """Samples a process's CPU time every `interval_s`, to read it back at any moment of the run."""
+
+    def __init__(self, pid: int, interval_s: float = 0.05):
+        super().__init__(daemon=True)
+        self.pid, self.interval_s = pid, interval_s
+        self.samples: list[tuple[float, float]] = []  # (perf_counter, cpu s)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.samples.append((time.perf_counter(), cpu_seconds(self.pid)))
+            except OSError:  # the process ended
+                return
+            self.stopped.wait(self.interval_s)
+
+    def at(self, when: float) -> float:
+        """The CPU time at perf_counter `when` (the last sample before it)."""
+        i = bisect.bisect_right(self.samples, (when, float("inf")))
+        return self.samples[max(0, i - 1)][1]
+
+
+def cpu_figures(sessions: list[Session], sampler: CpuSampler, started: float, set_up: float) -> dict:
+    """Server CPU per answer after set-up, and per set-up: the CPU of the set-up window less the
+    answers inside it at the steady cost, divided by the sessions set up. ms."""
+    receipts = [at + ms / 1000 for s in sessions for at, ms in s.to_ack_ms + s.to_stimulus_ms + s.to_clinician_ms]
+    if not receipts or set_up == float("inf"):
+        return {"cpu_per_answer_ms": float("nan"), "cpu_per_setup_ms": float("nan")}
+    ended = max(receipts)
+    steady_answers = sum(1 for s in sessions for at in s.sent_at.values() if at > set_up)
+    early_answers = sum(1 for s in sessions for at in s.sent_at.values() if at <= set_up)
+    per_answer_ms = 1000 * (sampler.at(ended) - sampler.at(set_up)) / max(1, steady_answers)
+    setup_ms = 1000 * (sampler.at(set_up) - sampler.at(started)) - early_answers * per_answer_ms
+    return {"cpu_per_answer_ms": per_answer_ms, "cpu_per_setup_ms": setup_ms / len(sessions)}
 
 
 def start_script(script: Path, env: dict, log: Path) -> subprocess.Popen:
@@ -359,12 +450,16 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
             log,
         )
     try:
-        wait_healthy(base_url, process, log)
+        wait_healthy(base_url, process, log, timeout_s=180)  # a loaded machine starts it slowly
         cookie = login_cookie(base_url) if kind == "visus" else ""
         trials = args.trials_single if n == 1 else args.trials
         think = (0.05, 0.15) if n == 1 else (args.think_ms / 2000, 3 * args.think_ms / 2000)
         sessions = [Session(i, think, trials, random.Random(i)) for i in range(n)]
         stop_at = min(deadline, time.monotonic() + args.level_seconds)
+        sampler = CpuSampler(process.pid)
+        sampler.start()
+        time.sleep(2 * sampler.interval_s)
+        started = time.perf_counter()
         threads = []
         for i, s in enumerate(sessions):
             if kind == "visus":
@@ -379,39 +474,53 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         for thread in threads:
             thread.join(max(0.0, stop_at - time.monotonic()) + 5)
         # Steady state: answers sent once every session had connected, calibrated and got its
-        # first stimulus (before that, answers share the server with the set-up burst).
-        set_up = max((s.first_stimulus_at or float("inf")) for s in sessions)
+        # first stimulus (before that, answers share the server with the set-up burst); sessions
+        # that never got one (counted as failed) do not hold it back.
+        set_up = max((s.first_stimulus_at for s in sessions if s.first_stimulus_at), default=float("inf"))
         to_clinician = [ms for s in sessions for _, ms in s.to_clinician_ms]
         to_stimulus = [ms for s in sessions for _, ms in s.to_stimulus_ms]
         steady_clinician = [ms for s in sessions for at, ms in s.to_clinician_ms if at > set_up]
         steady_stimulus = [ms for s in sessions for at, ms in s.to_stimulus_ms if at > set_up]
+        to_ack = [ms for s in sessions for _, ms in s.to_ack_ms]
+        steady_ack = [ms for s in sessions for at, ms in s.to_ack_ms if at > set_up]
+        sampler.stopped.set()
         return {
+            **cpu_figures(sessions, sampler, started, set_up),
             "steady": (
                 len(steady_stimulus),
                 [percentile(steady_clinician, q) for q in (50, 95, 99)],
                 [percentile(steady_stimulus, q) for q in (50, 95, 99)],
+                [percentile(steady_ack, q) for q in (50, 95, 99)],
             ),
             "kind": kind,
             "sessions": n,
             "answers": sum(len(s.sent_at) for s in sessions),
             "failed": sum(1 for s in sessions if s.failed),
+            "lost": sum(len(s.sent_at) - len(s.to_ack_ms) for s in sessions),
             "clinician": [percentile(to_clinician, q) for q in (50, 95, 99)],
             "stimulus": [percentile(to_stimulus, q) for q in (50, 95, 99)],
+            "ack": [percentile(to_ack, q) for q in (50, 95, 99)],
             "errors": sorted({s.failed for s in sessions if s.failed})[:3],
         }
     finally:
         stop_process(process)
 
 
+def load_average() -> list[str]:
+    """The machine's 1, 5 and 15 minute load averages (/proc/loadavg, proc(5))."""
+    with open("/proc/loadavg") as loadavg:
+        return loadavg.read().split()[:3]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50, 200])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50, 200, 500])
     parser.add_argument("--trials", type=int, default=8, help="answers per session at 50+ sessions")
     parser.add_argument("--trials-single", type=int, default=25, help="answers for the 1-session level")
     parser.add_argument("--think-ms", type=float, default=2000, help="mean time a patient takes to answer")
     parser.add_argument("--procedure", default="adaptive", choices=["adaptive", "chart"])
     parser.add_argument("--level-seconds", type=float, default=90, help="time limit per level")
-    parser.add_argument("--max-seconds", type=float, default=600, help="time limit for the whole run")
+    parser.add_argument("--max-seconds", type=float, default=1500, help="time limit for the whole run")
     parser.add_argument("--json", action="store_true", help="also print the rows as one JSON list on the last line")
     args = parser.parse_args()
     deadline = time.monotonic() + args.max_seconds
@@ -426,36 +535,57 @@ def main() -> None:
                 print(f"  measured {kind} at {n} sessions in {time.monotonic() - started:.0f} s", file=sys.stderr)
     print(
         f"\nRelay latency, ms (procedure {args.procedure}, think time {args.think_ms:g} ms mean at 50+ sessions, "
-        f"{os.cpu_count()} cores shared by server and clients)"
+        f"{os.cpu_count()} cores shared by server and clients; load average {' '.join(load_average())} at the end)"
     )
     print(
-        f"{'server':<7} {'sessions':>8} {'answers':>8} {'failed':>6} | "
-        f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7}"
+        f"{'server':<7} {'sessions':>8} {'answers':>8} {'failed':>6} {'lost':>5} | "
+        f"{'ans->clin p50':>13} {'p95':>7} {'p99':>7} | {'ans->next p50':>13} {'p95':>7} {'p99':>7} | "
+        f"{'ans->ack p50':>12} {'p95':>7} {'p99':>7}"
     )
     for r in rows:
-        c, s = r["clinician"], r["stimulus"]
+        c, s, a = r["clinician"], r["stimulus"], r["ack"]
         print(
-            f"{r['kind']:<7} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} | "
-            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}"
+            f"{r['kind']:<7} {r['sessions']:>8} {r['answers']:>8} {r['failed']:>6} {r['lost']:>5} | "
+            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
+            f"{a[0]:>12.1f} {a[1]:>7.1f} {a[2]:>7.1f}"
         )
-        n_steady, c, s = r["steady"]
+        n_steady, c, s, a = r["steady"]
         print(
-            f"{'':<7} {'steady':>8} {n_steady:>8} {'':>6} | "
-            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f}"
+            f"{'':<7} {'steady':>8} {n_steady:>8} {'':>6} {'':>5} | "
+            f"{c[0]:>13.1f} {c[1]:>7.1f} {c[2]:>7.1f} | {s[0]:>13.1f} {s[1]:>7.1f} {s[2]:>7.1f} | "
+            f"{a[0]:>12.1f} {a[1]:>7.1f} {a[2]:>7.1f}"
         )
         for error in r["errors"]:
             print(f"       incomplete session: {error}")
-    print("\np95 as a multiple of the bare relay's p95 at the same level (target: at most 1.5)")
-    floors = {r["sessions"]: r for r in rows if r["kind"] == "bare"}
+    for reference in ("durable", "bare"):
+        target = " (target: at most 1.5)" if reference == "durable" else ""
+        print(f"\np95 as a multiple of the {reference} reference's p95 at the same level{target}")
+        floors = {r["sessions"]: r for r in rows if r["kind"] == reference}
+        for r in rows:
+            floor = floors.get(r["sessions"])
+            if r["kind"] == "visus" or (r["kind"] == "durable" and reference == "bare"):
+                if floor:
+                    (_, c, s, _), (_, fc, fs, _) = r["steady"], floor["steady"]
+                    print(
+                        f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician "
+                        f"{r['clinician'][1] / floor['clinician'][1]:5.2f} all, {c[1] / fc[1]:5.2f} steady | "
+                        f"answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f} all, "
+                        f"{s[1] / fs[1]:5.2f} steady"
+                    )
+    print("\nack p95 as a multiple of answer -> next stimulus p95 (target: at most 1.2), and server CPU, ms")
+    references = {r["sessions"]: r for r in rows if r["kind"] == "durable"}
     for r in rows:
-        floor = floors.get(r["sessions"])
-        if r["kind"] != "bare" and floor:
-            (_, c, s), (_, fc, fs) = r["steady"], floor["steady"]
-            print(
-                f"{r['kind']:<7} {r['sessions']:>8} | answer -> clinician {r['clinician'][1] / floor['clinician'][1]:5.2f}"
-                f" all, {c[1] / fc[1]:5.2f} steady | answer -> next stimulus {r['stimulus'][1] / floor['stimulus'][1]:5.2f}"
-                f" all, {s[1] / fs[1]:5.2f} steady"
-            )
+        (_, _, s, a), reference = r["steady"], references.get(r["sessions"])
+        versus = (
+            f" ({r['cpu_per_answer_ms'] / reference['cpu_per_answer_ms']:.2f} x durable; target at most 2)"
+            if reference and r["kind"] == "visus"
+            else ""
+        )
+        print(
+            f"{r['kind']:<7} {r['sessions']:>8} | ack {r['ack'][1] / r['stimulus'][1]:5.2f} all, "
+            f"{a[1] / s[1]:5.2f} steady | CPU per answer {r['cpu_per_answer_ms']:6.2f}{versus}, "
+            f"per set-up {r['cpu_per_setup_ms']:6.1f}"
+        )
     if args.json:
         print(json.dumps(rows))
 

@@ -122,3 +122,69 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
         replayed = p.rebuild(db.session.get(EyeTest, eye_id))
         assert replayed is not again and len(replayed.history) == 2
         assert list(replayed.history[1].responses) == [None] * len(second.optotypes)
+
+
+def _session_with_an_eye(procedure_config=None) -> tuple[TestSession, EyeTest]:
+    session = TestSession(
+        public_id="p",
+        clinician=Clinician(email="a@example.org", password_hash="x"),
+        patient_reference="r",
+        config={},
+        invite_token_hash="h",
+        invite_expires_at=utcnow(),
+    )
+    eye = EyeTest(eye="right", order_index=0, seed=5, procedure_config=procedure_config)
+    session.eye_tests.append(eye)
+    db.session.add(session)
+    db.session.commit()
+    return session, eye
+
+
+def test_a_kept_procedure_is_checked_against_the_index_of_the_trial_on_screen(app):
+    """While a trial is on screen its index is the count of stored trials: a kept procedure one
+    trial behind (another process answered and put up the next) is replayed, not reused."""
+    from acuity.procedure import ProcedureConfig
+    from webapp.live import procedures as p
+
+    with app.app_context():
+        config = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict()
+        _, eye = _session_with_an_eye(config)
+        procedure = p.rebuild(eye)
+        first = procedure.next_presentation()
+        eye.pending = {"trial_id": "right-0", "seq": 1, "index": first.index, "logmar": first.logmar}
+        p.remember(eye, procedure)
+        db.session.commit()
+        assert p.rebuild(eye) is procedure  # the trial on screen is the one it would show next
+        p.remember(eye, procedure)
+        eye.pending = {**eye.pending, "index": first.index + 1, "seq": 2}  # as after another's answer
+        db.session.commit()
+        assert p.rebuild(eye) is not procedure
+
+
+def test_changed_rows_are_written_by_prepared_updates_and_the_rest_by_the_flush(app):
+    """webapp.live.procedures.write_changed_rows: columns of changed rows are stored and the rows
+    are clean for the flush; a row whose relationships changed is left to the flush, which stores it."""
+    from webapp.live.procedures import write_changed_rows
+    from webapp.models import SessionEvent
+
+    with app.app_context():
+        session, eye = _session_with_an_eye()
+        session_id, eye_id = session.id, eye.id
+        eye.pending = {"trial_id": "right-0", "seq": 7, "index": 0}
+        session.seq = 7
+        write_changed_rows()
+        assert not db.session.dirty  # nothing left for the unit of work
+        db.session.commit()
+        db.session.remove()
+        assert db.session.get(EyeTest, eye_id).pending == {"trial_id": "right-0", "seq": 7, "index": 0}
+        assert db.session.get(TestSession, session_id).seq == 7
+
+        session = db.session.get(TestSession, session_id)
+        session.paused_reason = "clinician"
+        session.events.append(SessionEvent(kind="note", device="clinician", detail={}, created_at=utcnow()))
+        write_changed_rows()
+        assert session in db.session.dirty  # a relationship changed: the flush writes the row
+        db.session.commit()
+        db.session.remove()
+        stored = db.session.get(TestSession, session_id)
+        assert stored.paused_reason == "clinician" and len(stored.events) == 1

@@ -168,7 +168,7 @@ def from_cookie(device: str, *options) -> TestSession | None:
     secret = request.cookies.get(COOKIE_NAMES[device], "")
     if not 20 <= len(secret) <= 100:
         return None
-    return db.session.scalar(
+    found = db.session.execute(
         select(TestSession)
         .join(DeviceCredential)
         .where(
@@ -178,6 +178,7 @@ def from_cookie(device: str, *options) -> TestSession | None:
         )
         .options(*options)
     )
+    return found.unique().scalar()  # unique(): `options` may join-load collections
 
 
 def cross_site_navigation() -> bool:

@@ -1,5 +1,6 @@
 """bench/relay_latency.py, briefly: the bare relay, the durable reference and Visus each serve two
-sessions to the end of their answers, every stimulus after an answer arrives, and the figures print."""
+sessions to the end of their answers, every stimulus and ack after an answer arrives, and the figures
+print (latencies, and the server's CPU per answer and per set-up)."""
 
 import json
 import math
@@ -38,5 +39,8 @@ def test_relay_bench_measures_all_three_servers_without_a_failed_session():
     for row in rows:
         assert row["failed"] == 0, row
         assert row["answers"] == 2 * 4
-        assert all(ms > 0 and math.isfinite(ms) for ms in row["clinician"] + row["stimulus"]), row
-    assert "p95 as a multiple of the bare relay's p95" in run.stdout
+        assert row["lost"] == 0, row  # every answer acknowledged
+        assert all(ms > 0 and math.isfinite(ms) for ms in row["clinician"] + row["stimulus"] + row["ack"]), row
+        assert row["cpu_per_answer_ms"] > 0 and math.isfinite(row["cpu_per_setup_ms"]), row
+    assert "p95 as a multiple of the durable reference's p95" in run.stdout
+    assert "CPU per answer" in run.stdout

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
-from sqlalchemy import select
 
 from webapp import events as ev
 from webapp.auth.sessions import signed_in_room
-from webapp.extensions import db, socketio
+from webapp.extensions import socketio
 from webapp.live import call, commands, payloads
 from webapp.live.common import handler
 from webapp.live.errors import LiveError
-from webapp.live.procedures import LIVE_SESSION_LOAD
+from webapp.live.procedures import load_live_session
 from webapp.models import TestSession
 
 
@@ -31,9 +30,7 @@ def connect(auth=None):
 def owned_session(data: dict) -> tuple[TestSession, int]:
     if not current_user.is_authenticated:
         raise LiveError("forbidden", "Sign in again to watch this test.")
-    session = db.session.scalar(
-        select(TestSession).where(TestSession.public_id == data["session_id"]).options(*LIVE_SESSION_LOAD)
-    )
+    session = load_live_session(TestSession.public_id == data["session_id"])
     if session is None:
         raise LiveError("not_found", "There is no such test; go back to the dashboard.")
     if session.clinician_id != current_user.id:

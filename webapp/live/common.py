@@ -16,6 +16,7 @@ from webapp.links import external_url
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.payloads import state, status_payload
+from webapp.live.procedures import write_changed_rows
 from webapp.models import TestSession, Trial
 from webapp.validation import PayloadError, validate
 
@@ -132,6 +133,7 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                     # who watched and steered, committed with the change (the call audits itself:
                     # started, joined, ended; webapp/live/call.py)
                     audit.record(session, event, who, **audit_detail(event, data))
+                write_changed_rows()
                 db.session.commit()
             except security.RateLimited as error:
                 db.session.rollback()

@@ -19,18 +19,14 @@ from webapp.extensions import db, socketio
 from webapp.live import call, commands, distance_guard, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
-from webapp.live.procedures import LIVE_SESSION_LOAD
+from webapp.live.procedures import LIVE_SESSION_LOAD, load_live_session
 from webapp.models import TestSession
 
 
 def current_device() -> tuple[TestSession, str]:
     """The session and device of the socket sending this event, from the database."""
     sid = request.sid
-    session = db.session.scalar(
-        select(TestSession)
-        .where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
-        .options(*LIVE_SESSION_LOAD)
-    )
+    session = load_live_session(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
     if session is None:
         raise LiveError("not_connected", "This screen was replaced by another one or lost its link; reload the page.")
     problem = invite_problem(session)

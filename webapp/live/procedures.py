@@ -12,20 +12,28 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, event, func, insert, inspect, select, update
+from sqlalchemy.orm import Session, joinedload
 
+import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
 from webapp.models import EyeTest, TestSession, Trial, utcnow
 
-# What a live event reads: the eyes and the calibrations (one query each, not one per attribute
-# touched). Not the trials: an answer needs only the count of its eye's trials (`rebuild`) and the
-# one trial it may repeat (`stored_trial`); loading every stored trial cost about 2.5 ms an answer.
+# What a live event reads: the session with its eyes and calibrations, in one statement (a join:
+# one or two eyes times the test's calibrations, at most CALIBRATIONS_PER_SESSION, usually one or
+# two). selectinload's two extra statements cost about 3 ms of CPU an event against about 0.2 ms
+# for the join (issue 12, in-process timing). Not the trials: an answer needs none of them (see
+# `rebuild`) but the one it may repeat (`stored_trial`); loading them all cost about 2.5 ms.
 LIVE_SESSION_LOAD = (
-    selectinload(TestSession.eye_tests),
-    selectinload(TestSession.calibrations),
+    joinedload(TestSession.eye_tests),
+    joinedload(TestSession.calibrations),
 )
+
+
+def load_live_session(*where) -> TestSession | None:
+    """The one session matching `where`, loaded as every live event reads it (LIVE_SESSION_LOAD)."""
+    return db.session.execute(select(TestSession).where(*where).options(*LIVE_SESSION_LOAD)).unique().scalar()
 
 
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
@@ -62,6 +70,21 @@ def trial_count(eye_test: EyeTest) -> int:
     return db.session.scalar(select(func.count()).select_from(Trial).where(Trial.eye_test_id == eye_test.id))
 
 
+def stored_count_matches(eye_test: EyeTest, count: int) -> bool:
+    """Whether the eye has exactly `count` stored trials.
+
+    Without a query while a trial is on screen: a trial's index is the number of trials stored
+    before it (acuity.procedure.Presentation, checked by `record` and `replay`), and every
+    transaction that stores a trial also replaces or clears `pending`, so the committed `pending`
+    index is the stored count. Otherwise (no trial on screen: the manual procedure between sizes,
+    a finished eye) the trials are counted.
+    """
+    pending = eye_test.pending
+    if pending and "index" in pending:
+        return pending["index"] == count
+    return trial_count(eye_test) == count
+
+
 def rebuild(eye_test: EyeTest) -> Procedure:
     """The eye's procedure in the exact state it had after its last stored answer.
 
@@ -74,7 +97,7 @@ def rebuild(eye_test: EyeTest) -> Procedure:
         cached is not None
         and cached.config == config
         and cached.seed == eye_test.seed
-        and len(cached.history) == trial_count(eye_test)
+        and stored_count_matches(eye_test, len(cached.history))
     ):
         return cached
     return replay(config, eye_test.seed, history(eye_test))
@@ -101,6 +124,10 @@ def _drop_uncommitted(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
+# acuity.procedure.build_procedure imports the procedures (and numpy) on its first call; imported
+# here they load when the app is built, so the first test set-up of a process does not pay for it
+# (about 100 ms), and server.py's gc.freeze() keeps them out of every later collection.
+
 # ---- the stored trials of an eye ---------------------------------------------------------------
 
 
@@ -109,12 +136,67 @@ def stored_trial(eye_test: EyeTest, index: int) -> Trial | None:
     return db.session.scalar(select(Trial).where(Trial.eye_test_id == eye_test.id, Trial.index == index))
 
 
+# The columns a new trial row is written with (its id comes from the database).
+_TRIAL_COLUMNS = tuple(column.key for column in Trial.__table__.columns if column.key != "id")
+_INSERT_TRIAL = insert(Trial.__table__)
+
+
 def add_trial(eye_test: EyeTest, trial: Trial) -> None:
-    """Store a new trial without loading the eye's stored trials first."""
+    """Store a new trial without loading the eye's stored trials first.
+
+    One prepared INSERT on the transaction's connection: the ORM's unit of work would cost about
+    2 ms of CPU an answer for this row (issue 12). `trial` stays a plain object (the messages read
+    it); a duplicate answer breaks the unique constraint here, inside the event's transaction.
+    """
     if _trials_loaded(eye_test):
         eye_test.trials.append(trial)
-    else:
-        db.session.add(trial)
+        return
+    db.session.connection().execute(_INSERT_TRIAL, {key: getattr(trial, key) for key in _TRIAL_COLUMNS})
+
+
+# ---- writing changed rows without the unit of work ---------------------------------------------
+
+_UPDATES: dict[tuple, object] = {}  # (table, changed columns) -> a prepared UPDATE
+
+
+def _prepared_update(table, keys: tuple[str, ...]):
+    statement = _UPDATES.get((table, keys))
+    if statement is None:
+        (pk,) = table.primary_key.columns
+        statement = update(table).where(pk == bindparam("pk_")).values({key: bindparam(f"v_{key}") for key in keys})
+        _UPDATES[(table, keys)] = statement
+    return statement
+
+
+def write_changed_rows() -> None:
+    """Write each changed row of the ORM session with one prepared UPDATE of its changed columns,
+    and mark it unchanged, so the commit's flush has nothing left to do for it.
+
+    A live event changes a few columns of one or two rows (an answer: the eye's `pending`, the
+    session's `seq`); the unit of work's planning for them cost about 2 ms of CPU an answer
+    (issue 12). A row whose relationships changed (a calibration appended) is left to the flush,
+    as are new rows. Same transaction, same values: only the planning is skipped.
+    """
+    for obj in list(db.session.dirty):
+        state = inspect(obj)
+        mapper = state.mapper
+        if any(state.attrs[r.key].history.has_changes() for r in mapper.relationships):
+            continue
+        changed = {
+            attr.key: state.attrs[attr.key].value
+            for attr in mapper.column_attrs
+            if state.attrs[attr.key].history.has_changes()
+        }
+        if not changed:
+            continue
+        keys = tuple(sorted(changed))
+        statement = _prepared_update(mapper.local_table, keys)
+        db.session.connection().execute(
+            statement, {"pk_": state.identity[0], **{f"v_{key}": changed[key] for key in keys}}
+        )
+        # What the flush does after writing a row (SQLAlchemy 2.0, pinned in requirements.txt): its
+        # values become the committed ones and it leaves the session's set of modified rows.
+        state._commit_all(state.dict, db.session.identity_map)
 
 
 def pending_presentation(eye_test: EyeTest) -> Presentation | None:
