@@ -221,6 +221,8 @@ export class DistanceGuard {
 
   render() {
     const ask = this.decided === null;
+    // The panel is a <details>, closed so that the step fits; open while the camera is in use.
+    if (["starting", "allowed"].includes(this.decided)) this.panel.open = true;
     find("distance-ask", undefined, this.panel).hidden = !ask;
     find("distance-on", undefined, this.panel).hidden = !["starting", "allowed"].includes(this.decided);
     find("distance-action", "reference", this.panel).disabled = this.decided !== "allowed";
