@@ -80,9 +80,9 @@ def open_test(browser, shots, base):
 
 def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark(face_camera_browser, shots, server):
     clinician, display, public_id = open_test(face_camera_browser, shots, server.base_url)
+    display.click("[data-distance-guard] > summary")  # closed so that the step fits
     display.wait_for_selector("[data-distance-ask]:not([hidden])")
     shots.take(display, "guard-asks", full_page=False)
-    display.click("[data-distance-guard] > summary")  # closed so that the step fits
     display.click('[data-distance-action="allow"]')
     display.wait_for_selector('[data-distance-guard][data-decided="allowed"]', timeout=LONG_WAIT_MS)
 
