@@ -105,6 +105,25 @@ def login(client, email="doc@example.org", password=PASSWORD):
     return client
 
 
+COLLEAGUE = "colleague@example.org"  # a second clinician of the first clinician's practice
+
+
+def invite_colleague(admin_client, email=COLLEAGUE) -> str:
+    """The practice's admin makes a colleague's invite link on the practice page; returns its path."""
+    response = admin_client.post("/practice/invites", data={"email": email})
+    assert response.status_code == 200, response.data[:2000]
+    url = re.search(r'id="colleague-link"[^>]*value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    return "/join/" + url.rsplit("/join/", 1)[1]
+
+
+def add_colleague(app, admin_client, email=COLLEAGUE, password=PASSWORD):
+    """A colleague joins the admin's practice through the invite link; returns their signed-in client."""
+    colleague = app.test_client()
+    response = colleague.post(invite_colleague(admin_client, email), data={"password": password, "confirm": password})
+    assert response.status_code == 302, response.data[:2000]
+    return colleague
+
+
 def create_test(client, **overrides):
     """POST the new-test form; returns (public_id, invite_token) read from the invite page."""
     response = client.post("/sessions/new", data={**NEW_TEST, **overrides})

@@ -1,8 +1,8 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import audit, plots, tokens
+from webapp import audit, patients, plots, tokens
 from webapp import events as ev
 from webapp import serializers as p
 from webapp.auth.accounts import clinician_count
@@ -11,18 +11,17 @@ from webapp.clinician.forms import ConfirmForm, NewTestForm
 from webapp.clinician.sessions import create_session
 from webapp.extensions import db, socketio
 from webapp.links import external_url
-from webapp.models import TestSession, utcnow
+from webapp.models import Patient, TestSession, utcnow
+from webapp.practice import in_practice, practice_patients, practice_sessions
 
 
 @bp.get("/")
 def dashboard():
-    """The clinician's tests; anonymous visitors get the landing page."""
+    """The practice's tests; anonymous visitors get the landing page."""
     if not current_user.is_authenticated:
         return render_template("index.html", needs_setup=clinician_count() == 0)
     sessions = db.session.scalars(
-        select(TestSession)
-        .where(TestSession.clinician_id == current_user.id)
-        .order_by(TestSession.created_at.desc(), TestSession.id.desc())
+        select(TestSession).where(practice_sessions()).order_by(TestSession.created_at.desc(), TestSession.id.desc())
     ).all()
     rows = [{"session": s, "results": [p.result_dict(e) for e in s.eye_tests if e.result]} for s in sessions]
     return render_template("clinician/dashboard.html", rows=rows)
@@ -30,8 +29,8 @@ def dashboard():
 
 def owned(public_id: str) -> TestSession:
     session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
-    if session is None or session.clinician_id != current_user.id:
-        abort(404)  # another clinician's test is not even acknowledged to exist
+    if session is None or not in_practice(session):
+        abort(404)  # another practice's test is not even acknowledged to exist
     return session
 
 
@@ -39,9 +38,22 @@ def owned(public_id: str) -> TestSession:
 @login_required
 def new_session():
     form = NewTestForm()
-    if form.validate_on_submit():
+    if not form.is_submitted() and request.args.get("patient"):  # "new test" on a patient's page
+        form.patient_id.data = request.args["patient"]
+    patient = None
+    if form.is_submitted():
+        valid = form.validate()
+        if not form.find.data:
+            try:
+                patient = chosen_patient(form)
+            except patients.PatientError as error:
+                form[error.field].errors.append(str(error))
+        if not valid or patient is None:
+            patient = None
+            db.session.rollback()  # a patient made for a form that is refused is not kept
+    if patient is not None:
         session, token = create_session(
-            current_user.id, form.patient_reference.data, form.test_config(), bool(form.show_results.data)
+            current_user.id, None, form.test_config(), bool(form.show_results.data), patient=patient
         )
         audit.viewed(session, "invite_created")
         invite_url = external_url("patient.test_page", token=token)
@@ -53,7 +65,40 @@ def new_session():
             qr_svg=tokens.qr_svg(invite_url, "Invite link"),
             expires_at=session.invite_expires_at,
         ), 201
-    return render_template("clinician/new.html", form=form)
+    return render_template("clinician/new.html", form=form, **patient_choices(form))
+
+
+def chosen_patient(form: NewTestForm) -> Patient:
+    """The patient the form names: one of the practice's by its id, else by the reference typed
+    (a new one, or the practice's patient with that reference). Not committed."""
+    if form.patient_id.data:
+        patient = db.session.scalar(
+            select(Patient).where(Patient.public_id == form.patient_id.data, practice_patients())
+        )
+        if patient is None:
+            raise patients.PatientError("That patient is not one of the practice's; find them again.", "patient_id")
+        return patient
+    if not (form.patient_reference.data or "").strip():
+        raise patients.PatientError(
+            "Choose a patient of the practice, or give a new patient's reference.", "patient_reference"
+        )
+    return patients.find_or_create(current_user.practice_id, form.patient_reference.data, **form.patient_details())
+
+
+def patient_choices(form: NewTestForm) -> dict:
+    """The patients the form offers: those found by the search, and the one already chosen."""
+    found = patients.search(current_user.practice_id, form.patient_query.data or "") if form.find.data else []
+    chosen = None
+    if form.patient_id.data:
+        chosen = db.session.scalar(
+            select(Patient).where(Patient.public_id == form.patient_id.data, practice_patients())
+        )
+    offered = ([chosen] if chosen else []) + [p for p in found if p is not chosen]
+    return {
+        "offered": [{"id": p.public_id, "label": patients.label(p)} for p in offered],
+        "searched": bool(form.find.data),
+        "chosen_id": chosen.public_id if chosen else "",
+    }
 
 
 @bp.get("/sessions/<public_id>")

@@ -7,20 +7,29 @@ from datetime import timedelta
 
 from flask import current_app
 
-from webapp import tokens
+from webapp import patients, tokens
 from webapp.extensions import db
-from webapp.models import EyeTest, TestSession, utcnow
+from webapp.models import Clinician, EyeTest, Patient, TestSession, utcnow
 
 
 def create_session(
-    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False
+    clinician_id: int,
+    patient_reference: str | None,
+    config: dict,
+    show_results: bool = False,
+    patient: Patient | None = None,
 ) -> tuple[TestSession, str]:
-    """A new session and its invite token; only the token's SHA-256 hash is stored."""
+    """A new session and its invite token; only the token's SHA-256 hash is stored. The test is for
+    `patient`, or else the practice's patient with `patient_reference` (made if new)."""
+    if patient is None:
+        practice_id = db.session.get(Clinician, clinician_id).practice_id
+        patient = patients.find_or_create(practice_id, patient_reference or "")
     token = tokens.new_token()
     session = TestSession(
         public_id=tokens.new_public_id(),
         clinician_id=clinician_id,
-        patient_reference=patient_reference.strip(),
+        patient=patient,
+        patient_reference=patient.reference,
         config=config,
         show_results=show_results,
         invite_token_hash=tokens.token_hash(token),
