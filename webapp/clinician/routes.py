@@ -87,7 +87,8 @@ def chosen_patient(form: NewTestForm) -> Patient:
 
 def patient_choices(form: NewTestForm) -> dict:
     """The patients the form offers: those found by the search, and the one already chosen."""
-    found = patients.search(current_user.practice_id, form.patient_query.data or "") if form.find.data else []
+    searched = bool(form.find.data and (form.patient_query.data or "").strip())
+    found = patients.search(current_user.practice_id, form.patient_query.data) if searched else []
     chosen = None
     if form.patient_id.data:
         chosen = db.session.scalar(
@@ -96,7 +97,7 @@ def patient_choices(form: NewTestForm) -> dict:
     offered = ([chosen] if chosen else []) + [p for p in found if p is not chosen]
     return {
         "offered": [{"id": p.public_id, "label": patients.label(p)} for p in offered],
-        "searched": bool(form.find.data),
+        "searched": searched,
         "chosen_id": chosen.public_id if chosen else "",
     }
 
