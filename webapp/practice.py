@@ -172,7 +172,8 @@ def invite():
         )
     )
     db.session.commit()
-    return _page(new_link={"email": email, "url": external_url("practice.join", token=token)})
+    link = {"email": email, "url": external_url("practice.join", token=token)}
+    return _page(invite_form=ColleagueInviteForm(formdata=None), new_link=link)
 
 
 @bp.post("/practice/invites/<int:invite_id>/withdraw")

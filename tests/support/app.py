@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from webapp import create_app
 
@@ -232,7 +232,19 @@ def page_urls(app, client):
     """Every GET route, filled in with a real session and real tokens."""
     public_id, token = create_test(client)
     pad_token = pad_token_from_state(display(app, token).last("state"))
-    values = {"public_id": public_id, "token": token, "pad_token": pad_token, "path:filename": "css/visus.css"}
+    from webapp.extensions import db
+    from webapp.models import TestSession
+
+    with app.app_context():
+        patient_id = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id)).patient.public_id
+    values = {
+        "public_id": public_id,
+        "patient_id": patient_id,
+        "token": token,
+        "pad_token": pad_token,
+        "path:filename": "css/visus.css",
+        "int:invite_id": "1",
+    }
     urls = []
     for path, methods in rules(app):
         if "GET" in methods:
