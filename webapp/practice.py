@@ -20,11 +20,12 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
 
 from webapp import tokens
-from webapp.auth.accounts import MIN_PASSWORD_LENGTH, AccountError, create_clinician, email_problem, normalise_email
+from webapp.auth.accounts import AccountError, create_clinician, email_problem, normalise_email
+from webapp.auth.forms import NewPasswordForm
 from webapp.extensions import db
 from webapp.links import external_url
 from webapp.models import Clinician, Patient, PracticeInvite, TestSession, utcnow
@@ -76,17 +77,7 @@ class ColleagueInviteForm(FlaskForm):
     invite = SubmitField("Make an invite link")
 
 
-class JoinForm(FlaskForm):
-    password = PasswordField(
-        "Choose a password",
-        validators=[
-            DataRequired(),
-            Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."),
-        ],
-    )
-    confirm = PasswordField(
-        "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
-    )
+class JoinForm(NewPasswordForm):
     submit = SubmitField("Join the practice")
 
 
