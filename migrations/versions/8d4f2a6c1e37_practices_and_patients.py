@@ -118,21 +118,36 @@ def _carry_over(connection):
         )
         connection.execute(audit.update().where(audit.c.owner_id == clinician_id).values(practice_id=practice_id))
 
-    patient_of = {}  # (practice id, reference) -> patient id
     rows = connection.execute(
         sa.select(session.c.id, session.c.clinician_id, session.c.patient_reference, session.c.created_at)
         .order_by(session.c.created_at, session.c.id)
-    )
-    for session_id, clinician_id, reference, created_at in rows.all():
+    ).all()
+    key_of = {}  # session id -> (practice id, reference)
+    first_seen = {}  # (practice id, reference) -> when its first test was made
+    for session_id, clinician_id, reference, created_at in rows:
         key = (practice_of[clinician_id], (reference or "").strip()[:120] or "(no reference)")
-        if key not in patient_of:
-            patient_of[key] = connection.execute(
-                patient.insert()
-                .values(public_id=secrets.token_urlsafe(9), practice_id=key[0], reference=key[1],
-                        created_at=created_at or _now())
-                .returning(patient.c.id)
-            ).scalar_one()
-        connection.execute(session.update().where(session.c.id == session_id).values(patient_id=patient_of[key]))
+        key_of[session_id] = key
+        first_seen.setdefault(key, created_at or _now())
+    if not rows:
+        return
+    # A statement for all the patients and one for all the tests (many rows each), not one per row.
+    connection.execute(
+        patient.insert(),
+        [
+            {"public_id": secrets.token_urlsafe(9), "practice_id": key[0], "reference": key[1], "created_at": at}
+            for key, at in first_seen.items()
+        ],
+    )
+    patient_of = {
+        (practice_id, reference): patient_id
+        for patient_id, practice_id, reference in connection.execute(
+            sa.select(patient.c.id, patient.c.practice_id, patient.c.reference)
+        )
+    }
+    connection.execute(
+        session.update().where(session.c.id == sa.bindparam("session_id")).values(patient_id=sa.bindparam("patient")),
+        [{"session_id": session_id, "patient": patient_of[key]} for session_id, key in key_of.items()],
+    )
 
 
 def downgrade():
