@@ -115,4 +115,4 @@ def test_the_patient_page_has_every_test_the_history_and_the_details(app, clinic
     after = patient_of(app, first)
     assert (after["reference"], after["name"], after["birth_year"]) == ("F-1024", "Ann Smith", 1948)
     listed = colleague.post("/patients", data={"patient_query": "smith"}).get_data(as_text=True)
-    assert f'href="/patients/{patient_id}"' in listed
+    assert f'href="/patients/{patient_id}"' in listed and "<td>2</td>" in listed  # two tests

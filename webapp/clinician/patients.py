@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length
 
@@ -17,7 +17,7 @@ from webapp import audit, patients
 from webapp.clinician import bp
 from webapp.clinician.forms import PatientEditForm
 from webapp.extensions import db
-from webapp.models import Patient
+from webapp.models import Patient, TestSession
 from webapp.practice import practice_patient, practice_patients
 from webapp.reports import charts
 from webapp.reports.data import DEFAULT_CHANGE_LIMIT_LOGMAR, history
@@ -42,7 +42,14 @@ def patient_list():
         shown = list(
             db.session.scalars(select(Patient).where(practice_patients()).order_by(Patient.id.desc()).limit(LIST_LIMIT))
         )
-    rows = [{"patient": p, "tests": len(p.sessions)} for p in shown]
+    counts = dict(
+        db.session.execute(
+            select(TestSession.patient_id, func.count(TestSession.id))
+            .where(TestSession.patient_id.in_([p.id for p in shown]))
+            .group_by(TestSession.patient_id)
+        ).all()
+    )
+    rows = [{"patient": p, "tests": counts.get(p.id, 0)} for p in shown]
     return (
         render_template("clinician/patients.html", form=form, rows=rows, limit=LIST_LIMIT),
         200,
