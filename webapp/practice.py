@@ -8,7 +8,7 @@ This module is the one place that says who may reach a test or a patient.
 Colleagues join by an invite link the admin makes for their e-mail address (not by a form where the
 admin sets their password): the colleague chooses their own password, under the same rules as every
 account (webapp/auth/accounts.py), and nobody else ever knows it. The link is shown to the admin
-once, only its SHA-256 hash is stored, it works once and expires after PRACTICE_INVITE_TTL_HOURS.
+once, only its SHA-256 hash is stored, it works once and expires after INVITE_TTL_HOURS.
 """
 
 from __future__ import annotations

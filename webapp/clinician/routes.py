@@ -38,20 +38,7 @@ def owned(public_id: str) -> TestSession:
 @login_required
 def new_session():
     form = NewTestForm()
-    if not form.is_submitted() and request.args.get("patient"):  # "new test" on a patient's page
-        form.patient_id.data = request.args["patient"]
-    patient = None
-    if form.is_submitted():
-        valid = form.validate()
-        if not form.find.data:
-            try:
-                patient = chosen_patient(form)
-            except patients.PatientError as error:
-                form[error.field].errors.append(str(error))
-        if not valid or patient is None:
-            patient = None
-            db.session.rollback()  # a patient made for a form that is refused is not kept
-    if patient is not None:
+    if (patient := submitted_patient(form)) is not None:
         session, token = create_session(
             current_user.id, None, form.test_config(), bool(form.show_results.data), patient=patient
         )
@@ -66,6 +53,26 @@ def new_session():
             expires_at=session.invite_expires_at,
         ), 201
     return render_template("clinician/new.html", form=form, **patient_choices(form))
+
+
+def submitted_patient(form: NewTestForm) -> Patient | None:
+    """The patient of a valid new-test POST (not committed), or None: not submitted, a search
+    ("Find"), or refused (the form's fields then hold what to fix)."""
+    if not form.is_submitted():
+        if request.args.get("patient"):  # "new test for this patient" on a patient's page
+            form.patient_id.data = request.args["patient"]
+        return None
+    valid = form.validate()
+    patient = None
+    if not form.find.data:
+        try:
+            patient = chosen_patient(form)
+        except patients.PatientError as error:
+            form[error.field].errors.append(str(error))
+    if not valid or patient is None:
+        db.session.rollback()  # a patient made for a form that is refused is not kept
+        return None
+    return patient
 
 
 def chosen_patient(form: NewTestForm) -> Patient:
