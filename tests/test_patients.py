@@ -114,5 +114,10 @@ def test_the_patient_page_has_every_test_the_history_and_the_details(app, clinic
     assert saved.status_code == 302
     after = patient_of(app, first)
     assert (after["reference"], after["name"], after["birth_year"]) == ("F-1024", "Ann Smith", 1948)
+    from webapp.audit import AuditEntry
+
+    with app.app_context():
+        changed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "patient_updated")).all()
+        assert sorted((e.session_public_id, e.clinician_id) for e in changed) == sorted([(first, 2), (second, 2)])
     listed = colleague.post("/patients", data={"patient_query": "smith"}).get_data(as_text=True)
     assert f'href="/patients/{patient_id}"' in listed and "<td>2</td>" in listed  # two tests
