@@ -95,7 +95,10 @@ def test_another_practices_patient_routes_are_404_and_change_nothing(app, two_cl
         for method in methods:
             response = other.open(url, method=method, data={"patient_name": "Changed", "patient_query": "Patient"})
             assert response.status_code == 404, (method, url, response.status_code)
-    # Nor does the other practice find the patient, nor list them, nor choose them for a test.
+    # Nor does the other practice see the test, find the patient, list them, or choose them for a test.
+    assert public_id.encode() not in other.get("/").data
+    assert b"Patient A" not in other.get("/exports/results.csv").data
+    assert public_id.encode() not in other.get("/audit").data
     assert b"Patient A" not in other.post("/patients", data={"patient_query": "Patient"}).data
     assert b"Patient A" not in other.get("/patients").data
     found = other.post("/sessions/new", data={"patient_query": "Patient A", "find": "Find"}).data
