@@ -25,7 +25,7 @@ from sqlalchemy import text  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
-BEFORE_PRACTICES = "5b1e0c9d7a21"
+PRACTICES = "8d4f2a6c1e37"
 
 
 def fill(clinicians: int, sessions: int, patients: int) -> None:
@@ -82,11 +82,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite", "SECRET_KEY": "bench"})
         with app.app_context():
-            upgrade(revision=BEFORE_PRACTICES)
+            from alembic.script import ScriptDirectory
+
+            script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+            upgrade(revision=script.get_revision(PRACTICES).down_revision)  # just before the practices
             fill(args.clinicians, args.sessions, args.patients)
             db.session.remove()
             start = time.perf_counter()
-            upgrade()
+            upgrade(revision=PRACTICES)
             elapsed_s = time.perf_counter() - start
             counts = {
                 table: db.session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
@@ -94,7 +97,9 @@ def main() -> None:
             }
             db.session.remove()
             db.engine.dispose()
-    print(f"upgrade to head: {elapsed_s:.2f} s for {args.sessions} sessions of {args.clinicians} clinicians")
+    print(
+        f"upgrade through {PRACTICES}: {elapsed_s:.2f} s for {args.sessions} sessions of {args.clinicians} clinicians"
+    )
     print("rows after: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
 
 

@@ -15,7 +15,17 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.support.app import OTHER, a_session_with_everything, add_clinician, create_test, login
 
-BEFORE_PRACTICES = "5b1e0c9d7a21"  # the revision before migrations/versions/8d4f2a6c1e37_practices_and_patients.py
+PRACTICES = "8d4f2a6c1e37"  # migrations/versions/8d4f2a6c1e37_practices_and_patients.py
+
+
+def before_practices(app) -> str:
+    """The revision the practices migration follows (read from migrations/, wherever it is chained)."""
+    from alembic.script import ScriptDirectory
+
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        return ScriptDirectory.from_config(config).get_revision(PRACTICES).down_revision
+
 
 KEPT = {  # what the old version stored that must come through unchanged
     "eye_test": "SELECT session_id, eye, status, seed, result FROM eye_test",
@@ -64,10 +74,11 @@ def old_database_with_real_data(app, fresh_app_at_previous_revision) -> dict:
     create_test(owner, patient_reference="Patient B")
     a_session_with_everything(app, other, note="other's")  # the other clinician's own "Patient A"
     kept = {name: rows(app, sql) for name, sql in KEPT.items()}
+    previous = before_practices(app)
     with app.app_context():
-        downgrade(revision=BEFORE_PRACTICES)
+        downgrade(revision=previous)
     with fresh_app_at_previous_revision.app_context():
-        upgrade(revision=BEFORE_PRACTICES)
+        upgrade(revision=previous)
     old, fresh = (schema(a.config["SQLALCHEMY_DATABASE_URI"]) for a in (app, fresh_app_at_previous_revision))
     old.pop("clinician_session", None), fresh.pop("clinician_session", None)
     assert old == fresh  # the database is as the previous version built and used it
