@@ -39,6 +39,7 @@ SIGNED_IN = {
     "/exports/results.csv",
     "/exports/trials.csv",
     "/audit",
+    "/account/time-zone",
     "/patients",
     "/practice",
     "/practice/invites",
