@@ -13,6 +13,7 @@ once, only its SHA-256 hash is stored, it works once and expires after INVITE_TT
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -151,7 +152,7 @@ def invite():
     if problem:
         form.email.errors.append(problem)
         return _page(invite_form=form, status=400)
-    token = tokens.new_token()
+    token = secrets.token_urlsafe(32)  # 256 random bits, shown once
     db.session.add(
         PracticeInvite(
             practice_id=current_user.practice_id,
