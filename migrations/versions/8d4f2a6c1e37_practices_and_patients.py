@@ -6,7 +6,7 @@ reference trimmed, as the new-test form stores it), and every audit entry is mar
 practice of the clinician who owned its session.
 
 Revision ID: 8d4f2a6c1e37
-Revises: 9d3f6a1c2b57
+Revises: 9d4e2b7c1f30
 Create Date: 2026-12-01 14:10:00.000000
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d4f2a6c1e37'
-down_revision = '9d3f6a1c2b57'
+down_revision = '9d4e2b7c1f30'
 branch_labels = None
 depends_on = None
 

@@ -65,7 +65,12 @@ def new_session():
     form = NewTestForm()
     if (patient := submitted_patient(form)) is not None:
         session, _ = create_session(
-            current_user.id, None, form.test_config(), bool(form.show_results.data), patient=patient
+            current_user.id,
+            None,
+            form.test_config(),
+            bool(form.show_results.data),
+            form.contact_line.data,
+            patient=patient,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.

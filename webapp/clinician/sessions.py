@@ -15,6 +15,7 @@ def create_session(
     patient_reference: str | None,
     config: dict,
     show_results: bool = False,
+    contact_line: str | None = None,
     patient: Patient | None = None,
 ) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored (the token is made
@@ -30,6 +31,7 @@ def create_session(
         patient_reference=patient.reference,
         config=config,
         show_results=show_results,
+        contact_line=(contact_line or "").strip() or None,
         created_at=utcnow(),
     )
     token = credentials.new_invite(session, now=session.created_at)

@@ -10,10 +10,11 @@ from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.extensions import db
-from webapp.live import phases, processes
+from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
+from webapp.patient_words import result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -92,8 +93,17 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
         "pad_connected": session.pad_sid is not None,
         "display_connected": session.display_sid is not None,
         "paused_reason": session.paused_reason,
+        "distance_guard": distance_guard.for_display(session),
         "show_results": show,
         "results": results(session) if show else None,
+        # The shared results as the patient reads them: plain words with the clinician's notation.
+        "results_words": [
+            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session))["text"]
+            for r in results(session)
+        ]
+        if show
+        else None,
+        "contact_line": session.contact_line,
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -138,6 +148,7 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         ],
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
+        "distance_guard": distance_guard.live(session),
         **snapshot_events(session),
     }
 
