@@ -217,6 +217,7 @@ PATIENT_EVENTS = {
     ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
     ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
     ev.CALL_DEVICE_MEDIA: {"audio": False, "video": True},
+    ev.DISTANCE_GUARD: {"kind": "sample", "eye_spacing_px": 80.0},
 }
 CLINICIAN_EVENTS = {
     ev.WATCH: {},
