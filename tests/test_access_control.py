@@ -1,14 +1,17 @@
 """Nobody in where they don't belong: every route and every socket event tried with a wrong identity
-(another clinician, another patient, nobody). Routes come from app.url_map and events from the
+(a clinician of another practice, another patient, nobody), and every one open to a colleague of the
+same practice. Routes come from app.url_map and events from the
 server's registered handlers, so a new route or event without a rule here fails these tests."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.support.app import (
     CALIBRATION,
+    NEW_TEST,
     OTHER,
     add_clinician,
+    add_colleague,
     create_test,
     db_rows,
     display,
@@ -24,19 +27,33 @@ from webapp import events as ev
 
 # Routes anyone may open (no session data behind them).
 PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>"}
-# Routes reached with a patient's token (the token is the identity).
-BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
+# Routes reached with a patient's token, or a colleague's invite into a practice (the token is the identity).
+BY_TOKEN = {"/t/<token>", "/pad/<pad_token>", "/join/<token>"}
 # Routes reached with the device credential cookie a patient link was exchanged for
 # (tests/test_patient_routes.py: without it, a friendly 404; another browser's, nothing).
 BY_CREDENTIAL = {"/test", "/pad"}
-# Routes for any signed-in clinician, showing only their own sessions.
-SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit", "/account/time-zone"}
-# Everything else names a session (<public_id>) and is for its owner only.
+# Routes for any signed-in clinician, showing only their own practice's sessions and patients.
+SIGNED_IN = {
+    "/logout",
+    "/sessions/new",
+    "/exports/results.csv",
+    "/exports/trials.csv",
+    "/audit",
+    "/account/time-zone",
+    "/patients",
+    "/practice",
+    "/practice/invites",
+}
+# For the practice's admin only, naming one of the practice's invites.
+PRACTICE_ADMIN = {"/practice/invites/<int:invite_id>/withdraw"}
+# Everything else names a session (<public_id>) or a patient (<patient_id>) and is for the clinicians
+# of its practice only.
 
 
 def test_every_route_is_classified(app):
     for path, _ in rules(app):
-        assert path in PUBLIC | BY_TOKEN | BY_CREDENTIAL | SIGNED_IN or "<public_id>" in path, (
+        known = PUBLIC | BY_TOKEN | BY_CREDENTIAL | SIGNED_IN | PRACTICE_ADMIN
+        assert path in known or "<public_id>" in path or "<patient_id>" in path, (
             f"{path}: a new route; say who may use it in tests/test_access_control.py and test it"
         )
 
@@ -54,6 +71,75 @@ def two_clinicians(app, client):
 
 def session_routes(app):
     return [(path, methods) for path, methods in rules(app) if "<public_id>" in path]
+
+
+def patient_routes(app):
+    return [(path, methods) for path, methods in rules(app) if "<patient_id>" in path]
+
+
+def patient_id_of(app, public_id):
+    from webapp.extensions import db
+    from webapp.models import TestSession
+
+    with app.app_context():
+        return db.session.scalar(select(TestSession).where(TestSession.public_id == public_id)).patient.public_id
+
+
+def test_another_practices_patient_routes_are_404_and_change_nothing(app, two_clinicians):
+    owner, other, public_id, _ = two_clinicians
+    patient_id = patient_id_of(app, public_id)
+    routes = patient_routes(app)
+    assert routes
+    before = db_rows(app)
+    for path, methods in routes:
+        url = path.replace("<patient_id>", patient_id)
+        for method in methods:
+            response = other.open(url, method=method, data={"patient_name": "Changed", "patient_query": "Patient"})
+            assert response.status_code == 404, (method, url, response.status_code)
+    # Nor does the other practice see the test, find the patient, list them, or choose them for a test.
+    assert public_id.encode() not in other.get("/").data
+    assert b"Patient A" not in other.get("/exports/results.csv").data
+    assert public_id.encode() not in other.get("/audit").data
+    assert b"Patient A" not in other.post("/patients", data={"patient_query": "Patient"}).data
+    assert b"Patient A" not in other.get("/patients").data
+    found = other.post("/sessions/new", data={"patient_query": "Patient A", "find": "Find"}).data
+    assert patient_id.encode() not in found and b"data-no-match" in found
+    refused = other.post("/sessions/new", data={**NEW_TEST, "patient_reference": "", "patient_id": patient_id})
+    assert refused.status_code == 200 and b"not one of the practice" in refused.data
+    assert db_rows(app) == before
+    for path, methods in routes:
+        if "GET" in methods:
+            assert owner.get(path.replace("<patient_id>", patient_id)).status_code == 200, path
+
+
+def test_a_colleague_of_the_practice_reaches_every_session_and_patient_route(app, two_clinicians):
+    owner, _, public_id, _ = two_clinicians
+    colleague = add_colleague(app, owner)
+    patient_id = patient_id_of(app, public_id)
+    for path, methods in session_routes(app) + patient_routes(app):
+        if "GET" in methods:
+            url = path.replace("<public_id>", public_id).replace("<patient_id>", patient_id)
+            assert colleague.get(url).status_code == 200, url
+    assert public_id.encode() in colleague.get("/").data  # on the colleague's dashboard
+    assert b"Patient A" in colleague.get("/exports/results.csv").data
+
+
+def test_only_the_practices_admin_invites_and_withdraws(app, two_clinicians):
+    owner, other, _, _ = two_clinicians
+    colleague = add_colleague(app, owner)
+    owner.post("/practice/invites", data={"email": "third@example.org"})
+    from webapp.extensions import db
+    from webapp.models import PracticeInvite
+
+    with app.app_context():
+        invite_id = db.session.scalar(select(PracticeInvite.id).where(PracticeInvite.email == "third@example.org"))
+    before = db_rows(app)
+    assert colleague.post("/practice/invites", data={"email": "fourth@example.org"}).status_code == 403
+    assert colleague.post(f"/practice/invites/{invite_id}/withdraw").status_code == 403
+    assert other.post(f"/practice/invites/{invite_id}/withdraw").status_code == 404  # another practice's admin
+    assert colleague.post("/practice", data={"name": "Renamed"}).status_code == 403
+    assert db_rows(app) == before
+    assert owner.post(f"/practice/invites/{invite_id}/withdraw").status_code == 302
 
 
 def test_another_clinicians_session_routes_are_404_and_change_nothing(app, two_clinicians):
@@ -78,10 +164,11 @@ def test_without_sign_in_every_clinician_route_sends_to_the_login_and_changes_no
     _, _, public_id, _ = two_clinicians
     anonymous = app.test_client()
     before = db_rows(app)
+    patient_id = patient_id_of(app, public_id)
     for path, methods in rules(app):
         if path in PUBLIC | BY_TOKEN | BY_CREDENTIAL:
             continue
-        url = path.replace("<public_id>", public_id)
+        url = path.replace("<public_id>", public_id).replace("<patient_id>", patient_id).replace("<int:invite_id>", "1")
         for method in methods:
             response = anonymous.open(url, method=method, data={"confirm": "yes"})
             assert response.status_code == 302 and "/login" in response.headers["Location"], (method, url)
@@ -130,6 +217,7 @@ PATIENT_EVENTS = {
     ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
     ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
     ev.CALL_DEVICE_MEDIA: {"audio": False, "video": True},
+    ev.DISTANCE_GUARD: {"kind": "sample", "eye_spacing_px": 80.0},
 }
 CLINICIAN_EVENTS = {
     ev.WATCH: {},
@@ -168,6 +256,18 @@ def test_another_clinician_can_neither_watch_nor_steer(app, two_clinicians, even
     assert ack["ok"] is False and ack["error"] == "not_found"
     assert db_rows(app) == before
     assert spy.received() == [] and screen.received() == []  # not joined to the room; nothing reached the patient
+
+
+@pytest.mark.parametrize("event", sorted(CLINICIAN_EVENTS))
+def test_a_colleague_of_the_practice_watches_and_steers(app, two_clinicians, event):
+    owner, _, public_id, token = two_clinicians
+    colleague = add_colleague(app, owner)
+    screen = display(app, token)
+    start_testing(screen)
+    live = watcher(app, colleague)
+    ack = live.send(event, {"session_id": public_id, **CLINICIAN_EVENTS[event]})
+    # Not refused for who sent it (the event may still be refused for the test's state or payload).
+    assert ack.get("error") not in ("forbidden", "not_found"), ack
 
 
 def test_a_socket_without_sign_in_cannot_connect_to_the_clinician_namespace(app, two_clinicians):

@@ -136,3 +136,27 @@ def test_the_log_of_all_sessions_keeps_deleted_ones_and_shows_only_ones_own(app,
         as_text=True
     )
     assert app.test_client().get("/audit").status_code == 302
+
+
+def test_a_colleagues_views_and_steering_are_recorded_in_their_name_and_the_practice_reads_them(app, owner):
+    from tests.support.app import COLLEAGUE, add_colleague
+
+    public_id, token = create_test(owner)
+    colleague = add_colleague(app, owner)
+    assert colleague.get(f"/sessions/{public_id}/report").status_code == 200
+    screen = display(app, token)
+    assert screen.send("consent")["ok"]
+    live = watcher(app, colleague)
+    assert live.send(ev.WATCH, {"session_id": public_id})["ok"]
+    assert live.send(ev.PAUSE, {"session_id": public_id})["ok"]
+    recorded = actions(app, public_id)
+    assert recorded[0][:2] == ("invite_created", 1)
+    assert [(a, who) for a, who, _ in recorded[1:]] == [("report_view", 2), ("watch", 2), ("pause", 2)]
+    for reader in (owner, colleague):  # every clinician of the practice reads who did what
+        page = reader.get(f"/sessions/{public_id}/audit").get_data(as_text=True)
+        assert COLLEAGUE in page and "paused the test" in page and "doc@example.org" in page
+        assert COLLEAGUE in reader.get("/audit").get_data(as_text=True)
+    add_clinician(app, OTHER)
+    other = login(app.test_client(), OTHER)
+    assert other.get(f"/sessions/{public_id}/audit").status_code == 404
+    assert public_id not in other.get("/audit").get_data(as_text=True)

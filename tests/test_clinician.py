@@ -53,7 +53,7 @@ def test_new_test_stores_the_config_and_only_a_hash_of_the_invite_token(app, cli
 def test_new_test_refuses_unknown_choices_and_an_empty_reference(clinician_client):
     response = clinician_client.post("/sessions/new", data={"patient_reference": " ", "eyes": "third_eye"})
     assert response.status_code == 200
-    assert b"Give a name or reference you will recognise." in response.data
+    assert b"Choose a patient of the practice, or give a new patient&#39;s reference." in response.data
     assert b"Not a valid choice" in response.data
 
 

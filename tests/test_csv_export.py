@@ -120,3 +120,15 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_defused(app, clinician_cli
     row = next(read_csv(clinician_client.get(f"/sessions/{public_id}/results.csv")))
     assert row["patient_reference"] == "'" + reference
     assert row["eye"] == "right" and float(row["logmar"]) == pytest.approx(0.3)  # numbers stay numbers
+
+
+def test_results_carry_the_patients_year_of_birth_when_given_and_never_their_name(app, clinician_client):
+    first, _ = run_chart_session(
+        app, clinician_client, patient_reference="F-1024", note=None, patient_name="Ann Smith", birth_year="1948"
+    )
+    second, _ = run_chart_session(app, clinician_client, patient_reference="G-7", note=None)
+    response = clinician_client.get("/exports/results.csv")
+    rows = list(read_csv(response))
+    years = {(row["session_id"], row["patient_reference"], row["patient_birth_year"]) for row in rows}
+    assert years == {(first, "F-1024", "1948"), (second, "G-7", "")}
+    assert "Ann Smith" not in response.get_data(as_text=True)

@@ -12,6 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
 from sqlalchemy import select
 
 from tests.support.app import create_test, display, start_testing, watcher
@@ -55,10 +56,18 @@ DEVICE_NAME_TYPE = {
 }
 
 
+IDENTIFIER_USE = {"usual", "official", "temp", "secondary", "old"}
+
+
+def observations_of(bundle):
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+
+
 def check_required_codes(bundle):
     assert bundle["type"] in BUNDLE_TYPE
-    for entry in bundle["entry"]:
-        observation = entry["resource"]
+    patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert len(patients) == 1 and all(i["use"] in IDENTIFIER_USE for i in patients[0]["identifier"])
+    for observation in observations_of(bundle):
         assert observation["status"] in OBSERVATION_STATUS
         quantities = [observation["valueQuantity"]] + [
             c["valueQuantity"] for c in observation["component"] if "valueQuantity" in c
@@ -77,6 +86,9 @@ def bundle_of(client, public_id):
     data = json.loads(response.get_data(as_text=True))
     Bundle.model_validate(data)  # raises on anything R4(B) does not allow
     for entry in data["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            Patient.model_validate(entry["resource"])
+            continue
         Observation.model_validate(entry["resource"])
         for contained in entry["resource"].get("contained", []):
             Device.model_validate(contained)
@@ -96,7 +108,7 @@ def test_bundle_validates_and_carries_each_eyes_result(app, clinician_client):
     public_id, _ = run_chart_session(app, clinician_client)
     data = bundle_of(clinician_client, public_id)
     assert data["resourceType"] == "Bundle" and data["type"] == "collection"
-    observations = {o["resource"]["bodySite"]["text"]: o["resource"] for o in data["entry"]}
+    observations = {o["bodySite"]["text"]: o for o in observations_of(data)}
     assert set(observations) == {"Right eye", "Left eye"}
     with app.app_context():
         session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
@@ -117,7 +129,7 @@ def test_bundle_validates_and_carries_each_eyes_result(app, clinician_client):
         high = component(observation, "95% interval, upper limit")["valueQuantity"]["value"]
         assert low == pytest.approx(result["ci95_low_logmar"], abs=5e-4)
         assert high == pytest.approx(result["ci95_high_logmar"], abs=5e-4)
-        assert observation["subject"] == {"display": "Patient A"}  # display only: no identity beyond the reference
+        assert observation["subject"] == {"reference": data["entry"][0]["fullUrl"], "display": "Patient A"}
         assert observation["performer"] == [{"display": "doc@example.org"}]
         assert observation["effectiveDateTime"].endswith("Z")
         assert observation["device"] == {"reference": "#screen"}
@@ -144,7 +156,7 @@ def test_corrected_acuity_and_both_eyes_are_coded_as_such(app, clinician_client)
     public_id, token = create_test(clinician_client, eyes="both", procedure="chart", correction="glasses")
     screen = display(app, token)
     answer_until_done(screen, start_testing(screen), reader(0.15))
-    observation = bundle_of(clinician_client, public_id)["entry"][0]["resource"]
+    observation = observations_of(bundle_of(clinician_client, public_id))[0]
     assert codes(observation["code"]) == ["251739003", "397536007"]  # distance VA, corrected
     assert codes(observation["code"], "http://loinc.org") == []  # LOINC's codes here are for uncorrected eyes
     assert "glasses" in observation["code"]["text"]
@@ -163,8 +175,31 @@ def test_an_eye_without_a_result_gives_no_observation_and_an_ended_eye_is_prelim
         stimulus = screen.last("stimulus")
     assert watcher(app, clinician_client).send("end", {"session_id": public_id})["ok"]
     data = bundle_of(clinician_client, public_id)
-    assert len(data["entry"]) == 1
-    observation = data["entry"][0]["resource"]
+    assert len(observations_of(data)) == 1
+    observation = observations_of(data)[0]
     assert observation["bodySite"]["text"] == "Right eye"
     assert observation["status"] == "preliminary"
     assert any("ended before the procedure finished" in note["text"] for note in observation["note"])
+
+
+def test_the_patient_resource_carries_the_practices_reference_and_the_year_of_birth(app, clinician_client):
+    first, _ = create_test(
+        clinician_client,
+        patient_reference="F-1024",
+        patient_name="Ann Smith",
+        birth_year="1948",
+        patient_email="a@b.org",
+    )
+    second, _ = create_test(clinician_client, patient_reference="F-1024")
+    other, _ = create_test(clinician_client, patient_reference="G-7")
+    bundles = [bundle_of(clinician_client, public_id) for public_id in (first, second, other)]
+    patients = [b["entry"][0]["resource"] for b in bundles]
+    assert patients[0]["resourceType"] == "Patient" and patients[0]["birthDate"] == "1948"
+    (identifier,) = patients[0]["identifier"]
+    assert identifier["value"] == "F-1024" and identifier["system"].startswith("urn:uuid:")
+    assert identifier["assigner"] == {"display": "Practice of doc@example.org"}
+    assert patients[1] == patients[0]  # the same patient, the same resource, in every export
+    assert patients[2]["id"] != patients[0]["id"] and "birthDate" not in patients[2]
+    assert patients[2]["identifier"][0]["system"] == identifier["system"]  # one namespace per practice
+    text = json.dumps(bundles)
+    assert "Ann Smith" not in text and "a@b.org" not in text  # no name, no contact in an export

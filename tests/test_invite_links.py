@@ -119,7 +119,8 @@ def test_without_mail_settings_there_is_no_send_button_and_the_page_says_how_to_
 
 def states_on_dashboard(client, query: str = "") -> dict[str, str]:
     html = client.get("/" + query).get_data(as_text=True)
-    rows = re.findall(r'<tr data-session="[^"]+" data-state="(\w+)">\s*<td>([^<]+)</td>', html)
+    # (the reference links to the patient's page)
+    rows = re.findall(r'<tr data-session="[^"]+" data-state="(\w+)">\s*<td>(?:<a [^>]*>)?([^<]+)(?:</a>)?</td>', html)
     return {reference: state for state, reference in rows}
 
 

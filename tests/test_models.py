@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.support.app import make_app, with_schema
 from webapp.extensions import db
-from webapp.models import Clinician, EyeTest, TestSession, Trial, utcnow
+from webapp.models import Clinician, EyeTest, Patient, Practice, TestSession, Trial, utcnow
 
 
 def test_migrations_build_exactly_the_schema_of_the_models(tmp_path):
@@ -33,10 +33,11 @@ def test_start_up_leaves_a_current_database_alone(db_path):
 
 def test_a_trial_index_is_stored_once_per_eye_test(app):
     with app.app_context():
-        clinician = Clinician(email="a@example.org", password_hash="x")
+        practice = Practice(name="p")
         session = TestSession(
             public_id="p",
-            clinician=clinician,
+            clinician=Clinician(email="a@example.org", password_hash="x", practice=practice),
+            patient=Patient(public_id="q", practice=practice, reference="r"),
             patient_reference="r",
             config={},
             invite_token_hash="h",
@@ -60,10 +61,11 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
     from webapp.live import procedures as p
 
     with app.app_context():
-        clinician = Clinician(email="a@example.org", password_hash="x")
+        practice = Practice(name="p")
         session = TestSession(
             public_id="p",
-            clinician=clinician,
+            clinician=Clinician(email="a@example.org", password_hash="x", practice=practice),
+            patient=Patient(public_id="q", practice=practice, reference="r"),
             patient_reference="r",
             config={},
             invite_token_hash="h",

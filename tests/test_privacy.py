@@ -133,18 +133,37 @@ def test_old_sessions_are_purged_at_start_up_when_a_retention_is_set(app, owner,
 
 
 def test_no_patient_identity_in_urls(app, owner):
-    """Routes name sessions by a random public id; the patient's reference is never in a link."""
-    for path, _ in rules(app):
-        assert "patient" not in path.lower() and "reference" not in path.lower() and "email" not in path.lower()
-    public_id, _ = create_test(owner, patient_reference="Jane Doe 1970")
+    """Routes name sessions and patients by random public ids; a patient's reference, name, year of
+    birth or e-mail is never in a link, and the patient search is sent by POST."""
     import re
 
+    random_ids = {"public_id", "patient_id", "token", "pad_token", "invite_id", "filename"}
+    for path, _ in rules(app):
+        assert set(re.findall(r"<(?:\w+:)?(\w+)>", path)) <= random_ids, path
+        fixed = re.sub(r"<[^>]+>", "", path).lower()
+        assert "reference" not in fixed and "email" not in fixed and "name" not in fixed, path
+    public_id, _ = create_test(owner, patient_reference="Jane Doe 1970", patient_name="Jane Roe", birth_year="1950")
+    found = owner.post("/sessions/new", data={"patient_query": "Jane", "find": "Find"}).get_data(as_text=True)
+    assert "Jane Roe" in found  # found by POST, so the search is in no URL
+    for url in ("/sessions/new", "/patients"):  # the patient searches are POSTed
+        assert 'method="get"' not in owner.get(url).get_data(as_text=True).lower(), url
     for url in (
         "/",
+        "/patients",
         f"/sessions/{public_id}/result",
         f"/sessions/{public_id}/report",
         f"/sessions/{public_id}/history",
     ):
         html = owner.get(url).get_data(as_text=True)
         for href in re.findall(r'(?:href|action|src)="([^"]*)"', html):
-            assert "Jane" not in href and "1970" not in href, (url, href)
+            assert "Jane" not in href and "1970" not in href and "1950" not in href, (url, href)
+
+
+def test_deleting_a_patients_last_test_deletes_their_record_and_an_earlier_one_keeps_it(app, owner):
+    first, _ = create_test(owner, patient_reference="Jane Doe 1970", patient_name="Jane Roe", birth_year="1950")
+    second, _ = create_test(owner, patient_reference="Jane Doe 1970")
+    assert owner.post(f"/sessions/{first}/delete", data={"confirm": "yes"}).status_code == 302
+    assert "Jane Roe" in repr(db_rows(app)["patient"])  # a test of theirs is left
+    assert owner.post(f"/sessions/{second}/delete", data={"confirm": "yes"}).status_code == 302
+    rows = db_rows(app)
+    assert rows["patient"] == [] and "Jane" not in repr(rows) and "1950" not in repr(rows)

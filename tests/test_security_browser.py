@@ -31,6 +31,8 @@ def visit_every_page(browser, base_url: str) -> dict:
         f"/sessions/{public_id}/history",
         f"/sessions/{public_id}/audit",
         f"/sessions/{public_id}/delete",
+        "/patients",
+        "/practice",
         f"/sessions/{public_id}",
     ]:
         response = page.goto(base_url + path)
@@ -68,7 +70,7 @@ def test_the_servers_own_csp_breaks_nothing_on_any_page(tmp_path, browser):
         seen = visit_every_page(browser, server.base_url)
     finally:
         server.stop()
-    assert len(seen["pages"]) == 9
+    assert len(seen["pages"]) == 11
     for path, page in seen["pages"].items():
         assert page["status"] == 200, path
         # Only the patient's display widens it, for the distance guard's face landmarks (docs/security.md).

@@ -233,7 +233,7 @@ def test_a_clinician_cannot_watch_or_steer_another_clinicians_session(app, clini
     other = watcher(app, other_http)
     assert other.connected
     ack = other.send("watch", {"session_id": public_id})
-    assert ack == {"ok": False, "error": "forbidden", "message": "This test belongs to another clinician."}
+    assert ack == {"ok": False, "error": "forbidden", "message": "This test belongs to another practice."}
     assert other.send("pause", {"session_id": public_id})["error"] == "forbidden"
     assert other.send("watch", {"session_id": "nope"})["error"] == "not_found"
     screen = display(app, token)

@@ -2,7 +2,8 @@
 
 An entry names the session by its public id, not by a foreign key, so it outlives the session: when a
 session is deleted its entries stay, and none of them holds the patient's identity (no patient
-reference, no token, no free text). The clinician reads the log of their own sessions.
+reference, no token, no free text). Every clinician of a practice reads the log of the practice's
+sessions; each entry says which clinician acted.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ ACTIONS = {
     "results_csv": "exported the results (CSV)",
     "trials_csv": "exported the trials (CSV)",
     "fhir_export": "exported FHIR",
-    "history_view": "viewed the patient's history",
+    "history_view": "viewed the patient's page and history",
+    "patient_updated": "changed the patient's details",
     "export_all_results": "exported all results (CSV)",
     "export_all_trials": "exported all trials (CSV)",
     "audit_view": "read this audit log",
@@ -62,8 +64,10 @@ class AuditEntry(db.Model):
     session_public_id: Mapped[str] = mapped_column(String(32), index=True)
     # The acting clinician; None for the server itself (retention).
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), index=True)
-    # The clinician owning the session (kept after deletion, so they can still read its log).
+    # The clinician who created the session.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), index=True)
+    # The practice of the session's patient: its clinicians read the log (also after deletion).
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -80,6 +84,7 @@ def record(session, action: str, clinician_id: int | None, **detail: Any) -> Aud
         session_public_id=session.public_id,
         clinician_id=clinician_id,
         owner_id=session.clinician_id,
+        practice_id=session.patient.practice_id,
         action=action,
         detail=detail,
         created_at=utcnow(),
@@ -98,11 +103,11 @@ def viewed(session, action: str) -> None:
     db.session.commit()
 
 
-def entries_for(public_id: str, owner_id: int) -> list[AuditEntry]:
+def entries_for(public_id: str, practice_id: int) -> list[AuditEntry]:
     return list(
         db.session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.session_public_id == public_id, AuditEntry.owner_id == owner_id)
+            .where(AuditEntry.session_public_id == public_id, AuditEntry.practice_id == practice_id)
             .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         )
     )
@@ -128,11 +133,11 @@ def _rows(entries: list[AuditEntry]) -> list[dict]:
 @bp.get("/audit")
 @login_required
 def all_audit():
-    """Every entry of every session this clinician owns or owned (deleted ones included), newest first."""
+    """Every entry of every session of the clinician's practice (deleted ones included), newest first."""
     entries = list(
         db.session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.owner_id == current_user.id)
+            .where(AuditEntry.practice_id == current_user.practice_id)
             .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
             .limit(ALL_AUDIT_LIMIT)
         )
@@ -154,10 +159,11 @@ ALL_AUDIT_LIMIT = 1000
 def session_audit(public_id: str):
     """Who did what with this session, newest first (also after the session was deleted)."""
     from webapp.models import TestSession
+    from webapp.practice import in_practice
 
-    entries = entries_for(public_id, current_user.id)
+    entries = entries_for(public_id, current_user.practice_id)
     session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
-    if session is not None and session.clinician_id != current_user.id:
+    if session is not None and not in_practice(session):
         abort(404)
     if session is None and not entries:
         abort(404)

@@ -21,6 +21,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+class Practice(db.Model):
+    """A practice: its clinicians share its patients and tests (webapp/practice.py)."""
+
+    __tablename__ = "practice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinicians: Mapped[list[Clinician]] = relationship(back_populates="practice", order_by="Clinician.id")
+    patients: Mapped[list[Patient]] = relationship(back_populates="practice")
+
+
 class Clinician(UserMixin, db.Model):
     __tablename__ = "clinician"
 
@@ -28,12 +41,55 @@ class Clinician(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    # The practice's admin (its first clinician) invites colleagues into it.
+    is_practice_admin: Mapped[bool] = mapped_column(default=False)
     # The IANA time zone the clinician's pages show times in (their browser's, sent once; or chosen).
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # The clinician's own invite e-mail text (webapp/mail.py, DEFAULT_MESSAGE has the placeholders).
     invite_message: Mapped[str | None] = mapped_column(Text)
 
+    practice: Mapped[Practice] = relationship(back_populates="clinicians")
     sessions: Mapped[list[TestSession]] = relationship(back_populates="clinician")
+
+
+class Patient(db.Model):
+    """A patient of a practice: the practice's own reference (unique in the practice) and, only if the
+    clinician gives them, a name, a year of birth and an e-mail address for invites."""
+
+    __tablename__ = "patient"
+    __table_args__ = (UniqueConstraint("practice_id", "reference", name="uq_patient_practice_reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)  # in URLs: no identity, no count
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str | None] = mapped_column(String(120))
+    birth_year: Mapped[int | None]
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    practice: Mapped[Practice] = relationship(back_populates="patients")
+    sessions: Mapped[list[TestSession]] = relationship(back_populates="patient", order_by="TestSession.id")
+
+
+class PracticeInvite(db.Model):
+    """A link the practice's admin made for a colleague to join the practice with their own
+    password; only its SHA-256 hash is stored, it works once and expires."""
+
+    __tablename__ = "practice_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    practice: Mapped[Practice] = relationship()
 
 
 class TestSession(db.Model):
@@ -44,7 +100,9 @@ class TestSession(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)  # who created it
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # The patient's reference when the test was made (a patient's reference never changes).
     patient_reference: Mapped[str] = mapped_column(String(120))
     # {eyes, optotype_set, procedure, correction, setup, answer_mode}
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -80,6 +138,7 @@ class TestSession(db.Model):
     pad_sid: Mapped[str | None] = mapped_column(String(64), index=True)
 
     clinician: Mapped[Clinician] = relationship(back_populates="sessions")
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
     eye_tests: Mapped[list[EyeTest]] = relationship(
         back_populates="session", order_by="EyeTest.order_index", cascade="all, delete-orphan"
     )

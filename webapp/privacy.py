@@ -1,7 +1,7 @@
 """Deleting a patient's data: one session at a time by its clinician (after a confirmation), and every
 session older than the retention period (VISUS_RETENTION_DAYS) by `flask --app webapp purge-expired`
-and when `python3 server.py` starts (webapp/startup.py). Deleting a session deletes its eyes, trials, calibrations and events; its audit
-entries stay (they hold no patient identity) with one more saying who deleted it."""
+and when `python3 server.py` starts (webapp/startup.py). Deleting a session deletes its eyes, trials, calibrations and events, and its patient's record when it was
+their last test; its audit entries stay (they hold no patient identity) with one more saying who deleted it."""
 
 from __future__ import annotations
 
@@ -36,7 +36,11 @@ def delete_session(session: TestSession, clinician_id: int | None, action: str =
     """Delete the session and everything under it, record who did it; commits."""
     sids = (session.display_sid, session.pad_sid)
     audit.record(session, action, clinician_id)
+    patient = session.patient
     db.session.delete(session)  # cascades: eye tests -> trials, calibrations, events
+    db.session.flush()
+    if not db.session.scalar(select(TestSession.id).where(TestSession.patient_id == patient.id).limit(1)):
+        db.session.delete(patient)  # their last test: the record (reference, name, ...) was kept for it only
     db.session.commit()
     forget_deleted(db.session)  # SQLite: nothing of it left in the write-ahead log
     db.session.commit()

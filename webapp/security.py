@@ -286,6 +286,8 @@ def init_app(app: Flask) -> None:
         ],
         "patient.test_page": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
         "patient.pad": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
+        # A colleague's invite link (webapp/practice.py): only links that do not work are counted.
+        "practice.join": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, None)],
     }
     for endpoint, rules in limits.items():
         for key, default, methods, key_func, message, exempt_when in rules:

@@ -5,66 +5,13 @@ test-artifacts/report-history.png (the patient's history)."""
 
 from __future__ import annotations
 
-import queue
-
 import pytest
-import socketio
 
-from devtools.patient_links import invite_headers
 from tests.support.flows import create_test, serious_violations, sign_in
+from tests.support.scripted import run_patient
 from tests.support.server import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-CALIBRATION = {
-    "css_px_per_mm": 4.0,
-    "device_pixel_ratio": 1.0,
-    "viewport_css_px": [1280, 800],
-    "scale_method": "card",
-    "distance": {"method": "tape", "distance_mm": 3000},
-    "user_agent": "e2e scripted display",
-}
-
-
-def run_patient(base_url: str, invite_url: str, reads_above: float) -> int:
-    """The patient's display over a websocket: reads every row larger than `reads_above`, both eyes.
-    Returns the number of trials answered."""
-    token = invite_url.rsplit("/t/", 1)[1]
-    events: queue.Queue = queue.Queue()
-    client = socketio.Client(reconnection=False)
-    for name in ("stimulus", "eye_done", "test_done"):
-        client.on(name, lambda data, name=name: events.put((name, data)), namespace="/patient")
-    client.connect(
-        base_url,
-        namespaces=["/patient"],
-        transports=["websocket"],
-        auth={"device": "display"},
-        headers=invite_headers(base_url, token),
-    )
-    answered = 0
-    try:
-        for event, payload in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
-            ack = client.call(event, payload, namespace="/patient", timeout=10)
-            assert ack["ok"], ack
-        while True:
-            name, data = events.get(timeout=15)  # each answer is followed by a stimulus or an end
-            if name == "stimulus":
-                read = data["logmar"] > reads_above
-                responses = list(data["optotypes"]) if read else [None] * len(data["optotypes"])
-                ack = client.call(
-                    "answer",
-                    {"trial_id": data["trial_id"], "seq": data["seq"], "responses": responses, "response_time_ms": 900},
-                    namespace="/patient",
-                    timeout=10,
-                )
-                assert ack["ok"], ack
-                answered += 1
-            elif name == "eye_done" and data["next_eye"]:
-                assert client.call("ready", {}, namespace="/patient", timeout=10)["ok"]
-            elif name == "test_done":
-                return answered
-    finally:
-        client.disconnect()
 
 
 def test_report_on_screen_and_printed(new_context, live_server, shots):

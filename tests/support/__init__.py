@@ -6,6 +6,8 @@
 - clients.py: clients of a real server process (requests, python-socketio recorders);
 - server.py: `python server.py` for a test (devtools.servers), its log kept, its stored answers read;
 - browser.py, flows.py: Debian's Chromium and the pages' common steps for the browser tests;
+- scripted.py: a patient's display scripted over a websocket of the real server (finished tests);
+- migration_data.py: a real database taken to the revision before practices and brought back up;
 - svgraster.py: a small rasteriser of the optotypes' SVG paths.
 
 Starting processes (`python server.py`, PostgreSQL, Redis, nginx) is devtools/ (shared with bench/).

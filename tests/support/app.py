@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from webapp import create_app
 
@@ -103,6 +103,25 @@ def login(client, email="doc@example.org", password=PASSWORD):
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 302, response.data
     return client
+
+
+COLLEAGUE = "colleague@example.org"  # a second clinician of the first clinician's practice
+
+
+def invite_colleague(admin_client, email=COLLEAGUE) -> str:
+    """The practice's admin makes a colleague's invite link on the practice page; returns its path."""
+    response = admin_client.post("/practice/invites", data={"email": email})
+    assert response.status_code == 200, response.data[:2000]
+    url = re.search(r'id="colleague-link"[^>]*value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    return "/join/" + url.rsplit("/join/", 1)[1]
+
+
+def add_colleague(app, admin_client, email=COLLEAGUE, password=PASSWORD):
+    """A colleague joins the admin's practice through the invite link; returns their signed-in client."""
+    colleague = app.test_client()
+    response = colleague.post(invite_colleague(admin_client, email), data={"password": password, "confirm": password})
+    assert response.status_code == 302, response.data[:2000]
+    return colleague
 
 
 def create_test(client, **overrides):
@@ -213,7 +232,19 @@ def page_urls(app, client):
     """Every GET route, filled in with a real session and real tokens."""
     public_id, token = create_test(client)
     pad_token = pad_token_from_state(display(app, token).last("state"))
-    values = {"public_id": public_id, "token": token, "pad_token": pad_token, "path:filename": "css/visus.css"}
+    from webapp.extensions import db
+    from webapp.models import TestSession
+
+    with app.app_context():
+        patient_id = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id)).patient.public_id
+    values = {
+        "public_id": public_id,
+        "patient_id": patient_id,
+        "token": token,
+        "pad_token": pad_token,
+        "path:filename": "css/visus.css",
+        "int:invite_id": "1",
+    }
     urls = []
     for path, methods in rules(app):
         if "GET" in methods:

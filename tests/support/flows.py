@@ -26,7 +26,16 @@ def sign_in(page, base_url: str) -> None:
 
 
 def create_test(page, base_url: str, reference: str | None = None, **choices) -> tuple[str, str]:
-    """Fill the new-test form; returns (invite URL, session public id)."""
+    """Fill the new-test form (a new patient by `reference`); returns (invite URL, session public id)."""
+    page.goto(f"{base_url}/sessions/new")
+    # Each test its own patient: reports that gather a patient's earlier visits stay per test.
+    page.fill('input[name="patient_reference"]', reference or f"E2E patient {secrets.token_hex(3)}")
+    return submit_new_test(page, **choices)
+
+
+def submit_new_test(page, **choices) -> tuple[str, str]:
+    """On the new-test form with its patient set: choose the settings, create; returns (invite URL,
+    session public id)."""
     show_results = bool(choices.pop("show_results", False))
     contact_line = choices.pop("contact_line", None)
     settings = {
@@ -39,16 +48,13 @@ def create_test(page, base_url: str, reference: str | None = None, **choices) ->
         "answer_mode": "patient",
         **choices,
     }
-    page.goto(f"{base_url}/sessions/new")
-    # Each test its own patient: reports that gather a patient's earlier visits stay per test.
-    page.fill('input[name="patient_reference"]', reference or f"E2E patient {secrets.token_hex(3)}")
     for name, value in settings.items():
         page.check(f'input[name="{name}"][value="{value}"]')
     if show_results:
         page.check('input[name="show_results"]')
     if contact_line is not None:
         page.fill('input[name="contact_line"]', contact_line)
-    page.click('main [type="submit"]')
+    page.click('main [name="submit"]')  # (the patient search's "Find" comes first)
     page.wait_for_selector("[data-invite-url]")
     invite_url = page.input_value("[data-invite-url]")
     public_id = page.get_attribute("[data-session-id]", "data-session-id")

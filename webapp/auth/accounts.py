@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db, login_manager
-from webapp.models import Clinician
+from webapp.models import Clinician, Practice
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS_PATH = Path(__file__).with_name("data") / "common-passwords.txt.gz"  # source: data/README.md
@@ -68,19 +68,34 @@ def clinician_count() -> int:
     return db.session.scalar(select(func.count(Clinician.id))) or 0
 
 
-def create_clinician(email: str, password: str) -> Clinician:
-    email = normalise_email(email)
+def account_problem(email: str, password: str) -> AccountError | None:
+    """Why an account with this (normalised) e-mail and password cannot be created, or None."""
     if problem := email_problem(email):
-        raise AccountError(problem, "email")
+        return AccountError(problem, "email")
     if problem := password_problem(password):
-        raise AccountError(problem, "password")
+        return AccountError(problem, "password")
     if db.session.scalar(select(Clinician).where(Clinician.email == email)):
-        raise AccountError(f"A clinician with the email {email} already exists.")
+        return AccountError(f"A clinician with the email {email} already exists.")
+    return None
+
+
+def create_clinician(email: str, password: str, practice: Practice | None = None, commit: bool = True) -> Clinician:
+    """A clinician of `practice`; without one, a new practice they own (its admin), named after them
+    until they rename it."""
+    email = normalise_email(email)
+    if error := account_problem(email, password):
+        raise error
+    if practice is None:
+        practice = Practice(name=f"Practice of {email}"[:120])
     clinician = Clinician(
-        email=email, password_hash=generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+        email=email,
+        password_hash=generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"]),
+        practice=practice,
+        is_practice_admin=not practice.clinicians,
     )
     db.session.add(clinician)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return clinician
 
 

@@ -11,8 +11,9 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class SetupForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+class NewPasswordForm(FlaskForm):
+    """A new account's password, typed twice (the rules themselves: webapp/auth/accounts.py)."""
+
     password = PasswordField(
         "Password",
         validators=[
@@ -23,6 +24,10 @@ class SetupForm(FlaskForm):
     confirm = PasswordField(
         "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
     )
+
+
+class SetupForm(NewPasswordForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     submit = SubmitField("Create the account")
 
 

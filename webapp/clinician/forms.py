@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
@@ -18,10 +18,37 @@ def options(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class NewTestForm(FlaskForm):
+class PatientDetailsForm(FlaskForm):
+    """A patient's optional details (the new-test form's new patient, the patient page's edit)."""
+
+    patient_name = StringField("Name (optional)", validators=[Optional(), Length(max=120)])
+    birth_year = StringField(
+        "Year of birth (optional)",
+        validators=[Optional()],  # checked in webapp/patients.py
+        render_kw={"inputmode": "numeric"},
+    )
+    patient_email = EmailField("E-mail for invites (optional)", validators=[Optional(), Length(max=254)])
+
+    def patient_details(self) -> dict:
+        return {
+            "name": self.patient_name.data,
+            "birth_year": self.birth_year.data,
+            "contact_email": self.patient_email.data,
+        }
+
+
+class PatientEditForm(PatientDetailsForm):
+    save = SubmitField("Save the details")
+
+
+class NewTestForm(PatientDetailsForm):
+    # The patient: one of the practice's (found by `patient_query`, chosen by its public id) or a new one.
+    patient_query = StringField("Find a patient of the practice (reference or name)", validators=[Length(max=120)])
+    find = SubmitField("Find")
+    patient_id = StringField("Patient", validators=[Optional(), Length(max=32)])
     patient_reference = StringField(
-        "Patient reference (a display name or your own reference; nothing more)",
-        validators=[DataRequired(message="Give a name or reference you will recognise."), Length(max=120)],
+        "Reference (your practice's own, unique in the practice; no more than you need)",
+        validators=[Optional(), Length(max=120)],
     )
     eyes = RadioField(
         "Eyes and order",

@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import audit, credentials, mail, plots, tokens
+from webapp import audit, credentials, mail, patients, plots, tokens
 from webapp import serializers as p
 from webapp.auth.accounts import clinician_count
 from webapp.clinician import bp
@@ -15,19 +15,20 @@ from webapp.live import commands
 from webapp.live.common import send
 from webapp.live.outbox import Outbox
 from webapp.live.phases import CLOSED
-from webapp.models import TestSession, utcnow
+from webapp.models import Patient, TestSession, utcnow
+from webapp.practice import in_practice, practice_patients, practice_sessions
 
 
 @bp.get("/")
 def dashboard():
-    """The clinician's tests, with each one's state; filtered by state and by the patient's reference
+    """The practice's tests, with each one's state; filtered by state and by the patient's reference
     (?state=expired&q=smith). Anonymous visitors get the landing page."""
     if not current_user.is_authenticated:
         return render_template("index.html", needs_setup=clinician_count() == 0)
     query = (request.args.get("q") or "").strip()[:120]
     state = request.args.get("state") or ""
     state = state if state in STATES else ""
-    statement = select(TestSession).where(TestSession.clinician_id == current_user.id)
+    statement = select(TestSession).where(practice_sessions())
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(TestSession.patient_reference.ilike(f"%{escaped}%", escape="\\"))
@@ -53,8 +54,8 @@ def dashboard():
 
 def owned(public_id: str) -> TestSession:
     session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
-    if session is None or session.clinician_id != current_user.id:
-        abort(404)  # another clinician's test is not even acknowledged to exist
+    if session is None or not in_practice(session):
+        abort(404)  # another practice's test is not even acknowledged to exist
     return session
 
 
@@ -62,18 +63,73 @@ def owned(public_id: str) -> TestSession:
 @login_required
 def new_session():
     form = NewTestForm()
-    if form.validate_on_submit():
+    if (patient := submitted_patient(form)) is not None:
         session, _ = create_session(
             current_user.id,
-            form.patient_reference.data,
+            None,
             form.test_config(),
             bool(form.show_results.data),
             form.contact_line.data,
+            patient=patient,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.
         return redirect(url_for("clinician.invite", public_id=session.public_id), 303)
-    return render_template("clinician/new.html", form=form)
+    return render_template("clinician/new.html", form=form, **patient_choices(form))
+
+
+def submitted_patient(form: NewTestForm) -> Patient | None:
+    """The patient of a valid new-test POST (not committed), or None: not submitted, a search
+    ("Find"), or refused (the form's fields then hold what to fix)."""
+    if not form.is_submitted():
+        if request.args.get("patient"):  # "new test for this patient" on a patient's page
+            form.patient_id.data = request.args["patient"]
+        return None
+    valid = form.validate()
+    patient = None
+    if not form.find.data:
+        try:
+            patient = chosen_patient(form)
+        except patients.PatientError as error:
+            form[error.field].errors.append(str(error))
+    if not valid or patient is None:
+        db.session.rollback()  # a patient made for a form that is refused is not kept
+        return None
+    return patient
+
+
+def chosen_patient(form: NewTestForm) -> Patient:
+    """The patient the form names: one of the practice's by its id, else by the reference typed
+    (a new one, or the practice's patient with that reference). Not committed."""
+    if form.patient_id.data:
+        patient = db.session.scalar(
+            select(Patient).where(Patient.public_id == form.patient_id.data, practice_patients())
+        )
+        if patient is None:
+            raise patients.PatientError("That patient is not one of the practice's; find them again.", "patient_id")
+        return patient
+    if not (form.patient_reference.data or "").strip():
+        raise patients.PatientError(
+            "Choose a patient of the practice, or give a new patient's reference.", "patient_reference"
+        )
+    return patients.find_or_create(current_user.practice_id, form.patient_reference.data, **form.patient_details())
+
+
+def patient_choices(form: NewTestForm) -> dict:
+    """The patients the form offers: those found by the search, and the one already chosen."""
+    searched = bool(form.find.data and (form.patient_query.data or "").strip())
+    found = patients.search(current_user.practice_id, form.patient_query.data) if searched else []
+    chosen = None
+    if form.patient_id.data:
+        chosen = db.session.scalar(
+            select(Patient).where(Patient.public_id == form.patient_id.data, practice_patients())
+        )
+    offered = ([chosen] if chosen else []) + [p for p in found if p is not chosen]
+    return {
+        "offered": [{"id": p.public_id, "label": patients.label(p)} for p in offered],
+        "searched": searched,
+        "chosen_id": chosen.public_id if chosen else "",
+    }
 
 
 def can_reissue(session: TestSession) -> bool:
@@ -95,6 +151,7 @@ def invite_panel(session: TestSession, back: str, mail_form: InviteMailForm | No
         mail_form = InviteMailForm(
             formdata=None,
             back=back,
+            to=session.patient.contact_email,  # the patient's e-mail for invites, if the practice has it
             subject=mail.DEFAULT_SUBJECT,
             message=current_user.invite_message or mail.DEFAULT_MESSAGE,
         )

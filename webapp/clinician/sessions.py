@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import secrets
 
-from webapp import credentials, tokens
+from webapp import credentials, patients, tokens
 from webapp.extensions import db
 from webapp.live.phases import CLOSED, Status
-from webapp.models import EyeTest, TestSession, utcnow
+from webapp.models import Clinician, EyeTest, Patient, TestSession, utcnow
 
 
 def create_session(
-    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False, contact_line: str | None = None
+    clinician_id: int,
+    patient_reference: str | None,
+    config: dict,
+    show_results: bool = False,
+    contact_line: str | None = None,
+    patient: Patient | None = None,
 ) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored (the token is made
-    again from the secret key when the clinician's pages show it: webapp/credentials.py)."""
+    again from the secret key when the clinician's pages show it: webapp/credentials.py). The test is
+    for `patient`, or else the practice's patient with `patient_reference` (made if new)."""
+    if patient is None:
+        practice_id = db.session.get(Clinician, clinician_id).practice_id
+        patient = patients.find_or_create(practice_id, patient_reference or "")
     session = TestSession(
         public_id=tokens.new_public_id(),
         clinician_id=clinician_id,
-        patient_reference=patient_reference.strip(),
+        patient=patient,
+        patient_reference=patient.reference,
         config=config,
         show_results=show_results,
         contact_line=(contact_line or "").strip() or None,

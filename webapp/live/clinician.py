@@ -1,7 +1,8 @@
 """Namespace /clinician: the clinician's live view watches and steers a test.
 
 The socket is authenticated by the Flask-Login session cookie at connect. Every event names a
-session by its public id; the server checks on every event that the signed-in clinician owns it.
+session by its public id; the server checks on every event that the test is one of the signed-in
+clinician's practice (webapp/practice.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from webapp.live.common import handler
 from webapp.live.errors import LiveError
 from webapp.live.procedures import load_live_session
 from webapp.models import TestSession
+from webapp.practice import in_practice
 
 
 @socketio.on("connect", namespace=ev.CLINICIAN_NS)
@@ -33,8 +35,8 @@ def owned_session(data: dict) -> tuple[TestSession, int]:
     session = load_live_session(TestSession.public_id == data["session_id"])
     if session is None:
         raise LiveError("not_found", "There is no such test; go back to the dashboard.")
-    if session.clinician_id != current_user.id:
-        raise LiveError("forbidden", "This test belongs to another clinician.")
+    if not in_practice(session):
+        raise LiveError("forbidden", "This test belongs to another practice.")
     return session, current_user.id
 
 

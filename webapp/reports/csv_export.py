@@ -17,6 +17,7 @@ from typing import Any
 RESULT_COLUMNS = [
     "session_id",
     "patient_reference",
+    "patient_birth_year",
     "clinician",
     "session_created_utc",
     "session_status",
@@ -120,6 +121,7 @@ def result_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
         yield {
             "session_id": report["public_id"],
             "patient_reference": _text(report["patient_reference"]),
+            "patient_birth_year": _number(report["patient"]["birth_year"]),
             "clinician": _text(report["clinician"]),
             "session_created_utc": report["created_at"] or "",
             "session_status": report["status"],

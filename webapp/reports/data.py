@@ -179,6 +179,14 @@ def session_report(session: TestSession) -> dict[str, Any]:
     return {
         "public_id": session.public_id,
         "patient_reference": session.patient_reference,
+        # What exports carry of the patient: the practice's reference and, if given, the year of
+        # birth (never the name or the e-mail address, which are for the practice's own pages).
+        "patient": {
+            "id": session.patient.public_id,
+            "reference": session.patient.reference,
+            "birth_year": session.patient.birth_year,
+        },
+        "practice": {"id": session.patient.practice_id, "name": session.patient.practice.name},
         "clinician": session.clinician.email,
         "status": session.status,
         "created_at": p.iso(session.created_at),

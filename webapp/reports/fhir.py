@@ -200,8 +200,8 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         "status": "final" if result.get("finished", True) else "preliminary",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
         "code": _code(report, eye["eye"]),
-        # The patient is named by the clinician's own reference only, as display text (no Patient resource).
-        "subject": {"display": report["patient_reference"]},
+        # The Patient resource of the bundle: the practice's reference is its identifier.
+        "subject": {"reference": f"urn:uuid:{patient_resource_id(report)}", "display": report["patient_reference"]},
         "effectiveDateTime": eye["finished_at"] or report["created_at"],
         "performer": [{"display": report["clinician"]}],
         "valueQuantity": value,
@@ -219,10 +219,43 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     return observation
 
 
+def patient_resource_id(report: dict[str, Any]) -> str:
+    """The same patient gets the same id in every export (uuid5 of their stable id in the practice)."""
+    return str(uuid.uuid5(ID_NAMESPACE, f"patient:{report['patient']['id']}"))
+
+
+def practice_reference_system(report: dict[str, Any]) -> str:
+    """Identifier.system of a practice's patient references: one namespace per practice, stable."""
+    practice_id = report["practice"]["id"]
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, f'practice:{practice_id}')}"
+
+
+def patient_resource(report: dict[str, Any]) -> dict[str, Any]:
+    """The Patient: identified by the practice's reference (FHIR R4 Identifier, use "usual"), with
+    the year of birth as birthDate when the practice gave it (a FHIR date may be a year alone). No
+    name, no contact: the receiving system matches the patient by the practice's reference."""
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": patient_resource_id(report),
+        "identifier": [
+            {
+                "use": "usual",
+                "system": practice_reference_system(report),
+                "value": report["patient"]["reference"],
+                "assigner": {"display": report["practice"]["name"]},
+            }
+        ],
+    }
+    if report["patient"]["birth_year"]:
+        patient["birthDate"] = f"{report['patient']['birth_year']:04d}"
+    return patient
+
+
 def session_bundle(report: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """A collection Bundle of the session's eye Observations."""
+    """A collection Bundle: the session's Patient, then its eye Observations."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    entries = []
+    patient = patient_resource(report)
+    entries = [{"fullUrl": f"urn:uuid:{patient['id']}", "resource": patient}]
     for eye in report["eyes"]:
         observation = eye_observation(report, eye)
         if observation is not None:

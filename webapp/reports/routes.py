@@ -1,12 +1,11 @@
-"""Report, exports and history of a clinician's own test sessions (login required; another
-clinician's session is a 404, as in webapp/clinician). No patient identity goes into a URL: the
-history is reached from one of the patient's sessions."""
+"""Report and exports of the practice's test sessions (login required; another practice's session is
+a 404, as in webapp/clinician). A session's history is its patient's page (webapp/clinician/patients.py)."""
 
 from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, render_template
+from flask import Response, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,8 +13,9 @@ from webapp import audit, plots, security
 from webapp.clinician.routes import owned
 from webapp.extensions import db
 from webapp.models import TestSession
-from webapp.reports import bp, charts, csv_export, fhir, pdf
-from webapp.reports.data import DEFAULT_CHANGE_LIMIT_LOGMAR, history, session_report
+from webapp.practice import practice_sessions
+from webapp.reports import bp, csv_export, fhir, pdf
+from webapp.reports.data import session_report
 
 
 def _private(response: Response, filename: str | None = None) -> Response:
@@ -29,15 +29,13 @@ def _private(response: Response, filename: str | None = None) -> Response:
 def _own_sessions() -> list[TestSession]:
     return list(
         db.session.scalars(
-            select(TestSession)
-            .where(TestSession.clinician_id == current_user.id)
-            .order_by(TestSession.created_at, TestSession.id)
+            select(TestSession).where(practice_sessions()).order_by(TestSession.created_at, TestSession.id)
         )
     )
 
 
 def _viewed(public_id: str, action: str) -> TestSession:
-    """The clinician's own session, its viewing recorded in the audit log."""
+    """The practice's session, its viewing recorded in the audit log."""
     session = owned(public_id)
     audit.viewed(session, action)
     return session
@@ -114,21 +112,7 @@ def session_fhir(public_id: str):
 @bp.get("/sessions/<public_id>/history")
 @login_required
 def patient_history(public_id: str):
-    """Every test of this clinician with the same patient reference as this session, over time."""
-    session = _viewed(public_id, "history_view")
-    same_patient = list(
-        db.session.scalars(
-            select(TestSession).where(
-                TestSession.clinician_id == current_user.id, TestSession.patient_reference == session.patient_reference
-            )
-        )
-    )
-    limit = float(current_app.config.get("HISTORY_CHANGE_LIMIT_LOGMAR", DEFAULT_CHANGE_LIMIT_LOGMAR))
-    data = history(same_patient, limit)
-    plot_svg = charts.history_plot_svg(data["eyes"], title="logMAR over time, per eye")
-    sessions = sorted(same_patient, key=lambda s: (s.created_at, s.id), reverse=True)
-    return _private(
-        Response(
-            render_template("reports/history.html", session=session, history=data, plot_svg=plot_svg, sessions=sessions)
-        )
-    )
+    """The page of this session's patient: every test of theirs in the practice, over time."""
+    from webapp.clinician.patients import patient_page
+
+    return patient_page(owned(public_id).patient)
