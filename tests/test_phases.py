@@ -109,6 +109,11 @@ def _send(test, command):
         return test.screen.send(command, {**trial, "responses": list(pending["optotypes"])})
     if command == ev.PAGE_EVENT:
         return test.screen.send(command, {"kind": "hidden", "detail": {}})
+    if command in (ev.PRACTICE, ev.STOP):
+        return test.screen.send(command)
+    if command == ev.PRACTICE_ANSWER:
+        practice = test.stored(lambda s: s.practice) or {"id": 1}
+        return test.screen.send(command, {"practice_id": practice["id"], "response": None})
     if command == ev.NOTE:
         return test.clinician(command, text="a note")
     if command == ev.PRESENT:
@@ -135,7 +140,7 @@ def _send(test, command):
 # `score` in a test the patient answers.
 def _refused_by_payload(command, where, ack):
     return (
-        (command in (ev.DRAWN, ev.ANSWER) and ack["error"] == "stale_trial")
+        (command in (ev.DRAWN, ev.ANSWER, ev.PRACTICE_ANSWER) and ack["error"] == "stale_trial")
         or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed")
         or (command == ev.SCORE and ack["error"] == "answer_mode")
     )
