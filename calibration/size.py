@@ -122,9 +122,7 @@ MARK_TEXT_LOGMAR = 1.0
 CAP_HEIGHT_PER_EM = 0.7
 
 
-def readable_text_css_px(
-    viewing_distance_mm: float, css_px_per_mm: float, logmar: float = MARK_TEXT_LOGMAR
-) -> float:
+def readable_text_css_px(viewing_distance_mm: float, css_px_per_mm: float, logmar: float = MARK_TEXT_LOGMAR) -> float:
     """The CSS font size at which a capital letter subtends the optotype height of `logmar` at
     `viewing_distance_mm` (the text's size for a reader of that acuity)."""
     return optotype_height_css_px(logmar, viewing_distance_mm, css_px_per_mm) / CAP_HEIGHT_PER_EM

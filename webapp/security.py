@@ -267,8 +267,7 @@ def init_app(app: Flask) -> None:
     bad_links = "Too many links that do not work were opened from this network."
     bad_codes = "Too many codes that do not work were typed. Scan the square code on your test screen instead."
     bad_codes_anywhere = (
-        "Too many codes that do not work were typed on this service. "
-        "Scan the square code on your test screen instead."
+        "Too many codes that do not work were typed on this service. Scan the square code on your test screen instead."
     )
     # endpoint: [(config key, default, methods, key function, message, exempt when), ...]
     limits = {

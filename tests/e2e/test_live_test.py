@@ -150,7 +150,7 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
                 shots.take(pad, "pad-answered")
         if eye == "right":
             display.wait_for_selector('[data-action="continue"]:not([hidden])')
-            assert "left eye" in display.text_content("[data-test-message-text]")
+            assert "left eye" in display.text_content("[data-test-message]")
             message_transform = display.eval_on_selector(
                 "[data-test-message-text]", "e => getComputedStyle(e).transform"
             )

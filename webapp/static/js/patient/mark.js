@@ -15,54 +15,50 @@ export function markMessage(state, device) {
   if (!state) return null;
   const eye = state.eye;
   const cover = EYE_TO_COVER[eye];
-  const coverText = eye === "both" ? "Keep both eyes open." : `Cover your ${cover} eye.`;
   const onPhone = device === "pad";
+  const press = (button) => (onPhone ? `Press ${button} below` : `Press ${button} on your phone (or the Enter key here)`);
   const actions = state.actions || [];
+  // Titles are a few words, read from the mark; the hint says the rest.
   switch (state.phase) {
     case "ready":
       return {
         key: "start",
-        title: `${coverText} Press Start.`,
-        hint: onPhone
-          ? `Stand at your mark, ${state.calibration?.position_text || "where you measured"}. Press Start when you are there.`
-          : "Press Start on your phone when you are at your mark (or the Enter key here).",
+        title: eye === "both" ? "Keep both eyes open" : `Cover your ${cover} eye`,
+        hint: `${eye === "both" ? "We test both eyes together." : `We test your ${eye} eye.`} ` +
+          `${press("Start")} when you are at your mark${state.calibration?.position_text ? `, ${state.calibration.position_text}` : ""}.`,
       };
     case "between_eyes":
       return {
         key: "switch",
-        title: eye === "both" ? "Uncover your eye. Press Continue." : `Well done. Now cover your ${cover} eye. Press Continue.`,
-        hint: onPhone ? "Press Continue when you have switched eyes." : "Press Continue on your phone (or the Enter key here).",
+        title: eye === "both" ? "Uncover your eye" : `Now cover your ${cover} eye`,
+        hint: `Well done, that eye is finished. ${eye === "both" ? "Now we test both eyes together." : `Now we test your ${eye} eye.`} ` +
+          `${press("Continue")} when you have switched.`,
       };
     case "paused":
       if (state.paused_reason === "page_hidden" && actions.includes("ready")) {
         return {
           key: "paused",
-          title: "The test is paused. Press Continue.",
-          hint: onPhone ? "Press Continue when you are back at your mark." : "Press Continue on your phone (or the Enter key here).",
+          title: "Test paused",
+          hint: `The page was hidden or changed. ${press("Continue")} when you are back at your mark.`,
         };
       }
-      return { key: "paused", title: "The test is paused. Please wait.", hint: "Your clinician will continue it." };
+      return { key: "paused", title: "Test paused", hint: "Please wait: your clinician will continue the test." };
     case "calibrate":
-      return {
-        key: "measure",
-        title: "Please come back to the screen.",
-        hint: "The screen needs to be measured again. Follow the steps there.",
-      };
+      return { key: "measure", title: "Please come to the screen", hint: "The screen needs to be measured again." };
     case "done":
-      return { key: "finished", title: "The test is finished. Thank you!", hint: "You can close this page." };
+      return { key: "finished", title: "Finished. Thank you!", hint: "You can close this page." };
     default:
       return null;
   }
 }
 
-/** The words when the phone is lost during the test (display) and when it is back (both). */
+/** The words when the phone is lost during the test (display) and when it is back. */
 export const PHONE_LOST = {
   key: "phone-lost",
-  title: "Your phone is not connected.",
-  hint: "To connect it again, scan the square code with your phone, or type the address and the code below. " +
-    "Or answer with this computer's keyboard.",
+  title: "Phone not connected",
+  hint: "Scan this code with your phone, or type the address and code below on it. Or answer with the keyboard here.",
 };
-export const PHONE_BACK = { key: "phone-back", title: "Your phone is connected again.", hint: "" };
+export const PHONE_BACK = { key: "phone-back", title: "Phone connected again", hint: "" };
 
 /** What a tap sent, as the pad confirms it: the symbols, or a tick for a button without one. */
 export const TICK = "✓";

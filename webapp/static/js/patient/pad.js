@@ -73,8 +73,12 @@ function render() {
   const practicing = Boolean(practice && !practice.answered && !clinicianScores);
   const answerSection = find("pad-answer");
   const wasHidden = answerSection.hidden;
-  answerSection.hidden = !(answering || practicing);
-  find("pad-waiting").hidden = answering || practicing;
+  // Just sent: the keys stay where they were (disabled) until the confirmation has been seen, so
+  // the page does not jump under a finger and a second tap lands on a disabled key.
+  const keysStay = !wasHidden && server?.phase === "testing" && (blocked() || Boolean(collector.request && collector.sent));
+  answerSection.hidden = !(answering || practicing || keysStay);
+  // While a practice letter waits, Start stays at hand (the practice is optional).
+  find("pad-waiting").hidden = answering || (keysStay && !practice);
   const message = markMessage(server, "pad");
   let title = message?.title || (server?.phase === "testing" ? "Waiting for the next letter…" : "Follow the steps on the test screen.");
   let hint = message?.hint || "";
@@ -89,9 +93,10 @@ function render() {
   setText(find("pad-message"), title);
   setText(find("pad-hint-text"), hint);
   const ready = button("ready");
-  ready.hidden = !actions.includes("ready");
+  // In `testing`, `ready` only sends the trial again: nothing for the patient to press.
+  ready.hidden = !actions.includes("ready") || server?.phase === "testing";
   setText(ready, server?.phase === "ready" ? "Start" : "Continue");
-  button("practice").hidden = !actions.includes("practice") || clinicianScores;
+  button("practice").hidden = !actions.includes("practice") || clinicianScores || practicing;
   const result = store.get("practiceResult");
   setText(find("pad-practice-result"), practiceResultText(result));
   find("pad-stop").hidden = !actions.includes("stop");

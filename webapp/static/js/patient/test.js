@@ -670,6 +670,7 @@ store.addEventListener("change", (event) => {
   if (["step", "server", "stimulus", "refused"].some((key) => event.detail.changed.includes(key))) {
     renderStep();
     if (resolveStep(store.get("step")) === "prepare" && !practiceSymbol && geometry) startPractice();
+    askForPadCode();
   }
   if (event.detail.changed.includes("rangeShown")) renderDistance();
   if (event.detail.changed.includes("recalibrateReason")) renderRecalibrateReason();
