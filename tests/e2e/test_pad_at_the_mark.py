@@ -50,6 +50,7 @@ def pair_by_code(phone_context, display, base, shots, name):
 
 def tap_and_check_confirmation(pad, selector):
     """Tap, then the confirmation of what was sent is on screen, and still after a short wait."""
+    pad.wait_for_selector("[data-pad-sent-box]", state="hidden")  # the previous tap's has gone
     pad.tap(selector)
     box = pad.locator("[data-pad-sent-box]")
     assert box.is_visible()

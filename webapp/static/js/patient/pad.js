@@ -102,7 +102,7 @@ function render() {
   find("pad-stop").hidden = !actions.includes("stop");
   const waitingForSent = blocked();
   for (const key of find("pad-keys").querySelectorAll("button")) key.disabled = waitingForSent;
-  button("cannot-see").disabled = waitingForSent;
+  for (const action of ["cannot-see", "ready", "practice", "stop"]) button(action).disabled = waitingForSent;
   if (answering) {
     const count = collector.request.count || 1;
     const position = collector.responses.length + 1;
