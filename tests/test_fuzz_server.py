@@ -35,6 +35,10 @@ PATIENT_EVENTS = [
     ev.DRAWN,
     ev.ANSWER,
     ev.PAGE_EVENT,
+    ev.PRACTICE,
+    ev.PRACTICE_ANSWER,
+    ev.STOP,
+    ev.PAD_CODE,
     ev.CALL_JOIN,
     ev.CALL_REPLY,
     ev.CALL_DEVICE_MEDIA,
@@ -87,6 +91,8 @@ def payloads(event: str, public_id: str):
         )
     if event == ev.PRESENT:  # a valid size, so it reaches the test's state (e.g. a voided calibration)
         shapes.append(st.builds(lambda logmar: {"session_id": public_id, "logmar": logmar}, st.floats(-0.3, 1.0)))
+    if event == ev.STOP:  # the one valid stop ({}) would end the test, and the answers with it
+        return st.one_of(*shapes).filter(lambda payload: payload != {})
     return st.one_of(*shapes)
 
 
