@@ -26,23 +26,11 @@ from tests.support.clients import (
 )
 from tests.support.server import ServerProcess
 from webapp import events as ev
+from webapp.live import phases
 from webapp.validation import SCHEMAS
 
-PATIENT_EVENTS = [
-    ev.CONSENT,
-    ev.CALIBRATION,
-    ev.READY,
-    ev.DRAWN,
-    ev.ANSWER,
-    ev.PAGE_EVENT,
-    ev.PRACTICE,
-    ev.PRACTICE_ANSWER,
-    ev.STOP,
-    ev.PAD_CODE,
-    ev.CALL_JOIN,
-    ev.CALL_REPLY,
-    ev.CALL_DEVICE_MEDIA,
-]
+# The phase table's patient commands, then the events outside it.
+PATIENT_EVENTS = [*phases.PATIENT_COMMANDS, ev.PAD_CODE, ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
 CLINICIAN_EVENTS = sorted(set(SCHEMAS) - set(PATIENT_EVENTS))
 
 # Strings that once crashed a handler: a trial index past SQLite's 64-bit integers, non-ASCII digits.

@@ -73,18 +73,22 @@ def fits(display, selector) -> bool:
     )
 
 
-def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, server):
-    base = server.base_url
+def calibrated_display(new_context, shots, base, eyes):
+    """A clinician's new test (chart) and its display, calibrated at 3 m; (display, public id, scale)."""
     clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 900}).new_page())
     sign_in(clinician, base)
-    invite_url, public_id = create_test(clinician, base, eyes="right_left", procedure="chart")
+    invite_url, public_id = create_test(clinician, base, eyes=eyes, procedure="chart")
     clinician.goto(f"{base}/sessions/{public_id}")
-
     display = shots.watch("display", new_context(**DISPLAY).new_page())
     display.goto(invite_url)
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
-    scale = calibrate_by_clicking(display, SCALE_CSS_PX_PER_MM)
+    return display, public_id, calibrate_by_clicking(display, SCALE_CSS_PX_PER_MM)
+
+
+def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, server):
+    base = server.base_url
+    display, public_id, scale = calibrated_display(new_context, shots, base, "right_left")
 
     # Pairing: the QR code, the short address as text (not a link), and a code of 8 digits.
     display.wait_for_selector(visible("answers"))
@@ -227,16 +231,7 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
 
 
 def test_stop_from_the_phone_asks_first(new_context, shots, server):
-    base = server.base_url
-    clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 900}).new_page())
-    sign_in(clinician, base)
-    invite_url, public_id = create_test(clinician, base, eyes="right", procedure="chart")
-    clinician.goto(f"{base}/sessions/{public_id}")
-    display = shots.watch("display", new_context(**DISPLAY).new_page())
-    display.goto(invite_url)
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    calibrate_by_clicking(display, SCALE_CSS_PX_PER_MM)
+    display, public_id, _ = calibrated_display(new_context, shots, server.base_url, "right")
     display.wait_for_selector("[data-pad-qr] svg")
     pad = shots.watch("phone", new_context(**PHONE).new_page())
     pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
