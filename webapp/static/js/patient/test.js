@@ -364,7 +364,7 @@ function renderPrepare() {
   if (!server) return;
   const block = find("mark-box", "prepare");
   const atMark = server.answer_mode !== "clinician" && (server.pad_connected || server.pad_paired);
-  const message = server.pad_paired && !server.pad_connected ? PHONE_LOST : markMessage(server, "display");
+  const message = markMessage(server, "display");
   block.hidden = !atMark || !message || resolveStep(store.get("step")) !== "prepare";
   block.dataset.mirrored = String(Boolean(server.mirrored));
   setText(find("mark-title", undefined, block), message?.title || "");
