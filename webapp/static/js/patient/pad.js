@@ -96,7 +96,8 @@ function render() {
   // In `testing`, `ready` only sends the trial again: nothing for the patient to press.
   ready.hidden = !actions.includes("ready") || server?.phase === "testing";
   setText(ready, server?.phase === "ready" ? "Start" : "Continue");
-  button("practice").hidden = !actions.includes("practice") || clinicianScores || practicing;
+  // Offered before the first eye, where the test screen shows the practice letter ("Get ready").
+  button("practice").hidden = !actions.includes("practice") || server?.phase !== "ready" || clinicianScores || practicing;
   const result = store.get("practiceResult");
   setText(find("pad-practice-result"), practiceResultText(result));
   find("pad-stop").hidden = !actions.includes("stop");
