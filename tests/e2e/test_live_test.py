@@ -158,7 +158,7 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
 
     display.wait_for_selector(visible("done"))
     shots.take(display, "done")
-    pad.wait_for_selector("text=The test is finished")
+    pad.wait_for_selector("text=Finished. Thank you!")  # the words of the display, webapp/static/js/patient/mark.js
     clinician.wait_for_function("() => document.querySelectorAll('[data-eye-status=\"done\"]').length === 2")
     assert clinician.locator("[data-plot] [data-plot-trial]").count() == 4
     shots.take(clinician, "clinician-done")
