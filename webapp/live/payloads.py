@@ -15,6 +15,7 @@ from webapp.live import phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
+from webapp.patient_words import result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -59,7 +60,7 @@ def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
 
 # The practice letter is as tall as the words at the mark (a logMAR-1.0 letter at the viewing
 # distance: calibration.size.readable_text_css_px), but never more than this part of the window.
-PRACTICE_MAX_VIEWPORT_FRACTION = 0.4
+PRACTICE_MAX_VIEWPORT_FRACTION = 0.15
 
 
 def _latest_calibration(session: TestSession):
@@ -175,6 +176,14 @@ def state(
         "paused_reason": session.paused_reason,
         "show_results": show,
         "results": results(session) if show else None,
+        # The shared results as the patient reads them: plain words with the clinician's notation.
+        "results_words": [
+            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session))["text"]
+            for r in results(session)
+        ]
+        if show
+        else None,
+        "contact_line": session.contact_line,
     }
     if device == "display":
         data["pad_url"] = pad_url
