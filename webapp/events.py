@@ -17,6 +17,7 @@ PRACTICE_ANSWER = "practice_answer"
 STOP = "stop"
 # Display only: a new short code for pairing the phone at /pad (webapp/pairing.py); no phase change.
 PAD_CODE = "pad_code"
+DISTANCE_GUARD = "distance_guard"  # the webcam distance guard's numbers; also server -> /clinician
 
 # /patient, server -> client
 STATE = "state"

@@ -12,6 +12,7 @@ from typing import Any
 from acuity import notation
 from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
+from webapp.live import distance_guard
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
@@ -201,6 +202,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "calibrations": [calibration_values(c) for c in calibrations],
         "warnings": _bounded([e for e in events if e["kind"] in WARNING_KINDS]),
         "notes": [e for e in events if e["kind"] == "note"],
+        "distance_guard": distance_guard.summary(session),
     }
 
 

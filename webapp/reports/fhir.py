@@ -187,6 +187,9 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
                 },
             )
         )
+    guard = report.get("distance_guard")
+    if guard:
+        components.append(_component("Viewing distance check (webcam)", valueString=guard["text"]))
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     if not result.get("finished", True):
         notes.append({"text": "The test was ended before the procedure finished; the value is the estimate so far."})

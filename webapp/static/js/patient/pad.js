@@ -9,6 +9,7 @@ import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLab
 import { DeviceCall } from "../call.js";
 import { markMessage, TICK } from "./mark.js";
 import { Voice } from "./voice.js";
+import { distancePauseMessage } from "./distance-guard.js";
 
 // No token in this page: the pad link (or the code typed at /pad) was exchanged for an HttpOnly
 // cookie (docs/protocol.md, section 1), which the socket's handshake sends; a reloaded or reopened
@@ -82,6 +83,7 @@ function render() {
   const message = markMessage(server, "pad");
   let title = message?.title || (server?.phase === "testing" ? "Waiting for the next letter…" : "Follow the steps on the test screen.");
   let hint = message?.hint || "";
+  if (server?.phase === "paused" && server.paused_reason === "distance") hint = distancePauseMessage(server);
   if (server?.phase === "welcome" || server?.phase === "calibrate") {
     title = "Follow the steps on the test screen.";
     hint = "The buttons will appear here when the test starts. Keep this phone with you.";

@@ -15,6 +15,7 @@ import { Voice } from "./voice.js";
 import {
   forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, undoZoomKeys,
 } from "./setup-words.js";
+import { DistanceGuard, distancePauseMessage } from "./distance-guard.js";
 
 const STEPS = ["welcome", "scale", "distance", "answers", "prepare", "test", "done"];
 // Which local steps may be on screen in each server phase (the first is the default).
@@ -56,6 +57,7 @@ let geometry = null;
 
 const socket = connect("/patient", { device: "display" });
 new DeviceCall(socket, "display"); // the video call with the clinician, when they start one
+const distanceGuard = new DistanceGuard(socket); // the webcam distance check, when the patient allows it
 
 // ---------------------------------------------------------------- messages
 
@@ -638,6 +640,9 @@ function testScreenMessage() {
   if (server.phase === "testing") {
     return store.get("stimulus") ? null : { key: "wait", title: "Please wait for the next letter…", hint: "" };
   }
+  if (server.phase === "paused" && server.paused_reason === "distance") {
+    return { key: "paused", title: "Test paused", hint: distancePauseMessage(server) };
+  }
   return markMessage(server, "display");
 }
 
@@ -736,6 +741,7 @@ function applyState(state) {
   store.update({ server: state });
   applyPractice(state.practice);
   padConnectionChanged(previous, state);
+  distanceGuard.update(state);
   if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
     store.update({ step: "scale", rangeShown: false });
   }
