@@ -2,7 +2,7 @@
 letter the server chose
 
 Revision ID: 8d4f2b6a1c93
-Revises: 8c3f6a1d2e57
+Revises: 9d4e2b7c1f30
 Create Date: 2026-12-01 14:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d4f2b6a1c93'
-down_revision = '8c3f6a1d2e57'
+down_revision = '9d4e2b7c1f30'
 branch_labels = None
 depends_on = None
 
