@@ -110,3 +110,19 @@ def logmar_from_height_css_px(height_css_px: float, viewing_distance_mm: float, 
     """The logMAR of an optotype drawn `height_css_px` tall (inverse of `optotype_height_css_px`)."""
     height = positive_number(height_css_px, "height_css_px", "CSS px")
     return logmar_from_height_mm(height / check_css_px_per_mm(css_px_per_mm), viewing_distance_mm)
+
+
+# Words the patient reads from where they stand (the display's messages at the mark) are sized so
+# that someone who sees 6/60 (logMAR 1.0, the usual limit of a chart's top line) reads them at the
+# viewing distance: a capital letter as tall as a logMAR-1.0 optotype, 5 arcmin x 10^1.0 = 50 arcmin
+# (ISO 8596; the same rule as `optotype_height_mm`). A font's capital letters are about 0.7 of its
+# size (cap height / em: Helvetica and Arial 0.716, DejaVu Sans 0.729, Roboto 0.711, from the
+# fonts' OS/2 sCapHeight); 0.7 errs on the large side.
+MARK_TEXT_LOGMAR = 1.0
+CAP_HEIGHT_PER_EM = 0.7
+
+
+def readable_text_css_px(viewing_distance_mm: float, css_px_per_mm: float, logmar: float = MARK_TEXT_LOGMAR) -> float:
+    """The CSS font size at which a capital letter subtends the optotype height of `logmar` at
+    `viewing_distance_mm` (the text's size for a reader of that acuity)."""
+    return optotype_height_css_px(logmar, viewing_distance_mm, css_px_per_mm) / CAP_HEIGHT_PER_EM

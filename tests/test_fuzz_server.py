@@ -26,20 +26,11 @@ from tests.support.clients import (
 )
 from tests.support.server import ServerProcess
 from webapp import events as ev
+from webapp.live import phases
 from webapp.validation import SCHEMAS
 
-PATIENT_EVENTS = [
-    ev.CONSENT,
-    ev.CALIBRATION,
-    ev.READY,
-    ev.DRAWN,
-    ev.ANSWER,
-    ev.PAGE_EVENT,
-    ev.DISTANCE_GUARD,
-    ev.CALL_JOIN,
-    ev.CALL_REPLY,
-    ev.CALL_DEVICE_MEDIA,
-]
+# The phase table's patient commands, then the events outside it.
+PATIENT_EVENTS = [*phases.PATIENT_COMMANDS, ev.PAD_CODE, ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
 CLINICIAN_EVENTS = sorted(set(SCHEMAS) - set(PATIENT_EVENTS))
 
 # Strings that once crashed a handler: a trial index past SQLite's 64-bit integers, non-ASCII digits.
@@ -88,6 +79,8 @@ def payloads(event: str, public_id: str):
         )
     if event == ev.PRESENT:  # a valid size, so it reaches the test's state (e.g. a voided calibration)
         shapes.append(st.builds(lambda logmar: {"session_id": public_id, "logmar": logmar}, st.floats(-0.3, 1.0)))
+    if event == ev.STOP:  # the one valid stop ({}) would end the test, and the answers with it
+        return st.one_of(*shapes).filter(lambda payload: payload != {})
     return st.one_of(*shapes)
 
 

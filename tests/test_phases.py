@@ -112,6 +112,11 @@ def _send(test, command):
         return test.screen.send(command, {**trial, "responses": list(pending["optotypes"])})
     if command == ev.PAGE_EVENT:
         return test.screen.send(command, {"kind": "hidden", "detail": {}})
+    if command in (ev.PRACTICE, ev.STOP):
+        return test.screen.send(command)
+    if command == ev.PRACTICE_ANSWER:
+        practice = test.stored(lambda s: s.practice) or {"id": 1}
+        return test.screen.send(command, {"practice_id": practice["id"], "response": None})
     if command == ev.DISTANCE_GUARD:  # back at the mark where a reference is kept, else the reference
         kind = "sample" if test.stored(lambda s: (s.distance_guard or {}).get("reference_spacing_px")) else "reference"
         return test.screen.send(command, {"kind": kind, "eye_spacing_px": 30.0})
@@ -141,7 +146,7 @@ def _send(test, command):
 # `score` in a test the patient answers.
 def _refused_by_payload(command, where, ack):
     return (
-        (command in (ev.DRAWN, ev.ANSWER) and ack["error"] == "stale_trial")
+        (command in (ev.DRAWN, ev.ANSWER, ev.PRACTICE_ANSWER) and ack["error"] == "stale_trial")
         or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed")
         or (command == ev.SCORE and ack["error"] == "answer_mode")
         or (command == ev.DISTANCE_GUARD and ack["error"] == "recalibration_needed")

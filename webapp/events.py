@@ -10,6 +10,13 @@ READY = "ready"
 DRAWN = "drawn"
 ANSWER = "answer"
 PAGE_EVENT = "page_event"
+# From the patient's mark (the pad, or the display's keyboard): the practice letter and its answer,
+# and stopping the test. `practice` is also server -> display (the letter to draw).
+PRACTICE = "practice"
+PRACTICE_ANSWER = "practice_answer"
+STOP = "stop"
+# Display only: a new short code for pairing the phone at /pad (webapp/pairing.py); no phase change.
+PAD_CODE = "pad_code"
 DISTANCE_GUARD = "distance_guard"  # the webcam distance guard's numbers; also server -> /clinician
 
 # /patient, server -> client
@@ -23,6 +30,8 @@ EYE_DONE = "eye_done"
 TEST_DONE = "test_done"
 ERROR = "error"
 DEVICE_STATUS = "device_status"
+PRACTICE_REQUEST = "practice_request"  # pad: answer buttons for the practice letter (never the letter)
+PRACTICE_RESULT = "practice_result"  # both devices: whether the practice answer was right
 
 # /clinician, client -> server
 WATCH = "watch"

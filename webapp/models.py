@@ -127,6 +127,13 @@ class TestSession(db.Model):
     # When the invite link was exchanged for the display's credential (it works once); the pad link
     # is single-use by its nonce being renewed at the exchange (webapp/patient/credentials.py).
     invite_used_at: Mapped[datetime | None]
+    # The short pairing code the display shows (typed at /pad): only its HMAC is stored, with its
+    # expiry; cleared when used, when the pad connects, or when a new one is issued (webapp/pairing.py).
+    pad_code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    pad_code_expires_at: Mapped[datetime | None]
+    # The practice letter before an eye starts, chosen by the server: {id, symbol, response, correct};
+    # not a trial, cleared when the eye starts (webapp/live/commands.py, practice).
+    practice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     consent_at: Mapped[datetime | None]
     current_eye_index: Mapped[int] = mapped_column(default=0)

@@ -34,6 +34,14 @@ DISPLAY_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
 LOGIN_LIMIT = "10 per minute;60 per hour"
 LOGIN_ACCOUNT_LIMIT = "20 per minute;100 per hour"
 LINK_LOOKUP_LIMIT = "30 per minute;300 per hour"
+# The phone's pairing code (webapp/pairing.py, 8 digits): failed attempts per client address, per
+# code typed (keyed by what is guessed: many addresses trying one code) and in all (a guesser on
+# many addresses). The total is what bounds a guesser's chance; docs/security.md has the arithmetic.
+# No attempt is exempt, not even a right code: over a limit a right and a wrong code get the same
+# answer, or the limit would tell a guesser which code works.
+PAD_CODE_ADDRESS_LIMIT = "10 per minute;30 per hour"
+PAD_CODE_VALUE_LIMIT = "3 per hour"
+PAD_CODE_TOTAL_LIMIT = "100 per hour"
 # Invite e-mails per clinician account, every one counted: a taken-over account cannot send much
 # through the practice's mail server (a busy day is a few dozen invites).
 INVITE_MAIL_LIMIT = "20 per minute;200 per day"
@@ -268,6 +276,10 @@ def init_app(app: Flask) -> None:
     # The limits are put on the registered views here, so the views' modules stay as they are.
     signing_in = "Too many failed sign-ins with this e-mail address."
     bad_links = "Too many links that do not work were opened from this network."
+    bad_codes = "Too many codes that do not work were typed. Scan the square code on your test screen instead."
+    bad_codes_anywhere = (
+        "Too many codes that do not work were typed on this service. Scan the square code on your test screen instead."
+    )
     # endpoint: [(config key, default, methods, key function, message, exempt when), ...]
     limits = {
         "auth.login": [
@@ -288,6 +300,11 @@ def init_app(app: Flask) -> None:
         "patient.pad": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, _link_works)],
         # A colleague's invite link (webapp/practice.py): only links that do not work are counted.
         "practice.join": [("LINK_RATE_LIMIT", LINK_LOOKUP_LIMIT, None, get_remote_address, bad_links, None)],
+        "patient.pad_code": [
+            ("PAD_CODE_ADDRESS_LIMIT", PAD_CODE_ADDRESS_LIMIT, ["POST"], get_remote_address, bad_codes, None),
+            ("PAD_CODE_VALUE_LIMIT", PAD_CODE_VALUE_LIMIT, ["POST"], _typed_code, bad_codes, None),
+            ("PAD_CODE_TOTAL_LIMIT", PAD_CODE_TOTAL_LIMIT, ["POST"], _everyone, bad_codes_anywhere, None),
+        ],
     }
     for endpoint, rules in limits.items():
         for key, default, methods, key_func, message, exempt_when in rules:
@@ -331,6 +348,17 @@ def _clinician() -> str:
 
 def _email_and_address() -> str:
     return f"{_email()}|{get_remote_address()}"
+
+
+def _typed_code() -> str:
+    """The pairing code typed, as webapp/pairing.py reads it (anything else is one key)."""
+    from webapp.pairing import normalise  # the app's modules import this one
+
+    return "pad-code:" + (normalise(request.form.get("code")) or "not-a-code")
+
+
+def _everyone() -> str:
+    return "everyone"
 
 
 def _link_works() -> bool:

@@ -201,6 +201,13 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "kind": Field("str", choices=("hidden", "visible", "fullscreen_exit", "fullscreen_enter", "resize", "zoom")),
         "detail": Field("scalar_dict", required=False),
     },
+    ev.PRACTICE: {},
+    ev.PRACTICE_ANSWER: {
+        "practice_id": Field("int", low=1, high=1_000_000),
+        "response": Field("symbol_or_null", nullable=True),
+    },
+    ev.STOP: {},
+    ev.PAD_CODE: {},
     ev.DISTANCE_GUARD: {
         "kind": Field("str", choices=("reference", "sample", "off")),
         # the eyes' spacing in camera px (a median over about a second); null: no face in view

@@ -86,12 +86,9 @@ def test_keyboard_only_patient_and_no_serious_axe_violations(new_context, live_s
     pad.goto(pad_url)
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
     check(pad, "pad")
+    display.wait_for_selector(visible("prepare"))  # paired: the display moves on by itself
     pad.close()  # this patient answers with the keyboard
-    display.wait_for_selector('[data-pad-status][data-on="false"]')
-    tab_to(display, '[data-action="answers-done"]')
-    keys.press("Enter")
-
-    display.wait_for_selector(visible("prepare"))
+    display.wait_for_selector('[data-mark-box="prepare"]:not([hidden])')
     display.wait_for_selector("[data-practice-keys] button")
     check(display, "prepare")
     # Practice with a key: the feedback says right or what it was.

@@ -53,7 +53,7 @@ def test_adaptive_next_eye_then_end(new_context, live_server, shots):
     clinician.once("dialog", lambda dialog: dialog.accept())
     clinician.click('[data-control="next_eye"]')
     display.wait_for_selector('[data-action="continue"]:not([hidden])')
-    assert "right eye" in display.text_content("[data-test-message-text]")
+    assert "right eye" in display.text_content("[data-test-message]")
     clinician.wait_for_selector('[data-eye-status="done"]')
     display.click('[data-action="continue"]')
     answer_one(display, clinician, 4, seq, css_px_per_mm)

@@ -48,7 +48,7 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     # Pause and resume.
     clinician.click('[data-control="pause"]')
     display.wait_for_selector("[data-test-message]:not([hidden])")
-    assert "paused" in display.text_content("[data-test-message-text]")
+    assert "paused" in display.text_content("[data-test-message]")
     clinician.wait_for_selector('[data-control="resume"]:not([disabled])')
     shots.take(display, "paused", full_page=False)
     clinician.click('[data-control="resume"]')
@@ -57,7 +57,7 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     # The patient's page is hidden (another app in front): the test pauses until they say Continue.
     display.evaluate(HIDE)
     display.wait_for_selector('[data-action="continue"]:not([hidden])')
-    assert "page was hidden" in display.text_content("[data-test-message-text]")
+    assert "page was hidden" in display.text_content("[data-test-message]")
     clinician.wait_for_selector('[data-event-kind="hidden"]')
     clinician.wait_for_function(
         "() => document.querySelector('[data-phase]').textContent.includes('test page went to the background')"

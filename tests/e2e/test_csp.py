@@ -51,7 +51,7 @@ def test_patient_and_clinician_pages_need_nothing_a_strict_csp_forbids(new_conte
     )
     pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
-    display.click('[data-action="answers-done"]')
+    display.wait_for_selector('[data-step="prepare"]:not([hidden])')  # paired: the display moves on by itself
     display.click('[data-action="ready"]')
     display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
     pad.wait_for_selector("[data-pad-answer]:not([hidden])")

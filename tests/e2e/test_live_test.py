@@ -86,13 +86,11 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
     pad = shots.watch("pad", phone_context.new_page())
     pad.goto(pad_url)
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
-    display.wait_for_selector('[data-pad-status][data-on="true"]')
     clinician.wait_for_selector('[data-device="pad"][data-on="true"]')
-    shots.take(display, "paired")
     shots.take(pad, "pad-waiting")
-    display.click('[data-action="answers-done"]')
-
+    # Paired: the display moves on to "Get ready" by itself (the patient may already be at the phone).
     display.wait_for_selector(visible("prepare"))
+    shots.take(display, "paired")
     assert display.text_content("[data-cover-eye]") == "left"
     shots.take(display, "prepare")
     display.click('[data-action="ready"]')
@@ -150,7 +148,7 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
                 shots.take(pad, "pad-answered")
         if eye == "right":
             display.wait_for_selector('[data-action="continue"]:not([hidden])')
-            assert "left eye" in display.text_content("[data-test-message-text]")
+            assert "left eye" in display.text_content("[data-test-message]")
             message_transform = display.eval_on_selector(
                 "[data-test-message-text]", "e => getComputedStyle(e).transform"
             )
@@ -160,7 +158,7 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
 
     display.wait_for_selector(visible("done"))
     shots.take(display, "done")
-    pad.wait_for_selector("text=The test is finished")
+    pad.wait_for_selector("text=Finished. Thank you!")  # the words of the display, webapp/static/js/patient/mark.js
     clinician.wait_for_function("() => document.querySelectorAll('[data-eye-status=\"done\"]').length === 2")
     assert clinician.locator("[data-plot] [data-plot-trial]").count() == 4
     shots.take(clinician, "clinician-done")

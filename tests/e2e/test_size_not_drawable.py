@@ -56,7 +56,7 @@ def test_clinician_chooses_a_size_when_the_next_one_cannot_be_drawn(new_context,
     clinician.wait_for_selector("[data-size-held]:not([hidden])")
     clinician.wait_for_selector("[data-present-form]:not([hidden])")
     display.wait_for_selector("[data-test-message]:not([hidden])")
-    assert "clinician" in display.text_content("[data-test-message-text]")
+    assert "clinician" in display.text_content("[data-test-message]")
     assert display.locator("[data-stimulus-host] [data-optotype]").count() == 0, "nothing is shown"
     shots.take(clinician, "held")
 

@@ -11,6 +11,7 @@ nothing.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,7 +31,15 @@ from webapp.live import phases
 from webapp.live import procedures as proc
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
-from webapp.live.payloads import answer_request_payload, results, stimulus_payload, stimulus_shown_payload
+from webapp.live.payloads import (
+    answer_request_payload,
+    practice_payload,
+    practice_request_payload,
+    practice_result_payload,
+    results,
+    stimulus_payload,
+    stimulus_shown_payload,
+)
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
@@ -250,6 +259,7 @@ def ready(session: TestSession, out: Outbox) -> dict:
     """The patient is in place with one eye covered: start or continue the current eye."""
     phases.check(session, ev.READY)
     _set_pause(session, None)
+    session.practice = None
     eye = session.current_eye_test
     assert eye is not None  # the table allows `ready` only while an eye is left
     if eye.status == EyeStatus.PENDING:
@@ -257,6 +267,35 @@ def ready(session: TestSession, out: Outbox) -> dict:
     _show(session, eye, out)
     out.announce()
     return {"ok": True}
+
+
+def practice(session: TestSession, out: Outbox) -> dict:
+    """A practice letter before an eye starts (not a trial, never scored into the result): the
+    server chooses it, the display draws it, the pad gets buttons for it."""
+    phases.check(session, ev.PRACTICE)
+    symbols = optotype_set(session.config["optotype_set"]).symbols
+    number = (session.practice or {}).get("id", 0) + 1
+    # Not part of the measurement (whose randomness is the eye's seed): any fair choice will do.
+    session.practice = {"id": number, "symbol": secrets.choice(list(symbols)), "response": None, "correct": None}
+    out.display(ev.PRACTICE, practice_payload(session))
+    out.pad(ev.PRACTICE_REQUEST, practice_request_payload(session))
+    return {"ok": True, "practice_id": number}
+
+
+def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
+    """The patient's answer to the practice letter (pad or display keyboard): both devices are told
+    whether it was right, and which letter it was."""
+    phases.check(session, ev.PRACTICE_ANSWER)
+    current = session.practice
+    if not current or current["id"] != data["practice_id"]:
+        raise LiveError("stale_trial", "That practice letter is no longer shown; answer the one on screen.")
+    if current["response"] is not None or current["correct"] is not None:
+        return {"ok": True, "duplicate": True, **practice_result_payload(session)}
+    response = _responses_for(session, {"optotypes": [current["symbol"]]}, [data["response"]])[0]
+    session.practice = {**current, "response": response, "correct": response == current["symbol"]}
+    result = practice_result_payload(session)
+    out.patients(ev.PRACTICE_RESULT, result)
+    return {"ok": True, "duplicate": False, **result}
 
 
 def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
@@ -558,8 +597,9 @@ def next_eye(session: TestSession, out: Outbox) -> dict:
     return {"ok": True}
 
 
-def end(session: TestSession, out: Outbox) -> dict:
-    phases.check(session, ev.END)
+def end(session: TestSession, out: Outbox, by: str = "clinician") -> dict:
+    """The clinician's `end`, or the patient's `stop` (`by` "patient"): results so far are kept."""
+    phases.check(session, ev.END if by == "clinician" else ev.STOP)
     for eye in session.eye_tests:
         if eye.status == EyeStatus.ACTIVE:
             procedure = proc.rebuild(eye)
@@ -568,7 +608,7 @@ def end(session: TestSession, out: Outbox) -> dict:
             eye.finished_at = utcnow()
         elif eye.status == EyeStatus.PENDING:
             eye.status = EyeStatus.SKIPPED
-    _record_event(session, "ended", "clinician")
+    _record_event(session, "ended" if by == "clinician" else "stopped", by)
     _finish_session(session, Status.ENDED, out)
     return {"ok": True}
 

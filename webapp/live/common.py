@@ -41,10 +41,16 @@ def _pad_qr_svg(url: str) -> str:
     return tokens.qr_svg(url, "Link for the answer pad")
 
 
+def pad_short_url() -> str:
+    """The address to type on the phone, as the display shows it: host and path, no scheme ("visus.example.org/pad")."""
+    url = external_url("patient.pad_page")
+    return url.split("://", 1)[-1]
+
+
 def state_for(session: TestSession, device: str) -> dict:
     if device == "display":
         url, svg = pad_link(session)
-        return state(session, "display", url, svg)
+        return state(session, "display", url, svg, pad_short_url())
     return state(session, "pad")
 
 

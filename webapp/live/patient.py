@@ -13,10 +13,10 @@ from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 from sqlalchemy import or_, select, update
 
 from webapp import events as ev
-from webapp import security
+from webapp import pairing, security
 from webapp.credentials import from_cookie, invite_problem, renew_pad_link
 from webapp.extensions import db, socketio
-from webapp.live import call, commands, distance_guard, payloads, processes
+from webapp.live import call, commands, distance_guard, payloads, phases, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
 from webapp.live.procedures import LIVE_SESSION_LOAD, load_live_session
@@ -104,6 +104,8 @@ def connect(auth=None):
     notice = commands.device_replaced(session, device) if replaced else None
     if device == "display" and not session.pad_nonce:
         renew_pad_link(session)
+    if device == "pad":
+        pairing.clear(session)  # a code is live only while the test's phone is not connected
     db.session.commit()
     processes.record(request.sid)
     if replaced:  # the newer connection takes over; the older is told, then closed (no reconnect)
@@ -173,9 +175,37 @@ def on_calibration(session, device, data, out):
 
 @handler(ev.READY, ev.PATIENT_NS, _load)
 def on_ready(session, device, data, out):
-    """Display: patient in place, one eye covered; starts or continues the current eye."""
-    _display_only(device)
+    """Display or pad: patient in place, one eye covered; starts or continues the current eye
+    (start, continue after switching eyes, go on after a pause of the page)."""
     return commands.ready(session, out)
+
+
+@handler(ev.PRACTICE, ev.PATIENT_NS, _load)
+def on_practice(session, device, data, out):
+    """Pad or display: show a practice letter (before an eye starts; not a trial)."""
+    return commands.practice(session, out)
+
+
+@handler(ev.PRACTICE_ANSWER, ev.PATIENT_NS, _load)
+def on_practice_answer(session, device, data, out):
+    """Pad or display: the answer to the practice letter; both devices hear whether it was right."""
+    return commands.practice_answer(session, data, out)
+
+
+@handler(ev.STOP, ev.PATIENT_NS, _load)
+def on_stop(session, device, data, out):
+    """Pad or display: the patient stops the test (their page asked them to confirm); results so far are kept."""
+    return commands.end(session, out, by="patient")
+
+
+@handler(ev.PAD_CODE, ev.PATIENT_NS, _load)
+def on_pad_code(session, device, data, out):
+    """Display: a new short code for pairing a phone at /pad (the older one stops working)."""
+    _display_only(device)
+    if session.status in phases.CLOSED:
+        raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
+    code, ttl_s = pairing.issue(session)
+    return {"ok": True, "code": code, "code_text": pairing.display_text(code), "expires_in_s": ttl_s}
 
 
 @handler(ev.DRAWN, ev.PATIENT_NS, _load)

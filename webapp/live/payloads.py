@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from acuity.notation import describe, format_distance_mm
 from acuity.optotypes import optotype_set
+from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
 from webapp import serializers as s
 from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
@@ -57,6 +58,80 @@ def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
     }
 
 
+# The practice letter is as tall as the words at the mark (a logMAR-1.0 letter at the viewing
+# distance: calibration.size.readable_text_css_px), but never more than this part of the window.
+PRACTICE_MAX_VIEWPORT_FRACTION = 0.15
+
+
+def _latest_calibration(session: TestSession):
+    """The latest calibration, valid or not: where the patient stands and how big a mm is on their
+    screen are still the best known while they measure again."""
+    return session.calibrations[-1] if session.calibrations else None
+
+
+def mark_text_css_px(session: TestSession) -> float | None:
+    """The font size of the display's messages to the patient at the mark (docs/protocol.md, `state`)."""
+    calibration = _latest_calibration(session)
+    if calibration is None:
+        return None
+    return round(readable_text_css_px(calibration.viewing_distance_mm, calibration.css_px_per_mm), 1)
+
+
+def _practice_open(session: TestSession) -> bool:
+    return bool(session.practice) and phases.phase(session) in (Phase.READY, Phase.BETWEEN_EYES)
+
+
+def practice_payload(session: TestSession) -> dict[str, Any] | None:
+    """Display: the practice letter to draw (and its answer, once given)."""
+    if not _practice_open(session):
+        return None
+    calibration = _latest_calibration(session)
+    height = None
+    if calibration is not None:
+        height = min(
+            readable_text_css_px(calibration.viewing_distance_mm, calibration.css_px_per_mm) * CAP_HEIGHT_PER_EM,
+            calibration.viewport_height_css_px * PRACTICE_MAX_VIEWPORT_FRACTION,
+        )
+    return {
+        "practice_id": session.practice["id"],
+        "symbol": session.practice["symbol"],
+        "optotype_set": session.config["optotype_set"],
+        "height_css_px": round(height, 1) if height else None,
+        "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
+        **_practice_answered(session),
+    }
+
+
+def practice_request_payload(session: TestSession) -> dict[str, Any] | None:
+    """Pad: buttons for the practice letter (never the letter itself until it is answered)."""
+    if not _practice_open(session):
+        return None
+    name = session.config["optotype_set"]
+    return {
+        "practice_id": session.practice["id"],
+        "optotype_set": name,
+        "count": 1,
+        "symbols": list(optotype_set(name).symbols),
+        **_practice_answered(session),
+    }
+
+
+def _practice_answered(session: TestSession) -> dict[str, Any]:
+    if session.practice["correct"] is None:
+        return {"answered": False}
+    return {"answered": True, **practice_result_payload(session)}
+
+
+def practice_result_payload(session: TestSession) -> dict[str, Any]:
+    practice = session.practice
+    return {
+        "practice_id": practice["id"],
+        "symbol": practice["symbol"],
+        "response": practice["response"],
+        "correct": practice["correct"],
+    }
+
+
 def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
     """The clinician's copy of a stimulus put on screen."""
     return {
@@ -68,7 +143,13 @@ def results(session: TestSession) -> list[dict[str, Any]]:
     return [r for r in (s.result_dict(eye) for eye in session.eye_tests) if r]
 
 
-def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_svg: str | None = None) -> dict:
+def state(
+    session: TestSession,
+    device: str,
+    pad_url: str | None = None,
+    pad_qr_svg: str | None = None,
+    pad_short_url: str | None = None,
+) -> dict:
     """The full state one patient device needs to draw its screen (docs/protocol.md, `state`)."""
     calibration = session.current_calibration
     eye = session.current_eye_test
@@ -108,9 +189,14 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
     if device == "display":
         data["pad_url"] = pad_url
         data["pad_qr_svg"] = pad_qr_svg
+        data["pad_short_url"] = pad_short_url
+        data["pad_paired"] = any(c.device == "pad" and c.revoked_at is None for c in session.credentials)
+        data["mark_text_css_px"] = mark_text_css_px(session)
         data["current_stimulus"] = stimulus_payload(session)
+        data["practice"] = practice_payload(session)
     else:
         data["current_request"] = answer_request_payload(session)
+        data["practice"] = practice_request_payload(session)
     return data
 
 

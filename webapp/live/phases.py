@@ -131,7 +131,18 @@ def situation(session: TestSession) -> str:
 
 # ---- the table ---------------------------------------------------------------------------------
 
-PATIENT_COMMANDS = (ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT, ev.DISTANCE_GUARD)
+PATIENT_COMMANDS = (
+    ev.CONSENT,
+    ev.CALIBRATION,
+    ev.READY,
+    ev.DRAWN,
+    ev.ANSWER,
+    ev.PAGE_EVENT,
+    ev.DISTANCE_GUARD,
+    ev.PRACTICE,
+    ev.PRACTICE_ANSWER,
+    ev.STOP,
+)
 CLINICIAN_COMMANDS = (
     ev.PAUSE,
     ev.RESUME,
@@ -192,6 +203,10 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
         **_rows([READY, READY_AGAIN, TESTING, *PAUSES, BETWEEN_EYES], P.BETWEEN_EYES, P.PAUSED, P.DONE),
     },
     ev.END: _rows(OPEN, P.DONE),
+    # At the mark, before an eye starts: a practice letter (not a trial) and its answer.
+    ev.PRACTICE: _rows([READY, READY_AGAIN, BETWEEN_EYES], _SAME),
+    ev.PRACTICE_ANSWER: _rows([READY, READY_AGAIN, BETWEEN_EYES], _SAME),
+    ev.STOP: _rows(OPEN, P.DONE),  # the patient stops the test (the pad asks them to confirm first)
     ev.NOTE: _rows(SITUATIONS, _SAME),
     ev.PRESENT: {
         **_rows([READY_AGAIN], P.READY),  # put up, shown once the patient presses Ready
@@ -229,6 +244,10 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.RESUME, None): ("wrong_phase", "The patient presses Ready to continue (they calibrated the screen again)."),
     (ev.REQUEST_RECALIBRATION, None): ("wrong_phase", "The patient has no calibration yet."),
     (ev.PRESENT, CALIBRATE): _CALIBRATE_FIRST,
+    **{
+        (command, None): ("wrong_phase", "A practice letter can be tried only before an eye starts.")
+        for command in (ev.PRACTICE, ev.PRACTICE_ANSWER)
+    },
     (ev.PRESENT, None): _NOT_STARTED,
 }
 

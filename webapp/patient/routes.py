@@ -3,11 +3,11 @@ device credential cookie and redirect to the token-free pages (`/test`, `/pad`),
 (webapp/credentials.py). No patient path shows a bare 404: every refusal is a page saying what
 happened and what to do."""
 
-from flask import jsonify, make_response, redirect, render_template, url_for
+from flask import jsonify, make_response, redirect, render_template, request, url_for
 from sqlalchemy import update
 
 from acuity.optotypes import all_geometry
-from webapp import credentials, security
+from webapp import credentials, pairing, security
 from webapp import events as ev
 from webapp.credentials import invite_problem
 from webapp.extensions import db, socketio
@@ -117,13 +117,44 @@ def pad(pad_token: str):
             "This answer-pad link was just used by another phone.",
             [SCAN_AGAIN],
         )
+    return _pair_phone(session)
+
+
+def _pair_phone(session: TestSession):
+    """This phone becomes the test's pad: a new pad link and no code for the display (the used ones
+    stop working), the credential cookie, then /pad."""
     credentials.renew_pad_link(session)
+    pairing.clear(session)
     secret = credentials.issue(session, "pad")
     db.session.commit()
     socketio.emit(
         ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
     )  # the new pad link, for pairing again
     return _to_page(session, "pad", secret)
+
+
+def _pair_page(status: int = 200, problem: str | None = None):
+    """The phone's page without a pad credential: type the code the test screen shows."""
+    page = render_template("patient/pair.html", problem=problem, digits=pairing.CODE_DIGITS)
+    return _no_store(make_response(page, status))
+
+
+@bp.post("/pad")
+def pad_code():
+    """The short code typed on the phone (the display shows it with the QR code): exchanged for
+    this phone's pad credential, as the pad link is. Failed attempts are limited (webapp/security.py)."""
+    code = pairing.normalise(request.form.get("code"))
+    if code is None:
+        return _pair_page(400, f"Type the {pairing.CODE_DIGITS} digits shown on your test screen.")
+    session = pairing.session_for_code(code)
+    if session is None or invite_problem(session) or not pairing.claim(session):
+        db.session.rollback()
+        return _pair_page(
+            400,
+            "That code does not work. Check the digits on your test screen and type them again; "
+            "a code works once and for 10 minutes, and the screen then shows a new one.",
+        )
+    return _pair_phone(session)
 
 
 def _device_page(device: str, template: str):
@@ -136,12 +167,7 @@ def _device_page(device: str, template: str):
                 "This page shows your eye test only in the browser where you opened your link.",
                 [REOPEN, "If you opened it on another device, go back to that device.", ASK],
             )
-        return _refusal(
-            404,
-            "This phone is not paired with a test",
-            "The answer buttons appear on the phone that scanned the code on your test screen.",
-            [SCAN_AGAIN, ASK],
-        )
+        return _pair_page()
     problem = invite_problem(session)
     if problem:
         return _link_refused(session, problem)

@@ -1,29 +1,34 @@
-// The response pad: the patient's phone, across the room, shows big answer buttons for the
-// current trial (`answer_request`: how many symbols and which are possible; never what is shown).
+// The response pad: the patient's phone, at their mark across the room. It does everything that
+// happens there: start when in place, the practice letter, continue after switching eyes or a
+// pause, the answer buttons for the current trial (`answer_request`: how many symbols and which
+// are possible; never what is shown), "I cannot see anything", and stop (after asking).
 import { Store } from "../store.js";
 import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
-import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel } from "../answers.js";
+import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel, NOT_SURE } from "../answers.js";
 import { DeviceCall } from "../call.js";
+import { markMessage, TICK } from "./mark.js";
+import { Voice } from "./voice.js";
 import { distancePauseMessage } from "./distance-guard.js";
 
-// No token in this page: the pad link was exchanged for an HttpOnly cookie (docs/protocol.md, section 2),
-// which the socket's handshake sends; a reloaded or reopened pad comes back to the same test.
+// No token in this page: the pad link (or the code typed at /pad) was exchanged for an HttpOnly
+// cookie (docs/protocol.md, section 1), which the socket's handshake sends; a reloaded or reopened
+// pad comes back to the same test.
 
-const store = new Store({ connected: false, phase: null, answerMode: "patient", state: null });
+// What a tap sent stays on screen at least this long, and the buttons take no tap meanwhile, so a
+// double tap cannot answer the next letter (the server also refuses an answer to any trial but the
+// one on screen: `stale_trial`, and counts a repeat once).
+export const SENT_MIN_MS = 700;
+
+const store = new Store({ connected: false, server: null, answerMode: "patient", practice: null, practiceResult: null });
 const collector = new AnswerCollector();
+const voice = new Voice();
 const socket = connect("/patient", { device: "pad" });
 new DeviceCall(socket, "pad"); // the call's sound through the phone, if the patient wants
+voice.bind(find("voice-speech"), find("voice-sound"));
 
-const WAITING = {
-  welcome: "The test has not started yet. Follow the steps on the big screen.",
-  calibrate: "Follow the steps on the big screen. The buttons will appear here when the test starts.",
-  ready: "Go to your place. The buttons will appear here when the test starts.",
-  testing: "Waiting for the next letter…",
-  paused: "The test is paused. Please wait.",
-  between_eyes: "Switch eyes as the big screen says, then press Continue there.",
-  done: "The test is finished. Thank you! You can close this page.",
-};
+let sentUntil = 0; // taps are ignored until then (performance.now() ms)
+let sentTimer = null;
 
 function showError(message) {
   const node = find("error");
@@ -31,79 +36,222 @@ function showError(message) {
   setText(node, message || "");
 }
 
-function render() {
+function button(action) {
+  return find("pad-action", action);
+}
+
+function blocked() {
+  return performance.now() < sentUntil;
+}
+
+/** Show what a tap sent (symbols or a tick) for at least SENT_MIN_MS, with a short vibration. */
+function confirmSent(symbolText, words) {
+  const box = find("pad-sent-box");
+  setText(find("pad-sent-symbol"), symbolText);
+  setText(find("pad-sent"), words);
+  box.hidden = false;
+  box.dataset.shownAt = String(Date.now());
+  navigator.vibrate?.(40);
+  sentUntil = performance.now() + SENT_MIN_MS;
+  clearTimeout(sentTimer);
+  sentTimer = setTimeout(() => { box.hidden = true; render(); }, SENT_MIN_MS);
+  render();
+}
+
+function renderConnection() {
   const connection = find("pad-connection");
   connection.dataset.on = String(store.get("connected"));
   setText(connection, store.get("connected") ? "Connected to the test" : "Not connected — trying again…");
-  const answering = collector.active && store.get("answerMode") !== "clinician";
+}
+
+function render() {
+  renderConnection();
+  const server = store.get("server");
+  const actions = server?.actions || [];
+  const clinicianScores = store.get("answerMode") === "clinician";
+  const answering = collector.active && !clinicianScores;
+  const practice = store.get("practice");
+  const practicing = Boolean(practice && !practice.answered && !clinicianScores);
   const answerSection = find("pad-answer");
   const wasHidden = answerSection.hidden;
-  answerSection.hidden = !answering;
-  find("pad-waiting").hidden = answering;
-  let message = WAITING[store.get("phase")] || "Waiting for the test to start.";
-  if (store.get("phase") === "paused" && store.get("state")?.paused_reason === "distance") message = distancePauseMessage(store.get("state"));
-  if (store.get("answerMode") === "clinician") message = "Your clinician marks your answers: say them out loud. You do not need this phone.";
-  setText(find("pad-message"), message);
+  // Just sent: the keys stay where they were (disabled) until the confirmation has been seen, so
+  // the page does not jump under a finger and a second tap lands on a disabled key.
+  const keysStay = !wasHidden && server?.phase === "testing" && (blocked() || Boolean(collector.request && collector.sent));
+  answerSection.hidden = !(answering || practicing || keysStay);
+  // While a practice letter waits, Start stays at hand (the practice is optional).
+  find("pad-waiting").hidden = answering || (keysStay && !practice);
+  const message = markMessage(server, "pad");
+  let title = message?.title || (server?.phase === "testing" ? "Waiting for the next letter…" : "Follow the steps on the test screen.");
+  let hint = message?.hint || "";
+  if (server?.phase === "paused" && server.paused_reason === "distance") hint = distancePauseMessage(server);
+  if (server?.phase === "welcome" || server?.phase === "calibrate") {
+    title = "Follow the steps on the test screen.";
+    hint = "The buttons will appear here when the test starts. Keep this phone with you.";
+  }
+  if (clinicianScores && server?.phase !== "done") {
+    title = "Your clinician marks your answers.";
+    hint = "Say them out loud. You do not need this phone for answers.";
+  }
+  setText(find("pad-message"), title);
+  setText(find("pad-hint-text"), hint);
+  const ready = button("ready");
+  // In `testing`, `ready` only sends the trial again: nothing for the patient to press.
+  ready.hidden = !actions.includes("ready") || server?.phase === "testing";
+  setText(ready, server?.phase === "ready" ? "Start" : "Continue");
+  // Offered before the first eye, where the test screen shows the practice letter ("Get ready").
+  button("practice").hidden = !actions.includes("practice") || server?.phase !== "ready" || clinicianScores || practicing;
+  const result = store.get("practiceResult");
+  setText(find("pad-practice-result"), practiceResultText(result));
+  find("pad-stop").hidden = !actions.includes("stop");
+  const waitingForSent = blocked();
+  for (const key of find("pad-keys").querySelectorAll("button")) key.disabled = waitingForSent;
+  for (const action of ["cannot-see", "ready", "practice", "stop"]) button(action).disabled = waitingForSent;
   if (answering) {
     const count = collector.request.count || 1;
     const position = collector.responses.length + 1;
-    setText(find("pad-question"), count > 1
-      ? `Symbol ${position} of ${count}, from the left: which one?`
-      : "Which one do you see?");
+    setText(find("pad-question"), count > 1 ? `Symbol ${position} of ${count}, from the left: which one?` : "Which one do you see?");
     setText(find("pad-hint"), "If you cannot see it, guess. Press “not sure” only if you have no idea.");
     find("action", "undo").hidden = collector.responses.length === 0;
-    if (wasHidden) find("pad-question").focus();
+    button("cannot-see").hidden = false;
+  } else if (practicing) {
+    setText(find("pad-question"), "Practice: which one is on the screen?");
+    setText(find("pad-hint"), "This does not count.");
+    find("action", "undo").hidden = true;
+    button("cannot-see").hidden = true;
   }
+  if ((answering || practicing) && wasHidden) find("pad-question").focus();
+  voice.say(answering || practicing ? find("pad-question").textContent : [title, hint].filter(Boolean).join(" "));
 }
 
-function buildKeys(symbols) {
+function practiceResultText(result) {
+  if (!result) return "";
+  if (result.correct) return "Right! That is how you answer. Press Start when you are ready, or practise again.";
+  return `It was ${symbolLabel(result.symbol)}. In the test, guess if you are not sure.`;
+}
+
+function buildKeys(symbols, onPick) {
   const keys = find("pad-keys");
   keys.classList.toggle("directions", isDirectionSet(symbols));
-  keys.replaceChildren(...answerButtons(symbols, (symbol) => collector.add(symbol)));
+  keys.replaceChildren(...answerButtons(symbols, (symbol) => { if (!blocked()) onPick(symbol); }));
 }
 
 collector.addEventListener("change", render);
 collector.addEventListener("complete", async (event) => {
-  setText(find("pad-sent"), `Sent: ${event.detail.responses.map(symbolLabel).join(" ")}`);
-  navigator.vibrate?.(30);
+  const responses = event.detail.responses;
+  const allUnseen = responses.every((response) => response === NOT_SURE);
+  confirmSent(allUnseen ? TICK : responses.map(symbolLabel).join(" "), allUnseen ? "Sent: not seen" : "Sent");
   const ack = await request(socket, "answer", event.detail);
   if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
   else showError(null);
 });
 find("action", "undo").addEventListener("click", () => collector.undo());
+button("cannot-see").addEventListener("click", () => {
+  // Answered as not seen: every symbol still to give is "not sure" (scored as wrong by the server).
+  if (!collector.active || blocked()) return;
+  while (collector.active) collector.add(NOT_SURE);
+});
+
+async function send(event, payload, confirmation) {
+  if (blocked()) return { ok: false };
+  if (confirmation) confirmSent(TICK, confirmation);
+  const ack = await request(socket, event, payload);
+  if (!ack.ok) showError(ack.message);
+  else showError(null);
+  return ack;
+}
+
+button("ready").addEventListener("click", () => send("ready", {}, "Sent: start"));
+button("practice").addEventListener("click", () => send("practice", {}, "Sent: practice letter"));
+button("stop").addEventListener("click", () => {
+  find("pad-stop-confirm").hidden = false;
+  button("stop").hidden = true;
+  button("stop-no").focus();
+});
+button("stop-no").addEventListener("click", () => {
+  find("pad-stop-confirm").hidden = true;
+  button("stop").hidden = false;
+});
+button("stop-yes").addEventListener("click", async () => {
+  find("pad-stop-confirm").hidden = true;
+  button("stop").hidden = false;
+  await send("stop", {}, "Sent: stop");
+});
+
+function answerPractice(symbol) {
+  const practice = store.get("practice");
+  if (!practice || practice.answered) return;
+  store.update({ practice: { ...practice, answered: true } });
+  confirmSent(symbolLabel(symbol), "Sent");
+  request(socket, "practice_answer", { practice_id: practice.practice_id, response: symbol }).then((ack) => {
+    if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
+  });
+  render();
+}
 
 document.addEventListener("keydown", (event) => {
-  if (!collector.active || event.target.closest?.("button")) return;
-  const symbol = symbolForKey(event, collector.request.symbols || []);
-  if (symbol !== undefined) {
-    event.preventDefault();
-    collector.add(symbol);
-  }
+  if (event.target.closest?.("button, input")) return;
+  const practice = store.get("practice");
+  const symbols = collector.active ? collector.request.symbols : practice && !practice.answered ? practice.symbols : null;
+  if (!symbols || blocked()) return;
+  const symbol = symbolForKey(event, symbols || []);
+  if (symbol === undefined) return;
+  event.preventDefault();
+  if (collector.active) collector.add(symbol);
+  else answerPractice(symbol);
 });
 
 function startRequest(answerRequest) {
   if (!answerRequest) return;
-  buildKeys(answerRequest.symbols || []);
-  setText(find("pad-sent"), "");
+  store.update({ practice: null, practiceResult: null });
+  buildKeys(answerRequest.symbols || [], (symbol) => collector.add(symbol));
   collector.start(answerRequest);
+  voice.chime();
   render();
 }
 
-socket.on("connect", () => { store.update({ connected: true }); showError(null); render(); });
+function startPractice(practiceRequest) {
+  if (!practiceRequest) return;
+  store.update({
+    practice: practiceRequest,
+    practiceResult: practiceRequest.answered ? practiceRequest : null,
+  });
+  if (!practiceRequest.answered) {
+    buildKeys(practiceRequest.symbols || [], answerPractice);
+    voice.chime();
+  }
+  render();
+}
+
+socket.on("connect", () => {
+  store.update({ connected: true });
+  showError(null);
+  render();
+});
 socket.on("disconnect", () => { store.update({ connected: false }); render(); });
 socket.on("connect_error", (error) => {
   if (!socket.active) showError(error.message);
   render();
 });
 socket.on("state", (state) => {
-  store.update({ phase: state.phase, answerMode: state.answer_mode, state });
+  store.update({ server: state, answerMode: state.answer_mode });
   if (state.current_request && state.phase === "testing") startRequest(state.current_request);
   else if (state.phase !== "testing") collector.clear();
+  if (state.practice) startPractice(state.practice);
+  else store.update({ practice: null, practiceResult: null });
   render();
 });
 // The server sends `state` (the phase) before the messages of the same change, so `paused`,
 // `eye_done` and `test_done` need nothing here: the `state` before them has cleared the buttons.
 socket.on("answer_request", startRequest);
+socket.on("practice_request", startPractice);
+socket.on("practice_result", (result) => {
+  const practice = store.get("practice");
+  if (practice && practice.practice_id === result.practice_id) {
+    store.update({ practice: { ...practice, answered: true }, practiceResult: result });
+    render();
+  }
+});
+socket.on("device_status", () => render());
 socket.on("error", ({ error, message }) => {
   showError(error === "replaced" ? "The answer buttons were opened on another phone or tab. Use that one." : message);
 });

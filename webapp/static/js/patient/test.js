@@ -10,6 +10,8 @@ import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
 import { watchPageEvents } from "./page-events.js";
 import { DeviceCall } from "../call.js";
+import { markMessage, fitText, PHONE_LOST, PHONE_BACK } from "./mark.js";
+import { Voice } from "./voice.js";
 import {
   forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, undoZoomKeys,
 } from "./setup-words.js";
@@ -40,9 +42,16 @@ const store = new Store({
   recalibrateReason: null,
   recalibrateCode: null, // the server's reason, when a zoom or window change voided the measurement
   refused: false, // the server refused this link (expired, withdrawn)
+  padCode: null, // {code_text, expiresAt}: the short code for pairing the phone at /pad
+  phoneLostDismissed: false, // the patient chose the keyboard while the phone is away
+  phoneBackUntil: 0, // Date.now() until which "your phone is connected again" is shown
+  practice: null, // the server's practice letter {practice_id, symbol, height_css_px, ...}
+  practiceResult: null,
   distanceOverride: null, // its text ("2 m")
   distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
 });
+const voice = new Voice();
+voice.bind(find("voice-speech"), find("voice-sound"));
 const collector = new AnswerCollector();
 let geometry = null;
 
@@ -361,25 +370,53 @@ function renderAnswers() {
     const mode = alone ? "alone" : patientMode ? "patient" : "clinician";
     node.hidden = node.dataset.answerMode !== mode;
   }
-  const qr = find("pad-qr");
   if (server.pad_url && qrFor !== server.pad_url) {
     qrFor = server.pad_url;
-    qr.dataset.padUrl = server.pad_url;
-    const link = find("pad-link");
-    link.href = server.pad_url;
-    setText(link, server.pad_url);
-    try {
-      if (server.pad_qr_svg) qr.replaceChildren(importSvg(server.pad_qr_svg));
-    } catch {
-      qr.replaceChildren();
+    for (const qr of findAll("pad-qr")) {
+      qr.dataset.padUrl = server.pad_url;
+      try {
+        if (server.pad_qr_svg) qr.replaceChildren(importSvg(server.pad_qr_svg));
+      } catch {
+        qr.replaceChildren();
+      }
     }
   }
+  // The address is text to type on the phone, never a link: a click must not take this page away.
+  for (const node of findAll("pad-address")) setText(node, server.pad_short_url || "");
+  const code = store.get("padCode");
+  for (const node of findAll("pad-code")) setText(node, code ? code.code_text : "…");
+  askForPadCode();
   const pill = find("pad-status");
   pill.dataset.on = String(Boolean(server.pad_connected));
   setText(pill, server.pad_connected ? "connected" : "not connected");
   if (geometry) setText(find("keyboard-help"), keyboardHelp(setSymbols()));
 }
 find("action", "answers-done").addEventListener("click", () => goTo("prepare"));
+
+// The short code for pairing the phone at /pad: asked for while a phone could be paired (the pairing
+// step, or the phone lost during the test), again when it expires; the server voids it once the
+// phone is connected.
+let codeRequest = null;
+let codeTimer = null;
+function needsPadCode() {
+  const server = store.get("server");
+  if (!server || !socket.connected || server.pad_connected || server.answer_mode === "clinician") return false;
+  if (["welcome", "done"].includes(server.phase)) return false;
+  return resolveStep(store.get("step")) === "answers" || phoneLost();
+}
+function askForPadCode() {
+  const code = store.get("padCode");
+  if (codeRequest || !needsPadCode() || (code && code.expiresAt > Date.now())) return;
+  codeRequest = request(socket, "pad_code", {}).then((ack) => {
+    codeRequest = null;
+    if (!ack.ok) return;
+    const expiresAt = Date.now() + ack.expires_in_s * 1000;
+    store.update({ padCode: { code_text: ack.code_text, expiresAt } });
+    clearTimeout(codeTimer);
+    codeTimer = setTimeout(() => { store.update({ padCode: null }); renderAnswers(); }, ack.expires_in_s * 1000);
+    renderAnswers();
+  });
+}
 
 // ---------------------------------------------------------------- 5. get ready
 
@@ -424,6 +461,17 @@ document.addEventListener("visibilitychange", () => {
 function renderPrepare() {
   const server = store.get("server");
   if (!server) return;
+  const block = find("mark-box", "prepare");
+  const atMark = server.answer_mode !== "clinician" && (server.pad_connected || server.pad_paired);
+  const message = markMessage(server, "display");
+  block.hidden = !atMark || !message || resolveStep(store.get("step")) !== "prepare";
+  block.dataset.mirrored = String(Boolean(server.mirrored));
+  setText(find("mark-title", undefined, block), message?.title || "");
+  setText(find("mark-hint", undefined, block), message?.hint || "");
+  if (!block.hidden) {
+    fitText(block, server.mark_text_css_px || window.innerHeight);
+    voice.say(`${message.title} ${message.hint}`);
+  }
   const eye = server.eye || server.eyes?.[0] || "right";
   setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
   setText(find("position-lead"), server.setup === "near_40cm" ? "Keep your eyes" : "Go to your mark,");
@@ -432,31 +480,67 @@ function renderPrepare() {
   if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
 }
 
-let practiceSymbol = null;
+// The practice letter is the server's (`practice`): the phone or this page asks for one, this page
+// draws it at the size the server gives, either answers it, both hear whether it was right.
+let practiceSymbol = null; // the letter on screen, while it waits for an answer
+let practiceAsked = false;
 // A short screen (a phone, a small laptop window) starts with the practice closed: the step fits.
 find("practice").open = window.innerHeight >= 700;
 
 function startPractice() {
-  const symbols = setSymbols();
-  if (!symbols.length) return;
-  practiceSymbol = symbols[Math.floor(Math.random() * symbols.length)];
+  const server = store.get("server");
+  if (practiceAsked || store.get("practice") || !server?.actions?.includes("practice")) return;
+  practiceAsked = true;
+  request(socket, "practice", {}).then((ack) => { if (!ack.ok) showError(ack.message); });
+}
+
+function renderPractice() {
+  const practice = store.get("practice");
   const host = find("practice-host");
-  const heightCssPx = Math.round(Math.min(140, window.innerHeight * 0.15));
-  const svg = optotypeSvg(geometry, store.get("server").optotype_set, practiceSymbol, heightCssPx);
-  if (store.get("server").mirrored) svg.style.transform = "scaleX(-1)";
-  host.replaceChildren(svg);
-  find("practice-keys").replaceChildren(...answerButtons(symbols, answerPractice));
-  find("practice-keys").classList.toggle("directions", symbols.every((s) => s !== s.toUpperCase()));
-  setText(find("practice-feedback"), onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.");
+  const keys = find("practice-keys");
+  if (!practice || !geometry) {
+    practiceSymbol = null;
+    host.replaceChildren();
+    keys.replaceChildren();
+    setText(find("practice-feedback"), "");
+    return;
+  }
+  const key = `practice-${practice.practice_id}`;
+  if (host.dataset.practice !== key) {
+    host.dataset.practice = key;
+    const heightCssPx = practice.height_css_px || Math.round(Math.min(160, window.innerHeight * 0.25));
+    const svg = optotypeSvg(geometry, practice.optotype_set, practice.symbol, heightCssPx);
+    if (practice.mirrored) svg.style.transform = "scaleX(-1)";
+    host.replaceChildren(svg);
+    const symbols = setSymbols();
+    keys.replaceChildren(...answerButtons(symbols, answerPractice));
+    keys.classList.toggle("directions", symbols.every((s) => s !== s.toUpperCase()));
+  }
+  const result = store.get("practiceResult");
+  practiceSymbol = result ? null : practice.symbol;
+  const padConnected = Boolean(store.get("server")?.pad_connected);
+  keys.hidden = Boolean(result) || padConnected;
+  let feedback = padConnected ? "Which one is it? Answer on your phone."
+    : onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.";
+  if (result) {
+    feedback = result.correct
+      ? "Right! That is how you answer."
+      : `It was ${symbolLabel(result.symbol)}. In the test, guess if you are not sure.`;
+  }
+  setText(find("practice-feedback"), feedback);
 }
 
 function answerPractice(symbol) {
-  if (!practiceSymbol) return;
-  const feedback = find("practice-feedback");
-  if (symbol === practiceSymbol) setText(feedback, "Right! That is how you answer. Try another, or start the test.");
-  else setText(feedback, `It was ${symbolLabel(practiceSymbol)}. In the test, guess if you are not sure. Try another, or start the test.`);
-  setTimeout(startPractice, 1500);
+  const practice = store.get("practice");
+  if (!practice || !practiceSymbol) return;
+  practiceSymbol = null;
+  request(socket, "practice_answer", { practice_id: practice.practice_id, response: symbol }).then((ack) => {
+    if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
+  });
 }
+find("action", "practice").addEventListener("click", () => {
+  request(socket, "practice", {}).then((ack) => { if (!ack.ok) showError(ack.message); });
+});
 
 find("action", "ready").addEventListener("click", () => sendReady());
 
@@ -542,11 +626,30 @@ collector.addEventListener("complete", async (event) => {
   if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
 });
 
+function phoneLost() {
+  const server = store.get("server");
+  return Boolean(server && server.answer_mode !== "clinician" && server.pad_paired && !server.pad_connected
+    && ["testing", "between_eyes", "paused"].includes(server.phase) && !store.get("phoneLostDismissed"));
+}
+
+/** The message to the patient at the mark on the test screen, or null (the letters are up). */
+function testScreenMessage() {
+  const server = store.get("server");
+  if (phoneLost()) return PHONE_LOST;
+  if (store.get("phoneBackUntil") > Date.now()) return PHONE_BACK;
+  if (server.phase === "testing") {
+    return store.get("stimulus") ? null : { key: "wait", title: "Please wait for the next letter…", hint: "" };
+  }
+  if (server.phase === "paused" && server.paused_reason === "distance") {
+    return { key: "paused", title: "Test paused", hint: distancePauseMessage(server) };
+  }
+  return markMessage(server, "display");
+}
+
 function renderTestOverlay() {
   const server = store.get("server");
   if (!server) return;
   const box = find("test-message");
-  const text = find("test-message-text");
   const next = find("action", "continue");
   const eye = server.eye;
   // Mirror set-up: the patient reads this screen in a mirror, so its words are reversed too.
@@ -554,29 +657,21 @@ function renderTestOverlay() {
   setText(find("test-eye-label"), eye === "both" ? "Both eyes open"
     : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
   setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
-  let message = "";
+  const message = testScreenMessage();
   // Whether the patient may go on (`ready`) is the server's to say (`actions`), not this page's.
   const button = (server.phase === "paused" || server.phase === "between_eyes")
-    && Boolean(server.actions?.includes("ready"));
-  if (server.phase === "paused") {
-    message = server.paused_reason === "page_hidden"
-      ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
-      : server.paused_reason === "distance" ? distancePauseMessage(server)
-      : "Your clinician has paused the test. Please wait where you are.";
-    next.textContent = "Continue";
-  } else if (server.phase === "between_eyes") {
-    const cover = EYE_TO_COVER[eye];
-    message = eye === "both"
-      ? "Well done. Now uncover your eye and keep both eyes open."
-      : `Well done, that eye is finished. Now test your ${eye} eye: uncover it and cover your ${cover} eye with your palm.`;
-    next.textContent = "I have switched eyes — continue";
-  } else if (server.phase === "testing" && !store.get("stimulus")) {
-    message = "Please wait for the next letter…";
-  }
+    && Boolean(server.actions?.includes("ready")) && message?.key !== "phone-lost";
+  next.textContent = server.phase === "between_eyes" ? "I have switched eyes — continue" : "Continue";
   box.hidden = !message;
-  box.dataset.large = String(server.phase === "paused" && server.paused_reason === "distance");
-  setText(text, message);
+  box.dataset.message = message?.key || "";
+  find("reconnect").hidden = message?.key !== "phone-lost";
   next.hidden = !button;
+  setText(find("test-message-text"), message?.title || "");
+  setText(find("test-message-hint"), message?.hint || "");
+  if (message) {
+    fitText(find("mark-box", "test"), server.mark_text_css_px || window.innerHeight);
+    voice.say(`${message.title} ${message.hint}`);
+  }
 }
 find("action", "continue").addEventListener("click", () => sendReady());
 
@@ -593,6 +688,14 @@ document.addEventListener("keydown", (event) => {
     sweep.vanished();
     return;
   }
+  // Enter goes on where the phone's Start / Continue would (for a patient without a phone); a
+  // focused button or field keeps its own Enter.
+  if (event.key === "Enter" && !event.target.closest?.("button, a, input, select, textarea")
+      && ["prepare", "test"].includes(step) && store.get("server")?.actions?.includes("ready")) {
+    event.preventDefault();
+    sendReady();
+    return;
+  }
   if (!geometry) return;
   const symbols = setSymbols();
   if (step === "prepare" && practiceSymbol) {
@@ -604,6 +707,10 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (step !== "test" || !collector.active || store.get("server")?.answer_mode === "clinician") return;
+  if (phoneLost() && symbolForKey(event, symbols) !== undefined) {
+    store.update({ phoneLostDismissed: true }); // answering with the keyboard instead of the phone
+    renderTestOverlay();
+  }
   if (event.key === "Backspace") { event.preventDefault(); collector.undo(); return; }
   const symbol = symbolForKey(event, symbols);
   if (symbol !== undefined) {
@@ -616,6 +723,10 @@ document.addEventListener("keydown", (event) => {
 
 function renderDone() {
   const server = store.get("server");
+  if (resolveStep(store.get("step")) === "done" && server) {
+    fitText(find("done-title"), server.mark_text_css_px || window.innerHeight);
+    voice.say(markMessage(server, "display")?.title);
+  }
   // The server's plain words, with the clinician's notation beside them (webapp/patient_words.py).
   const results = server?.show_results ? server.results_words : null;
   find("results").hidden = !results?.length;
@@ -628,6 +739,8 @@ function renderDone() {
 function applyState(state) {
   const previous = store.get("server");
   store.update({ server: state });
+  applyPractice(state.practice);
+  padConnectionChanged(previous, state);
   distanceGuard.update(state);
   if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
     store.update({ step: "scale", rangeShown: false });
@@ -660,6 +773,7 @@ function renderAll() {
   renderDistance();
   renderAnswers();
   renderPrepare();
+  renderPractice();
   renderTestKeys();
   renderDone();
 }
@@ -668,6 +782,7 @@ store.addEventListener("change", (event) => {
   if (["step", "server", "stimulus", "refused"].some((key) => event.detail.changed.includes(key))) {
     renderStep();
     if (resolveStep(store.get("step")) === "prepare" && !practiceSymbol && geometry) startPractice();
+    askForPadCode();
   }
   if (event.detail.changed.includes("rangeShown")) renderDistance();
   if (event.detail.changed.includes("recalibrateReason")) renderRecalibrateReason();
@@ -690,6 +805,7 @@ socket.on("state", (state) => applyState(state));
 // `stimulus` arrives on a screen already in `testing`, and `paused`, `resumed`, `recalibrate`,
 // `test_done` on one already showing their phase: they only add what `state` does not carry.
 socket.on("stimulus", (stimulus) => {
+  if (store.get("stimulus")?.seq !== stimulus.seq) voice.chime();
   store.update({ stimulus, step: "test" });
   showStimulus(stimulus);
   renderTestOverlay();
@@ -711,6 +827,41 @@ socket.on("recalibrate", ({ reason }) => {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   renderAll();
 });
+function applyPractice(practice) {
+  const current = store.get("practice");
+  if (!practice) {
+    practiceAsked = false;
+    if (current) store.update({ practice: null, practiceResult: null });
+  } else if (!current || current.practice_id !== practice.practice_id || practice.answered !== Boolean(store.get("practiceResult"))) {
+    store.update({ practice, practiceResult: practice.answered ? practice : null });
+  }
+  renderPractice();
+}
+socket.on("practice", (practice) => applyPractice(practice));
+socket.on("practice_result", (result) => {
+  const practice = store.get("practice");
+  if (practice && practice.practice_id === result.practice_id) {
+    store.update({ practiceResult: result });
+    renderPractice();
+  }
+});
+
+/** The phone came or went: the pairing step moves on by itself (no click needed here), the test
+ * screen says the phone is lost and how to connect it again, then that it is back. */
+let phoneBackTimer = null;
+function padConnectionChanged(previous, server) {
+  if (!previous || previous.pad_connected === server.pad_connected) return;
+  if (server.pad_connected) {
+    store.update({ padCode: null, phoneLostDismissed: false });
+    if (resolveStep(store.get("step")) === "answers") goTo("prepare");
+    if (["testing", "between_eyes", "paused"].includes(server.phase) && previous.pad_paired) {
+      store.update({ phoneBackUntil: Date.now() + 3000 });
+      clearTimeout(phoneBackTimer);
+      phoneBackTimer = setTimeout(() => { store.update({ phoneBackUntil: 0 }); renderTestOverlay(); }, 3000);
+    }
+  }
+}
+
 socket.on("eye_done", () => {
   collector.clear();
   clearStimulus();
@@ -720,9 +871,12 @@ socket.on("test_done", () => {
 });
 socket.on("device_status", ({ pad_connected: padConnected, display_connected: displayConnected }) => {
   const server = store.get("server");
-  if (server) store.update({ server: { ...server, pad_connected: padConnected, display_connected: displayConnected } });
-  renderAnswers();
-  renderTestKeys();
+  if (!server) return;
+  const next = { ...server, pad_connected: padConnected, display_connected: displayConnected };
+  if (padConnected) next.pad_paired = true;
+  store.update({ server: next });
+  padConnectionChanged(server, next);
+  renderAll();
 });
 socket.on("error", ({ error, message }) => {
   if (error === "replaced") showError("This test was opened in another window or tab. Please use that one and close this one.");
