@@ -145,7 +145,7 @@ def test_no_patient_identity_in_urls(app, owner):
     public_id, _ = create_test(owner, patient_reference="Jane Doe 1970", patient_name="Jane Roe", birth_year="1950")
     found = owner.post("/sessions/new", data={"patient_query": "Jane", "find": "Find"}).get_data(as_text=True)
     assert "Jane Roe" in found  # found by POST, so the search is in no URL
-    for url in ("/sessions/new", "/patients"):  # the patient searches are POSTed
+    for url in ("/", "/sessions/new", "/patients"):  # the patient searches are POSTed
         assert 'method="get"' not in owner.get(url).get_data(as_text=True).lower(), url
     for url in (
         "/",

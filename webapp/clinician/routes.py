@@ -19,14 +19,15 @@ from webapp.models import Patient, TestSession, utcnow
 from webapp.practice import in_practice, practice_patients, practice_sessions
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 def dashboard():
-    """The practice's tests, with each one's state; filtered by state and by the patient's reference
-    (?state=expired&q=smith). Anonymous visitors get the landing page."""
+    """The practice's tests, with each one's state; filtered by state (?state=expired) and by the
+    patient's reference, which comes only in a POST body so that it never lands in a URL, the browser's
+    history or a log. Anonymous visitors get the landing page."""
     if not current_user.is_authenticated:
         return render_template("index.html", needs_setup=clinician_count() == 0)
-    query = (request.args.get("q") or "").strip()[:120]
-    state = request.args.get("state") or ""
+    query = (request.form.get("q") or "").strip()[:120]
+    state = request.values.get("state") or ""
     state = state if state in STATES else ""
     statement = select(TestSession).where(practice_sessions())
     if query:
