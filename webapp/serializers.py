@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from acuity import notation as n
+from acuity.procedures import stopped_early
 from webapp import setups
 from webapp.live import procedures
 from webapp.live.trial_ids import format_trial_id
@@ -67,14 +68,28 @@ def notation(logmar: float) -> dict[str, Any]:
     }
 
 
+def stopped_early_dict(eye_test: EyeTest) -> dict[str, Any]:
+    """Whether the eye's stored result stopped early (acuity.procedures.stopped_early: fewer trials
+    than its procedure needs for its stated interval), and the words every surface shows for it."""
+    result = eye_test.result
+    procedure = (eye_test.procedure_config or eye_test.session.config).get("procedure", "adaptive")
+    early = stopped_early(procedure, int(result["trials"]), bool(result.get("finished", True)))
+    trials = int(result["trials"])
+    return {
+        "stopped_early": early,
+        "stopped_early_text": f"stopped early, after {trials} trial{'' if trials == 1 else 's'}" if early else None,
+    }
+
+
 def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
-    """The stored result of a finished eye, with its notations."""
+    """The stored result of a finished eye, with its notations and whether it stopped early."""
     if not eye_test.result:
         return None
     return {
         "eye": eye_test.eye,
         **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
         **notation(eye_test.result["logmar"]),
+        **stopped_early_dict(eye_test),
     }
 
 

@@ -512,7 +512,7 @@ function renderDone() {
   if (results?.length) {
     find("results-list").replaceChildren(...results.map((result) => el("li", {},
       `${result.eye === "both" ? "Both eyes" : `${result.eye[0].toUpperCase()}${result.eye.slice(1)} eye`}: ` +
-      result.notation.text)));
+      result.notation.text + (result.stopped_early_text ? ` · ${result.stopped_early_text}` : ""))));
   }
 }
 
