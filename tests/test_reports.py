@@ -81,12 +81,21 @@ def test_report_holds_every_field_of_a_scripted_session(clinician_client, script
         "4.000 CSS px/mm, bank card",
         "1600 × 900",
         "pytest",
-        "page hidden",
+        "the test page was hidden",
         NOTE,
     ):
         assert expected in text, expected
+    # Page one is the summary of both eyes, then the appendix; the browser only in the technical details.
+    summary, appendix = text.split("Appendix: each eye in detail")
+    technical = appendix.split("Technical details")[1]
+    assert "6/12 (20/40) · 0.30 logMAR" in summary and "6/3 (20/10) or better · -0.30 logMAR" in summary
+    assert "paused: the test page was hidden once" in summary and "3 m from the screen (tape)" in summary
+    assert "Name" in summary and "Signature" in summary and NOTE in summary
+    assert "pytest" in technical and "pytest" not in text.split("Technical details")[0]
+    for internal in ("docs/", "devicePixelRatio", "page_hidden", "{", "user agent"):
+        assert internal not in text, internal
     assert re.search(r"data-dpr>2\.0<", html)
-    assert re.search(r"Test created \(UTC\) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)
+    assert re.search(r"Test date \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     # Distinct SVG title ids for the two plots (one page, two eyes).
     assert 'id="trial-plot-right-title"' in html and 'id="trial-plot-left-title"' in html
 
@@ -116,8 +125,15 @@ def test_pdf_opens_and_holds_the_numbers(clinician_client, scripted):
     assert f"0.30 (95% interval {right['ci95_low_logmar']:.2f} to {right['ci95_high_logmar']:.2f})" in flat
     assert "6/12 · 20/40" in flat
     assert f"{left['logmar']:.2f} (95% interval" in flat and "<= " in flat
-    assert "Sloan letters" in flat and "3000 mm" in flat and "devicePixelRatio 2" in flat
-    assert "page hidden" in flat and NOTE in flat
+    assert "Sloan letters" in flat and "3000 mm" in flat and "2 screen pixels per CSS pixel" in flat
+    assert "the test page was hidden" in flat and NOTE in flat
+    # Page one: the summary of both eyes and the signature; the appendix starts on page two; the
+    # browser's own description only under "Technical details".
+    first = re.sub(r"\s+", " ", pdf.pages[0].extract_text())
+    assert "Summary" in first and "Right eye (OD)" in first and "Left eye (OS)" in first and "Signature" in first
+    assert "paused: the test page was hidden once" in first and NOTE in first
+    assert "Appendix" not in first and re.sub(r"\s+", " ", pdf.pages[1].extract_text()).startswith("Appendix")
+    assert "pytest" not in flat.split("Technical details")[0] and "docs/" not in flat
     # every trial is in the table: its logMAR and what was shown
     for trial in shown["right"] + shown["left"]:
         assert " ".join(trial["optotypes"]) in flat
@@ -220,9 +236,17 @@ def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_clien
     warnings = re.search(r"<ul data-warnings>(.*?)</ul>", html, re.S).group(1)
     order = [
         warnings.index(text)
-        for text in ("page zoom", "calibration voided (zoom_or_screen_changed)", "paused", "resumed")
+        for text in (
+            "the browser zoom or the screen changed",
+            "calibration voided (the browser zoom or the screen changed)",
+            "the clinician paused the test",
+            "the clinician resumed the test",
+        )
     ]
     assert order == sorted(order)
+    flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', html))
+    assert flags["recalibrated"] == "recalibrated mid-eye once (the browser zoom or the screen changed)"
+    assert flags["paused"] == "paused: by the clinician once"
     assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
     assert re.search(r"data-dpr>2\.5<", html)
 
