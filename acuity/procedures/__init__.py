@@ -14,7 +14,6 @@ PROCEDURES = {
 }
 
 
-
 def stopped_early(procedure: str, trials: int, finished: bool) -> bool:
     """Whether a stored result of `procedure` (its `trials` and `finished`) stopped early: fewer
     trials than the procedure needs for its stated 95% interval (Procedure.stopped_early)."""
