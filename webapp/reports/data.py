@@ -89,7 +89,8 @@ def result_values(eye_test: EyeTest) -> dict[str, Any] | None:
         "ci95_high_text": shown["ci95_high"]["logmar"],
         "decimal_line": shown["decimal"],
         "etdrs_text": shown["etdrs_letters"] if shown["etdrs_letters"] is not None else shown["etdrs_text"],
-        "who_category": notation.who_category(result["logmar"]),
+        # ICD-11 9D90 is defined on distance acuity: a near test has none ("" in every export).
+        "who_category": "" if "n_point" in shown else notation.who_category(result["logmar"]),
         "bound_text": BOUNDS.get(result.get("bound") or "", ""),
     }
 
@@ -329,7 +330,7 @@ def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[
         "finished_at": p.iso(eye_test.finished_at),
         "result": result_values(eye_test),
         "flags": eye_flags(eye_test, calibrations, events),
-        "distance_text": calibration_distance_text(calibration) if calibration else "",
+        "distance_text": calibration_distance_text(calibration) if calibration else "not measured",
         "drawable_range": (
             {"min_logmar": config["min_logmar"], "max_logmar": config["max_logmar"]} if config else None
         ),

@@ -175,7 +175,15 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
             if "n_point" in shown
             else []
         ),
-        _component("WHO ICD-11 distance vision impairment category of this acuity", valueString=result["who_category"]),
+        *(
+            [
+                _component(
+                    "WHO ICD-11 distance vision impairment category of this acuity", valueString=result["who_category"]
+                )
+            ]
+            if result["who_category"]
+            else []
+        ),
         _component("Trials", valueInteger=int(result["trials"])),
         _component(STOPPED_EARLY_TEXT, valueBoolean=bool(result["stopped_early"])),
     ]

@@ -193,10 +193,13 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                     if "n_point" in r["notation"]
                     else []
                 ),
-                ["Snellen", p(f"{r['snellen_6']} · {r['snellen_20']}")],
+                [
+                    "Snellen equivalent" if "n_point" in r["notation"] else "Snellen",
+                    p(f"{r['snellen_6']} · {r['snellen_20']}"),
+                ],
                 ["Decimal", p(r["decimal_line"])],
                 ["ETDRS letters", p(str(r["etdrs_text"]))],
-                ["WHO category", p(r["who_category"])],
+                *([["WHO category", p(r["who_category"])]] if r["who_category"] else []),
                 [
                     "Trials",
                     p(
