@@ -165,6 +165,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         [["Name", ""], ["Date", ""], ["Signature", ""]],
         colWidths=[28 * mm, 90 * mm],
         rowHeights=[11 * mm, 11 * mm, 16 * mm],
+        hAlign="LEFT",
     )
     signature.setStyle(
         TableStyle(
