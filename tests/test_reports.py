@@ -8,6 +8,7 @@ tests/test_fhir_export.py.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -298,3 +299,40 @@ def test_history_plot_puts_visits_in_order_along_time():
     left_x, right_x = xs(same_second, "right")
     assert left_x < right_x  # same stored second: by order, not on top of each other
     assert history_plot_svg({}, "t") == ""
+
+
+def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(app, clinician_client):
+    """Adaptive, right eye ended by the clinician's "next eye" after 3 answers (the procedure needs
+    its 30 trials, or its edge rule): the report's summary and appendix, the result page, the
+    history and the CSV say "stopped early"; the left eye, run to the procedure's end, does not."""
+    public_id, token = create_test(clinician_client, eyes="right_left", procedure="adaptive")
+    screen = display(app, token)
+    watch = watcher(app, clinician_client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    stimulus = start_testing(screen)
+    for _ in range(3):
+        ack = screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )
+        assert ack["ok"], ack
+        stimulus = screen.last("stimulus")
+    assert watch.send("next_eye", {"session_id": public_id})["ok"]
+    eye_done = watch.last("eye_done")
+    assert eye_done["result"]["stopped_early"] is True
+    assert eye_done["result"]["stopped_early_text"] == "stopped early, after 3 trials"
+    assert screen.send("ready")["ok"]
+    left = answer_until_done(screen, screen.last("stimulus"), reader(0.3))
+    assert len(left) >= 8
+
+    report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    flags = re.findall(r'<tr data-summary-eye="(\w+)">.*?<td data-flags>(.*?)</td>', report, re.S)
+    assert [(eye, "stopped early, after 3 trials" in cell) for eye, cell in flags] == [("right", True), ("left", False)]
+    assert report.count("stopped early, after 3 trials") == 2  # the summary and the right eye's appendix
+    result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    assert result.count('data-flag="stopped_early"') == 1
+    history = clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
+    assert history.count("data-stopped-early") == 1
+    text = clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)
+    early = {row["eye"]: row["stopped_early"] for row in csv.DictReader(io.StringIO(text))}
+    assert early == {"right": "true", "left": "false"}

@@ -444,6 +444,11 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 "correction": session.config.get("correction"),
                 "optotype_set": session.config.get("optotype_set"),
                 "procedure": session.config.get("procedure"),
+                "correction_text": _label("correction", session.config.get("correction")),
+                "method_text": _label("optotype_set", session.config.get("optotype_set"))
+                + ", "
+                + _label("procedure", session.config.get("procedure")),
+                "stopped_early_text": result["stopped_early_text"],
                 "change_logmar": None,
                 "flagged": False,
             }

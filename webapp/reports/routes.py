@@ -15,7 +15,7 @@ from webapp.clinician.routes import owned
 from webapp.extensions import db
 from webapp.models import TestSession
 from webapp.reports import bp, charts, csv_export, fhir, pdf
-from webapp.reports.data import DEFAULT_CHANGE_LIMIT_LOGMAR, history, session_report
+from webapp.reports.data import DEFAULT_CHANGE_LIMIT_LOGMAR, SESSION_STATUS, history, session_report
 
 
 def _private(response: Response, filename: str | None = None) -> Response:
@@ -129,6 +129,13 @@ def patient_history(public_id: str):
     sessions = sorted(same_patient, key=lambda s: (s.created_at, s.id), reverse=True)
     return _private(
         Response(
-            render_template("reports/history.html", session=session, history=data, plot_svg=plot_svg, sessions=sessions)
+            render_template(
+                "reports/history.html",
+                session=session,
+                history=data,
+                plot_svg=plot_svg,
+                sessions=sessions,
+                status_words=SESSION_STATUS,
+            )
         )
     )
