@@ -336,3 +336,37 @@ def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(
     text = clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)
     early = {row["eye"]: row["stopped_early"] for row in csv.DictReader(io.StringIO(text))}
     assert early == {"right": "true", "left": "false"}
+
+
+def test_reliability_flags_name_a_distance_off_the_set_up_and_a_letter_drawn_off_size(app, clinician_client):
+    """A 3 m test calibrated at 2.5 m (more than 10% off the set-up), then a letter drawn 2.5% small
+    (the calibration is voided, the patient measures again): the eye's flags in the summary say
+    both in words, with no stored code."""
+    from tests.support.app import CALIBRATION
+
+    public_id, token = create_test(clinician_client, eyes="right", procedure="chart")
+    screen = display(app, token)
+    far = {**CALIBRATION, "distance": {"method": "tape", "distance_mm": 2500}}
+    stimulus = start_testing(screen, far)
+    side = stimulus["height_css_px"] * 2.0 * 0.975  # device px at DPR 2, 2.5% small
+    drawn = {
+        "trial_id": stimulus["trial_id"],
+        "seq": stimulus["seq"],
+        "device_pixel_ratio": 2.0,
+        "visual_viewport_scale": 1.0,
+        "ink_device_px": [[side, side] for _ in stimulus["optotypes"]],
+    }
+    assert screen.send("drawn", drawn) == {"ok": True, "within_tolerance": False}
+    assert screen.send("calibration", far)["ok"]
+    assert screen.send("ready")["ok"]
+    answer_until_done(screen, screen.last("stimulus"), reader(0.25))
+
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    summary = html.split("Appendix: each eye in detail")[0]
+    flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', summary))
+    assert flags == {
+        "recalibrated": "recalibrated mid-eye once (a letter was drawn more than 2% off its size)",
+        "distance": "the viewing distance (2.5 m) differs from the set-up&#39;s (3 m)",
+        "drawn_size": "a letter was drawn more than 2% off its size once",
+    }
+    assert "drawn_size_off" not in html and "distance_differs" not in html
