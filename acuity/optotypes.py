@@ -34,8 +34,12 @@ LANDOLT_C8 = OptotypeSet(
     1 / 8,
 )
 LANDOLT_C4 = OptotypeSet("landolt_c4", ("right", "up", "left", "down"), 1 / 4)
+# HOTV, for children who match rather than name letters: the child points to the letter on a card of
+# the four (here the phone shows the four). Amblyopia Treatment Study protocol: one letter at a time
+# with crowding bars (Moke et al., Am J Ophthalmol 2001). Guess rate 1/4.
+HOTV = OptotypeSet("hotv", ("H", "O", "T", "V"), 1 / 4)
 
-OPTOTYPE_SETS: dict[str, OptotypeSet] = {s.name: s for s in (SLOAN, TUMBLING_E, LANDOLT_C8, LANDOLT_C4)}
+OPTOTYPE_SETS: dict[str, OptotypeSet] = {s.name: s for s in (SLOAN, TUMBLING_E, LANDOLT_C8, LANDOLT_C4, HOTV)}
 
 
 def optotype_set(name: str) -> OptotypeSet:
@@ -233,12 +237,23 @@ def _sloan_paths() -> dict[str, str]:
     return {symbol: letters[symbol] for symbol in SLOAN.symbols}
 
 
+def _hotv_paths() -> dict[str, str]:
+    """HOTV: H, O and V are the Sloan letters; the T is drawn on the same 5 x 5 grid with strokes 1
+    wide (a top bar across the box and a centred stem), as the ATS HOTV charts draw it in the Sloan
+    style (Moke et al. 2001)."""
+    sloan = _sloan_paths()
+    t = PathBuilder().polygon([(0, 0), (5, 0), (5, 1), (3, 1), (3, 5), (2, 5), (2, 1), (0, 1)]).d()
+    letters = {"H": sloan["H"], "O": sloan["O"], "T": t, "V": sloan["V"]}
+    return {symbol: letters[symbol] for symbol in HOTV.symbols}
+
+
 def _build_paths() -> dict[str, dict[str, str]]:
     return {
         SLOAN.name: _sloan_paths(),
         TUMBLING_E.name: {s: _tumbling_e_path(DIRECTION_DEG[s]) for s in TUMBLING_E.symbols},
         LANDOLT_C8.name: {s: landolt_c_path(DIRECTION_DEG[s]) for s in LANDOLT_C8.symbols},
         LANDOLT_C4.name: {s: landolt_c_path(DIRECTION_DEG[s]) for s in LANDOLT_C4.symbols},
+        HOTV.name: _hotv_paths(),
     }
 
 

@@ -25,7 +25,7 @@ class ProcedureError(ValueError):
 @dataclass(frozen=True)
 class ProcedureConfig:
     procedure: Literal["adaptive", "chart", "manual", "best_pest"] = "adaptive"  # best_pest: benchmark reference
-    optotype_set: str = "sloan"  # "sloan" | "tumbling_e" | "landolt_c8" | "landolt_c4"
+    optotype_set: str = "sloan"  # a name in acuity.optotypes.OPTOTYPE_SETS
     # What this screen can draw at this distance (calibration.capability): no presentation may
     # fall outside [min_logmar, max_logmar].
     min_logmar: float = -0.3

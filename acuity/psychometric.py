@@ -33,6 +33,7 @@ SLOPE_SD_LOGMAR: dict[str, float] = {
     "tumbling_e": 0.07,
     "landolt_c8": 0.07,
     "landolt_c4": 0.07,
+    "hotv": 0.07,
 }
 # Spreads the adaptive posterior marginalises over (relative to the set's typical spread) and their
 # prior weights: half, typical, double (covers the observers simulated in acuity.simulate).

@@ -42,7 +42,7 @@ SCREEN_MIN_LOGMAR = -0.3
 SCREEN_MAX_LOGMAR = 1.0
 THRESHOLD_RANGE_LOGMAR = (-0.2, 1.0)
 OBSERVER_SDS_LOGMAR = (0.04, 0.07, 0.14)
-OPTOTYPE_SETS = ("sloan", "tumbling_e", "landolt_c8")
+OPTOTYPE_SETS = ("sloan", "tumbling_e", "landolt_c8", "hotv")
 PROCEDURE_NAMES = ("adaptive", "best_pest", "best_pest_30", "chart")
 ROW_KEYS = ("procedure", "optotype", "observer_sd", "trials_mean", "bias", "sd", "rmse", "loa95", "cr_sd")
 
@@ -194,7 +194,7 @@ def benchmark(
 def calibrate_offsets(
     n_observers: int,
     seed: int,
-    optotypes: Sequence[str] = ("sloan", "tumbling_e", "landolt_c8", "landolt_c4"),
+    optotypes: Sequence[str] = ("sloan", "tumbling_e", "landolt_c8", "landolt_c4", "hotv"),
     slope_sd_logmar: float = 0.07,
 ) -> list[dict]:
     """E[expected chart score - adaptive posterior-mean threshold] per optotype set.

@@ -91,7 +91,8 @@ def test_set_definitions_are_unchanged():
         "down-right",
     )
     assert opt.LANDOLT_C4.symbols == ("right", "up", "left", "down")
-    assert [s.guess_rate for s in opt.OPTOTYPE_SETS.values()] == [1 / 10, 1 / 4, 1 / 8, 1 / 4]
+    assert opt.HOTV.symbols == ("H", "O", "T", "V")
+    assert [s.guess_rate for s in opt.OPTOTYPE_SETS.values()] == [1 / 10, 1 / 4, 1 / 8, 1 / 4, 1 / 4]
     assert opt.optotype_set("sloan") is opt.SLOAN
 
 
@@ -184,6 +185,7 @@ def ink_box(image: np.ndarray) -> tuple[float, float, float, float]:
 @pytest.mark.parametrize(
     "set_name,symbol",
     [("sloan", s) for s in SLOAN if s != "C"]
+    + [("hotv", s) for s in opt.HOTV.symbols]
     + [("tumbling_e", s) for s in E_DIRECTIONS]
     + [("landolt_c8", s) for s in ("up-right", "up-left", "down-left", "down-right")],
 )
@@ -210,7 +212,7 @@ def test_cardinal_landolt_c_spans_5_across_its_gap_and_less_along_it(direction):
 @pytest.mark.parametrize("set_name,symbol", ALL_SHAPES)
 def test_ink_area_is_plausible(set_name, symbol):
     area = raster(set_name, symbol).sum() / PX**2
-    assert 9.0 <= area <= 17.5, f"{set_name} {symbol}: {area:.2f} square strokes of 25"
+    assert 8.99 <= area <= 17.5, f"{set_name} {symbol}: {area:.2f} square strokes of 25"
 
 
 def _strip_area(radius: float, half_width: float) -> float:
@@ -222,6 +224,7 @@ def _strip_area(radius: float, half_width: float) -> float:
     "set_name,symbol,expected",
     [
         ("sloan", "H", 13.0),
+        ("hotv", "T", 9.0),  # a bar 5 x 1 and a stem 1 x 4
         ("sloan", "O", math.pi * (2.5**2 - 1.5**2)),
         ("sloan", "D", 12.5 + math.pi * 2.5**2 / 2 - 4.5 - math.pi * 1.5**2 / 2),
         ("tumbling_e", "up", 17.0),
@@ -490,3 +493,18 @@ def test_a_full_circle_is_written_as_quarter_arcs_that_read_back_as_the_circle()
     assert d.count("A ") == 4
     area = rasterise(d, PX).sum() / PX**2
     assert area == pytest.approx(math.pi * 2.5**2, rel=0.001)
+
+
+@pytest.mark.parametrize("letter", ["H", "O", "V"])
+def test_hotv_shares_the_sloan_letters_it_has(letter):
+    assert opt.optotype_path("hotv", letter) == opt.optotype_path("sloan", letter)
+
+
+def test_hotv_t_is_a_full_width_bar_and_a_centred_stem_one_stroke_wide():
+    image = raster("hotv", "T")
+    bar = image[:PX, :].mean()
+    stem_rows = image[PX + PX // 2 :, :]
+    assert bar == pytest.approx(1.0, abs=0.01)  # the top stroke fills the box's width
+    assert stem_rows.sum(axis=1).mean() / PX == pytest.approx(1.0, abs=0.01)  # the stem is 1 stroke wide
+    columns = np.nonzero(stem_rows.any(axis=0))[0]
+    assert (columns.min() + columns.max() + 1) / 2 / PX == pytest.approx(2.5, abs=0.01)  # centred

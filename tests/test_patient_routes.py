@@ -150,7 +150,7 @@ def test_optotypes_json_is_the_geometry_the_browser_draws_from(client):
 
     data = client.get("/optotypes.json").get_json()
     assert data == all_geometry()
-    assert set(data["sets"]) == {"sloan", "tumbling_e", "landolt_c8", "landolt_c4"}
+    assert set(data["sets"]) == {"sloan", "tumbling_e", "landolt_c8", "landolt_c4", "hotv"}
 
 
 def test_links_for_patients_use_the_public_url_when_set(db_path):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acuity.optotypes import optotype_set
+from acuity.optotypes import OPTOTYPE_SETS, optotype_set
 from acuity.procedure import ProcedureConfig, ProcedureError, build_procedure, replay
 
 PROCEDURE_NAMES = ["adaptive", "chart", "manual", "best_pest"]
@@ -41,7 +41,7 @@ def run(config, seed, outcomes, requested=None):
 configs = st.builds(
     ProcedureConfig,
     procedure=st.sampled_from(PROCEDURE_NAMES),
-    optotype_set=st.sampled_from(["sloan", "tumbling_e", "landolt_c8", "landolt_c4"]),
+    optotype_set=st.sampled_from(sorted(OPTOTYPE_SETS)),
     min_logmar=st.floats(-0.5, 0.3).map(lambda v: round(v, 3)),
     max_logmar=st.floats(0.45, 1.6).map(lambda v: round(v, 3)),
     max_trials=st.integers(1, 30),
@@ -170,3 +170,14 @@ def test_a_manual_eye_stopped_early_below_the_trials_its_interval_needs():
         from acuity.procedures import stopped_early
 
         stopped_early("staircase", 10, True)
+
+
+@pytest.mark.parametrize("procedure", PROCEDURE_NAMES)
+@pytest.mark.parametrize("set_name", sorted(OPTOTYPE_SETS))
+def test_every_procedure_runs_with_every_optotype_set(procedure, set_name):
+    """A set added to acuity.optotypes needs its model figures (slope, chart offset) in every procedure."""
+    config = ProcedureConfig(procedure=procedure, optotype_set=set_name, max_trials=6)
+    requested = [0.5, 0.4, 0.3] if procedure == "manual" else None
+    done, history = run(config, 1, [True, False, True], requested)
+    assert history and all(p.optotypes[0] in optotype_set(set_name).symbols for p, _ in history)
+    assert -0.5 <= done.estimate().logmar <= 1.7

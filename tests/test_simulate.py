@@ -34,7 +34,7 @@ def test_quick_json_has_exactly_the_documented_keys(quick_rows):
             "cr_sd",
         }
     assert {r["procedure"] for r in quick_rows} == {"adaptive", "best_pest", "best_pest_30", "chart"}
-    assert {r["optotype"] for r in quick_rows} == {"sloan", "tumbling_e", "landolt_c8"}
+    assert {r["optotype"] for r in quick_rows} == {"sloan", "tumbling_e", "landolt_c8", "hotv"}
     assert {r["observer_sd"] for r in quick_rows} == {0.04, 0.07, 0.14}
 
 

@@ -29,13 +29,14 @@ from acuity.psychometric import PsychometricModel, ThresholdPosterior
 # Obtained by simulation with:  python -m acuity.simulate --calibrate-offset
 # (1000 observers per set, seed 2026: sloan 0.0657, tumbling_e 0.0403, landolt_c8 0.0602,
 # landolt_c4 0.0453, each +/-0.001 SE; seeds 7 and 2026 at 400 observers agree within 0.004).
-# Tumbling E and Landolt C 4 share one model (guess rate 1/4), so they share the pooled value.
+# Tumbling E, Landolt C 4 and HOTV share one model (guess rate 1/4), so they share the pooled value.
 # Figures in docs/procedures.md. FrACT adds +0.05 logMAR for the same reason (Bach).
 CHART_OFFSET_LOGMAR: dict[str, float] = {
     "sloan": 0.065,
     "tumbling_e": 0.043,
     "landolt_c8": 0.060,
     "landolt_c4": 0.043,
+    "hotv": 0.043,
 }
 
 # The posterior's threshold grid reaches this far beyond the drawable range, so that an eye just

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.browser
 CSS_PX_PER_MM = 5.0
 DISTANCE_MM = 3000.0
 VIEWPORT = (1440, 900)
-SETS = ("sloan", "tumbling_e", "landolt_c8")
+SETS = ("sloan", "tumbling_e", "landolt_c8", "hotv")
 HALF_DEVICE_PX = 0.5
 TABLE = ARTIFACTS / "drawn-size" / "table.csv"
 

@@ -43,6 +43,7 @@ class NewTestForm(FlaskForm):
                 ("tumbling_e", "Tumbling E"),
                 ("landolt_c8", "Landolt C, 8 positions"),
                 ("landolt_c4", "Landolt C, 4 positions"),
+                ("hotv", "HOTV letters (children: matched on the phone)"),
             ]
         ),
     )
