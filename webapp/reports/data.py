@@ -109,6 +109,7 @@ def calibration_values(calibration: Calibration) -> dict[str, Any]:
             calibration.invalidated_reason or "", calibration.invalidated_reason
         ),
         "browser_text": browser_text(calibration.user_agent),
+        "at_text": when_text(p.iso(calibration.created_at)),
     }
 
 
@@ -240,6 +241,7 @@ def event_values(event: SessionEvent) -> dict[str, Any]:
         **values,
         "device_text": DEVICES.get(values["device"] or "", values["device"] or ""),
         "summary": event_summary(values),
+        "at_text": when_text(values["at"]),
     }
 
 
@@ -254,6 +256,7 @@ def _bounded(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "detail": {},
             "device": "server",
             "device_text": DEVICES["server"],
+            "at_text": when_text(rest[-1]["at"]),
             "text": None,
             "at": rest[-1]["at"],
             "summary": f"{len(rest)} more warnings, not listed here (the result page lists every stored event)",
@@ -357,7 +360,7 @@ SESSION_STATUS = {
 }
 
 
-def _when(iso_text: str | None) -> str:
+def when_text(iso_text: str | None) -> str:
     """A stored UTC time as the report prints it: "2026-12-01 14:05 UTC"."""
     return iso_text.replace("T", " ")[:16] + " UTC" if iso_text else ""
 
@@ -366,8 +369,8 @@ def header_rows(session: TestSession) -> list[tuple[str, str]]:
     """The report's header, label and value, in order (HTML and PDF print these rows as they are)."""
     return [
         ("Patient reference", session.patient_reference),
-        ("Test date", _when(p.iso(session.consent_at or session.created_at))),
-        ("Finished", _when(p.iso(session.finished_at)) or "not finished"),
+        ("Test date", when_text(p.iso(session.consent_at or session.created_at))),
+        ("Finished", when_text(p.iso(session.finished_at)) or "not finished"),
         ("Status", SESSION_STATUS.get(session.status, session.status)),
         ("Clinician", session.clinician.email),
     ]

@@ -16,6 +16,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from webapp.reports.data import when_text
+
 # A Unicode font when the system has one (patient references and user agents may hold any
 # character); the built-in Helvetica covers Latin-1 only.
 _DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -157,7 +159,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     )
     story.append(p("Clinician's notes", h2))
     if report["notes"]:
-        story += [p(f"{n['text']} ({_when(n['at'])} UTC)") for n in report["notes"]]
+        story += [p(f"{n['text']} ({when_text(n['at'])})") for n in report["notes"]]
     else:
         story.append(p("None."))
     story.append(Spacer(1, 12 * mm))
@@ -241,7 +243,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
 
     story.append(p("Events during the test", h2))
     if report["warnings"]:
-        story += [p(f"{_when(w['at'])} UTC, {w['device_text']}: {w['summary']}", small) for w in report["warnings"]]
+        story += [p(f"{when_text(w['at'])}, {w['device_text']}: {w['summary']}", small) for w in report["warnings"]]
     else:
         story.append(p("None recorded."))
 
@@ -250,7 +252,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     for c in report["calibrations"]:
         width, height = c["viewport_css_px"]
         text = (
-            f"{_when(c['at'])} UTC: viewing distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
+            f"{when_text(c['at'])}: viewing distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
             f"screen scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); "
             f"{c['device_pixel_ratio']:g} screen pixels per CSS pixel; window {width} x {height} CSS px; "
             f"sizes this screen could draw {c['measurable_range']['text']}; browser {c['browser_text']}"
@@ -285,7 +287,3 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     )
     document.build(story)
     return out.getvalue()
-
-
-def _when(iso_text: str | None) -> str:
-    return iso_text.replace("T", " ").rstrip("Z")[:16] if iso_text else ""
