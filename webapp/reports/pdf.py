@@ -265,8 +265,8 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         grid(
             [
                 ["Scoring rule", p(report["scoring_rule"], small)],
-                ["Screen measurements", calibration_rows or p("no calibration")],
-                ["Browser (as reported)", [p(ua, small) for ua in user_agents] or p("not reported")],
+                ["Calibrations", calibration_rows or p("no calibration")],
+                ["Browser string", [p(ua, small) for ua in user_agents] or p("not reported")],
                 ["Session", p(report["public_id"])],
             ],
             [40 * mm, 130 * mm],
