@@ -370,3 +370,22 @@ def test_reliability_flags_name_a_distance_off_the_set_up_and_a_letter_drawn_off
         "drawn_size": "a letter was drawn more than 2% off its size once",
     }
     assert "drawn_size_off" not in html and "distance_differs" not in html
+
+
+def test_the_report_and_exports_lead_with_the_practices_notation(db_path):
+    """VISUS_NOTATION=20ft: the summary, the appendix, the CSV's line and FHIR's "as reported" all
+    lead with 20/; the Snellen columns are unchanged."""
+    app = make_app(db_path, NOTATION="20ft")
+    add_clinician(app)
+    client = login(app.test_client())
+    public_id, _ = run_chart_session(app, client, note=None)
+    html = client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert (
+        "data-summary-acuity>20/40 (6/12) · 0.30 logMAR<" in html and "data-acuity>20/40 (6/12) · 0.30 logMAR<" in html
+    )
+    assert "data-snellen>6/12 · 20/40<" in html
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True))))
+    assert rows[0]["acuity_text"] == "20/40 (6/12) · 0.30 logMAR" and rows[0]["snellen_6m"] == "6/12"
+    bundle = client.get(f"/sessions/{public_id}/fhir.json").get_json()
+    components = {c["code"]["text"]: c for c in bundle["entry"][0]["resource"]["component"]}
+    assert components["Acuity as reported"]["valueString"] == "20/40 (6/12) · 0.30 logMAR"

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from acuity.notation import describe, format_distance_mm
+from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.extensions import db
@@ -37,7 +37,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
-        "notation": describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
+        "notation": s.describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
     }
 
 
