@@ -90,7 +90,7 @@ def test_report_holds_every_field_of_a_scripted_session(clinician_client, script
     summary, appendix = text.split("Appendix: each eye in detail")
     technical = appendix.split("Technical details")[1]
     assert "6/12 (20/40) · 0.30 logMAR" in summary and "6/3 (20/10) or better · -0.30 logMAR" in summary
-    assert "paused: the test page was hidden once" in summary and "3 m from the screen (tape)" in summary
+    assert "paused once with the test page hidden" in summary and "3 m from the screen (tape)" in summary
     assert "Name" in summary and "Signature" in summary and NOTE in summary
     assert "pytest" in technical and "pytest" not in text.split("Technical details")[0]
     for internal in ("docs/", "devicePixelRatio", "page_hidden", "{", "user agent"):
@@ -132,7 +132,7 @@ def test_pdf_opens_and_holds_the_numbers(clinician_client, scripted):
     # browser's own description only under "Technical details".
     first = re.sub(r"\s+", " ", pdf.pages[0].extract_text())
     assert "Summary" in first and "Right eye (OD)" in first and "Left eye (OS)" in first and "Signature" in first
-    assert "paused: the test page was hidden once" in first and NOTE in first
+    assert "paused once with the test page hidden" in first and NOTE in first
     assert "Appendix" not in first and re.sub(r"\s+", " ", pdf.pages[1].extract_text()).startswith("Appendix")
     assert "pytest" not in flat.split("Technical details")[0] and "docs/" not in flat
     # every trial is in the table: its logMAR and what was shown
@@ -247,7 +247,7 @@ def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_clien
     assert order == sorted(order)
     flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', html))
     assert flags["recalibrated"] == "recalibrated mid-eye once (the browser zoom or the screen changed)"
-    assert flags["paused"] == "paused: by the clinician once"
+    assert flags["paused"] == "paused once by the clinician"
     assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
     assert re.search(r"data-dpr>2\.5<", html)
 
@@ -365,9 +365,9 @@ def test_reliability_flags_name_a_distance_off_the_set_up_and_a_letter_drawn_off
     summary = html.split("Appendix: each eye in detail")[0]
     flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', summary))
     assert flags == {
-        "recalibrated": "recalibrated mid-eye once (a letter was drawn more than 2% off its size)",
-        "distance": "the viewing distance (2.5 m) differs from the set-up&#39;s (3 m)",
-        "drawn_size": "a letter was drawn more than 2% off its size once",
+        "recalibrated": "recalibrated mid-eye once",
+        "distance": "viewing distance 2.5 m, not the set-up&#39;s 3 m",
+        "drawn_size": "a letter drawn more than 2% off its size once",
     }
     assert "drawn_size_off" not in html and "distance_differs" not in html
 

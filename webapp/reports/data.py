@@ -264,8 +264,8 @@ def _bounded(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _count(n: int, what: str) -> str:
-    return f"{what} {'once' if n == 1 else f'{n} times'}"
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[SessionEvent]) -> list[dict[str, str]]:
@@ -290,28 +290,39 @@ def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[S
     mine = [e for e in events if during(e)]
     reasons = [(e.detail or {}).get("reason", "") for e in mine if e.kind == "calibration_invalidated"]
     if reasons:
-        why = sorted({RECALIBRATION_REASONS.get(r, "no reason given") for r in reasons})
+        # A letter drawn off its size has a flag of its own (drawn_size, below).
+        why = sorted({RECALIBRATION_REASONS.get(r, "no reason given") for r in reasons if r != "drawn_size_off"})
         flags.append(
-            {"code": "recalibrated", "text": _count(len(reasons), "recalibrated mid-eye") + f" ({'; '.join(why)})"}
+            {
+                "code": "recalibrated",
+                "text": f"recalibrated mid-eye {_times(len(reasons))}" + (f" ({'; '.join(why)})" if why else ""),
+            }
         )
     clinician_pauses = sum(1 for e in mine if e.kind == "paused")
     hidden = sum(
         1 for e in mine if e.kind == "page_event" and (e.detail or {}).get("kind") == "hidden" and e.device == "display"
     )
     if clinician_pauses or hidden:
-        parts = [_count(clinician_pauses, "by the clinician")] if clinician_pauses else []
-        parts += [_count(hidden, "the test page was hidden")] if hidden else []
-        flags.append({"code": "paused", "text": f"paused: {'; '.join(parts)}"})
+        parts = [f"{_times(clinician_pauses)} by the clinician"] if clinician_pauses else []
+        parts += [f"{_times(hidden)} with the test page hidden"] if hidden else []
+        flags.append({"code": "paused", "text": f"paused {', '.join(parts)}"})
     codes = [((e.detail or {}).get("code"), e) for e in events if e.kind == "warning" and during(e, since)]
     distance = [e for code, e in codes if code == "distance_differs"]
     if distance:
-        flags.append({"code": "distance", "text": event_summary(p.event_dict(distance[-1]))})
+        texts = p.event_dict(distance[-1])["detail_text"]
+        flags.append(
+            {
+                "code": "distance",
+                "text": f"viewing distance {texts.get('viewing_distance_mm', '?')}, "
+                f"not the set-up's {texts.get('setup_mm', '?')}",
+            }
+        )
     drawn = sum(1 for r in reasons if r == "drawn_size_off")
     held = sum(1 for code, e in codes if code == "size_not_drawable" and during(e))
     narrower = sum(1 for code, e in codes if code == "range_narrower_than_eye_test" and during(e))
-    sizes = [_count(drawn, "a letter was drawn more than 2% off its size")] if drawn else []
-    sizes += [_count(held, "a size could not be drawn on this screen")] if held else []
-    sizes += [_count(narrower, "a new calibration could not draw every size of the test")] if narrower else []
+    sizes = [f"a letter drawn more than 2% off its size {_times(drawn)}"] if drawn else []
+    sizes += [f"a size this screen cannot draw {_times(held)}"] if held else []
+    sizes += [f"a new calibration could not draw every size of the test {_times(narrower)}"] if narrower else []
     if sizes:
         flags.append({"code": "drawn_size", "text": "; ".join(sizes)})
     return flags

@@ -129,7 +129,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     summary = [["Eye", "Result", "95% interval", "Distance", "Reliability"]]
     for eye in report["eyes"]:
         r = eye["result"]
-        flags = [p(f"• {flag['text']}", small) for flag in eye["flags"]] or p("no problems recorded", small)
+        flags = [p(f"• {flag['text']}") for flag in eye["flags"]] or p("no problems recorded")
         if r:
             summary.append(
                 [
@@ -144,7 +144,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
             summary.append(
                 [p(eye["eye_name"]), p(f"No result ({eye['status_text']})"), "", p(eye["distance_text"], small), flags]
             )
-    story.append(grid(summary, [28 * mm, 54 * mm, 26 * mm, 24 * mm, 38 * mm], header=True, font_size=9))
+    story.append(grid(summary, [30 * mm, 44 * mm, 26 * mm, 21 * mm, 49 * mm], header=True, font_size=9))
     story.append(Spacer(1, 3))
     story.append(
         grid(
