@@ -30,7 +30,7 @@ BY_TOKEN = {"/t/<token>", "/pad/<pad_token>"}
 # (tests/test_patient_routes.py: without it, a friendly 404; another browser's, nothing).
 BY_CREDENTIAL = {"/test", "/pad"}
 # Routes for any signed-in clinician, showing only their own sessions.
-SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit"}
+SIGNED_IN = {"/logout", "/sessions/new", "/exports/results.csv", "/exports/trials.csv", "/audit", "/account/time-zone"}
 # Everything else names a session (<public_id>) and is for its owner only.
 
 

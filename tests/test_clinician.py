@@ -26,8 +26,8 @@ def test_new_test_stores_the_config_and_only_a_hash_of_the_invite_token(app, cli
             "answer_mode": "clinician",
         },
     )
-    assert response.status_code == 201
-    html = response.get_data(as_text=True)
+    assert response.status_code == 303  # post/redirect/get: to the invite page
+    html = clinician_client.get(response.headers["Location"]).get_data(as_text=True)
     invite_url = re.search(r'value="([^"]+)"[^>]*data-invite-url', html).group(1)
     token = invite_url.rsplit("/t/", 1)[1]
     assert len(token) >= 43  # secrets.token_urlsafe(32)

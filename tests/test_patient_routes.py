@@ -175,5 +175,6 @@ def test_links_for_patients_use_the_public_url_when_set(db_path):
             "setup": "3m",
             "answer_mode": "patient",
         },
+        follow_redirects=True,
     )
     assert 'value="https://visus.example.org/t/' in page.get_data(as_text=True)

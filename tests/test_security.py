@@ -82,8 +82,8 @@ def test_every_post_route_refuses_a_request_without_the_csrf_token(db_path):
     from tests.support.app import NEW_TEST
 
     created = client.post("/sessions/new", data={**NEW_TEST, "csrf_token": csrf_token(page)})
-    assert created.status_code == 201
-    public_id = re.search(r'data-session-id="([^"]+)"', created.get_data(as_text=True)).group(1)
+    assert created.status_code == 303
+    public_id = created.headers["Location"].split("/")[2]
     before = db_rows(app)
     posts = [path for path, methods in rules(app) if "POST" in methods]
     assert len(posts) >= 5
@@ -178,7 +178,7 @@ def test_a_revoked_invite_stops_working_at_once(app, clinician_client):
     public_id, token = create_test(clinician_client)
     screen = display(app, token)
     start_testing(screen)
-    assert clinician_client.post(f"/sessions/{public_id}/invite/revoke").status_code == 302
+    assert clinician_client.post(f"/sessions/{public_id}/invite/revoke").status_code == 303
     assert not screen.connected
     before = db_rows(app)
     assert clinician_client.get(f"/t/{token}").status_code == 410

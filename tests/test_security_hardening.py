@@ -186,8 +186,10 @@ def test_every_page_but_static_files_is_no_store(app, clinician_client):
             assert "no-store" not in response.headers.get("Cache-Control", ""), url
         elif url != "/optotypes.json":  # the same geometry for everyone: cached an hour
             assert response.headers.get("Cache-Control") == "no-store", url
-    invite = clinician_client.post("/sessions/new", data=NEW_TEST)
-    assert invite.status_code == 201 and invite.headers["Cache-Control"] == "no-store"
+    created = clinician_client.post("/sessions/new", data=NEW_TEST)
+    assert created.status_code == 303
+    invite = clinician_client.get(created.headers["Location"])
+    assert invite.status_code == 200 and invite.headers["Cache-Control"] == "no-store"
 
 
 def test_socketio_responses_carry_the_security_headers(app, client):

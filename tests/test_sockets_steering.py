@@ -263,7 +263,7 @@ def test_revoking_the_invite_disconnects_the_patient_and_refuses_reconnects(app,
     screen = display(app, token)
     phone = pad(app, pad_token_from_state(screen.last("state")))
     response = clinician_client.post(f"/sessions/{public_id}/invite/revoke")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert not screen.connected and not phone.connected
     assert not display(app, token).connected
     assert clinician_client.get(f"/t/{token}").status_code == 410

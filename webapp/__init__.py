@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
 
-    from webapp import audit, auth, clinician, live, main, models, patient, privacy, reports, security  # noqa: F401
+    from webapp import audit, auth, clinician, live, mail, main, models, patient, privacy, reports, security  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -69,4 +69,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     import webapp.schema  # noqa: F401  (sets SQLite's pragmas on every connection)
 
     privacy.retention_days(app)  # a bad VISUS_RETENTION_DAYS is refused now, not at the first purge
+    mail.check_settings(app)  # a mail server without a sender address, likewise
     return app

@@ -47,6 +47,8 @@ ACTIONS = {
     "call_joined": "a patient's device joined the video call",
     "call_ended": "ended the video call",
     "invite_created": "created the test and its invite",
+    "invite_sent": "sent the invite link by e-mail",
+    "invite_reissued": "re-issued the invite link (the old link and its browsers stopped working)",
     "invite_revoked": "withdrew the invite link",
     "deleted": "deleted the session and all its data",
     "purged": "removed by the retention setting",

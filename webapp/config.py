@@ -64,6 +64,12 @@ def notation_lead(value: str) -> str:
     return value
 
 
+def smtp_security(value: str) -> str:
+    if value not in ("starttls", "tls", "none"):
+        raise ValueError(f"'starttls', 'tls' or 'none', not {value!r}")
+    return value
+
+
 def async_mode(value: str) -> str:
     if value not in ("eventlet", "threading"):
         raise ValueError(f"'eventlet' or 'threading', not {value!r}")
@@ -132,6 +138,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VISUS_TURN_TTL_S", "TURN_TTL_S", 86400, int, "86400"),
     # Every call through TURN (iceTransportPolicy "relay"): neither side learns the other's address.
     Setting("VISUS_TURN_ONLY", "TURN_ONLY", False, flag, "0"),
+    # Invite e-mails (webapp/mail.py): the SMTP server, how the connection is secured (STARTTLS on 587,
+    # TLS from the first byte on 465, or none for a relay on this machine), its login, and the sender.
+    # Without VISUS_SMTP_HOST the pages offer no e-mail and say how to set it up.
+    Setting("VISUS_SMTP_HOST", "SMTP_HOST", None, str, "none (no e-mail)"),
+    Setting("VISUS_SMTP_PORT", "SMTP_PORT", None, int, "587 (`tls`: 465, `none`: 25)"),
+    Setting("VISUS_SMTP_SECURITY", "SMTP_SECURITY", "starttls", smtp_security, "starttls"),
+    Setting("VISUS_SMTP_USER", "SMTP_USER", None, str, "none (no login)"),
+    Setting("VISUS_SMTP_PASSWORD", "SMTP_PASSWORD", None, str, "none"),
+    Setting("VISUS_MAIL_FROM", "MAIL_FROM", None, str, "none"),
     # Installing eventlet changes Flask-SocketIO's automatic choice, so it is always set explicitly:
     # "eventlet" in production; the tests on Flask-SocketIO's test client use "threading".
     Setting("VISUS_ASYNC_MODE", "SOCKETIO_ASYNC_MODE", "eventlet", async_mode, "eventlet"),

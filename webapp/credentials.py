@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from flask import Response, current_app, request
 from sqlalchemy import select
 
+from webapp import events as ev
 from webapp import tokens
-from webapp.extensions import db
+from webapp.extensions import db, socketio
 from webapp.models import DeviceCredential, TestSession, utcnow
 
 DEVICES = ("display", "pad")
@@ -45,18 +46,83 @@ def session_for_link(token: str, device: str) -> TestSession | None:
     return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
 
 
+# Why a link (and the credentials it was exchanged for) no longer works, as the patient is told.
+PROBLEMS = {
+    "unknown": "This link is not valid. Ask your clinician for a new link.",
+    "withdrawn": "This link was withdrawn. Ask your clinician for a new link.",
+    "ended": "This test has ended and its link has expired. Ask your clinician if you need a new link.",
+    "expired": "This link has expired. Ask your clinician for a new link.",
+}
+
+
+def link_problem(session: TestSession | None) -> str | None:
+    """Which of PROBLEMS stops a session's links and credentials, or None: the one rule of expiry,
+    used by the patient's pages and sockets and by the clinician's dashboard."""
+    if session is None:
+        return "unknown"
+    if session.invite_revoked_at is not None:
+        return "withdrawn"
+    now = utcnow()
+    if expires_at(session) < now:
+        return "ended"
+    # A test under way may run past the invite's expiry; an unused link may not (nor a re-issued one
+    # not opened yet).
+    if (session.consent_at is None or session.invite_used_at is None) and session.invite_expires_at < now:
+        return "expired"
+    return None
+
+
 def invite_problem(session: TestSession | None) -> str | None:
     """Why a session's links (invite, pad) and credentials can no longer be used, or None."""
-    if session is None:
-        return "This link is not valid. Ask your clinician for a new link."
-    if session.invite_revoked_at is not None:
-        return "This link was withdrawn. Ask your clinician for a new link."
-    if expires_at(session) < utcnow():
-        return "This test has ended and its link has expired. Ask your clinician if you need a new link."
-    # A test under way may run past the invite's expiry; an unused link may not.
-    if session.consent_at is None and session.invite_expires_at < utcnow():
-        return "This link has expired. Ask your clinician for a new link."
-    return None
+    problem = link_problem(session)
+    return PROBLEMS[problem] if problem else None
+
+
+def new_invite(session: TestSession, now: datetime | None = None) -> str:
+    """A new invite link for the session (not committed): a new nonce, so the token shown before stops
+    working; valid for INVITE_TTL_HOURS and openable once. Returns the token."""
+    session.invite_nonce = secrets.token_hex(16)
+    token = tokens.invite_token(current_app.config["SECRET_KEY"], session.public_id, session.invite_nonce)
+    session.invite_token_hash = tokens.token_hash(token)
+    session.invite_expires_at = (now or utcnow()) + timedelta(hours=current_app.config["INVITE_TTL_HOURS"])
+    session.invite_used_at = None
+    return token
+
+
+def invite_token(session: TestSession) -> str | None:
+    """The session's current invite token, made again from the secret key and the stored nonce; None
+    for a link made before links could be shown again, or when the secret key has changed since
+    (the token would not match the stored hash): such a link can only be re-issued."""
+    if not session.invite_nonce:
+        return None
+    token = tokens.invite_token(current_app.config["SECRET_KEY"], session.public_id, session.invite_nonce)
+    return token if tokens.token_hash(token) == session.invite_token_hash else None
+
+
+def revoke_devices(session: TestSession) -> list[str]:
+    """Every browser credential of the session and its pad link stop working (not committed); returns
+    the sockets to disconnect after the commit (disconnect_patients)."""
+    now = utcnow()
+    for credential in session.credentials:
+        if credential.revoked_at is None:
+            credential.revoked_at = now
+    session.pad_nonce = None
+    session.pad_token_hash = None
+    sids = [sid for sid in (session.display_sid, session.pad_sid) if sid]
+    session.display_sid = session.pad_sid = None
+    return sids
+
+
+def disconnect_patients(sids, message: str) -> None:
+    """After the commit: tell the patient's sockets why (`error` `link_revoked`) and close them."""
+    for sid in sids:
+        if not sid:
+            continue
+        socketio.emit(ev.ERROR, {"error": "link_revoked", "message": message}, to=sid, namespace=ev.PATIENT_NS)
+        try:
+            socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
+        except Exception:  # a socket of another process (message queue) or already gone
+            current_app.logger.info("a patient socket was already gone")
 
 
 def issue(session: TestSession, device: str) -> str:

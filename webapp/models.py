@@ -28,6 +28,10 @@ class Clinician(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The IANA time zone the clinician's pages show times in (their browser's, sent once; or chosen).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The clinician's own invite e-mail text (webapp/mail.py, DEFAULT_MESSAGE has the placeholders).
+    invite_message: Mapped[str | None] = mapped_column(Text)
 
     sessions: Mapped[list[TestSession]] = relationship(back_populates="clinician")
 
@@ -50,6 +54,9 @@ class TestSession(db.Model):
     show_results: Mapped[bool] = mapped_column(default=False)
 
     invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The invite token is derived from the secret key and this nonce like the pad token, so the
+    # clinician's pages can show the link again; None for links made before (only random, not shown).
+    invite_nonce: Mapped[str | None] = mapped_column(String(64))
     invite_expires_at: Mapped[datetime]
     invite_revoked_at: Mapped[datetime | None]
     # The pad token is derived from the secret key and this nonce (so the display can be shown it

@@ -13,8 +13,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp import audit
-from webapp import events as ev
-from webapp.extensions import db, socketio
+from webapp.credentials import disconnect_patients
+from webapp.extensions import db
 from webapp.models import TestSession, utcnow
 from webapp.schema import forget_deleted
 
@@ -32,21 +32,6 @@ def retention_days(app: Flask) -> float | None:
     return days
 
 
-def _disconnect_patient(sids: tuple[str | None, ...]) -> None:
-    for sid in sids:
-        if sid:
-            socketio.emit(
-                ev.ERROR,
-                {"error": "link_revoked", "message": "This test was deleted. Ask your clinician for a new link."},
-                to=sid,
-                namespace=ev.PATIENT_NS,
-            )
-            try:
-                socketio.server.disconnect(sid, namespace=ev.PATIENT_NS)
-            except Exception:  # a socket of another process (message queue) or already gone
-                current_app.logger.info("patient socket of a deleted session already gone")
-
-
 def delete_session(session: TestSession, clinician_id: int | None, action: str = "deleted") -> None:
     """Delete the session and everything under it, record who did it; commits."""
     sids = (session.display_sid, session.pad_sid)
@@ -55,7 +40,7 @@ def delete_session(session: TestSession, clinician_id: int | None, action: str =
     db.session.commit()
     forget_deleted(db.session)  # SQLite: nothing of it left in the write-ahead log
     db.session.commit()
-    _disconnect_patient(sids)
+    disconnect_patients(sids, "This test was deleted. Ask your clinician for a new link.")
 
 
 def purge_expired(app: Flask, days: float | None = None) -> int:

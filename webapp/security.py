@@ -26,6 +26,9 @@ CONTENT_SECURITY_POLICY = (
 LOGIN_LIMIT = "10 per minute;60 per hour"
 LOGIN_ACCOUNT_LIMIT = "20 per minute;100 per hour"
 LINK_LOOKUP_LIMIT = "30 per minute;300 per hour"
+# Invite e-mails per clinician account, every one counted: a taken-over account cannot send much
+# through the practice's mail server (a busy day is a few dozen invites).
+INVITE_MAIL_LIMIT = "20 per minute;200 per day"
 
 
 def public_origin(app: Flask) -> str | None:
@@ -288,6 +291,14 @@ def init_app(app: Flask) -> None:
                 scope=f"{key}:{endpoint}",
             )
             app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+    mail_limit = limiter.limit(
+        app.config.get("INVITE_MAIL_RATE_LIMIT", INVITE_MAIL_LIMIT),
+        methods=["POST"],
+        key_func=_clinician,
+        on_breach=_too_many("Too many invite e-mails were sent from this account."),
+        scope="INVITE_MAIL_RATE_LIMIT",
+    )
+    app.view_functions["clinician.email_invite"] = mail_limit(app.view_functions["clinician.email_invite"])
     app.after_request(set_headers)
     redis_url = app.config.get("REDIS_URL")
     # (burst, per_second): webapp/config.py, VISUS_SOCKET_RATE_LIMIT and VISUS_SOCKET_CONNECT_RATE_LIMIT.
@@ -300,6 +311,12 @@ def init_app(app: Flask) -> None:
 def _email() -> str:
     """The e-mail a sign-in tries, as the accounts compare it."""
     return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _clinician() -> str:
+    from flask_login import current_user
+
+    return f"clinician:{current_user.get_id() if current_user.is_authenticated else get_remote_address()}"
 
 
 def _email_and_address() -> str:

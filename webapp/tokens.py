@@ -12,10 +12,6 @@ import secrets
 import segno
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -24,13 +20,21 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-def pad_token(secret_key: str, public_id: str, nonce: str) -> str:
-    """The pad token of a session, derived so the display can be shown it again after a reload.
-
-    Only its hash is stored; without the app's secret key the stored nonce reveals nothing.
+def derived_token(secret_key: str, purpose: str, public_id: str, nonce: str) -> str:
+    """A link token of a session (`purpose` "pad" or "invite"), derived so the server can show it again
+    (the display after a reload, the clinician's invite page). Only its hash is stored; without the
+    app's secret key the stored nonce reveals nothing, and a new nonce revokes the old token.
     """
-    digest = hmac.new(secret_key.encode("utf-8"), f"pad:{public_id}:{nonce}".encode(), hashlib.sha256)
+    digest = hmac.new(secret_key.encode("utf-8"), f"{purpose}:{public_id}:{nonce}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+
+
+def pad_token(secret_key: str, public_id: str, nonce: str) -> str:
+    return derived_token(secret_key, "pad", public_id, nonce)
+
+
+def invite_token(secret_key: str, public_id: str, nonce: str) -> str:
+    return derived_token(secret_key, "invite", public_id, nonce)
 
 
 @functools.lru_cache(maxsize=512)  # a pure function of its text; the display's state carries it often

@@ -18,6 +18,7 @@ def test_withdrawn_link_stops_the_open_display(new_context, live_server, shots):
     display.wait_for_selector(visible("welcome"))
     display.wait_for_function("() => !document.querySelector('[data-consent-box]').disabled")
 
+    clinician.once("dialog", lambda dialog: dialog.accept())  # "Withdraw this link?"
     clinician.click("main form[action$='/invite/revoke'] [type=submit]")
     display.wait_for_selector("[data-error]:not([hidden])")
     assert "new link" in display.text_content("[data-error]")

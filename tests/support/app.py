@@ -106,10 +106,10 @@ def login(client, email="doc@example.org", password=PASSWORD):
 
 
 def create_test(client, **overrides):
-    """POST the new-test form; returns (public_id, invite_token) read from the invite page."""
+    """POST the new-test form; returns (public_id, invite_token) read from the invite page it redirects to."""
     response = client.post("/sessions/new", data={**NEW_TEST, **overrides})
-    assert response.status_code == 201, response.data[:2000]
-    html = response.get_data(as_text=True)
+    assert response.status_code == 303, response.data[:2000]
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
     invite_url = re.search(r'value="([^"]+)"[^>]*data-invite-url', html).group(1)
     public_id = re.search(r'data-session-id="([^"]+)"', html).group(1)
     return public_id, invite_url.rsplit("/t/", 1)[1]

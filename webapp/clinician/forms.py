@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
 EYE_ORDERS = {
     "right_left": ["right", "left"],
@@ -119,3 +121,27 @@ class NewTestForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button with a CSRF token."""
+
+
+# Where a form of the invite panel (webapp/templates/clinician/_invite_panel.html) returns to: a name,
+# never an address, so no form can send the clinician elsewhere.
+BACK_PAGES = ("invite", "live", "dashboard")
+
+
+class InvitePanelForm(FlaskForm):
+    """Re-issue and withdraw: a POST with a CSRF token and the page to return to."""
+
+    back = HiddenField(default="invite", validators=[AnyOf(BACK_PAGES)])
+
+
+class InviteMailForm(InvitePanelForm):
+    to = EmailField(
+        "Patient's e-mail address",
+        validators=[DataRequired(message="Give the patient's e-mail address."), Length(max=254)],
+    )
+    subject = StringField("Subject", validators=[DataRequired(message="Give a subject."), Length(max=SUBJECT_MAX)])
+    message = TextAreaField(
+        "Message ({link} is replaced by the link, {expires} by when it expires)",
+        validators=[DataRequired(message="Write the message."), Length(max=MESSAGE_MAX)],
+    )
+    save_message = BooleanField("Keep this message as my text for the next invites")

@@ -459,6 +459,13 @@ def request_recalibration(session: TestSession, out: Outbox) -> dict:
     return {"ok": True}
 
 
+def new_link(session: TestSession, out: Outbox) -> None:
+    """The clinician re-issued the invite link (webapp/clinician/routes.py): the browser that opens the
+    new link is another screen, so a test under way calibrates again there before it goes on."""
+    if session.status not in phases.CLOSED:
+        invalidate_calibration(session, "new_link", "clinician", out)
+
+
 def next_eye(session: TestSession, out: Outbox) -> dict:
     phases.check(session, ev.NEXT_EYE)
     eye = session.current_eye_test

@@ -7,11 +7,15 @@ the live view and the patient's screen show; nothing is recomputed here that is 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from flask import has_request_context
 
 from acuity import notation
 from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
+from webapp.clinician.times import local_time, zone_name
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
@@ -372,8 +376,14 @@ SESSION_STATUS = {
 
 
 def when_text(iso_text: str | None) -> str:
-    """A stored UTC time as the report prints it: "2026-12-01 14:05 UTC"."""
-    return iso_text.replace("T", " ")[:16] + " UTC" if iso_text else ""
+    """A stored UTC time as the report prints it, in the clinician's time zone, named:
+    "2026-12-01 15:05 Europe/London" (UTC outside a signed-in request)."""
+    if not iso_text:
+        return ""
+    moment = datetime.fromisoformat(iso_text.rstrip("Z"))
+    if not has_request_context():
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{local_time(moment)} {zone_name()}"
 
 
 def header_rows(session: TestSession) -> list[tuple[str, str]]:

@@ -264,6 +264,7 @@ const REASON_TEXT = {
   device_pixel_ratio_changed: "devicePixelRatio changed",
   zoom_or_screen_changed: "zoom or screen changed",
   clinician_request: "you asked for it",
+  new_link: "you re-issued the link (the new screen calibrates)",
   window_too_small: "the patient's window became too small for the stimulus",
 };
 
