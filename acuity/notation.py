@@ -256,7 +256,8 @@ def describe(
     `etdrs_letters` (73: 85 - 50 * the logMAR shown, half a letter down, at most 100; None past the
     chart's lines) and `etdrs_text` ("73 letters", "more than 100 letters"), `beyond_chart` (None, "better" or "worse": past the chart's lines, where
     the Snellen and decimal texts are bounds) and `text`, the one line a clinician reads:
-    "6/10 (20/32) · 0.24 logMAR".
+    "6/10 (20/32) · 0.24 logMAR"; `notation_text` is that line without the logMAR ("6/10 (20/32)"),
+    what a patient reads beside plain words (webapp/patient_words.py).
 
     `bound` is a result's measurement bound ("<=": the smallest size the screen could draw was read,
     so the acuity is this or better; ">="): the text says "or better" / "or worse". `ci95` (low,
@@ -309,14 +310,16 @@ def describe(
         "20ft": (snellen_20, snellen_6),
         "decimal": (" decimal ".join(described["decimal"].rpartition(" ")[::2]).strip(), snellen_6),
     }[lead]
-    described["text"] = f"{first} ({second}){qualifier} · {logmar_text} logMAR"
+    described["notation_text"] = f"{first} ({second}){qualifier}"
+    described["text"] = f"{described['notation_text']} · {logmar_text} logMAR"
     if near_distance_mm is not None:
         near_mm = _number(near_distance_mm, "near_distance_mm")
         n_point = _n_point(hundredths, near_mm, better, worse)
         m_units = _bounded(row, lambda r: _m_units_of_row(r, near_mm), better, worse)
         described["n_point"] = n_point
         described["m_units"] = m_units
-        described["text"] = f"{n_point} ({m_units} at {format_distance_mm(near_mm)}){qualifier} · {logmar_text} logMAR"
+        described["notation_text"] = f"{n_point} ({m_units} at {format_distance_mm(near_mm)}){qualifier}"
+        described["text"] = f"{described['notation_text']} · {logmar_text} logMAR"
     if ci95 is not None:
         low, high = (describe(value, near_distance_mm=near_distance_mm, lead=lead) for value in ci95)
         described["ci95_low"] = low

@@ -52,6 +52,9 @@ class TestSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     show_results: Mapped[bool] = mapped_column(default=False)
+    # How the patient reaches the practice ("Riverside Eye Clinic, 01632 960 123"): shown on the
+    # welcome step as plain text (webapp/clinician/forms.py checks it).
+    contact_line: Mapped[str | None] = mapped_column(String(160))
 
     invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The invite token is derived from the secret key and this nonce like the pad token, so the

@@ -100,11 +100,18 @@ def test_clinician_scores_pauses_and_asks_for_recalibration(new_context, live_se
     display.wait_for_selector(visible("scale"))
     assert "zoomed" in display.text_content("[data-recalibrate-reason]")
     clinician.wait_for_selector('[data-event-kind="zoom"]')
-    cdp.send("Emulation.clearDeviceMetricsOverride")
+    # Back to the zoom and the window of the stored calibration (clearing the override would leave
+    # headless Chromium's own, shorter window).
+    cdp.send(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+    )
     display.wait_for_function("() => window.devicePixelRatio === 1")
     # The way back to 1 is reported too; calibrate only after it, or it would void the new one.
     clinician.wait_for_function("() => document.querySelectorAll('[data-event-kind=\"zoom\"]').length === 2")
-    calibrate_by_clicking(display, 4.0)
+    # Back at the zoom of the stored calibration: it comes back without measuring again.
+    display.wait_for_selector("[data-range-report]:not([hidden])")
+    assert "restored" in display.text_content("[data-range-restored]")
+    display.click('[data-action="distance-continue"]')
     display.click('[data-action="answers-done"]')
     display.click('[data-action="ready"]')
     third = current_stimulus(display, second["seq"])

@@ -187,7 +187,12 @@ def test_every_surface_says_the_same(server, new_context, shots):
         patient.goto(invite_url)
         patient.wait_for_selector("[data-results]:not([hidden]) [data-results-list] li")
         lines = patient.locator("[data-results-list] li").all_text_contents()
-        assert lines == [f"{EYE_NAMES[eye]}: {flagged(want)}" for eye, want in wants.items()]
+        # Plain words with the clinician's notation beside them, never a logMAR (webapp/patient_words.py),
+        # and the stopped-early words after an eye that stopped early.
+        for line, (eye, want) in zip(lines, wants.items(), strict=True):
+            notation = want["text"].split(" · ")[0] + (f" · {want['early']}" if want["early"] else "")
+            assert line.startswith(f"{EYE_NAMES[eye]}: ") and line.endswith(f" — {notation}"), (line, notation)
+            assert "logMAR" not in line
         shots.take(patient, f"patient-done-{index}")
         patient.context.close()
 

@@ -28,6 +28,7 @@ def sign_in(page, base_url: str) -> None:
 def create_test(page, base_url: str, reference: str | None = None, **choices) -> tuple[str, str]:
     """Fill the new-test form; returns (invite URL, session public id)."""
     show_results = bool(choices.pop("show_results", False))
+    contact_line = choices.pop("contact_line", None)
     settings = {
         "eyes": "right_left",
         "optotype_set": "sloan",
@@ -45,6 +46,8 @@ def create_test(page, base_url: str, reference: str | None = None, **choices) ->
         page.check(f'input[name="{name}"][value="{value}"]')
     if show_results:
         page.check('input[name="show_results"]')
+    if contact_line is not None:
+        page.fill('input[name="contact_line"]', contact_line)
     page.click('main [type="submit"]')
     page.wait_for_selector("[data-invite-url]")
     invite_url = page.input_value("[data-invite-url]")
@@ -54,11 +57,16 @@ def create_test(page, base_url: str, reference: str | None = None, **choices) ->
 
 def set_card_width(page, css_px_per_mm: float) -> float:
     """Move the card slider to the width giving `css_px_per_mm`; returns the scale actually set."""
-    width = round(css_px_per_mm * CARD_WIDTH_MM * 2) / 2  # the slider moves in half CSS px
+    width = round(css_px_per_mm * CARD_WIDTH_MM * 2) / 2
+    # The slider is on a log scale (webapp/static/js/patient/card.js): its position for this width.
     page.eval_on_selector(
         "[data-card-slider]",
-        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
-        str(width),
+        """async (el, w) => {
+             const { sliderPosition } = await import('/static/js/patient/card.js');
+             el.value = String(sliderPosition(w));
+             el.dispatchEvent(new Event('input', {bubbles: true}));
+           }""",
+        width,
     )
     drawn = page.eval_on_selector("[data-card]", "el => el.getBoundingClientRect().width")
     assert abs(drawn - width) < 0.01, (drawn, width)

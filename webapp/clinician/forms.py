@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
@@ -103,6 +103,15 @@ class NewTestForm(FlaskForm):
                 ("clinician", "Scored by me (the patient reads aloud)"),
             ]
         ),
+    )
+    contact_line = StringField(
+        "How the patient can reach you (optional, one line shown on their welcome page)",
+        description="For example: Riverside Eye Clinic, Dr Lee, 01632 960 123",
+        validators=[
+            Length(max=160, message="Keep it to one short line (at most 160 characters)."),
+            # One line of text: no control characters (line breaks, tabs), which would not show.
+            Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="Write it on one line, without line breaks or tabs."),
+        ],
     )
     show_results = BooleanField("Show the results to the patient at the end")
     submit = SubmitField("Create the test and its invite link")

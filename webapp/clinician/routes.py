@@ -64,7 +64,11 @@ def new_session():
     form = NewTestForm()
     if form.validate_on_submit():
         session, _ = create_session(
-            current_user.id, form.patient_reference.data, form.test_config(), bool(form.show_results.data)
+            current_user.id,
+            form.patient_reference.data,
+            form.test_config(),
+            bool(form.show_results.data),
+            form.contact_line.data,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.

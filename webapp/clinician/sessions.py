@@ -11,7 +11,7 @@ from webapp.models import EyeTest, TestSession, utcnow
 
 
 def create_session(
-    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False
+    clinician_id: int, patient_reference: str, config: dict, show_results: bool = False, contact_line: str | None = None
 ) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored (the token is made
     again from the secret key when the clinician's pages show it: webapp/credentials.py)."""
@@ -21,6 +21,7 @@ def create_session(
         patient_reference=patient_reference.strip(),
         config=config,
         show_results=show_results,
+        contact_line=(contact_line or "").strip() or None,
         created_at=utcnow(),
     )
     token = credentials.new_invite(session, now=session.created_at)

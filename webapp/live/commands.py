@@ -34,6 +34,7 @@ from webapp.live.payloads import answer_request_payload, results, stimulus_paylo
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
+from webapp.patient_words import screen_words
 from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
@@ -228,6 +229,17 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     return {
         "ok": True,
         "measurable_range": measurable,
+        # What the patient reads about it (no logMAR on a patient screen): webapp/patient_words.py.
+        "screen": screen_words(
+            scale,
+            (width, height),
+            viewing.viewing_distance_mm,
+            drawable.min_logmar,
+            drawable.max_logmar,
+            setup=setup,
+            mirrored=viewing.mirrored,
+            optotypes_per_row=_optotypes_per_row(session),
+        ),
         "viewing_distance_mm": viewing.viewing_distance_mm,
         "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm),
         "mirrored": viewing.mirrored,

@@ -14,6 +14,7 @@ from webapp.live import phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
+from webapp.patient_words import result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -94,6 +95,16 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
         "paused_reason": session.paused_reason,
         "show_results": show,
         "results": results(session) if show else None,
+        # The shared results as the patient reads them: plain words with the clinician's notation.
+        "results_words": [
+            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
+                "text"
+            ]
+            for r in results(session)
+        ]
+        if show
+        else None,
+        "contact_line": session.contact_line,
     }
     if device == "display":
         data["pad_url"] = pad_url

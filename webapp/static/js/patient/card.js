@@ -6,6 +6,28 @@ export const CARD_WIDTH_MM = 85.6;
 export const CARD_HEIGHT_MM = 53.98;
 export const CARD_CORNER_MM = 3.0;
 
+// The widths the card can take, in CSS px (a card on a coarse TV to one on a very sharp phone).
+export const MIN_WIDTH_CSS_PX = 100;
+export const MAX_WIDTH_CSS_PX = 2200;
+// The slider runs over the widths on a log scale, so one step is the same fraction of the card at
+// every size: 3000 positions give 0.103% (about 0.09 mm of the card's 85.6 mm) per step.
+export const SLIDER_POSITIONS = 3000;
+// One arrow press: 0.1 mm of the card's side; with Shift 1 mm; Page Up/Down 5 mm.
+const FINE_STEP_MM = 0.1;
+const SHIFT_STEP_MM = 1.0;
+const PAGE_STEP_MM = 5.0;
+
+/** The slider position (0..SLIDER_POSITIONS, not rounded) that shows this card width. */
+export function sliderPosition(widthCssPx) {
+  const span = Math.log(MAX_WIDTH_CSS_PX / MIN_WIDTH_CSS_PX);
+  return (Math.log(widthCssPx / MIN_WIDTH_CSS_PX) / span) * SLIDER_POSITIONS;
+}
+
+/** The card width, in CSS px, of a slider position. */
+export function widthAtPosition(position) {
+  return MIN_WIDTH_CSS_PX * (MAX_WIDTH_CSS_PX / MIN_WIDTH_CSS_PX) ** (position / SLIDER_POSITIONS);
+}
+
 export class CardSizer extends EventTarget {
   /** card: the card element; slider: an <input type=range>; readout: a text element. */
   constructor({ card, slider, readout, stepButtons, turnButton }) {
@@ -13,8 +35,9 @@ export class CardSizer extends EventTarget {
     this.card = card;
     this.slider = slider;
     this.readout = readout;
-    this.min = Number(slider.min);
-    this.max = Number(slider.max);
+    slider.min = "0";
+    slider.max = String(SLIDER_POSITIONS);
+    slider.step = "any";
     // A phone is narrower than a card held sideways: there the card stands upright and its short
     // side is matched (the scale is the same, only the side measured differs).
     this.portrait = window.innerWidth < 480;
@@ -22,10 +45,12 @@ export class CardSizer extends EventTarget {
     this.setWidth(this.horizontalMm * ((this.portrait ? 150 : 96) / 25.4));
     turnButton?.addEventListener("click", () => this.turn());
 
-    slider.addEventListener("input", () => this.setWidth(Number(slider.value)));
+    slider.addEventListener("input", () => this.setWidth(widthAtPosition(Number(slider.value))));
+    // The slider's own arrow keys would move by 1% of its range (step "any"): use the card's steps.
+    slider.addEventListener("keydown", (event) => this.onKey(event));
     card.addEventListener("keydown", (event) => this.onKey(event));
     for (const button of stepButtons) {
-      button.addEventListener("click", () => this.setWidth(this.width + Number(button.dataset.cardStep)));
+      button.addEventListener("click", () => this.stepMm(Number(button.dataset.cardStep) * FINE_STEP_MM * 10));
     }
     this.bindDrag();
   }
@@ -46,28 +71,45 @@ export class CardSizer extends EventTarget {
     this.setWidth(scale * this.horizontalMm);
   }
 
+  /** Grow (or shrink) the card's horizontal side by this many mm of the real card. */
+  stepMm(mm) {
+    this.setWidth(this.width + mm * this.cssPxPerMm);
+  }
+
   setWidth(widthCssPx) {
-    const width = Math.min(this.max, Math.max(this.min, Math.round(widthCssPx * 2) / 2));
+    // Hundredths of a CSS px: far below what an eye can match, and what the scale is sent with.
+    const width = Math.min(MAX_WIDTH_CSS_PX, Math.max(MIN_WIDTH_CSS_PX, Math.round(widthCssPx * 100) / 100));
     this.width = width;
     const scale = width / this.horizontalMm;
     this.card.dataset.orientation = this.portrait ? "portrait" : "landscape";
     this.card.style.width = `${width}px`;
-    this.card.style.height = `${(this.portrait ? CARD_WIDTH_MM : CARD_HEIGHT_MM) * scale}px`;
-    this.card.style.borderRadius = `${CARD_CORNER_MM * scale}px`;
-    if (Number(this.slider.value) !== width) this.slider.value = String(width);
+    const height = (this.portrait ? CARD_WIDTH_MM : CARD_HEIGHT_MM) * scale;
+    // Upright (a phone), only the width is matched: the card is drawn cut short, so that the step
+    // and its button fit the screen while the real card is held over it.
+    const shown = this.portrait ? Math.min(height, window.innerHeight * 0.28) : height;
+    const corner = CARD_CORNER_MM * scale;
+    this.card.dataset.cropped = String(shown < height);
+    this.card.style.height = `${shown}px`;
+    this.card.style.borderRadius = shown < height ? `${corner}px ${corner}px 0 0` : `${corner}px`;
+    const position = sliderPosition(width);
+    if (Math.abs(Number(this.slider.value) - position) > 1e-6) this.slider.value = String(position);
+    // Screen readers hear the size in plain words, never in pixels.
+    const percent = Math.round((position / SLIDER_POSITIONS) * 1000) / 10;
     this.card.setAttribute("aria-valuenow", String(width));
-    this.card.setAttribute("aria-valuetext", `${width} pixels wide`);
-    this.readout.textContent = `On-screen card: ${width} screen points wide` +
-      `${this.portrait ? " (standing upright: match the short side of your card)" : ""}.`;
+    this.card.setAttribute("aria-valuetext", `size ${percent} of 100`);
+    this.slider.setAttribute("aria-valuetext", `size ${percent} of 100`);
+    this.readout.textContent = this.portrait ? "The card stands upright: match the short side of your card." : "";
     this.dispatchEvent(new Event("change"));
   }
 
   onKey(event) {
-    const big = event.shiftKey ? 10 : 1;
-    const steps = { ArrowRight: big, ArrowUp: big, ArrowLeft: -big, ArrowDown: -big, PageUp: 20, PageDown: -20 };
+    const step = event.shiftKey ? SHIFT_STEP_MM : FINE_STEP_MM;
+    const steps = {
+      ArrowRight: step, ArrowUp: step, ArrowLeft: -step, ArrowDown: -step, PageUp: PAGE_STEP_MM, PageDown: -PAGE_STEP_MM,
+    };
     if (event.key in steps) {
       event.preventDefault();
-      this.setWidth(this.width + steps[event.key]);
+      this.stepMm(steps[event.key]);
     }
   }
 

@@ -10,6 +10,9 @@ import { CardSizer } from "./card.js";
 import { BlindSpotSweep, SWEEPS } from "./blind-spot.js";
 import { watchPageEvents } from "./page-events.js";
 import { DeviceCall } from "../call.js";
+import {
+  forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, undoZoomKeys,
+} from "./setup-words.js";
 
 const STEPS = ["welcome", "scale", "distance", "answers", "prepare", "test", "done"];
 // Which local steps may be on screen in each server phase (the first is the default).
@@ -34,7 +37,10 @@ const store = new Store({
   stimulus: null,
   rangeShown: false,
   recalibrateReason: null,
+  recalibrateCode: null, // the server's reason, when a zoom or window change voided the measurement
   refused: false, // the server refused this link (expired, withdrawn)
+  distanceOverride: null, // its text ("2 m")
+  distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
 });
 const collector = new AnswerCollector();
 let geometry = null;
@@ -105,7 +111,31 @@ function renderStep() {
 
 const consentBox = find("consent-box");
 const consentButton = find("action", "consent");
-consentBox.addEventListener("change", () => { consentButton.disabled = !consentBox.checked; });
+consentBox.addEventListener("change", () => {
+  consentButton.disabled = !consentBox.checked;
+  // The disabled Start says why it is disabled; once ticked, the hint goes.
+  find("consent-hint").hidden = consentBox.checked;
+});
+
+function renderWelcome() {
+  const server = store.get("server");
+  if (!server) return;
+  const contact = server.contact_line || "";
+  find("contact").hidden = !contact;
+  setText(find("contact-line"), contact);
+  find("done-contact").hidden = !contact;
+  setText(find("done-contact-line"), contact);
+  setText(find("need-space"), server.required_distance_long_text || "");
+  setText(find("need-glasses"), glassesText(server));
+  const phoneNeeded = server.answer_mode !== "clinician" && server.setup !== "near_40cm" && !onPhone();
+  find("need", "phone").hidden = !phoneNeeded;
+  const alone = phoneAloneText(server);
+  find("phone-alone").hidden = !alone.text;
+  setText(find("phone-alone"), alone.text);
+  find("phone-alone").classList.toggle("notice", alone.refused);
+  // A set-up a phone alone cannot serve is not offered: no Start, only what to do instead.
+  find("welcome-body").hidden = alone.refused;
+}
 consentButton.addEventListener("click", async () => {
   const ack = await request(socket, "consent", {});
   if (!ack.ok) return showError(ack.message);
@@ -124,15 +154,55 @@ const card = new CardSizer({
   turnButton: find("action", "card-turn"),
 });
 find("action", "scale-done").addEventListener("click", () => {
-  store.update({ recalibrateReason: null, rangeShown: false });
+  store.update({ recalibrateReason: null, recalibrateCode: null, rangeShown: false });
   goTo("distance");
 });
+
+setText(find("zoom-keys"), undoZoomKeys());
+find("zoom-note").hidden = onPhone(); // a phone has no zoom keys; a pinch is undone by pinching back
+for (const node of findAll("keyboard-only")) node.hidden = onPhone();
 
 function renderRecalibrateReason() {
   const node = find("recalibrate-reason");
   const reason = store.get("recalibrateReason");
   node.hidden = !reason;
   setText(node, reason ? `Please measure your screen again: ${reason}` : "");
+}
+
+// After a zoom voided the measurement, undoing it (same zoom, same or larger window) brings the
+// stored calibration back without measuring again.
+// Only a zoom or a window change is undone this way: a measurement the clinician asked for, or one
+// whose letters came out the wrong size, is measured again.
+const RESTORABLE = ["device_pixel_ratio_changed", "zoom_or_screen_changed", "window_too_small"];
+let restoreTimer = 0;
+let restoring = false;
+const restoreSoon = () => {
+  clearTimeout(restoreTimer);
+  restoreTimer = setTimeout(restoreAfterZoom, 300);
+};
+window.addEventListener("resize", restoreSoon);
+window.visualViewport?.addEventListener("resize", restoreSoon);
+// A zoom does not always fire `resize` (the window keeps its size in CSS px only when it does not):
+// a slow check backs it up while a zoom has voided the measurement.
+setInterval(() => { if (RESTORABLE.includes(store.get("recalibrateCode"))) restoreAfterZoom(); }, 1000);
+
+async function restoreAfterZoom() {
+  if (restoring || !RESTORABLE.includes(store.get("recalibrateCode"))) return;
+  if (!socket.connected) return;
+  if (!["calibrate", "ready", "paused", "between_eyes"].includes(phase())) return;
+  const payload = restorableCalibration();
+  if (!payload) return;
+  restoring = true;
+  const ack = await request(socket, "calibration", payload).finally(() => { restoring = false; });
+  if (!ack.ok) return;
+  rememberCalibration(payload);
+  showError(null);
+  store.update({ recalibrateReason: null, recalibrateCode: null });
+  renderRange(ack);
+  store.update({ rangeShown: true });
+  goTo("distance");
+  setText(find("range-restored"), "The page is back to its normal size: your screen measurement is restored.");
+  find("range-title").focus();
 }
 
 // ---------------------------------------------------------------- 3. distance
@@ -142,24 +212,31 @@ const sweepStart = find("action", "sweep-start");
 const sweepVanished = find("action", "sweep-vanished");
 setText(find("sweeps-total"), String(SWEEPS));
 
+/** The panel of the distance step: the set-up's method; a phone held in the hand (near test)
+ *  measures 40 cm with a ruler, since the moving dot needs a screen wider than a phone's. */
+function distancePanel() {
+  const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
+  return method === "blind_spot" && onPhone() ? "ruler" : method;
+}
+
 function distanceMethod() {
-  const setup = store.get("server")?.setup;
-  const method = SETUP_METHOD[setup] || "tape";
-  if (method === "blind_spot" && find("ruler-instead").checked) return "tape";
-  return method;
+  const panel = distancePanel();
+  if (panel === "ruler" || (panel === "blind_spot" && find("ruler-instead").checked)) return "tape";
+  return panel;
 }
 
 function requiredDistanceMm() {
   const server = store.get("server");
-  return server?.required_distance_mm || (server?.setup === "near_40cm" ? 400 : 3000);
+  return store.get("distanceOverrideMm") || server?.required_distance_mm || (server?.setup === "near_40cm" ? 400 : 3000);
 }
 
 function renderDistance() {
-  const method = SETUP_METHOD[store.get("server")?.setup] || "tape";
+  const method = distancePanel();
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
   const server = store.get("server");
-  setText(find("tape-text"), server?.required_distance_long_text || "");
-  setText(find("tape-text-short"), server?.required_distance_text || "");
+  const override = store.get("distanceOverride");
+  setText(find("tape-text"), override || server?.required_distance_long_text || "");
+  setText(find("tape-text-short"), override || server?.required_distance_text || "");
   setText(find("sweeps-done"), String(sweep.offsetsMm.length));
   sweepStart.disabled = sweep.running || sweep.complete;
   sweepVanished.disabled = !sweep.running;
@@ -175,7 +252,8 @@ sweep.addEventListener("change", () => {
     : sweep.running ? "Watch the square. Press the space bar when the red dot disappears." : "");
 });
 sweep.addEventListener("missed", () => {
-  setText(find("sweep-status"), "The dot reached the edge. Sit a little closer, keep looking at the square, and try again.");
+  setText(find("sweep-status"), "The dot reached the edge. Sit a little closer, keep looking at the square, and try " +
+    "again; or measure 40 cm with a ruler and tick the box below.");
   renderDistance();
 });
 sweepStart.addEventListener("click", () => {
@@ -191,12 +269,22 @@ find("distance-form").addEventListener("submit", async (event) => {
   const method = distanceMethod();
   let distance;
   if (method === "tape") {
-    if (store.get("server")?.setup !== "near_40cm" && !find("tape-confirm").checked) {
+    const confirm = distancePanel() === "ruler" ? find("ruler-confirm") : find("tape-confirm");
+    if (store.get("server")?.setup !== "near_40cm" && !confirm.checked) {
       return showError("Please measure the distance, then tick the box to say you have.");
+    }
+    if (distancePanel() === "ruler" && !confirm.checked) {
+      return showError("Please measure 40 cm with a ruler, then tick the box to say you have.");
     }
     distance = { method: "tape", distance_mm: requiredDistanceMm() };
   } else if (method === "mirror") {
-    distance = { method: "mirror", patient_to_mirror_mm: Number(find("mirror-distance").value) };
+    // Metres, as a tape shows them; a comma works as the decimal mark too.
+    const metres = Number(find("mirror-distance").value.trim().replace(",", "."));
+    if (!find("mirror-distance").value.trim() || !Number.isFinite(metres) || metres <= 0) {
+      find("mirror-distance").focus();
+      return showError("Please measure the distance from your eyes to the mirror, and type it in metres (for example 1.5).");
+    }
+    distance = { method: "mirror", patient_to_mirror_mm: Math.round(metres * 1000) };
   } else {
     if (!sweep.complete) return showError(`Please do the moving-dot check ${SWEEPS} times first (press "Start the dot").`);
     distance = { method: "blind_spot", offsets_mm: sweep.offsetsMm.slice() };
@@ -210,8 +298,15 @@ find("distance-form").addEventListener("submit", async (event) => {
     user_agent: navigator.userAgent.slice(0, 512),
   };
   const ack = await request(socket, "calibration", payload);
-  if (!ack.ok) return showError(ack.message);
+  if (!ack.ok) {
+    // Sweeps the server refused (they disagree, or put the patient too close) are done again:
+    // clear them so that "Start the dot" works, never a dead end.
+    if (method === "blind_spot") sweep.reset(card.cssPxPerMm);
+    return showError(method === "blind_spot" ? `${ack.message} The moving-dot check starts again.` : ack.message);
+  }
+  rememberCalibration(payload);
   showError(null);
+  setText(find("range-restored"), "");
   renderRange(ack);
   store.update({ rangeShown: true });
   find("range-title").focus();
@@ -219,32 +314,29 @@ find("distance-form").addEventListener("submit", async (event) => {
 
 function renderRange(ack) {
   const range = ack.measurable_range;
-  const distance = ack.viewing_distance_text;
   const text = find("range-text");
-  const advice = find("range-advice");
+  // For tests and the clinician's tools only; the patient reads the server's plain words.
   text.dataset.minLogmar = range.min_logmar;
   text.dataset.maxLogmar = range.max_logmar;
-  setText(text, `At ${distance}${ack.mirrored ? " (through the mirror)" : ""}, this screen can check eyesight from ` +
-    `${range.max_notation.text} (the biggest letters it can show) to ${range.min_notation.text} ` +
-    "(the smallest). Normal sight is 6/6 (20/20); smaller numbers after the slash mean sharper sight.");
-  const tips = [];
-  const near = store.get("server")?.setup === "near_40cm";
-  if (range.min_logmar > 0.0) {
-    // Small letters need fine pixels: far away, a step back makes each letter more pixels tall;
-    // at 40 cm the distance is fixed, so only a finer screen helps.
-    tips.push(near
-      ? "This screen's dots are too coarse to show the smallest near-vision letters. A phone or tablet, " +
-        "which has finer dots, may measure more: ask your clinician for a link to open there."
-      : "This screen cannot show letters small enough to check normal sight at this distance. " +
-        "If you can, move further back (and tell your clinician), or use a larger screen such as a computer or a television.");
-  }
-  if (range.max_logmar < 1.0) {
-    tips.push("This screen is too small to show the biggest letters. Use a larger screen if you can; " +
-      "your clinician will still see what could be measured.");
-  }
-  advice.hidden = tips.length === 0;
-  setText(advice, tips.join(" "));
+  text.dataset.fits = String(ack.screen.fits);
+  setText(text, ack.screen.text);
+  const offer = find("action", "take-offer");
+  offer.hidden = !ack.screen.offer_distance_mm;
+  offer.dataset.distanceMm = String(ack.screen.offer_distance_mm || "");
+  offer.dataset.distanceText = ack.screen.offer_text || "";
+  setText(offer, ack.screen.offer_text ? `I will stand at ${ack.screen.offer_text} instead` : "");
 }
+
+find("action", "take-offer").addEventListener("click", (event) => {
+  const button = event.currentTarget;
+  store.update({
+    distanceOverrideMm: Number(button.dataset.distanceMm), distanceOverride: button.dataset.distanceText, rangeShown: false,
+  });
+  find("tape-confirm").checked = false;
+  goTo("distance");
+  renderDistance();
+  find("distance-title").focus();
+});
 
 find("action", "redo-scale").addEventListener("click", () => { store.update({ rangeShown: false }); goTo("scale"); });
 find("action", "redo-distance").addEventListener("click", () => {
@@ -261,7 +353,12 @@ function renderAnswers() {
   const server = store.get("server");
   if (!server) return;
   const patientMode = server.answer_mode !== "clinician";
-  for (const node of findAll("answer-mode")) node.hidden = (node.dataset.answerMode === "patient") !== patientMode;
+  // A phone alone (near test) answers on its own screen: no second phone to pair.
+  const alone = patientMode && onPhone() && server.setup === "near_40cm";
+  for (const node of findAll("answer-mode")) {
+    const mode = alone ? "alone" : patientMode ? "patient" : "clinician";
+    node.hidden = node.dataset.answerMode !== mode;
+  }
   const qr = find("pad-qr");
   if (server.pad_url && qrFor !== server.pad_url) {
     qrFor = server.pad_url;
@@ -327,24 +424,28 @@ function renderPrepare() {
   if (!server) return;
   const eye = server.eye || server.eyes?.[0] || "right";
   setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
+  setText(find("position-lead"), server.setup === "near_40cm" ? "Keep your eyes" : "Go to your mark,");
   setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
   setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
   if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
 }
 
 let practiceSymbol = null;
+// A short screen (a phone, a small laptop window) starts with the practice closed: the step fits.
+find("practice").open = window.innerHeight >= 700;
+
 function startPractice() {
   const symbols = setSymbols();
   if (!symbols.length) return;
   practiceSymbol = symbols[Math.floor(Math.random() * symbols.length)];
   const host = find("practice-host");
-  const heightCssPx = Math.round(Math.min(160, window.innerHeight * 0.25));
+  const heightCssPx = Math.round(Math.min(140, window.innerHeight * 0.15));
   const svg = optotypeSvg(geometry, store.get("server").optotype_set, practiceSymbol, heightCssPx);
   if (store.get("server").mirrored) svg.style.transform = "scaleX(-1)";
   host.replaceChildren(svg);
   find("practice-keys").replaceChildren(...answerButtons(symbols, answerPractice));
   find("practice-keys").classList.toggle("directions", symbols.every((s) => s !== s.toUpperCase()));
-  setText(find("practice-feedback"), "Which one is it? Press its button, or its key.");
+  setText(find("practice-feedback"), onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.");
 }
 
 function answerPractice(symbol) {
@@ -479,6 +580,10 @@ find("action", "continue").addEventListener("click", () => sendReady());
 
 document.addEventListener("keydown", (event) => {
   const step = resolveStep(store.get("step"));
+  if (step === "scale" && !event.target.closest?.("input, select, textarea, [data-card]")) {
+    card.onKey(event); // the arrow keys size the card from the moment the step opens
+    return;
+  }
   if (step === "distance" && sweep.running && event.key === " ") {
     event.preventDefault();
     sweep.vanished();
@@ -507,13 +612,11 @@ document.addEventListener("keydown", (event) => {
 
 function renderDone() {
   const server = store.get("server");
-  const results = server?.show_results ? server.results : null;
+  // The server's plain words, with the clinician's notation beside them (webapp/patient_words.py).
+  const results = server?.show_results ? server.results_words : null;
   find("results").hidden = !results?.length;
-  if (results?.length) {
-    find("results-list").replaceChildren(...results.map((result) => el("li", {},
-      `${result.eye === "both" ? "Both eyes" : `${result.eye[0].toUpperCase()}${result.eye.slice(1)} eye`}: ` +
-      result.notation.text + (result.stopped_early_text ? ` · ${result.stopped_early_text}` : ""))));
-  }
+  if (results?.length) find("results-list").replaceChildren(...results.map((line) => el("li", {}, line)));
+  if (phase() === "done") forgetCalibration();
 }
 
 // ---------------------------------------------------------------- server events
@@ -539,12 +642,14 @@ function applyState(state) {
 
 function renderNeeds() {
   const setup = store.get("server")?.setup;
-  const need = setup === "mirror" ? "mirror" : setup === "near_40cm" ? "near" : "far";
+  const near = onPhone() ? "near-phone" : "near";
+  const need = setup === "mirror" ? "mirror" : setup === "near_40cm" ? near : "far";
   for (const item of findAll("need")) item.hidden = item.dataset.need !== need;
 }
 
 function renderAll() {
   renderNeeds();
+  renderWelcome();
   renderStep();
   renderRecalibrateReason();
   renderDistance();
@@ -586,13 +691,18 @@ socket.on("stimulus", (stimulus) => {
 });
 const RECALIBRATE_REASONS = {
   drawn_size_off: "the letters could not be drawn at the right size on this screen.",
-  device_pixel_ratio_changed: "the page was zoomed, or moved to another screen.",
-  zoom_or_screen_changed: "the page was zoomed, or moved to another screen.",
+  device_pixel_ratio_changed: `the page was zoomed, or moved to another screen. Press ${undoZoomKeys()} to undo a ` +
+    "zoom (or move the page back): your measurement then comes back by itself.",
+  zoom_or_screen_changed: `the page was zoomed, or moved to another screen. Press ${undoZoomKeys()} to undo a ` +
+    "zoom (or move the page back): your measurement then comes back by itself.",
   clinician_request: "your clinician asked for it.",
-  window_too_small: "the window became too small for the letters. Keep this page full screen.",
+  window_too_small: "the window became too small for the letters. Make it full screen again: your measurement " +
+    "then comes back by itself.",
 };
 socket.on("recalibrate", ({ reason }) => {
-  store.update({ recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", rangeShown: false });
+  store.update({
+    recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", recalibrateCode: reason, rangeShown: false,
+  });
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   renderAll();
 });
