@@ -14,7 +14,6 @@ from acuity import notation as n
 from calibration.capability import measurable_range
 from calibration.errors import CalibrationError
 from calibration.screen import ScreenScale
-from webapp.serializers import describe
 from webapp.setups import SETUP_DISTANCE_MM
 
 # What a whole test needs the screen to show: letters as small as normal sight (6/6, logMAR 0.0)
@@ -126,6 +125,8 @@ def result_words(
      text: "Right eye: normal sight or better — 6/6 (20/20)"}; an eye that stopped early has its
     words after the notation ("6/6 (20/20) · stopped early, after 5 trials").
     """
+    from webapp.serializers import describe  # here: serializers -> live -> payloads -> this module
+
     described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = "normal sight or better"
