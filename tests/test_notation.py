@@ -387,7 +387,7 @@ def test_the_practices_notation_leads_the_line_and_changes_nothing_else():
     ]
 
     def same(described):
-        return {k: v for k, v in described.items() if k not in ("text", "ci95_low", "ci95_high")}
+        return {k: v for k, v in described.items() if k not in ("text", "notation_text", "ci95_low", "ci95_high")}
 
     assert same(lines["20ft"]) == same(lines["6m"]) == same(lines["decimal"])
     assert describe(-0.5, lead="decimal")["text"] == "better than decimal 2.00 (better than 6/3) · -0.50 logMAR"
