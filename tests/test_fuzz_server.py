@@ -35,6 +35,7 @@ PATIENT_EVENTS = [
     ev.DRAWN,
     ev.ANSWER,
     ev.PAGE_EVENT,
+    ev.DISTANCE_GUARD,
     ev.CALL_JOIN,
     ev.CALL_REPLY,
     ev.CALL_DEVICE_MEDIA,

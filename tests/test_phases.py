@@ -73,6 +73,9 @@ def _reach(test, where):
         assert screen.send("page_event", {"kind": "hidden", "detail": {}})["paused"]
     elif where == phases.PAUSED_CLINICIAN:
         assert test.clinician(ev.PAUSE)["ok"]
+    elif where == phases.PAUSED_DISTANCE:  # the eyes 25% wider apart than at the mark: 20% closer
+        assert screen.send(ev.DISTANCE_GUARD, {"kind": "reference", "eye_spacing_px": 30.0})["ok"]
+        assert screen.send(ev.DISTANCE_GUARD, {"kind": "sample", "eye_spacing_px": 40.0})["paused"]
     elif where == phases.BETWEEN_EYES:
         assert test.clinician(ev.NEXT_EYE)["ok"]
     elif where == phases.DONE:
@@ -109,6 +112,9 @@ def _send(test, command):
         return test.screen.send(command, {**trial, "responses": list(pending["optotypes"])})
     if command == ev.PAGE_EVENT:
         return test.screen.send(command, {"kind": "hidden", "detail": {}})
+    if command == ev.DISTANCE_GUARD:  # back at the mark where a reference is kept, else the reference
+        kind = "sample" if test.stored(lambda s: (s.distance_guard or {}).get("reference_spacing_px")) else "reference"
+        return test.screen.send(command, {"kind": kind, "eye_spacing_px": 30.0})
     if command == ev.NOTE:
         return test.clinician(command, text="a note")
     if command == ev.PRESENT:
@@ -138,6 +144,7 @@ def _refused_by_payload(command, where, ack):
         (command in (ev.DRAWN, ev.ANSWER) and ack["error"] == "stale_trial")
         or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed")
         or (command == ev.SCORE and ack["error"] == "answer_mode")
+        or (command == ev.DISTANCE_GUARD and ack["error"] == "recalibration_needed")
     )
 
 

@@ -46,6 +46,12 @@ def test_every_page_sends_the_security_headers(app, clinician_client):
         assert headers["X-Frame-Options"] == "DENY", url
 
 
+def test_only_the_patients_display_allows_eval_and_wasm_for_the_distance_guard():
+    policy = security.DISPLAY_CONTENT_SECURITY_POLICY
+    assert "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval';" in policy and "unsafe-inline" not in policy
+    assert policy.replace(" 'unsafe-eval' 'wasm-unsafe-eval'", "") == security.CONTENT_SECURITY_POLICY
+
+
 def test_the_anonymous_pages_send_them_too(app, client):
     for url in ("/", "/login", "/setup", "/healthz"):
         response = client.get(url)

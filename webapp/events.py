@@ -10,6 +10,7 @@ READY = "ready"
 DRAWN = "drawn"
 ANSWER = "answer"
 PAGE_EVENT = "page_event"
+DISTANCE_GUARD = "distance_guard"  # the webcam distance guard's numbers; also server -> /clinician
 
 # /patient, server -> client
 STATE = "state"

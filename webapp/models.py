@@ -74,6 +74,8 @@ class TestSession(db.Model):
     current_eye_index: Mapped[int] = mapped_column(default=0)
     seq: Mapped[int] = mapped_column(default=0)  # stimuli put up so far (session-wide)
     paused_reason: Mapped[str | None] = mapped_column(String(60))
+    # The webcam distance guard's numbers (webapp/live/distance_guard.py): never an image.
+    distance_guard: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     display_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     pad_sid: Mapped[str | None] = mapped_column(String(64), index=True)
 

@@ -19,6 +19,14 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# The patient's display (/test) runs the webcam distance guard's face landmarks (webapp/static/js/
+# vendor/face_mesh/): WebAssembly needs 'wasm-unsafe-eval', and the model's Emscripten glue (embind)
+# builds its function wrappers with `new Function`, which needs 'unsafe-eval'. Scripts still come
+# from this origin only and inline script stays forbidden; no other page gets this (docs/security.md).
+DISPLAY_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'"
+)
+
 # Failed attempts only (a good login or a valid link is never counted). Keyed by what is guessed, so
 # that one guesser does not lock out everybody behind the same address (a clinic's or a carrier's NAT):
 # sign-in per e-mail and address, and per e-mail from anywhere (looser: a guesser on many addresses);

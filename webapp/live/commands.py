@@ -455,6 +455,10 @@ def pause(session: TestSession, out: Outbox) -> dict:
 def resume(session: TestSession, out: Outbox) -> dict:
     if not phases.check(session, ev.RESUME):
         return {"ok": True}
+    if session.paused_reason == PauseReason.DISTANCE:
+        from webapp.live import distance_guard  # it builds on this module
+
+        distance_guard.suspend(session)
     _set_pause(session, None)
     _record_event(session, "resumed", "clinician")
     out.patients(ev.RESUMED, {})

@@ -16,7 +16,7 @@ from webapp import events as ev
 from webapp import security
 from webapp.credentials import from_cookie, invite_problem, renew_pad_link
 from webapp.extensions import db, socketio
-from webapp.live import call, commands, payloads, processes
+from webapp.live import call, commands, distance_guard, payloads, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
 from webapp.live.procedures import LIVE_SESSION_LOAD
@@ -199,6 +199,13 @@ def on_answer(session, device, data, out):
 def on_page_event(session, device, data, out):
     """Display or pad: the page was hidden, left full screen, resized or zoomed; stored and relayed."""
     return commands.page_event(session, device, data, out)
+
+
+@handler(ev.DISTANCE_GUARD, ev.PATIENT_NS, _load)
+def on_distance_guard(session, device, data, out):
+    """Display: the webcam distance guard's reference, a sample (numbers only), or that it is off."""
+    _display_only(device)
+    return distance_guard.report(session, data, out)
 
 
 @handler(ev.CALL_JOIN, ev.PATIENT_NS, _load)

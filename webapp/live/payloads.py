@@ -10,7 +10,7 @@ from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from webapp import serializers as s
 from webapp.extensions import db
-from webapp.live import phases, processes
+from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
@@ -93,6 +93,7 @@ def state(session: TestSession, device: str, pad_url: str | None = None, pad_qr_
         "pad_connected": session.pad_sid is not None,
         "display_connected": session.display_sid is not None,
         "paused_reason": session.paused_reason,
+        "distance_guard": distance_guard.for_display(session),
         "show_results": show,
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
@@ -149,6 +150,7 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         ],
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
+        "distance_guard": distance_guard.live(session),
         **snapshot_events(session),
     }
 

@@ -37,6 +37,7 @@ class PauseReason(StrEnum):
     AWAITING_READY = "awaiting_ready"  # calibrated again mid-eye: phase `ready` until the patient's `ready`
     CLINICIAN = "clinician"  # only the clinician's `resume` ends it
     SIZE_NOT_DRAWABLE = "size_not_drawable"  # the next size cannot be drawn: the clinician `present`s another
+    DISTANCE = "distance"  # the webcam guard saw the patient off their mark: back in place ends it
 
 
 # The reason of the pad's `paused` when the calibration is voided (the display gets `recalibrate`);
@@ -95,6 +96,7 @@ TESTING = "testing"
 PAUSED_HIDDEN = "paused:page_hidden"
 PAUSED_SIZE = "paused:size_not_drawable"
 PAUSED_CLINICIAN = "paused:clinician"
+PAUSED_DISTANCE = "paused:distance"
 BETWEEN_EYES = "between_eyes"
 DONE = "done"
 SITUATIONS = (
@@ -106,11 +108,12 @@ SITUATIONS = (
     PAUSED_HIDDEN,
     PAUSED_SIZE,
     PAUSED_CLINICIAN,
+    PAUSED_DISTANCE,
     BETWEEN_EYES,
     DONE,
 )
 OPEN = SITUATIONS[:-1]
-PAUSES = (PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_CLINICIAN)
+PAUSES = (PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_CLINICIAN, PAUSED_DISTANCE)
 
 
 def phase_of(situation: str) -> Phase:
@@ -128,7 +131,7 @@ def situation(session: TestSession) -> str:
 
 # ---- the table ---------------------------------------------------------------------------------
 
-PATIENT_COMMANDS = (ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT)
+PATIENT_COMMANDS = (ev.CONSENT, ev.CALIBRATION, ev.READY, ev.DRAWN, ev.ANSWER, ev.PAGE_EVENT, ev.DISTANCE_GUARD)
 CLINICIAN_COMMANDS = (
     ev.PAUSE,
     ev.RESUME,
@@ -156,7 +159,7 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.CONSENT: _rows([WELCOME], P.CALIBRATE),
     ev.CALIBRATION: {
         **_rows([CALIBRATE], P.READY, P.BETWEEN_EYES, P.PAUSED),  # paused: a clinician's pause stays
-        **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE], P.READY),
+        **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_DISTANCE], P.READY),
         **_rows([PAUSED_CLINICIAN], P.PAUSED),
         **_rows([BETWEEN_EYES], P.BETWEEN_EYES),
     },
@@ -167,13 +170,19 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.DRAWN: _rows(OPEN, _SAME, P.CALIBRATE),  # calibrate: drawn at the wrong size
     ev.ANSWER: _rows([TESTING], P.TESTING, P.BETWEEN_EYES, P.DONE),
     ev.PAGE_EVENT: {**_rows(OPEN, _SAME, P.PAUSED, P.CALIBRATE), **_rows([DONE], P.DONE)},
+    # The guard pauses a running test and resumes the test it paused; elsewhere it only measures.
+    ev.DISTANCE_GUARD: {
+        **_rows(OPEN, _SAME),
+        **_rows([TESTING], P.TESTING, P.PAUSED),
+        **_rows([PAUSED_DISTANCE], P.PAUSED, P.TESTING),
+    },
     ev.PAUSE: {
         **_rows([WELCOME, CALIBRATE], _SAME),  # held from the moment the patient is at the test
-        **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, BETWEEN_EYES], P.PAUSED),
+        **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_DISTANCE, BETWEEN_EYES], P.PAUSED),
     },
     ev.RESUME: {
         **_rows([WELCOME, CALIBRATE], _SAME),  # the clinician's hold ends before the patient reached the test
-        **_rows([PAUSED_HIDDEN], P.TESTING),
+        **_rows([PAUSED_HIDDEN, PAUSED_DISTANCE], P.TESTING),  # distance: the guard then only watches
         **_rows([PAUSED_SIZE], P.PAUSED),  # the same calibration still cannot draw the held size
         **_rows([PAUSED_CLINICIAN], P.READY, P.TESTING, P.PAUSED, P.BETWEEN_EYES),  # wherever it was held
     },
@@ -202,6 +211,10 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
     (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
+    (ev.READY, PAUSED_DISTANCE): (
+        "wrong_phase",
+        "Go back to your mark and face the screen; the test goes on by itself when you are there.",
+    ),
     (ev.READY, PAUSED_SIZE): (
         "wrong_phase",
         "The next letters cannot be drawn on this screen; wait for your clinician, or calibrate the screen again.",

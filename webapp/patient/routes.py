@@ -7,7 +7,7 @@ from flask import jsonify, make_response, redirect, render_template, url_for
 from sqlalchemy import update
 
 from acuity.optotypes import all_geometry
-from webapp import credentials
+from webapp import credentials, security
 from webapp import events as ev
 from webapp.credentials import invite_problem
 from webapp.extensions import db, socketio
@@ -151,7 +151,10 @@ def _device_page(device: str, template: str):
 @bp.get("/test")
 def test():
     """The patient's display: calibration, then the optotypes (this browser's display credential)."""
-    return _device_page("display", "patient/test.html")
+    response = _device_page("display", "patient/test.html")
+    if response.status_code == 200:  # the distance guard's face landmarks (webapp/security.py)
+        response.headers["Content-Security-Policy"] = security.DISPLAY_CONTENT_SECURITY_POLICY
+    return response
 
 
 @bp.get("/pad")

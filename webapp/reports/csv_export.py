@@ -48,6 +48,10 @@ RESULT_COLUMNS = [
     "setup",
     "viewing_distance_mm",
     "distance_method",
+    "distance_check",
+    "distance_check_tolerance",
+    "distance_check_out_of_tolerance_s",
+    "distance_check_largest_deviation",
     "mirrored",
     "css_px_per_mm",
     "scale_method",
@@ -110,6 +114,7 @@ def _number(value: Any) -> str:
 
 def result_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
     calibrations = {c["id"]: c for c in report["calibrations"]}
+    guard = report.get("distance_guard") or {}  # the webcam distance check, for the whole test
     for eye in report["eyes"]:
         result = eye["result"] or {}
         calibration = calibrations.get(eye["calibration_id"]) or {}
@@ -148,6 +153,10 @@ def result_rows(report: dict[str, Any]) -> Iterable[dict[str, str]]:
             "setup": report["setup"] or "",
             "viewing_distance_mm": _number(calibration.get("viewing_distance_mm")),
             "distance_method": calibration.get("distance_method", ""),
+            "distance_check": guard.get("method", ""),
+            "distance_check_tolerance": _number(guard.get("tolerance")),
+            "distance_check_out_of_tolerance_s": _number(guard.get("time_out_of_tolerance_s")),
+            "distance_check_largest_deviation": _number(guard.get("largest_deviation")),
             "mirrored": _number(calibration.get("mirrored")),
             "css_px_per_mm": _number(calibration.get("css_px_per_mm")),
             "scale_method": calibration.get("scale_method", ""),

@@ -16,6 +16,7 @@ from acuity import notation
 from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
 from webapp.clinician.times import local_time, zone_name
+from webapp.live import distance_guard
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
@@ -436,6 +437,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "warnings": _bounded([e for e in events if e["kind"] in WARNING_KINDS]),
         "notes": [e for e in events if e["kind"] == "note"],
         "events": events,  # every stored event, in words (the result page lists them all)
+        "distance_guard": distance_guard.summary(session),
     }
 
 

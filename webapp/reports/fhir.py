@@ -199,6 +199,9 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
                 },
             )
         )
+    guard = report.get("distance_guard")
+    if guard:
+        components.append(_component("Viewing distance check (webcam)", valueString=guard["text"]))
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     # Every reliability flag of the report's summary, in the same words (stopped early among them).
     notes += [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]

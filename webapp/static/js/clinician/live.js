@@ -6,6 +6,7 @@ import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus } from "../optotypes.js";
 import { symbolLabel } from "../answers.js";
 import { ClinicianCall } from "../call.js";
+import { distanceGuardText, distanceEventText } from "./distance.js";
 
 const session = readJson("session-json") || {};
 const sessionId = find("live-app").dataset.sessionId;
@@ -272,6 +273,8 @@ function describeEvent(event) {
   const detail = event.detail || {};
   const texts = event.detail_text || {};  // the server's strings for the detail's distances and sizes
   const device = event.device === "pad" ? " (phone)" : "";
+  const guard = distanceEventText(event);
+  if (guard) return guard;
   const ratio = detail.device_pixel_ratio ? `, devicePixelRatio ${detail.device_pixel_ratio}` : "";
   switch (event.kind) {
     case "note":
@@ -402,6 +405,7 @@ find("present-form").addEventListener("submit", async (event) => {
 // ---------------------------------------------------------------- server events
 
 function applySnapshot(snapshot) {
+  setText(find("cal", "guard"), distanceGuardText(snapshot.distance_guard));
   const trials = [];
   for (const eye of snapshot.eyes || []) trials.push(...(eye.trials || []));
   store.update({
@@ -512,6 +516,12 @@ socket.on("status", ({ status, phase, paused_reason: reason, actions }) => {
   renderHeader();
   renderControls();
   renderStimulusPreview();
+});
+socket.on("distance_guard", (guard) => {
+  setText(find("cal", "guard"), distanceGuardText(guard));
+  if (!guard.event) return;
+  store.update({ events: [...store.get("events"), guard.event] });
+  renderEvents();
 });
 socket.on("note", (note) => {
   store.update({ events: [...store.get("events"), { kind: "note", ...note }] });

@@ -5,11 +5,12 @@ import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { AnswerCollector, answerButtons, isDirectionSet, symbolForKey, symbolLabel } from "../answers.js";
 import { DeviceCall } from "../call.js";
+import { distancePauseMessage } from "./distance-guard.js";
 
 // No token in this page: the pad link was exchanged for an HttpOnly cookie (docs/protocol.md, section 2),
 // which the socket's handshake sends; a reloaded or reopened pad comes back to the same test.
 
-const store = new Store({ connected: false, phase: null, answerMode: "patient" });
+const store = new Store({ connected: false, phase: null, answerMode: "patient", state: null });
 const collector = new AnswerCollector();
 const socket = connect("/patient", { device: "pad" });
 new DeviceCall(socket, "pad"); // the call's sound through the phone, if the patient wants
@@ -40,6 +41,7 @@ function render() {
   answerSection.hidden = !answering;
   find("pad-waiting").hidden = answering;
   let message = WAITING[store.get("phase")] || "Waiting for the test to start.";
+  if (store.get("phase") === "paused" && store.get("state")?.paused_reason === "distance") message = distancePauseMessage(store.get("state"));
   if (store.get("answerMode") === "clinician") message = "Your clinician marks your answers: say them out loud. You do not need this phone.";
   setText(find("pad-message"), message);
   if (answering) {
@@ -94,7 +96,7 @@ socket.on("connect_error", (error) => {
   render();
 });
 socket.on("state", (state) => {
-  store.update({ phase: state.phase, answerMode: state.answer_mode });
+  store.update({ phase: state.phase, answerMode: state.answer_mode, state });
   if (state.current_request && state.phase === "testing") startRequest(state.current_request);
   else if (state.phase !== "testing") collector.clear();
   render();

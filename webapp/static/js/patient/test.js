@@ -13,6 +13,7 @@ import { DeviceCall } from "../call.js";
 import {
   forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, undoZoomKeys,
 } from "./setup-words.js";
+import { DistanceGuard, distancePauseMessage } from "./distance-guard.js";
 
 const STEPS = ["welcome", "scale", "distance", "answers", "prepare", "test", "done"];
 // Which local steps may be on screen in each server phase (the first is the default).
@@ -47,6 +48,7 @@ let geometry = null;
 
 const socket = connect("/patient", { device: "display" });
 new DeviceCall(socket, "display"); // the video call with the clinician, when they start one
+const distanceGuard = new DistanceGuard(socket); // the webcam distance check, when the patient allows it
 
 // ---------------------------------------------------------------- messages
 
@@ -559,6 +561,7 @@ function renderTestOverlay() {
   if (server.phase === "paused") {
     message = server.paused_reason === "page_hidden"
       ? "The test is paused because the page was hidden or changed. When you are back in place, press Continue."
+      : server.paused_reason === "distance" ? distancePauseMessage(server)
       : "Your clinician has paused the test. Please wait where you are.";
     next.textContent = "Continue";
   } else if (server.phase === "between_eyes") {
@@ -571,6 +574,7 @@ function renderTestOverlay() {
     message = "Please wait for the next letter…";
   }
   box.hidden = !message;
+  box.dataset.large = String(server.phase === "paused" && server.paused_reason === "distance");
   setText(text, message);
   next.hidden = !button;
 }
@@ -624,6 +628,7 @@ function renderDone() {
 function applyState(state) {
   const previous = store.get("server");
   store.update({ server: state });
+  distanceGuard.update(state);
   if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
     store.update({ step: "scale", rangeShown: false });
   }

@@ -1,0 +1,250 @@
+// The webcam distance guard on the patient's display (docs/measurement.md, "Distance guard";
+// docs/protocol.md, `distance_guard`). With the patient's consent, face landmarks run in this page
+// from files Visus serves itself (webapp/static/js/vendor/face_mesh/, loaded only here, only once
+// the camera is allowed). Each frame gives the spacing of the eyes' centres, taken from the eye
+// corners (landmarks 33/133 and 362/263; not the iris, which moves when the eyes converge). The page
+// sends numbers only: a reference at the mark, then the median of the last second about twice a
+// second, or null when no face was seen for that second. The server decides whether to pause.
+// No picture leaves this page and none is kept.
+import { find, setText } from "../dom.js";
+import { request } from "../socket.js";
+
+const FACE_MESH_BASE = new URL("../vendor/face_mesh/", import.meta.url).href;
+const CAMERA = { audio: false, video: { width: { ideal: 1280 }, height: { ideal: 720 } } };
+const WINDOW_MS = 1000; // the median's window (about a second of frames)
+const SEND_EVERY_MS = 500; // samples to the server: twice a second at most
+const REFERENCE_MS = 1500; // frames collected for the reference: at least this long,
+const REFERENCE_MIN_FRAMES = 3; // and at least this many frames with the face (a slow computer needs longer),
+const REFERENCE_MAX_MS = 6000; // but no longer than this
+const REFERENCE_COUNTDOWN_S = 10; // time to walk from the button to the mark
+const REFERENCE_MAX_SPREAD = 0.06; // frames of a reference may differ by this much (a patient standing still)
+const EYE_CORNERS = [[33, 133], [362, 263]];
+// The answer is kept for this tab (like the call's), so a reload does not ask again; the call's
+// "yes" counts too: it is the same camera, asked once.
+const CONSENT_KEY = `visus.distance.${location.pathname}`;
+const CALL_CONSENT_KEY = `visus.call.display.${location.pathname}`;
+
+function median(values) {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The spacing of the two eyes' centres (each the midpoint of its corners), in frame px. */
+export function eyeSpacingPx(landmarks, widthPx, heightPx) {
+  const [a, b] = EYE_CORNERS.map(([i, j]) => [
+    ((landmarks[i].x + landmarks[j].x) / 2) * widthPx,
+    ((landmarks[i].y + landmarks[j].y) / 2) * heightPx,
+  ]);
+  return Math.hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(script);
+  });
+}
+
+/** The face landmark model, from this server's vendored files (loaded on first use only). */
+export async function loadFaceMesh() {
+  if (!window.FaceMesh) await loadScript(`${FACE_MESH_BASE}face_mesh.js`);
+  const mesh = new window.FaceMesh({ locateFile: (file) => `${FACE_MESH_BASE}${file}` });
+  mesh.setOptions({ maxNumFaces: 1, refineLandmarks: false, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5 });
+  await mesh.initialize();
+  return mesh;
+}
+
+export class DistanceGuard {
+  constructor(socket) {
+    this.socket = socket;
+    this.panel = find("distance-guard");
+    this.status = find("distance-status", undefined, this.panel);
+    this.video = find("distance-video", undefined, this.panel);
+    this.state = null; // the server's `state.distance_guard`
+    this.phase = null;
+    this.decided = null; // "allowed" | "refused" | "unavailable" | "failed" | "declined"
+    this.mesh = null;
+    this.frames = []; // [{at, spacing|null}]
+    this.lastSent = 0;
+    this.running = false;
+    this.bind();
+  }
+
+  bind() {
+    const on = (action, fn) => find("distance-action", action, this.panel).addEventListener("click", fn);
+    on("allow", () => this.decide(true));
+    on("refuse", () => this.decide(false));
+    on("reference", () => this.recordReference());
+  }
+
+  /** Every `state`: show the panel where the patient gets ready; start again after a reload. */
+  update(state) {
+    this.state = state.distance_guard || null;
+    this.phase = state.phase;
+    const calibrated = Boolean(state.calibration) && state.phase !== "calibrate" && state.phase !== "done";
+    this.panel.hidden = !calibrated;
+    if (!calibrated) return this.render();
+    if (this.decided === null) {
+      const earlier = sessionStorage.getItem(CONSENT_KEY) ?? (sessionStorage.getItem(CALL_CONSENT_KEY) === "yes" ? "yes" : null);
+      if (earlier !== null) this.decide(earlier === "yes");
+    }
+    this.render();
+  }
+
+  async decide(allowed) {
+    if (this.decided !== null) return;
+    sessionStorage.setItem(CONSENT_KEY, allowed ? "yes" : "no");
+    this.decided = allowed ? "starting" : "declined";
+    this.render();
+    if (!allowed) return this.off("declined");
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia(CAMERA);
+    } catch (error) {
+      this.decided = error?.name === "NotAllowedError" ? "refused" : "unavailable";
+      this.render();
+      return this.off(this.decided);
+    }
+    try {
+      this.video.srcObject = this.stream;
+      await this.video.play();
+      this.mesh = await loadFaceMesh();
+      this.mesh.onResults((results) => this.onResults(results));
+    } catch (error) {
+      console.warn("distance guard:", error);
+      for (const track of this.stream.getTracks()) track.stop();
+      this.decided = "failed";
+      this.render();
+      return this.off("failed");
+    }
+    this.decided = "allowed";
+    this.render();
+    this.loop();
+  }
+
+  off(reason) {
+    return request(this.socket, "distance_guard", { kind: "off", reason });
+  }
+
+  async loop() {
+    if (this.running) return;
+    this.running = true;
+    while (this.running) {
+      if (this.video.readyState >= 2) {
+        try {
+          await this.mesh.send({ image: this.video });
+        } catch (error) {
+          console.warn("distance guard:", error);
+        }
+      }
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+  }
+
+  onResults(results) {
+    const now = performance.now();
+    const landmarks = results.multiFaceLandmarks?.[0];
+    const spacing = landmarks ? eyeSpacingPx(landmarks, this.video.videoWidth, this.video.videoHeight) : null;
+    this.frames.push({ at: now, spacing });
+    this.frames = this.frames.filter((frame) => now - frame.at <= Math.max(WINDOW_MS, REFERENCE_MAX_MS));
+    this.panel.dataset.faceFound = String(spacing !== null);
+    this.panel.dataset.frameSpacingPx = spacing === null ? "" : spacing.toFixed(2);
+    this.renderStatus();
+    if (this.state?.reference && now - this.lastSent >= SEND_EVERY_MS) this.sendSample(now);
+  }
+
+  /** The median spacing of the last second; null when no face was seen in it. */
+  sendSample(now) {
+    const recent = this.frames.filter((frame) => now - frame.at <= WINDOW_MS);
+    if (!recent.length) return;
+    // "Lost for more than a moment": no face in a whole second of frames.
+    const seen = recent.filter((frame) => frame.spacing !== null).map((frame) => frame.spacing);
+    if (!seen.length && now - this.frames[0].at < WINDOW_MS) return; // not a whole second yet
+    this.lastSent = now;
+    const spacing = seen.length ? median(seen) : null;
+    this.panel.dataset.spacingPx = spacing === null ? "" : spacing.toFixed(2);
+    request(this.socket, "distance_guard", { kind: "sample", eye_spacing_px: spacing });
+  }
+
+  async recordReference() {
+    const button = find("distance-action", "reference", this.panel);
+    button.disabled = true;
+    this.panel.dataset.reference = "counting";
+    for (let left = REFERENCE_COUNTDOWN_S; left > 0; left -= 1) {
+      setText(this.status, `Go to your mark now and face the screen. Your place is recorded in ${left} s.`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    setText(this.status, "Stand still at your mark, facing the screen…");
+    this.panel.dataset.reference = "recording";
+    const start = performance.now();
+    const seenSince = () => this.frames.filter((frame) => frame.at >= start && frame.spacing !== null).map((frame) => frame.spacing);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const elapsed = performance.now() - start;
+      if ((elapsed >= REFERENCE_MS && seenSince().length >= REFERENCE_MIN_FRAMES) || elapsed >= REFERENCE_MAX_MS) break;
+    }
+    const seen = seenSince();
+    button.disabled = false;
+    const middle = seen.length ? median(seen) : null;
+    const spread = seen.length ? (Math.max(...seen) - Math.min(...seen)) / middle : Infinity;
+    if (seen.length < REFERENCE_MIN_FRAMES || spread > REFERENCE_MAX_SPREAD) {
+      this.panel.dataset.reference = "retry";
+      return setText(this.status, seen.length < REFERENCE_MIN_FRAMES
+        ? "The camera could not see your face well enough. Face the screen at your mark, then press the button again."
+        : "You moved while your place was recorded. Stand still at your mark, then press the button again.");
+    }
+    const ack = await request(this.socket, "distance_guard", { kind: "reference", eye_spacing_px: middle });
+    if (!ack.ok) {
+      this.panel.dataset.reference = "retry";
+      return setText(this.status, ack.message);
+    }
+    this.panel.dataset.reference = "recorded";
+    this.panel.dataset.referencePx = middle.toFixed(2);
+    setText(this.status, "Your place is recorded. If you move away from it, the test waits until you are back.");
+  }
+
+  renderStatus() {
+    if (this.decided !== "allowed" || ["retry", "counting", "recording"].includes(this.panel.dataset.reference)) return;
+    if (this.state?.reference) {
+      if (this.panel.dataset.reference !== "recorded") {
+        setText(this.status, "Your place is recorded. If you move away from it, the test waits until you are back.");
+      }
+      return;
+    }
+    setText(this.status, this.panel.dataset.faceFound === "true"
+      ? "The camera sees your face. At your mark, press \"Record my place\"."
+      : "The camera is looking for your face. Sit close to the screen until it is found, then walk back to your mark facing the screen.");
+  }
+
+  render() {
+    const ask = this.decided === null;
+    find("distance-ask", undefined, this.panel).hidden = !ask;
+    find("distance-on", undefined, this.panel).hidden = !["starting", "allowed"].includes(this.decided);
+    find("distance-action", "reference", this.panel).disabled = this.decided !== "allowed";
+    this.panel.dataset.decided = this.decided ?? "";
+    const off = find("distance-off", undefined, this.panel);
+    off.hidden = ask || ["starting", "allowed"].includes(this.decided);
+    setText(off, {
+      declined: "You chose not to use the camera. The test works without it; keep to your mark.",
+      refused: "The camera was not allowed. The test works without it; keep to your mark.",
+      unavailable: "No camera could be used. The test works without it; keep to your mark.",
+      failed: "The camera check could not start on this browser. The test works without it; keep to your mark.",
+    }[this.decided] || "");
+    if (this.decided === "starting") setText(this.status, "Starting the camera check…");
+    else this.renderStatus();
+  }
+}
+
+/** The words of a pause the guard caused, from the server's state (large, at the mark). */
+export function distancePauseMessage(state) {
+  const guard = state.distance_guard || {};
+  if (guard.face_found === false) {
+    return "The camera cannot see your face. Go back to your mark and face the screen; the test goes on by itself.";
+  }
+  if (guard.deviation > 0) return "You are too far from the screen. Step forward to your mark; the test goes on by itself.";
+  if (guard.deviation < 0) return "You are too close to the screen. Step back to your mark; the test goes on by itself.";
+  return "Please go back to your mark; the test goes on by itself.";
+}
