@@ -230,6 +230,9 @@ def format_logmar(logmar: float) -> str:
     return _hundredths_text(_hundredths(logmar))
 
 
+# The notations a practice may lead with at distance (describe's `lead`; VISUS_NOTATION).
+LEADS = ("6m", "20ft", "decimal")
+
 # The ETDRS chart's letter score runs from 0 to 100 (every letter read, the 20/10 line).
 _MAX_ETDRS_LETTERS = 100
 
@@ -245,6 +248,7 @@ def describe(
     ci95: tuple[float, float] | None = None,
     size: bool = False,
     near_distance_mm: float | None = None,
+    lead: str = "6m",
 ) -> dict[str, Any]:
     """Every string a person reads for one acuity (or, with size=True, one letter size shown).
 
@@ -263,9 +267,15 @@ def describe(
 
     With `near_distance_mm` (a near test) also `n_point` ("N8") and `m_units` ("1.0M") at that
     distance, and `text` leads with them: "N8 (1.0M at 40 cm) · 0.40 logMAR".
+
+    `lead` is the practice's notation, the one `text` leads with at distance (LEADS): "6m" (the
+    default, "6/10 (20/32) · ..."), "20ft" ("20/32 (6/10) · ...") or "decimal" ("decimal 0.63
+    (6/10) · ..."); every other key is the same whatever the lead.
     """
     if bound not in (None, "<=", ">="):
         raise ValueError(f"bound must be None, '<=' or '>=', got {bound!r}")
+    if lead not in LEADS:
+        raise ValueError(f"lead must be one of {', '.join(LEADS)}, got {lead!r}")
     hundredths = _hundredths(logmar)
     row = _row(hundredths)
     better, worse = ("smaller than", "larger than") if size else ("better than", "worse than")
@@ -294,9 +304,14 @@ def describe(
             else f"fewer than {_etdrs_at_row(WORST_ROW)} letters"
         ),
         "beyond_chart": beyond,
-        "notation_text": f"{snellen_6} ({snellen_20}){qualifier}",
-        "text": f"{snellen_6} ({snellen_20}){qualifier} · {logmar_text} logMAR",
     }
+    first, second = {
+        "6m": (snellen_6, snellen_20),
+        "20ft": (snellen_20, snellen_6),
+        "decimal": (" decimal ".join(described["decimal"].rpartition(" ")[::2]).strip(), snellen_6),
+    }[lead]
+    described["notation_text"] = f"{first} ({second}){qualifier}"
+    described["text"] = f"{described['notation_text']} · {logmar_text} logMAR"
     if near_distance_mm is not None:
         near_mm = _number(near_distance_mm, "near_distance_mm")
         n_point = _n_point(hundredths, near_mm, better, worse)
@@ -306,7 +321,7 @@ def describe(
         described["notation_text"] = f"{n_point} ({m_units} at {format_distance_mm(near_mm)}){qualifier}"
         described["text"] = f"{described['notation_text']} · {logmar_text} logMAR"
     if ci95 is not None:
-        low, high = (describe(value, near_distance_mm=near_distance_mm) for value in ci95)
+        low, high = (describe(value, near_distance_mm=near_distance_mm, lead=lead) for value in ci95)
         described["ci95_low"] = low
         described["ci95_high"] = high
         described["ci95_text"] = f"{low['logmar']} to {high['logmar']} logMAR"

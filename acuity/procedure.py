@@ -113,6 +113,14 @@ class Procedure(ABC):
     @abstractmethod
     def finished(self) -> bool: ...
 
+    @classmethod
+    def stopped_early(cls, trials: int, finished: bool) -> bool:
+        """Whether a result of this procedure ended with fewer trials than its 95% interval is
+        stated for (docs/measurement.md §7, "Stopped early"): here, ended before the procedure's own
+        stopping rule (`finished` False: the clinician moved on or ended the test). A function of
+        the stored result only, so every page and export says the same."""
+        return not finished
+
     def expected_presentation(self, stored: Presentation) -> Presentation | None:
         """What this procedure would show as `stored`'s trial: used by replay to refuse a history
         it would not produce. The procedure's own choice, or the clinician's size when `stored`

@@ -13,6 +13,8 @@ fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# The report's PDF pages as pictures (tests/e2e/test_report_screenshot.py): poppler's pdftoppm.
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 # The video call's TURN tests (tests/e2e/test_call.py): coturn, started on a free port by the test.
 command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -59,6 +59,7 @@ def test_unset_or_empty_variables_give_the_defaults_and_a_bad_value_names_its_va
         ("VISUS_ASYNC_MODE", "gevent"),
         ("VISUS_SOCKET_RATE_LIMIT", "fast"),
         ("VISUS_INVITE_TTL_HOURS", "a day"),
+        ("VISUS_NOTATION", "snellen"),
     ]:
         with pytest.raises(ValueError, match=name):
             config.from_environ({name: value})

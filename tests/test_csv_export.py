@@ -65,7 +65,9 @@ def test_results_csv_round_trips_the_stored_results(app, clinician_client):
         assert float(row["viewing_distance_mm"]) == 3000.0 and float(row["device_pixel_ratio"]) == 2.0
         assert row["viewport_css_px"] == "1600x900" and row["user_agent"] == "pytest"
         assert row["correction"] == "none" and row["optotype_set"] == "sloan" and row["procedure"] == "chart"
-        assert "page hidden" in row["warnings"]
+        assert "the test page was hidden" in row["warnings"]
+        assert row["stopped_early"] == "false"  # both eyes ran to the chart's stopping rule
+    assert rows["right"]["reliability"] == "paused once with the test page hidden" and rows["left"]["reliability"] == ""
     assert rows["right"]["snellen_6m"] == "6/12" and rows["right"]["snellen_20ft"] == "20/40"
     assert float(rows["right"]["decimal"]) == 10 ** -source["right"]["result"]["logmar"]
     # The notation every page shows (acuity.notation.describe): whole letters, the chart line, one line.

@@ -19,6 +19,7 @@ from tests.support.app import create_test, display, start_testing, watcher
 from tests.support.reports import answer_until_done, reader, run_chart_session
 from webapp.extensions import db
 from webapp.models import TestSession
+from webapp.reports.fhir import STOPPED_EARLY_TEXT
 
 SNOMED = "http://snomed.info/sct"
 
@@ -179,7 +180,9 @@ def test_an_eye_without_a_result_gives_no_observation_and_an_ended_eye_is_prelim
     observation = observations_of(data)[0]
     assert observation["bodySite"]["text"] == "Right eye"
     assert observation["status"] == "preliminary"
-    assert any("ended before the procedure finished" in note["text"] for note in observation["note"])
+    assert "Reliability: stopped early, after 3 trials." in [note["text"] for note in observation["note"]]
+    components = {c["code"]["text"]: c for c in observation["component"]}
+    assert components[STOPPED_EARLY_TEXT]["valueBoolean"] is True
 
 
 def test_the_patient_resource_carries_the_practices_reference_and_the_year_of_birth(app, clinician_client):

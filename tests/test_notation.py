@@ -372,3 +372,26 @@ def test_near_m_units_follow_the_distance():
     near = describe(0.3, near_distance_mm=400, ci95=(0.2, 0.4), bound="<=")
     assert near["text"] == "N6 (0.8M at 40 cm) or better · 0.30 logMAR"
     assert (near["ci95_low"]["n_point"], near["ci95_high"]["n_point"]) == ("N5", "N8")
+
+
+def test_the_practices_notation_leads_the_line_and_changes_nothing_else():
+    """describe(lead=...): the line a clinician reads starts with the practice's notation (6/, 20/ or
+    decimal); bounds keep their words; every other string and a near test's line stay the same."""
+    from acuity.notation import LEADS
+
+    lines = {lead: describe(0.245, ci95=(0.1, 0.4), lead=lead) for lead in LEADS}
+    assert [lines[lead]["text"] for lead in LEADS] == [
+        "6/10 (20/32) · 0.24 logMAR",
+        "20/32 (6/10) · 0.24 logMAR",
+        "decimal 0.63 (6/10) · 0.24 logMAR",
+    ]
+
+    def same(described):
+        return {k: v for k, v in described.items() if k not in ("text", "notation_text", "ci95_low", "ci95_high")}
+
+    assert same(lines["20ft"]) == same(lines["6m"]) == same(lines["decimal"])
+    assert describe(-0.5, lead="decimal")["text"] == "better than decimal 2.00 (better than 6/3) · -0.50 logMAR"
+    assert describe(-0.3, bound="<=", lead="20ft")["text"] == "20/10 (6/3) or better · -0.30 logMAR"
+    assert describe(0.4, near_distance_mm=400, lead="20ft")["text"] == "N8 (1.0M at 40 cm) · 0.40 logMAR"
+    with pytest.raises(ValueError, match="lead must be one of 6m, 20ft, decimal"):
+        describe(0.2, lead="snellen")

@@ -137,6 +137,41 @@ def test_a_chart_needs_a_row_in_the_drawable_range():
         build_procedure(ProcedureConfig(procedure="chart", min_logmar=0.22, max_logmar=0.28), 1)
 
 
+def _stopped_early(procedure) -> bool:
+    from acuity.procedures import stopped_early
+
+    result = procedure.estimate()
+    return stopped_early(procedure.config.procedure, result.trials, result.finished)
+
+
+@pytest.mark.parametrize("name", ["adaptive", "chart", "best_pest"])
+def test_an_eye_ended_before_its_stopping_rule_stopped_early(name):
+    """Stopped early (docs/measurement.md §7): a procedure with a stopping rule of its own stopped
+    early exactly when it was ended before that rule; run to its end, it did not."""
+    config = ProcedureConfig(procedure=name)
+    cut, _ = run(config, 3, [True, True, False], requested=[None] * 4)
+    assert len(cut.history) == 4 and not cut.finished and _stopped_early(cut)
+    whole, _ = run(config, 3, [True, True, False])
+    assert whole.finished and not _stopped_early(whole)
+
+
+def test_a_manual_eye_stopped_early_below_the_trials_its_interval_needs():
+    """Manual has no stopping rule: stopped early with fewer trials than the adaptive procedure
+    needs before it may stop on its interval (MIN_TRIALS_FOR_INTERVAL, 8)."""
+    from acuity.procedures.bayesian import MIN_TRIALS_FOR_INTERVAL
+
+    config = ProcedureConfig(procedure="manual")
+    sizes = [0.5, 0.3, 0.2, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3]
+    short, _ = run(config, 5, [True, False], requested=sizes[: MIN_TRIALS_FOR_INTERVAL - 1])
+    assert len(short.history) == MIN_TRIALS_FOR_INTERVAL - 1 and _stopped_early(short)
+    enough, _ = run(config, 5, [True, False], requested=sizes[:MIN_TRIALS_FOR_INTERVAL])
+    assert len(enough.history) == MIN_TRIALS_FOR_INTERVAL and not _stopped_early(enough)
+    with pytest.raises(ValueError, match="unknown procedure"):
+        from acuity.procedures import stopped_early
+
+        stopped_early("staircase", 10, True)
+
+
 @pytest.mark.parametrize("procedure", PROCEDURE_NAMES)
 @pytest.mark.parametrize("set_name", sorted(OPTOTYPE_SETS))
 def test_every_procedure_runs_with_every_optotype_set(procedure, set_name):

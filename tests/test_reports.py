@@ -8,6 +8,7 @@ tests/test_fhir_export.py.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -81,12 +82,21 @@ def test_report_holds_every_field_of_a_scripted_session(clinician_client, script
         "4.000 CSS px/mm, bank card",
         "1600 × 900",
         "pytest",
-        "page hidden",
+        "the test page was hidden",
         NOTE,
     ):
         assert expected in text, expected
+    # Page one is the summary of both eyes, then the appendix; the browser only in the technical details.
+    summary, appendix = text.split("Appendix: each eye in detail")
+    technical = appendix.split("Technical details")[1]
+    assert "6/12 (20/40) · 0.30 logMAR" in summary and "6/3 (20/10) or better · -0.30 logMAR" in summary
+    assert "paused once with the test page hidden" in summary and "3 m from the screen (tape)" in summary
+    assert "Name" in summary and "Signature" in summary and NOTE in summary
+    assert "pytest" in technical and "pytest" not in text.split("Technical details")[0]
+    for internal in ("docs/", "devicePixelRatio", "page_hidden", "{", "user agent"):
+        assert internal not in text, internal
     assert re.search(r"data-dpr>2\.0<", html)
-    assert re.search(r"Test created \(UTC\) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)
+    assert re.search(r"Test date \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     # Distinct SVG title ids for the two plots (one page, two eyes).
     assert 'id="trial-plot-right-title"' in html and 'id="trial-plot-left-title"' in html
 
@@ -116,8 +126,15 @@ def test_pdf_opens_and_holds_the_numbers(clinician_client, scripted):
     assert f"0.30 (95% interval {right['ci95_low_logmar']:.2f} to {right['ci95_high_logmar']:.2f})" in flat
     assert "6/12 · 20/40" in flat
     assert f"{left['logmar']:.2f} (95% interval" in flat and "<= " in flat
-    assert "Sloan letters" in flat and "3000 mm" in flat and "devicePixelRatio 2" in flat
-    assert "page hidden" in flat and NOTE in flat
+    assert "Sloan letters" in flat and "3000 mm" in flat and "2 screen pixels per CSS pixel" in flat
+    assert "the test page was hidden" in flat and NOTE in flat
+    # Page one: the summary of both eyes and the signature; the appendix starts on page two; the
+    # browser's own description only under "Technical details".
+    first = re.sub(r"\s+", " ", pdf.pages[0].extract_text())
+    assert "Summary" in first and "Right eye (OD)" in first and "Left eye (OS)" in first and "Signature" in first
+    assert "paused once with the test page hidden" in first and NOTE in first
+    assert "Appendix" not in first and re.sub(r"\s+", " ", pdf.pages[1].extract_text()).startswith("Appendix")
+    assert "pytest" not in flat.split("Technical details")[0] and "docs/" not in flat
     # every trial is in the table: its logMAR and what was shown
     for trial in shown["right"] + shown["left"]:
         assert " ".join(trial["optotypes"]) in flat
@@ -220,9 +237,17 @@ def test_warnings_list_a_zoom_the_recalibration_and_a_pause(app, clinician_clien
     warnings = re.search(r"<ul data-warnings>(.*?)</ul>", html, re.S).group(1)
     order = [
         warnings.index(text)
-        for text in ("page zoom", "calibration voided (zoom_or_screen_changed)", "paused", "resumed")
+        for text in (
+            "the browser zoom or the screen changed",
+            "calibration voided (the browser zoom or the screen changed)",
+            "the clinician paused the test",
+            "the clinician resumed the test",
+        )
     ]
     assert order == sorted(order)
+    flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', html))
+    assert flags["recalibrated"] == "recalibrated mid-eye once (the browser zoom or the screen changed)"
+    assert flags["paused"] == "paused once by the clinician"
     assert html.count('<tr class="voided">') == 1  # the first calibration, voided by the zoom
     assert re.search(r"data-dpr>2\.5<", html)
 
@@ -274,3 +299,93 @@ def test_history_plot_puts_visits_in_order_along_time():
     left_x, right_x = xs(same_second, "right")
     assert left_x < right_x  # same stored second: by order, not on top of each other
     assert history_plot_svg({}, "t") == ""
+
+
+def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(app, clinician_client):
+    """Adaptive, right eye ended by the clinician's "next eye" after 3 answers (the procedure needs
+    its 30 trials, or its edge rule): the report's summary and appendix, the result page, the
+    history and the CSV say "stopped early"; the left eye, run to the procedure's end, does not."""
+    public_id, token = create_test(clinician_client, eyes="right_left", procedure="adaptive")
+    screen = display(app, token)
+    watch = watcher(app, clinician_client)
+    assert watch.send("watch", {"session_id": public_id})["ok"]
+    stimulus = start_testing(screen)
+    for _ in range(3):
+        ack = screen.send(
+            "answer",
+            {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": list(stimulus["optotypes"])},
+        )
+        assert ack["ok"], ack
+        stimulus = screen.last("stimulus")
+    assert watch.send("next_eye", {"session_id": public_id})["ok"]
+    eye_done = watch.last("eye_done")
+    assert eye_done["result"]["stopped_early"] is True
+    assert eye_done["result"]["stopped_early_text"] == "stopped early, after 3 trials"
+    assert screen.send("ready")["ok"]
+    left = answer_until_done(screen, screen.last("stimulus"), reader(0.3))
+    assert len(left) >= 8
+
+    report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    flags = re.findall(r'<tr data-summary-eye="(\w+)">.*?<td data-flags>(.*?)</td>', report, re.S)
+    assert [(eye, "stopped early, after 3 trials" in cell) for eye, cell in flags] == [("right", True), ("left", False)]
+    assert report.count("stopped early, after 3 trials") == 2  # the summary and the right eye's appendix
+    result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    assert result.count('data-flag="stopped_early"') == 1
+    history = clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
+    assert history.count("data-stopped-early") == 1
+    text = clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)
+    early = {row["eye"]: row["stopped_early"] for row in csv.DictReader(io.StringIO(text))}
+    assert early == {"right": "true", "left": "false"}
+
+
+def test_reliability_flags_name_a_distance_off_the_set_up_and_a_letter_drawn_off_size(app, clinician_client):
+    """A 3 m test calibrated at 2.5 m (more than 10% off the set-up), then a letter drawn 2.5% small
+    (the calibration is voided, the patient measures again): the eye's flags in the summary say
+    both in words, with no stored code."""
+    from tests.support.app import CALIBRATION
+
+    public_id, token = create_test(clinician_client, eyes="right", procedure="chart")
+    screen = display(app, token)
+    far = {**CALIBRATION, "distance": {"method": "tape", "distance_mm": 2500}}
+    stimulus = start_testing(screen, far)
+    side = stimulus["height_css_px"] * 2.0 * 0.975  # device px at DPR 2, 2.5% small
+    drawn = {
+        "trial_id": stimulus["trial_id"],
+        "seq": stimulus["seq"],
+        "device_pixel_ratio": 2.0,
+        "visual_viewport_scale": 1.0,
+        "ink_device_px": [[side, side] for _ in stimulus["optotypes"]],
+    }
+    assert screen.send("drawn", drawn) == {"ok": True, "within_tolerance": False}
+    assert screen.send("calibration", far)["ok"]
+    assert screen.send("ready")["ok"]
+    answer_until_done(screen, screen.last("stimulus"), reader(0.25))
+
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    summary = html.split("Appendix: each eye in detail")[0]
+    flags = dict(re.findall(r'<li data-flag="(\w+)">([^<]*)</li>', summary))
+    assert flags == {
+        "recalibrated": "recalibrated mid-eye once",
+        "distance": "viewing distance 2.5 m, not the set-up&#39;s 3 m",
+        "drawn_size": "a letter drawn more than 2% off its size once",
+    }
+    assert "drawn_size_off" not in html and "distance_differs" not in html
+
+
+def test_the_report_and_exports_lead_with_the_practices_notation(db_path):
+    """VISUS_NOTATION=20ft: the summary, the appendix, the CSV's line and FHIR's "as reported" all
+    lead with 20/; the Snellen columns are unchanged."""
+    app = make_app(db_path, NOTATION="20ft")
+    add_clinician(app)
+    client = login(app.test_client())
+    public_id, _ = run_chart_session(app, client, note=None)
+    html = client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert (
+        "data-summary-acuity>20/40 (6/12) · 0.30 logMAR<" in html and "data-acuity>20/40 (6/12) · 0.30 logMAR<" in html
+    )
+    assert "data-snellen>6/12 · 20/40<" in html
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True))))
+    assert rows[0]["acuity_text"] == "20/40 (6/12) · 0.30 logMAR" and rows[0]["snellen_6m"] == "6/12"
+    bundle = client.get(f"/sessions/{public_id}/fhir.json").get_json()
+    components = {c["code"]["text"]: c for c in bundle["entry"][0]["resource"]["component"]}
+    assert components["Acuity as reported"]["valueString"] == "20/40 (6/12) · 0.30 logMAR"

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from acuity.notation import LEADS
+
 # Where the SQLite database and the generated secret key live unless configured otherwise.
 DEFAULT_INSTANCE_PATH = str(Path(__file__).resolve().parents[1] / "instance")
 # Production password hashing (werkzeug's default, memory-hard). Tests set a cheap method by config
@@ -54,6 +56,12 @@ def url_list(value: str) -> tuple[str, ...]:
         if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
             raise ValueError(f"each URL starts with stun:, stuns:, turn: or turns:; not {url!r}")
     return urls
+
+
+def notation_lead(value: str) -> str:
+    if value not in LEADS:
+        raise ValueError(f"one of {', '.join(LEADS)} (6/12, 20/40 or decimal 0.50 first), not {value!r}")
+    return value
 
 
 def smtp_security(value: str) -> str:
@@ -112,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     # A change between two tests of the same patient larger than the test-retest limit is flagged
     # (ETDRS letter-by-letter test-retest limits +/-0.10 to +/-0.18 logMAR: Arditi 1993, Rosser 2003).
     Setting("VISUS_HISTORY_CHANGE_LIMIT_LOGMAR", "HISTORY_CHANGE_LIMIT_LOGMAR", 0.15, float, "0.15"),
+    # The practice's notation: what every result line leads with at distance (acuity.notation.describe).
+    Setting("VISUS_NOTATION", "NOTATION", "6m", notation_lead, "6m"),
     # Token buckets (burst, per_second) of webapp/security.py; a load test may raise them.
     Setting("VISUS_SOCKET_RATE_LIMIT", "SOCKET_RATE_LIMIT", (60.0, 20.0), bucket, "60,20"),
     # The same events per test session (a reconnect gets a fresh socket, not a fresh session) and per

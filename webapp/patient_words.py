@@ -115,18 +115,23 @@ _CATEGORY_WORDS = {
 _EYE_WORDS = {"right": "Right eye", "left": "Left eye", "both": "Both eyes"}
 
 
-def result_words(eye: str, logmar: float, bound: str | None, near_mm: float | None) -> dict[str, str]:
+def result_words(
+    eye: str, logmar: float, bound: str | None, near_mm: float | None, stopped_early_text: str | None = None
+) -> dict[str, str]:
     """One shared result as the patient reads it: plain words, with the clinician's notation
     (acuity.notation.describe, without logMAR) beside them.
 
     {eye_text: "Right eye", words: "normal sight or better", notation: "6/6 (20/20)",
-     text: "Right eye: normal sight or better — 6/6 (20/20)"}
+     text: "Right eye: normal sight or better — 6/6 (20/20)"}; an eye that stopped early has its
+    words after the notation ("6/6 (20/20) · stopped early, after 5 trials").
     """
-    described = n.describe(logmar, bound=bound, near_distance_mm=near_mm)
+    from webapp.serializers import describe  # here: serializers -> live -> payloads -> this module
+
+    described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = "normal sight or better"
     else:
         words = _CATEGORY_WORDS[n.who_category(logmar)]
-    notation = described["notation_text"]
+    notation = described["notation_text"] + (f" · {stopped_early_text}" if stopped_early_text else "")
     eye_text = _EYE_WORDS.get(eye, "Your eyes")
     return {"eye_text": eye_text, "words": words, "notation": notation, "text": f"{eye_text}: {words} — {notation}"}

@@ -7,11 +7,20 @@ import math
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from acuity import notation as n
+from acuity.procedures import stopped_early
 from webapp import setups
 from webapp.live import procedures
 from webapp.live.trial_ids import format_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial
+
+
+def describe(logmar: float, **options: Any) -> dict[str, Any]:
+    """acuity.notation.describe in the practice's notation (VISUS_NOTATION): every string shown."""
+    lead = current_app.config.get("NOTATION", "6m") if has_app_context() else "6m"
+    return n.describe(logmar, lead=lead, **options)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -32,7 +41,7 @@ def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
         "height_css_px": trial.height_css_px,
         "scored_by": trial.scored_by,
         "at": iso(trial.answered_at),
-        "notation": n.describe(trial.logmar, size=True, near_distance_mm=near_distance_mm(eye_test.session)),
+        "notation": describe(trial.logmar, size=True, near_distance_mm=near_distance_mm(eye_test.session)),
     }
 
 
@@ -46,7 +55,7 @@ def with_notation(estimate: dict[str, Any], near_mm: float | None = None) -> dic
     and its 95% interval (acuity.notation.describe), so no page computes one."""
     return {
         **estimate,
-        "notation": n.describe(
+        "notation": describe(
             estimate["logmar"],
             bound=estimate.get("bound"),
             ci95=(estimate["ci95_low_logmar"], estimate["ci95_high_logmar"]),
@@ -67,14 +76,28 @@ def notation(logmar: float) -> dict[str, Any]:
     }
 
 
+def stopped_early_dict(eye_test: EyeTest) -> dict[str, Any]:
+    """Whether the eye's stored result stopped early (acuity.procedures.stopped_early: fewer trials
+    than its procedure needs for its stated interval), and the words every surface shows for it."""
+    result = eye_test.result
+    procedure = (eye_test.procedure_config or eye_test.session.config).get("procedure", "adaptive")
+    early = stopped_early(procedure, int(result["trials"]), bool(result.get("finished", True)))
+    trials = int(result["trials"])
+    return {
+        "stopped_early": early,
+        "stopped_early_text": f"stopped early, after {trials} trial{'' if trials == 1 else 's'}" if early else None,
+    }
+
+
 def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
-    """The stored result of a finished eye, with its notations."""
+    """The stored result of a finished eye, with its notations and whether it stopped early."""
     if not eye_test.result:
         return None
     return {
         "eye": eye_test.eye,
         **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
         **notation(eye_test.result["logmar"]),
+        **stopped_early_dict(eye_test),
     }
 
 
@@ -117,7 +140,7 @@ def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = Non
     text, and the chart-line sizes a clinician may present (largest first)."""
 
     def size(logmar: float) -> dict[str, Any]:
-        return n.describe(logmar, size=True, near_distance_mm=near_mm)
+        return describe(logmar, size=True, near_distance_mm=near_mm)
 
     smallest, largest = size(min_logmar), size(max_logmar)
     # Whole 0.1 rows within the range (round first: 0.3 * 10 is 2.9999999999999996).
@@ -149,7 +172,7 @@ def detail_text(detail: dict[str, Any], near_mm: float | None = None) -> dict[st
             if key.endswith("_mm"):
                 texts[key] = n.format_distance_mm(value)
             elif key.endswith("logmar"):
-                texts[key] = n.describe(value, size=True, near_distance_mm=near_mm)["text"]
+                texts[key] = describe(value, size=True, near_distance_mm=near_mm)["text"]
         except ValueError:
             continue  # not a plausible distance or size: shown as stored
     return texts

@@ -13,4 +13,14 @@ PROCEDURES = {
     "best_pest": BestPestProcedure,  # FrACT's Best PEST, the benchmark's reference
 }
 
-__all__ = ["PROCEDURES", "AdaptiveProcedure", "BestPestProcedure", "ChartProcedure", "ManualProcedure"]
+
+def stopped_early(procedure: str, trials: int, finished: bool) -> bool:
+    """Whether a stored result of `procedure` (its `trials` and `finished`) stopped early: fewer
+    trials than the procedure needs for its stated 95% interval (Procedure.stopped_early)."""
+    cls = PROCEDURES.get(procedure)
+    if cls is None:
+        raise ValueError(f"unknown procedure {procedure!r}; choose one of {sorted(PROCEDURES)}")
+    return cls.stopped_early(trials, finished)
+
+
+__all__ = ["PROCEDURES", "stopped_early", "AdaptiveProcedure", "BestPestProcedure", "ChartProcedure", "ManualProcedure"]

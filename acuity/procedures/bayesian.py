@@ -46,8 +46,9 @@ _GRID_MARGIN_LOGMAR = 0.5
 # least this many trials at the edge size: more trials there cannot measure it.
 _EDGE_STOP_PROBABILITY = 0.975
 _EDGE_STOP_TRIALS = 3
-# An early stop on the interval width needs at least this many trials.
-_MIN_TRIALS_FOR_WIDTH_STOP = 8
+# An early stop on the interval width needs at least this many trials: fewer, and the posterior's
+# 95% interval is not trusted to stop on. A manual eye (no stopping rule) with fewer is "stopped early".
+MIN_TRIALS_FOR_INTERVAL = 8
 
 
 class BayesianProcedure(Procedure):
@@ -185,7 +186,7 @@ class AdaptiveProcedure(BayesianProcedure):
         if n == 0:
             return False
         target = self.config.target_ci95_half_width_logmar
-        if target > 0 and n >= _MIN_TRIALS_FOR_WIDTH_STOP:
+        if target > 0 and n >= MIN_TRIALS_FOR_INTERVAL:
             post = self.posterior()
             if (post.quantile(0.975) - post.quantile(0.025)) / 2 < target:
                 return True
@@ -208,3 +209,9 @@ class ManualProcedure(BayesianProcedure):
     @property
     def finished(self) -> bool:
         return False
+
+    @classmethod
+    def stopped_early(cls, trials: int, finished: bool) -> bool:
+        """No stopping rule of its own: stopped early with fewer trials than the adaptive procedure
+        needs before it may stop on its interval (MIN_TRIALS_FOR_INTERVAL)."""
+        return trials < MIN_TRIALS_FOR_INTERVAL

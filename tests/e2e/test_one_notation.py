@@ -7,7 +7,8 @@ screen (Chromium, the browser's own rendering of what the server sent), the resu
 HTML, the PDF text, the results CSV and the FHIR Bundle. Each must show the hand-written strings
 below, the rule of acuity.notation.describe: the nearest chart line of the logMAR as shown (two
 decimals, ties to the worse line), bounds past the chart's lines (6/3 to 6/240), and for a near
-test N point and M units at 40 cm.
+test N point and M units at 40 cm. Some eyes stopped early (ended after 5 trials, before the chart's
+stopping rule): every surface flags them with the same words, and no other eye.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import requests
 from pypdf import PdfReader
 from sqlalchemy import create_engine, select
 
-from tests.support.flows import create_test, sign_in
+from tests.support.flows import create_test, serious_violations, sign_in
 from tests.support.server import ServerProcess
+from webapp.reports.fhir import STOPPED_EARLY_TEXT
 
 pytestmark = pytest.mark.browser
 
@@ -60,18 +62,20 @@ NEAR = {
     -0.1: ("better than N5", "0.32M"),
     0.2: ("N5", "0.63M"),
 }
-# Per session: the set-up and (right eye, left eye), each (logMAR, 95% interval low, high, bound).
+# Per session: the set-up and (right eye, left eye), each (logMAR, 95% interval low, high, bound,
+# stopped early: ended after 5 trials before the procedure's stopping rule).
 SESSIONS = [
-    ("3m", ((-0.35, -0.76, -0.3, "<="), (-0.3, -0.36, 0.0, None))),
-    ("3m", ((0.0, -0.004, 0.15, None), (0.245, 0.15, 0.25, None))),
-    ("3m", ((0.25, 0.245, 0.3, None), (1.0, 0.9, 1.1, None))),
-    ("3m", ((1.3, 1.1, 1.65, None), (1.75, 1.3, 2.0, ">="))),
-    ("near_40cm", ((0.4, 0.3, 0.5, None), (0.0, -0.1, 0.2, None))),
+    ("3m", ((-0.35, -0.76, -0.3, "<=", False), (-0.3, -0.36, 0.0, None, True))),
+    ("3m", ((0.0, -0.004, 0.15, None, False), (0.245, 0.15, 0.25, None, False))),
+    ("3m", ((0.25, 0.245, 0.3, None, True), (1.0, 0.9, 1.1, None, False))),
+    ("3m", ((1.3, 1.1, 1.65, None, False), (1.75, 1.3, 2.0, ">=", False))),
+    ("near_40cm", ((0.4, 0.3, 0.5, None, True), (0.0, -0.1, 0.2, None, False))),
 ]
+STOPPED_EARLY = "stopped early, after 5 trials"
 EYE_NAMES = {"right": "Right eye", "left": "Left eye"}
 
 
-def expected(setup: str, logmar: float, low: float, high: float, bound: str | None) -> dict[str, str]:
+def expected(setup: str, logmar: float, low: float, high: float, bound: str | None, early: bool) -> dict[str, str]:
     shown, six, twenty, decimal = SHOWN[logmar]
     qualifier = ""
     if bound == "<=" and not six.startswith("better"):
@@ -86,6 +90,7 @@ def expected(setup: str, logmar: float, low: float, high: float, bound: str | No
         "text": f"{six} ({twenty}){qualifier} · {shown} logMAR",
         "ci95_low": SHOWN[low][0],
         "ci95_high": SHOWN[high][0],
+        "early": STOPPED_EARLY if early else "",
     }
     if setup == "near_40cm":
         n_point, m_units = NEAR[logmar]
@@ -112,7 +117,7 @@ def store_results(server: ServerProcess, public_id: str, eyes) -> None:
     now = datetime.utcnow()
     with engine.begin() as connection:
         session_id = connection.execute(select(sessions.c.id).where(sessions.c.public_id == public_id)).scalar_one()
-        for order_index, (logmar, low, high, bound) in enumerate(eyes):
+        for order_index, (logmar, low, high, bound, early) in enumerate(eyes):
             connection.execute(
                 eye_tests.update()
                 .where(eye_tests.c.session_id == session_id, eye_tests.c.order_index == order_index)
@@ -125,10 +130,10 @@ def store_results(server: ServerProcess, public_id: str, eyes) -> None:
                         "ci95_low_logmar": low,
                         "ci95_high_logmar": high,
                         "bound": bound,
-                        "trials": 12,
-                        "optotypes_shown": 40,
-                        "optotypes_correct": 30,
-                        "finished": True,
+                        "trials": 5 if early else 12,
+                        "optotypes_shown": 25 if early else 40,
+                        "optotypes_correct": 20 if early else 30,
+                        "finished": not early,
                     },
                 )
             )
@@ -142,6 +147,11 @@ def store_results(server: ServerProcess, public_id: str, eyes) -> None:
 
 def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def flagged(want: dict[str, str]) -> str:
+    """The result line with its stopped-early words, as the live view and the patient's screen end it."""
+    return want["text"] + (f" · {want['early']}" if want["early"] else "")
 
 
 def test_every_surface_says_the_same(server, new_context, shots):
@@ -164,7 +174,7 @@ def test_every_surface_says_the_same(server, new_context, shots):
         clinician.wait_for_function("() => document.querySelectorAll('[data-eyes] li').length === 2")
         items = clinician.locator("[data-eyes] li").all_text_contents()
         for item, (eye, want) in zip(items, wants.items(), strict=False):
-            assert item.startswith(EYE_NAMES[eye]) and item.endswith(f", result {want['text']}"), (item, want)
+            assert item.startswith(EYE_NAMES[eye]) and item.endswith(f", result {flagged(want)}"), (item, want)
         estimate = flat(clinician.text_content("[data-estimate]"))
         left = wants["left"]
         assert estimate.startswith("Left eye") and (
@@ -177,9 +187,10 @@ def test_every_surface_says_the_same(server, new_context, shots):
         patient.goto(invite_url)
         patient.wait_for_selector("[data-results]:not([hidden]) [data-results-list] li")
         lines = patient.locator("[data-results-list] li").all_text_contents()
-        # Plain words with the clinician's notation beside them, never a logMAR (webapp/patient_words.py).
+        # Plain words with the clinician's notation beside them, never a logMAR (webapp/patient_words.py),
+        # and the stopped-early words after an eye that stopped early.
         for line, (eye, want) in zip(lines, wants.items(), strict=True):
-            notation = want["text"].split(" · ")[0]
+            notation = want["text"].split(" · ")[0] + (f" · {want['early']}" if want["early"] else "")
             assert line.startswith(f"{EYE_NAMES[eye]}: ") and line.endswith(f" — {notation}"), (line, notation)
             assert "logMAR" not in line
         shots.take(patient, f"patient-done-{index}")
@@ -203,16 +214,38 @@ def test_every_surface_says_the_same(server, new_context, shots):
                 assert (near.text_content() if near.count() else None) == (
                     f"{want['n_point']} · {want['m_units']}" if "n_point" in want else None
                 )
-        shots.take(clinician, f"report-{index}")
+                trials = flat(clinician.text_content(f"{section} [data-trials]"))
+                assert (STOPPED_EARLY in trials) == (path == "report" and bool(want["early"])), trials
+                if path == "result":
+                    flags = clinician.locator(f'{section} [data-flag="stopped_early"]')
+                    assert (flags.text_content() if flags.count() else "") == want["early"]
+            if path == "report":  # page one: the summary of both eyes, the flags beside each result
+                for eye, want in wants.items():
+                    row = f'[data-summary-eye="{eye}"]'
+                    assert flat(clinician.text_content(f"{row} [data-summary-acuity]")) == want["text"]
+                    assert flat(clinician.text_content(f"{row} [data-summary-ci95]")) == (
+                        f"{want['ci95_low']} to {want['ci95_high']} logMAR"
+                    )
+                    flags = clinician.locator(f'{row} [data-flag="stopped_early"]')
+                    assert (flags.text_content() if flags.count() else "") == want["early"]
+            shots.take(clinician, f"{path}-{index}")
+            if index == len(SESSIONS) - 1:  # one of each page is enough for axe (a second or two each)
+                assert serious_violations(clinician) == [], path
 
         # The PDF's text.
         response = http.get(f"{base}/report.pdf")
         assert response.status_code == 200
-        pdf = flat(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages))
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        pdf = flat(" ".join(page.extract_text() for page in pages))
+        first_page = flat(pages[0].extract_text())  # the summary: each result, its interval, its flags
+        assert first_page.count(STOPPED_EARLY) == sum(1 for want in wants.values() if want["early"])
         for want in wants.values():
+            assert flat(want["text"].replace(" · ", " ")) in first_page.replace(" · ", " ")
+            assert f"{want['ci95_low']} to {want['ci95_high']} logMAR" in first_page
             assert f"Acuity {want['text']}" in pdf
             assert f"logMAR {want['logmar']} (95% interval {want['ci95_low']} to {want['ci95_high']})" in pdf
-            assert f"Snellen {want['snellen_6']} · {want['snellen_20']}" in pdf
+            snellen = "Snellen equivalent" if "n_point" in want else "Snellen"  # a near test's is an equivalent
+            assert f"{snellen} {want['snellen_6']} · {want['snellen_20']}" in pdf
             assert f"Decimal {want['decimal']}" in pdf
             if "n_point" in want:
                 assert f"Near print {want['n_point']} · {want['m_units']}" in pdf
@@ -230,6 +263,8 @@ def test_every_surface_says_the_same(server, new_context, shots):
                 want["text"],
             )
             assert (row["near_n_point"], row["near_m_units"]) == (want.get("n_point", ""), want.get("m_units", ""))
+            assert (row["who_category"] == "") == ("n_point" in want)  # ICD-11 9D90: distance acuity only
+            assert (row["stopped_early"], row["reliability"]) == ("true" if want["early"] else "false", want["early"])
 
         # FHIR: the Snellen components, the decimal chart line and the line as reported.
         response = http.get(f"{base}/fhir.json")
@@ -248,6 +283,10 @@ def test_every_surface_says_the_same(server, new_context, shots):
             if "n_point" in want:
                 assert components["Near print, N point"]["valueString"] == want["n_point"]
                 assert components["Near print, M units at the test distance"]["valueString"] == want["m_units"]
+            assert components[STOPPED_EARLY_TEXT]["valueBoolean"] is bool(want["early"])
+            assert observation["status"] == ("preliminary" if want["early"] else "final")
+            notes = [note["text"] for note in observation.get("note", [])]
+            assert (f"Reliability: {want['early']}." in notes) == bool(want["early"])
             decimal = components["Decimal acuity, chart line"]["valueQuantity"]
             comparator = {"better": ">", "worse": "<"}.get(want["decimal"].split(" ")[0], "")
             assert (

@@ -203,32 +203,18 @@ def live(public_id: str):
 @bp.get("/sessions/<public_id>/result")
 @login_required
 def result(public_id: str):
+    # The report's builder (imported here: webapp.reports imports this module for `owned`), so
+    # the result page and the report say the same, in the same words.
+    from webapp.reports.data import session_report
+
     session = owned(public_id)
     audit.viewed(session, "result_view")
-    eyes = []
-    for eye in session.eye_tests:
-        trials = [p.trial_dict(eye, trial) for trial in eye.trials]
-        eyes.append(
-            {
-                "eye": eye.eye,
-                "status": eye.status,
-                "result": p.result_dict(eye),
-                "estimate": p.estimate_dict(eye),
-                "trials": trials,
-                "plot_svg": plots.trial_plot_svg(
-                    trials, eye.result, title=f"{eye.eye} eye: size per trial", element_id=f"plot-{eye.eye}"
-                ),
-            }
+    report = session_report(session)
+    for eye in report["eyes"]:
+        eye["plot_svg"] = plots.trial_plot_svg(
+            eye["trials"], eye["result"], title=f"{eye['eye_name']}: size per trial", element_id=f"plot-{eye['eye']}"
         )
-    calibrations = [p.calibration_dict(c) for c in session.calibrations]
-    return render_template(
-        "clinician/result.html",
-        session=session,
-        eyes=eyes,
-        calibrations=calibrations,
-        events=[p.event_dict(e) for e in session.events],
-        form=ConfirmForm(),
-    )
+    return render_template("clinician/result.html", session=session, report=report, form=ConfirmForm())
 
 
 def _panel_action(public_id: str) -> tuple[TestSession, InvitePanelForm]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from acuity.notation import describe, format_distance_mm
+from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
 from webapp import serializers as s
@@ -39,7 +39,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
-        "notation": describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
+        "notation": s.describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
     }
 
 
@@ -179,7 +179,9 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session))["text"]
+            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
+                "text"
+            ]
             for r in results(session)
         ]
         if show

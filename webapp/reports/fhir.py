@@ -54,6 +54,9 @@ BODY_SITES = {
     ),
 }
 
+# The component that says whether the eye stopped early (acuity.procedures.stopped_early).
+STOPPED_EARLY_TEXT = "Stopped early (fewer trials than the procedure needs for its interval)"
+
 # Namespace for the stable ids of exported resources (uuid5 of the session id and eye): the same
 # session exported twice gives the same ids, so a receiving system can recognise a re-send.
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:visus:fhir-export")
@@ -172,8 +175,17 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
             if "n_point" in shown
             else []
         ),
-        _component("WHO ICD-11 distance vision impairment category of this acuity", valueString=result["who_category"]),
+        *(
+            [
+                _component(
+                    "WHO ICD-11 distance vision impairment category of this acuity", valueString=result["who_category"]
+                )
+            ]
+            if result["who_category"]
+            else []
+        ),
         _component("Trials", valueInteger=int(result["trials"])),
+        _component(STOPPED_EARLY_TEXT, valueBoolean=bool(result["stopped_early"])),
     ]
     if calibration is not None:
         components.append(
@@ -191,13 +203,13 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     if guard:
         components.append(_component("Viewing distance check (webcam)", valueString=guard["text"]))
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
-    if not result.get("finished", True):
-        notes.append({"text": "The test was ended before the procedure finished; the value is the estimate so far."})
+    # Every reliability flag of the report's summary, in the same words (stopped early among them).
+    notes += [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]
     notes += [{"text": n["text"], "time": n["at"]} for n in report["notes"] if n["text"]]
     observation: dict[str, Any] = {
         "resourceType": "Observation",
         "id": resource_id(report["public_id"], eye["eye"]),
-        "status": "final" if result.get("finished", True) else "preliminary",
+        "status": "preliminary" if result["stopped_early"] else "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
         "code": _code(report, eye["eye"]),
         # The Patient resource of the bundle: the practice's reference is its identifier.

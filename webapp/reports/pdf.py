@@ -14,7 +14,9 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from webapp.reports.data import when_text
 
 # A Unicode font when the system has one (patient references and user agents may hold any
 # character); the built-in Helvetica covers Latin-1 only.
@@ -100,6 +102,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5)
     h1 = ParagraphStyle("h1", parent=styles["Heading1"], fontName=bold, fontSize=15, spaceAfter=4)
     h2 = ParagraphStyle("h2", parent=styles["Heading2"], fontName=bold, fontSize=11.5, spaceBefore=8, spaceAfter=3)
+    strong = ParagraphStyle("strong", parent=body, fontName=bold, fontSize=10, leading=12.5)
 
     def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape("" if text is None else str(text)), style)
@@ -119,58 +122,71 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         return table
 
     story: list[Any] = [p("Visual acuity report", h1)]
-    story.append(
-        grid(
-            [
-                ["Patient reference", p(report["patient_reference"])],
-                ["Test created (UTC)", p(_when(report["created_at"]))],
-                ["Finished (UTC)", p(_when(report["finished_at"]) or "not finished")],
-                ["Clinician", p(report["clinician"])],
-                ["Status", p(report["status"])],
-                ["Session", p(report["public_id"])],
-            ],
-            [40 * mm, 130 * mm],
-        )
-    )
+    story.append(grid([[label, p(value)] for label, value in report["header"]], [40 * mm, 130 * mm]))
 
-    story.append(p("Test", h2))
-    calibration_rows = []
-    for c in report["calibrations"]:
-        width, height = c["viewport_css_px"]
-        text = (
-            f"{_when(c['at'])}: distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
-            f"scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); devicePixelRatio "
-            f"{c['device_pixel_ratio']:g}; viewport {width} x {height} CSS px; "
-            f"drawable sizes {c['measurable_range']['text']}"
-            + ("; mirrored" if c["mirrored"] else "")
-            + (f"; voided: {c['invalidated_reason']}" if c["invalidated_reason"] else "")
-        )
-        calibration_rows.append(p(text, small))
-    user_agents = sorted({c["user_agent"] for c in report["calibrations"] if c["user_agent"]})
+    # Page one: the summary of both eyes, the notes and the signature.
+    story.append(p("Summary", h2))
+    summary = [["Eye", "Result", "95% interval", "Distance", "Reliability"]]
+    for eye in report["eyes"]:
+        r = eye["result"]
+        flags = [p(f"• {flag['text']}") for flag in eye["flags"]] or p("no problems recorded")
+        if r:
+            summary.append(
+                [
+                    p(eye["eye_name"]),
+                    Paragraph("<br/>".join(escape(part) for part in r["notation"]["text"].split(" · ")), strong),
+                    p(r["notation"]["ci95_text"]),
+                    p(eye["distance_text"], small),
+                    flags,
+                ]
+            )
+        else:
+            summary.append(
+                [p(eye["eye_name"]), p(f"No result ({eye['status_text']})"), "", p(eye["distance_text"], small), flags]
+            )
+    story.append(grid(summary, [30 * mm, 44 * mm, 26 * mm, 21 * mm, 49 * mm], header=True, font_size=9))
+    story.append(Spacer(1, 3))
     story.append(
         grid(
             [
+                ["Method", p(report["method_text"])],
                 ["Correction worn", p(report["correction_text"])],
-                ["Optotype", p(report["optotype_text"])],
-                [
-                    "Procedure",
-                    p(
-                        report["procedure_text"]
-                        + (f", {report['chart_presentation_text']}" if report["chart_presentation_text"] else "")
-                    ),
-                ],
-                ["Scoring rule", p(report["scoring_rule"], small)],
                 ["Set-up", p(report["setup_text"])],
                 ["Answers", p(report["answer_mode_text"])],
-                ["Distance and scale", calibration_rows or p("no calibration")],
-                ["Device (user agent)", [p(ua, small) for ua in user_agents] or p("unknown")],
+                *([["Distance check", p(report["distance_guard"]["text"])]] if report.get("distance_guard") else []),
             ],
             [40 * mm, 130 * mm],
         )
     )
+    story.append(p("Clinician's notes", h2))
+    if report["notes"]:
+        story += [p(f"{n['text']} ({when_text(n['at'])})") for n in report["notes"]]
+    else:
+        story.append(p("None."))
+    story.append(Spacer(1, 12 * mm))
+    signature = Table(
+        [["Name", ""], ["Date", ""], ["Signature", ""]],
+        colWidths=[28 * mm, 90 * mm],
+        rowHeights=[11 * mm, 11 * mm, 16 * mm],
+        hAlign="LEFT",
+    )
+    signature.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (0, -1), bold),
+                ("FONTSIZE", (0, 0), (-1, -1), 10),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LINEBELOW", (1, 0), (1, -1), 0.75, colors.black),
+            ]
+        )
+    )
+    story.append(KeepTogether([signature]))
 
+    # The appendix: each eye in full, with its trials.
+    story.append(PageBreak())
+    story.append(p("Appendix: each eye in detail", h1))
     for eye in report["eyes"]:
-        block: list[Any] = [p(f"{eye['eye_name']}: {eye['status']}", h2)]
+        block: list[Any] = [p(f"{eye['eye_name']}: {eye['status_text']}", h2)]
         r = eye["result"]
         if r:
             rows = [
@@ -181,25 +197,35 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                     if "n_point" in r["notation"]
                     else []
                 ),
-                ["Snellen", p(f"{r['snellen_6']} · {r['snellen_20']}")],
+                [
+                    "Snellen equivalent" if "n_point" in r["notation"] else "Snellen",
+                    p(f"{r['snellen_6']} · {r['snellen_20']}"),
+                ],
                 ["Decimal", p(r["decimal_line"])],
                 ["ETDRS letters", p(str(r["etdrs_text"]))],
-                ["WHO category", p(r["who_category"])],
-                ["Trials", p(f"{r['trials']} ({r['optotypes_correct']} of {r['optotypes_shown']} optotypes right)")],
+                *([["WHO category", p(r["who_category"])]] if r["who_category"] else []),
+                [
+                    "Trials",
+                    p(
+                        f"{r['trials']} ({r['optotypes_correct']} of {r['optotypes_shown']} optotypes right)"
+                        + (f"; {r['stopped_early_text']}" if r["stopped_early"] else "")
+                    ),
+                ],
             ]
             if r.get("bound"):
                 rows.append(["Bound", p(f"{r['bound']} {r['logmar_text']}: {r['bound_text']}")])
             block.append(grid(rows, [40 * mm, 130 * mm]))
         else:
             block.append(p("No result" + (": this eye was not tested." if eye["status"] == "skipped" else ".")))
-        story.append(KeepTogether(block))
         if eye["trials"]:
-            story.append(Spacer(1, 3))
-            story.append(trial_plot_drawing(eye["trials"], r))
-            story.append(
+            block.append(Spacer(1, 3))
+            block.append(trial_plot_drawing(eye["trials"], r))
+            block.append(
                 p("Size per trial: filled circle right, cross wrong; band: 95% interval; dashed line: result.", small)
             )
-            rows = [["#", "logMAR", "Shown", "Answered", "Right", "ms", "By"]]
+        story.append(KeepTogether(block))  # an eye's heading, result and plot on one page
+        if eye["trials"]:
+            rows = [["#", "logMAR", "Shown", "Answered", "Right", "ms", "Scored by"]]
             for t in eye["trials"]:
                 rows.append(
                     [
@@ -213,21 +239,40 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                     ]
                 )
             story.append(
-                grid(rows, [10 * mm, 16 * mm, 48 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm], header=True, font_size=7.5)
+                grid(rows, [10 * mm, 16 * mm, 46 * mm, 46 * mm, 14 * mm, 16 * mm, 22 * mm], header=True, font_size=7.5)
             )
 
-    story.append(p("Warnings during the test", h2))
+    story.append(p("Events during the test", h2))
     if report["warnings"]:
-        story += [p(f"{_when(w['at'])} ({w['device'] or 'server'}): {w['summary']}", small) for w in report["warnings"]]
+        story += [p(f"{when_text(w['at'])}, {w['device_text']}: {w['summary']}", small) for w in report["warnings"]]
     else:
         story.append(p("None recorded."))
-    story.append(p("Notes", h2))
-    if report["notes"]:
-        story += [p(f"{_when(n['at'])}: {n['text']}") for n in report["notes"]]
-    else:
-        story.append(p("None."))
-    story.append(Spacer(1, 14 * mm))
-    story.append(p("Signed: ______________________________    Date: ______________"))
+
+    story.append(p("Technical details", h2))
+    calibration_rows = []
+    for c in report["calibrations"]:
+        width, height = c["viewport_css_px"]
+        text = (
+            f"{when_text(c['at'])}: viewing distance {c['viewing_distance_mm']:.0f} mm ({c['distance_method_text']}); "
+            f"screen scale {c['css_px_per_mm']:.3f} CSS px/mm ({c['scale_method_text']}); "
+            f"{c['device_pixel_ratio']:g} screen pixels per CSS pixel; window {width} x {height} CSS px; "
+            f"sizes this screen could draw {c['measurable_range']['text']}; browser {c['browser_text']}"
+            + ("; mirror-reversed" if c["mirrored"] else "")
+            + (f"; voided: {c['invalidated_text']}" if c["invalidated_reason"] else "")
+        )
+        calibration_rows.append(p(text, small))
+    user_agents = sorted({c["user_agent"] for c in report["calibrations"] if c["user_agent"]})
+    story.append(
+        grid(
+            [
+                ["Scoring rule", p(report["scoring_rule"], small)],
+                ["Calibrations", calibration_rows or p("no calibration")],
+                ["Browser string", [p(ua, small) for ua in user_agents] or p("not reported")],
+                ["Session", p(report["public_id"])],
+            ],
+            [40 * mm, 130 * mm],
+        )
+    )
 
     out = io.BytesIO()
     document = SimpleDocTemplate(
@@ -243,7 +288,3 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     )
     document.build(story)
     return out.getvalue()
-
-
-def _when(iso_text: str | None) -> str:
-    return iso_text.replace("T", " ").rstrip("Z")[:16] if iso_text else ""

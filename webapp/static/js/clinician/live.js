@@ -165,7 +165,8 @@ function renderEstimate() {
     const trials = store.get("trials").filter((trial) => trial.eye === eye.eye).length;
     return el("li", { dataset: { eyeStatus: eye.status } },
       `${EYE_NAMES[eye.eye] || eye.eye}: ${eye.status}, ${trials} trial${trials === 1 ? "" : "s"}` +
-      (result && eye.status === "done" ? `, result ${result.notation.text}` : ""));
+      (result && eye.status === "done" ? `, result ${result.notation.text}` : "") +
+      (result?.stopped_early_text && eye.status === "done" ? ` · ${result.stopped_early_text}` : ""));
   }));
   const active = eyes.findIndex((eye) => eye.status === "active");
   const current = store.get("trials").filter((trial) => trial.eye === eyes[active]?.eye).length;
