@@ -17,7 +17,12 @@ def token_hash(token: str) -> str:
 
 
 def new_public_id() -> str:
-    return secrets.token_urlsafe(9)
+    """A random id for URLs (72 bits). Never starting with "-": a spreadsheet reads a CSV cell that
+    starts with "-" as a formula, so the exports would have to prefix it and the id would change."""
+    while True:
+        public_id = secrets.token_urlsafe(9)
+        if not public_id.startswith("-"):
+            return public_id
 
 
 def derived_token(secret_key: str, purpose: str, public_id: str, nonce: str) -> str:
