@@ -11,6 +11,7 @@ import pytest
 
 from calibration.size import readable_text_css_px
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.patient_screens import jargon
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -30,6 +31,12 @@ def server(tmp_path):
     server.stop()
 
 
+def look(shots, page, name: str) -> None:
+    """A screenshot of a patient screen, which shows no clinicians' words (issue 13)."""
+    shots.take(page, name, full_page=False)
+    assert not jargon(page), (name, jargon(page))
+
+
 def pair_by_code(phone_context, display, base, shots, name):
     """Type the code the display shows into /pad on a phone; returns the pad page."""
     code_node = display.locator("[data-pad-code]:visible").first
@@ -42,7 +49,7 @@ def pair_by_code(phone_context, display, base, shots, name):
     pad.goto(f"{base}/pad")
     pad.wait_for_selector("[data-pair-form]")
     pad.fill("[data-pair-code]", code)
-    shots.take(pad, f"{name}-typing-the-code")
+    look(shots, pad, f"{name}-typing-the-code")
     pad.click('[data-action="pair"]')
     pad.wait_for_url(f"{base}/pad")
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
@@ -114,10 +121,10 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
     port = base.rsplit(":", 1)[1]
     assert display.text_content("[data-step='answers'] [data-pad-address]") == f"127.0.0.1:{port}/pad"
     assert display.locator("[data-step='answers'] a").count() == 0
-    shots.take(display, "display-pairing", full_page=False)
+    look(shots, display, "display-pairing")
     phone = new_context(**PHONE)
     pad = pair_by_code(phone, display, base, shots, "phone")
-    shots.take(pad, "phone-paired", full_page=False)
+    look(shots, pad, "phone-paired")
 
     # From here on the display is never clicked: it moved on by itself, and says what to do, large.
     display.wait_for_selector(visible("prepare"))
@@ -148,8 +155,8 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
         display.wait_for_function(
             "() => document.querySelector('[data-practice-feedback]').textContent.startsWith('Right')"
         )
-    shots.take(display, "display-at-the-mark", full_page=False)
-    shots.take(pad, "phone-practice-done", full_page=False)
+    look(shots, display, "display-at-the-mark")
+    look(shots, pad, "phone-practice-done")
 
     # Start from the phone.
     pad.wait_for_selector('[data-pad-action="ready"]:not([hidden])')
@@ -174,15 +181,15 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
     pad.wait_for_timeout(STILL_SHOWN_AFTER_MS)
     sent = pad.text_content("[data-pad-sent-box]")
     assert pad.locator("[data-pad-sent-box]").is_visible() and " ".join(shown) in sent
-    shots.take(pad, "phone-sent-confirmation", full_page=False)
+    look(shots, pad, "phone-sent-confirmation")
     display.wait_for_function(
         "old => document.querySelector('[data-stimulus-host]').dataset.trialId !== old", arg=first_trial
     )
     wait_keys_ready(pad)
     question = pad.text_content("[data-pad-question]")
     assert question.startswith("Symbol 1 of"), question  # nothing of the double tap carried over
-    shots.take(display, "display-letters", full_page=False)
-    shots.take(pad, "phone-answering", full_page=False)
+    look(shots, display, "display-letters")
+    look(shots, pad, "phone-answering")
 
     # "I cannot see anything" until the eye ends (answered as not seen).
     for _ in range(30):
@@ -198,8 +205,8 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
         size < readable_px and fits(display, "[data-mark-box='test']")
     )
     assert pad.text_content("[data-pad-message]") == "Now cover your right eye"
-    shots.take(display, "display-switch-eyes", full_page=False)
-    shots.take(pad, "phone-switch-eyes", full_page=False)
+    look(shots, display, "display-switch-eyes")
+    look(shots, pad, "phone-switch-eyes")
 
     # The pad killed: the display says, large, that the phone is lost and how to connect it again.
     pad.close()
@@ -209,13 +216,13 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
     display.wait_for_function(
         "() => /\\d{4} \\d{4}/.test(document.querySelector('[data-reconnect] [data-pad-code]').textContent)"
     )
-    shots.take(display, "display-phone-lost", full_page=False)
+    look(shots, display, "display-phone-lost")
     # Reopened (a new page of the same phone browser): back, and the display says so.
     pad = shots.watch("reopened phone", phone.new_page())
     pad.goto(f"{base}/pad")
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
     display.wait_for_selector("[data-test-message][data-message='phone-back']")
-    shots.take(display, "display-phone-back", full_page=False)
+    look(shots, display, "display-phone-back")
     display.wait_for_selector("[data-test-message][data-message='switch']")
 
     # Re-paired by code mid-test, on another phone: the first phone's credential is replaced.
@@ -241,8 +248,8 @@ def test_the_whole_two_eye_test_is_driven_from_the_phone(new_context, shots, ser
     assert done_px == pytest.approx(readable_px, abs=0.5) or (
         done_px < readable_px and fits(display, "[data-done-title]")
     )
-    shots.take(display, "display-finished", full_page=False)
-    shots.take(pad, "phone-finished", full_page=False)
+    look(shots, display, "display-finished")
+    look(shots, pad, "phone-finished")
     trials = server.stored_trials(public_id)
     assert {trial[0] for trial in trials} == {"right", "left"}, trials
     assert any(all(response is None for response in trial[3]) for trial in trials)  # "cannot see" stored as not seen
@@ -258,7 +265,7 @@ def test_stop_from_the_phone_asks_first(new_context, shots, server):
     display.wait_for_selector("[data-stimulus-host] [data-optotype]")
     pad.tap('[data-pad-action="stop"]')
     pad.wait_for_selector("[data-pad-stop-confirm]:not([hidden])")
-    shots.take(pad, "phone-stop-asks", full_page=False)
+    look(shots, pad, "phone-stop-asks")
     pad.tap('[data-pad-action="stop-no"]')
     assert pad.locator("[data-pad-stop-confirm]").is_hidden()
     assert display.locator("[data-stimulus-host] [data-optotype]").count()  # nothing happened
