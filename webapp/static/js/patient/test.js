@@ -484,8 +484,8 @@ function renderPrepare() {
 // draws it at the size the server gives, either answers it, both hear whether it was right.
 let practiceSymbol = null; // the letter on screen, while it waits for an answer
 let practiceAsked = false;
-// A short screen (a phone, a small laptop window) starts with the practice closed: the step fits.
-find("practice").open = window.innerHeight >= 700;
+// A short or narrow screen (a phone, a small laptop window) starts with the practice closed: the step fits.
+find("practice").open = window.innerHeight >= 700 && window.innerWidth >= 600;
 
 function startPractice() {
   const server = store.get("server");
