@@ -57,9 +57,9 @@ def test_a_page_events_detail_cannot_pass_for_its_kind(app, clinician_client):
     assert [(e["page_kind"], e["detail"]) for e in shown] == [("fullscreen_exit", forged)]
 
     report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
-    assert "the test window changed size" in report and "the clinician ended the test" not in report
+    assert "the test page left full screen" in report and "the clinician ended the test" not in report
     result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
-    assert "the test window changed size" in result and "the clinician ended the test" not in result
+    assert "the test page left full screen" in result and "the clinician ended the test" not in result
 
 
 def test_a_session_stores_a_bounded_number_of_page_events_and_says_how_many_it_dropped(db_path):

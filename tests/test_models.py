@@ -127,9 +127,11 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
 
 
 def _session_with_an_eye(procedure_config=None) -> tuple[TestSession, EyeTest]:
+    practice = Practice(name="p")
     session = TestSession(
         public_id="p",
-        clinician=Clinician(email="a@example.org", password_hash="x"),
+        clinician=Clinician(email="a@example.org", password_hash="x", practice=practice),
+        patient=Patient(public_id="q", practice=practice, reference="r"),
         patient_reference="r",
         config={},
         invite_token_hash="h",

@@ -107,7 +107,7 @@ def test_an_observer_always_wrong_gets_the_worse_than_bound_at_the_largest_size(
 
 def test_chart_offsets_are_the_calibrated_constants():
     # Calibrated with `python -m acuity.simulate --calibrate-offset` (docs/procedures.md).
-    assert set(CHART_OFFSET_LOGMAR) == set(["sloan", "tumbling_e", "landolt_c8", "landolt_c4"])
+    assert set(CHART_OFFSET_LOGMAR) == set(["sloan", "tumbling_e", "landolt_c8", "landolt_c4", "hotv"])
     assert all(0.02 < v < 0.09 for v in CHART_OFFSET_LOGMAR.values())
     procedure = build_procedure(ProcedureConfig(), 1)
     first = procedure.next_presentation()

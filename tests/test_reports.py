@@ -387,5 +387,6 @@ def test_the_report_and_exports_lead_with_the_practices_notation(db_path):
     rows = list(csv.DictReader(io.StringIO(client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True))))
     assert rows[0]["acuity_text"] == "20/40 (6/12) · 0.30 logMAR" and rows[0]["snellen_6m"] == "6/12"
     bundle = client.get(f"/sessions/{public_id}/fhir.json").get_json()
-    components = {c["code"]["text"]: c for c in bundle["entry"][0]["resource"]["component"]}
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    components = {c["code"]["text"]: c for c in observations[0]["component"]}
     assert components["Acuity as reported"]["valueString"] == "20/40 (6/12) · 0.30 logMAR"
