@@ -34,7 +34,7 @@ SCHEDULE = [(MARK_MM, 30.0), (MARK_MM * 0.85, 8.0), (MARK_MM, 8.0), (MARK_MM * 1
 LONG_WAIT_MS = 120_000
 # The words of a pause the guard caused, once they are on screen.
 PAUSE_MESSAGE = """() => { const box = document.querySelector('[data-test-message]');
-  return !box.hidden && box.dataset.large === 'true' && box.textContent.trim(); }"""  # the model loads and runs in a few seconds here; a loaded machine is slower
+  return !box.hidden && box.dataset.message === 'paused' && box.textContent.trim(); }"""  # the model loads and runs in a few seconds here; a loaded machine is slower
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
         if way not in seen:
             shots.take(display, f"guard-paused-{way}", full_page=False)
         seen[way] = text
-        display.wait_for_selector('[data-test-message][data-large="true"]', state="hidden", timeout=LONG_WAIT_MS)
+        display.wait_for_selector('[data-test-message][data-message="paused"]', state="hidden", timeout=LONG_WAIT_MS)
         display.wait_for_function(
             "() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight", timeout=LONG_WAIT_MS
         )
