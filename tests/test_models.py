@@ -33,20 +33,7 @@ def test_start_up_leaves_a_current_database_alone(db_path):
 
 def test_a_trial_index_is_stored_once_per_eye_test(app):
     with app.app_context():
-        practice = Practice(name="p")
-        session = TestSession(
-            public_id="p",
-            clinician=Clinician(email="a@example.org", password_hash="x", practice=practice),
-            patient=Patient(public_id="q", practice=practice, reference="r"),
-            patient_reference="r",
-            config={},
-            invite_token_hash="h",
-            invite_expires_at=utcnow(),
-        )
-        eye = EyeTest(eye="right", order_index=0, seed=1)
-        session.eye_tests.append(eye)
-        db.session.add(session)
-        db.session.commit()
+        _, eye = _session_with_an_eye(seed=1)
         row = dict(index=0, seq=1, logmar=0.3, optotypes=["C"], responses=["C"], correct=[True], scored_by="patient")
         db.session.add(Trial(eye_test_id=eye.id, **row))
         db.session.commit()
@@ -61,25 +48,7 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
     from webapp.live import procedures as p
 
     with app.app_context():
-        practice = Practice(name="p")
-        session = TestSession(
-            public_id="p",
-            clinician=Clinician(email="a@example.org", password_hash="x", practice=practice),
-            patient=Patient(public_id="q", practice=practice, reference="r"),
-            patient_reference="r",
-            config={},
-            invite_token_hash="h",
-            invite_expires_at=utcnow(),
-        )
-        eye = EyeTest(
-            eye="right",
-            order_index=0,
-            seed=5,
-            procedure_config=ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict(),
-        )
-        session.eye_tests.append(eye)
-        db.session.add(session)
-        db.session.commit()
+        _, eye = _session_with_an_eye(ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.0).to_dict())
         eye_id = eye.id
 
         procedure = p.rebuild(eye)
@@ -126,7 +95,8 @@ def test_a_kept_procedure_is_reused_only_when_it_matches_the_stored_history(app)
         assert list(replayed.history[1].responses) == [None] * len(second.optotypes)
 
 
-def _session_with_an_eye(procedure_config=None) -> tuple[TestSession, EyeTest]:
+def _session_with_an_eye(procedure_config=None, seed: int = 5) -> tuple[TestSession, EyeTest]:
+    """A stored session of one practice's patient with one eye test (inside an app context)."""
     practice = Practice(name="p")
     session = TestSession(
         public_id="p",
@@ -137,7 +107,7 @@ def _session_with_an_eye(procedure_config=None) -> tuple[TestSession, EyeTest]:
         invite_token_hash="h",
         invite_expires_at=utcnow(),
     )
-    eye = EyeTest(eye="right", order_index=0, seed=5, procedure_config=procedure_config)
+    eye = EyeTest(eye="right", order_index=0, seed=seed, procedure_config=procedure_config)
     session.eye_tests.append(eye)
     db.session.add(session)
     db.session.commit()
