@@ -12,6 +12,7 @@ from tests.support.flows import (
     sign_in,
     tab_to,
     visible,
+    wait_for_trial,
 )
 
 pytestmark = pytest.mark.browser
@@ -102,11 +103,7 @@ def test_keyboard_only_patient_and_no_serious_axe_violations(new_context, live_s
 
     # The test with letter keys: row 1 right, row 2 "not sure" (Space) five times -> the chart stops.
     for row in range(2):
-        display.wait_for_function(
-            "row => { const h = document.querySelector('[data-stimulus-host]');"
-            " return h.dataset.drawnHeight && h.dataset.trialId === `right-${row}`; }",
-            arg=row,
-        )
+        wait_for_trial(display, f"right-{row}")
         if row == 0:
             check(display, "test")
         symbols = display.eval_on_selector_all(

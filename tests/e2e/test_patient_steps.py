@@ -17,7 +17,15 @@ import math
 
 import pytest
 
-from tests.support.flows import CARD_WIDTH_MM, create_test, serious_violations, set_card_width, sign_in, visible
+from tests.support.flows import (
+    CARD_WIDTH_MM,
+    create_test,
+    serious_violations,
+    set_card_width,
+    sign_in,
+    visible,
+    wait_for_trial,
+)
 from tests.support.patient_screens import fit_problems, jargon
 
 pytestmark = pytest.mark.browser
@@ -167,11 +175,7 @@ def test_every_set_up_step_in_plain_words_fits_and_passes_axe(new_context, live_
     display.click('[data-action="ready"]')
     # Row 1 read right, row 2 "not sure" five times: the chart stops, the eye is done.
     for row in range(2):
-        display.wait_for_function(
-            "row => { const h = document.querySelector('[data-stimulus-host]');"
-            " return h.dataset.drawnHeight && h.dataset.trialId === `right-${row}`; }",
-            arg=row,
-        )
+        wait_for_trial(display, f"right-{row}")
         if row == 0:
             check(display, "test", "[data-stimulus-host]", fit=False)
         symbols = display.eval_on_selector_all(

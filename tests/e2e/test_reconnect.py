@@ -4,7 +4,7 @@ screen again, and the test goes on."""
 
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, create_test, sign_in
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, wait_for_trial
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -43,11 +43,7 @@ def test_display_and_clinician_recover_from_a_server_restart(new_context, shots,
         # Reconnected: the notice goes, the same trial is drawn from the re-sent state.
         display.wait_for_selector("[data-connection]", state="hidden", timeout=20000)
         clinician.wait_for_selector("[data-connection]", state="hidden", timeout=20000)
-        display.wait_for_function(
-            "trial => { const h = document.querySelector('[data-stimulus-host]');"
-            " return h.dataset.drawnHeight && h.dataset.trialId === trial; }",
-            arg=before["trial"],
-        )
+        wait_for_trial(display, before["trial"])
         assert (
             display.eval_on_selector_all(
                 "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"

@@ -12,7 +12,7 @@
 
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, create_test, sign_in
+from tests.support.flows import calibrate_by_clicking, create_test, sign_in, wait_for_trial
 
 pytestmark = pytest.mark.browser
 
@@ -53,11 +53,7 @@ def open_pages(new_context, shots, base: str):
 
 def on_screen(display, trial_id: str) -> dict:
     """Wait until `trial_id` is drawn; its trial id, seq and optotypes."""
-    display.wait_for_function(
-        "trial => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h.dataset.drawnHeight && h.dataset.trialId === trial; }",
-        arg=trial_id,
-    )
+    wait_for_trial(display, trial_id)
     return display.eval_on_selector(
         "[data-stimulus-host]",
         """h => ({

@@ -126,6 +126,16 @@ def calibrate_by_clicking(display, css_px_per_mm: float) -> float:
     return scale
 
 
+def wait_for_trial(display, trial_id: str, **options) -> None:
+    """Wait until the test screen has drawn trial `trial_id` (its ink measured: `drawnHeight`)."""
+    display.wait_for_function(
+        "trial => { const h = document.querySelector('[data-stimulus-host]');"
+        " return h.dataset.drawnHeight && h.dataset.trialId === trial; }",
+        arg=trial_id,
+        **options,
+    )
+
+
 def current_stimulus(display, previous_seq: str | None) -> dict:
     display.wait_for_function(
         "last => { const h = document.querySelector('[data-stimulus-host]');"
