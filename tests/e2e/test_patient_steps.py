@@ -260,19 +260,29 @@ def test_a_phone_alone_is_offered_the_near_test_only(new_context, live_server, s
     assert not check.problems, check.problems
 
 
-def test_mirror_distance_is_measured_and_typed(new_context, live_server, shots):
+def at_the_distance_step(new_context, live_server, shots, setup: str, clock: bool = False):
+    """A right-eye test with this set-up, its display (1280 x 720) consented and the card matched,
+    on the distance step; `clock`: Playwright's clock installed before the page loads."""
     clinician = new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(clinician, live_server)
-    invite_url, _ = create_test(clinician, live_server, eyes="right", setup="mirror")
-    check = Checks(shots, "laptop-1280x720")
+    invite_url, _ = create_test(clinician, live_server, eyes="right", setup=setup)
     display = shots.watch("display", new_context(**SIZES["laptop-1280x720"]).new_page())
+    if clock:
+        display.clock.install()
     display.goto(invite_url)
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
     display.wait_for_selector(visible("scale"))
     set_card_width(display, 3.8)
     display.click('[data-action="scale-done"]')
-    display.wait_for_selector('[data-method-panel="mirror"]:not([hidden])')
+    method = "blind_spot" if setup == "near_40cm" else setup
+    display.wait_for_selector(f'[data-method-panel="{method}"]:not([hidden])')
+    return display
+
+
+def test_mirror_distance_is_measured_and_typed(new_context, live_server, shots):
+    check = Checks(shots, "laptop-1280x720")
+    display = at_the_distance_step(new_context, live_server, shots, "mirror")
     panel = display.text_content('[data-method-panel="mirror"]')
     assert "Measure the distance from your eyes to the mirror" in panel
     # Nothing preset: saving without a measurement asks for one.
@@ -295,18 +305,7 @@ SPEED_MM_PER_S = 30  # webapp/static/js/patient/blind-spot.js
 def test_refused_blind_spot_sweeps_can_be_done_again(new_context, live_server, shots):
     """Sweeps that put the patient closer than the nearest distance are refused by the server; the
     sweeps are cleared and can be done again (never both sweep buttons disabled)."""
-    clinician = new_context(viewport={"width": 1280, "height": 900}).new_page()
-    sign_in(clinician, live_server)
-    invite_url, _ = create_test(clinician, live_server, eyes="right", setup="near_40cm")
-    display = shots.watch("display", new_context(**SIZES["laptop-1280x720"]).new_page())
-    display.clock.install()
-    display.goto(invite_url)
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    display.wait_for_selector(visible("scale"))
-    set_card_width(display, 3.8)
-    display.click('[data-action="scale-done"]')
-    display.wait_for_selector('[data-method-panel="blind_spot"]:not([hidden])')
+    display = at_the_distance_step(new_context, live_server, shots, "near_40cm", clock=True)
     assert fit_problems(display, '[data-action="distance-done"]') == []
     assert jargon(display) == []
     display.clock.pause_at(display.evaluate("Date.now()") + 1000)
