@@ -146,5 +146,5 @@ def child_practice_words(symbol: str, correct: bool, left: int) -> dict[str, str
         return {"title": f"Yes! That is the {symbol}.", "hint": "Press Next letter to find another one."}
     return {
         "title": f"Good try! That one was the {symbol}.",
-        "hint": "Look at the big letter, find the one that looks the same, and press Next letter.",
+        "hint": "Find the one that looks the same as the big letter. Press Next letter.",
     }
