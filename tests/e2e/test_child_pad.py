@@ -9,7 +9,6 @@ import pytest
 
 from tests.support.flows import calibrate_by_clicking, create_test, serious_violations, sign_in, visible
 from tests.support.patient_screens import fit_problems, jargon
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -20,13 +19,6 @@ TALL_PHONE = {"width": 390, "height": 844}
 HOTV = {"H", "O", "T", "V"}
 # Letters at least this large are matched, smaller ones get "I can't see it": an eye near 0.2.
 SEES_DOWN_TO_LOGMAR = 0.2
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = ServerProcess(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def look(shots, page, name: str, main_button: str | None = None) -> None:

@@ -160,7 +160,7 @@ class NewTestForm(PatientDetailsForm):
         return {
             "eyes": EYE_ORDERS[self.eyes.data],
             "optotype_set": "hotv" if child else self.optotype_set.data,
-            "child": child,
+            **({"child": True} if child else {}),  # only in a child's test: other configs stay as they were
             "procedure": self.procedure.data,
             "chart_presentation": self.chart_presentation.data,
             "correction": self.correction.data,
