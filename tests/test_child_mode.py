@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.support.app import CALIBRATION, create_test, display, pad, pad_token_from_state, watcher
 from webapp.extensions import db
+from webapp.live import commands
 from webapp.models import SessionEvent, TestSession
 
 HOTV = {"H", "O", "T", "V"}
@@ -69,7 +70,10 @@ def test_child_with_another_optotype_is_refused_with_what_to_do(app, clinician_c
     assert len(clinician_client.get("/").get_data(as_text=True)) == before  # no test made
 
 
-def test_the_practice_round_teaches_each_letter_once_and_is_not_scored(app, clinician_client):
+def test_the_practice_round_teaches_each_letter_once_and_is_not_scored(app, clinician_client, monkeypatch):
+    # The server's pick, made deterministic (the first letter it may show), so that a round that
+    # showed a letter twice fails every time rather than by chance.
+    monkeypatch.setattr(commands.secrets, "choice", lambda options: options[0])
     public_id, screen, phone, watch = _child_at_the_mark(app, clinician_client, child="y")
     matched = []
     # A miss first: encouraging words, the letter named, all four still to match.
