@@ -136,6 +136,8 @@ def test_an_adult_helper_taps_stored_with_the_test_and_shown_to_the_clinician(ap
         ("helper", "pad", {"on": True}),
         ("helper", "pad", {"on": False}),
     ]
+    page = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    assert "who taps the answers: An adult helper taps the answers on the phone" in page  # in the record
     # Refused, saying what to do: from the display, with a bad payload, once the test is closed.
     assert screen.send("helper", {"on": True})["error"] == "wrong_device"
     assert phone.send("helper", {"on": "yes"})["error"] == "invalid_payload"
