@@ -72,6 +72,7 @@ def new_session():
             bool(form.show_results.data),
             form.contact_line.data,
             patient=patient,
+            language=form.language.data,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.

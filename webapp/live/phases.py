@@ -133,6 +133,7 @@ def situation(session: TestSession) -> str:
 
 PATIENT_COMMANDS = (
     ev.CONSENT,
+    ev.LANGUAGE,
     ev.CALIBRATION,
     ev.READY,
     ev.DRAWN,
@@ -168,6 +169,7 @@ def _rows(situations, *to) -> dict[str, frozenset[Phase]]:
 # or on whether the next size can be drawn.
 TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.CONSENT: _rows([WELCOME], P.CALIBRATE),
+    ev.LANGUAGE: _rows([WELCOME], _SAME),  # chosen on the welcome step, before the test is set up
     ev.CALIBRATION: {
         **_rows([CALIBRATE], P.READY, P.BETWEEN_EYES, P.PAUSED),  # paused: a clinician's pause stays
         **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_DISTANCE], P.READY),
