@@ -97,8 +97,8 @@ export class CardSizer extends EventTarget {
     // Screen readers hear the size in plain words, never in pixels.
     const percent = Math.round((position / SLIDER_POSITIONS) * 1000) / 10;
     this.card.setAttribute("aria-valuenow", String(width));
-    this.card.setAttribute("aria-valuetext", `size ${percent} of 100`);
-    this.slider.setAttribute("aria-valuetext", `size ${percent} of 100`);
+    this.card.setAttribute("aria-valuetext", t("size {percent} of 100", { percent }));
+    this.slider.setAttribute("aria-valuetext", t("size {percent} of 100", { percent }));
     this.readout.textContent = this.portrait ? t("The card stands upright: match the short side of your card.") : "";
     this.dispatchEvent(new Event("change"));
   }

@@ -161,7 +161,7 @@ async function send(event, payload, confirmation) {
   return ack;
 }
 
-button("ready").addEventListener("click", () => send("ready", {}, "Sent: start"));
+button("ready").addEventListener("click", () => send("ready", {}, t("Sent: start")));
 button("practice").addEventListener("click", () => send("practice", {}, t("Sent: practice letter")));
 button("stop").addEventListener("click", () => {
   find("pad-stop-confirm").hidden = false;
@@ -175,7 +175,7 @@ button("stop-no").addEventListener("click", () => {
 button("stop-yes").addEventListener("click", async () => {
   find("pad-stop-confirm").hidden = true;
   button("stop").hidden = false;
-  await send("stop", {}, "Sent: stop");
+  await send("stop", {}, t("Sent: stop"));
 });
 
 function answerPractice(symbol) {
