@@ -77,7 +77,7 @@ def screen_words(
             # The nearest in the eye's terms: the smallest change of angle, log(distance ratio).
             offer = min(working, key=lambda d: (abs(math.log(d / viewing_distance_mm)), d))
     if offer is not None:
-        offer_text = n.format_distance_mm(offer)
+        offer_text = distance_text(offer, language)
         text = _(
             "Your screen is too small to test {where}: stand at {distance} instead.", where=where, distance=offer_text
         )
@@ -104,20 +104,28 @@ def screen_words(
     return {"fits": False, "text": text, "offer_distance_mm": None, "offer_text": None}
 
 
+def distance_text(distance_mm: float, language: str | None = None) -> str:
+    """A distance as the patient reads it: acuity.notation's "3 m", "40 cm", with the unit in the
+    patient's language ("3 م" in Arabic)."""
+    _ = translator(language)
+    number, unit = n.format_distance_mm(distance_mm).split()
+    return _("{count} m", count=number) if unit == "m" else _("{count} cm", count=number)
+
+
 def format_at(viewing_distance_mm: float, mirrored: bool, language: str | None = None) -> str:
     """ "at 3 m", or through a mirror "at 1.5 m from the mirror" (half the optical distance)."""
     _ = translator(language)
     if mirrored:
-        return _("at {distance} from the mirror", distance=n.format_distance_mm(viewing_distance_mm / 2))
-    return _("at {distance}", distance=n.format_distance_mm(viewing_distance_mm))
+        return _("at {distance} from the mirror", distance=distance_text(viewing_distance_mm / 2, language))
+    return _("at {distance}", distance=distance_text(viewing_distance_mm, language))
 
 
 def position_text(viewing_distance_mm: float, mirrored: bool, language: str | None = None) -> str:
     """Where the patient stands: "3 m from the screen", through a mirror "1.5 m from the mirror"."""
     _ = translator(language)
     if mirrored:
-        return _("{distance} from the mirror", distance=n.format_distance_mm(viewing_distance_mm / 2))
-    return _("{distance} from the screen", distance=n.format_distance_mm(viewing_distance_mm))
+        return _("{distance} from the mirror", distance=distance_text(viewing_distance_mm / 2, language))
+    return _("{distance} from the screen", distance=distance_text(viewing_distance_mm, language))
 
 
 def distance_texts(distance_mm: float | None, language: str | None = None) -> dict[str, str | None]:
@@ -126,8 +134,8 @@ def distance_texts(distance_mm: float | None, language: str | None = None) -> di
     if not distance_mm:
         return {"required_distance_text": None, "required_distance_long_text": None}
     _ = translator(language)
-    short = n.format_distance_mm(distance_mm)
-    number = short.split()[0]
+    short = distance_text(distance_mm, language)
+    number = n.format_distance_mm(distance_mm).split()[0]
     long = _("{count} metres", count=number) if distance_mm >= 1000 else _("{count} centimetres", count=number)
     return {"required_distance_text": short, "required_distance_long_text": long}
 
