@@ -226,6 +226,7 @@ _CALIBRATE_FIRST = ("recalibration_needed", "The patient must calibrate the scre
 REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.CALIBRATION, None): ("wrong_phase", "Agree to the test first, then calibrate the screen."),
     (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
+    (ev.LANGUAGE, None): ("wrong_phase", "The language can be changed on the welcome step only."),
     (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
     (ev.READY, PAUSED_DISTANCE): (
