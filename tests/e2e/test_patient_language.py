@@ -6,7 +6,7 @@ letters never mirrored, screenshots of every step in test-artifacts/."""
 import pytest
 
 from devtools.translations import extract
-from tests.support.flows import create_test, set_card_width, sign_in, visible
+from tests.support.flows import create_test, set_card_width, sign_in, visible, wait_for_trial
 from webapp import i18n
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,16 @@ def english_left(page, code: str) -> list[str]:
     return found
 
 
-def check_language(page, code: str) -> None:
+def check_language(page, code: str, shots=None, name: str | None = None, **shot) -> None:
+    """The page is in `code` (lang, direction, no English message left); then its screenshot."""
     direction = i18n.language(code).direction
     assert page.evaluate("() => [document.documentElement.lang, getComputedStyle(document.body).direction]") == [
         code,
         direction,
     ]
     assert english_left(page, code) == []
+    if shots is not None:
+        shots.take(page, f"{code}-{name}", **shot)
 
 
 @pytest.mark.parametrize("code", ["es", "ar"])
@@ -59,55 +62,42 @@ def test_the_whole_flow_in_the_patients_language(new_context, live_server, shots
         display.select_option("[data-language-choice]", "es")
         display.wait_for_function("() => document.documentElement.lang === 'es'")
         display.wait_for_selector(visible("welcome"))
-    check_language(display, code)
-    shots.take(display, f"{code}-welcome")
+    check_language(display, code, shots, "welcome")
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
 
     display.wait_for_selector(visible("scale"))
     set_card_width(display, 4.0)
-    check_language(display, code)
-    shots.take(display, f"{code}-scale")
+    check_language(display, code, shots, "scale")
     display.click('[data-action="scale-done"]')
 
     display.wait_for_selector(visible("distance"))
     display.wait_for_function("() => document.querySelector('[data-tape-text]').textContent.length > 0")
-    check_language(display, code)
-    shots.take(display, f"{code}-distance")
+    check_language(display, code, shots, "distance")
     display.check("[data-tape-confirm]")
     display.click('[data-action="distance-done"]')
     display.wait_for_selector("[data-range-report]:not([hidden])")
-    check_language(display, code)
-    shots.take(display, f"{code}-range")
+    check_language(display, code, shots, "range")
     display.click('[data-action="distance-continue"]')
 
     display.wait_for_selector(visible("answers"))
     display.wait_for_selector("[data-pad-qr] svg")
-    check_language(display, code)
-    shots.take(display, f"{code}-answers")
+    check_language(display, code, shots, "answers")
     pad = shots.watch("pad", new_context(**PHONE).new_page())
     pad.on("pageerror", lambda error: errors.append(str(error)))
     pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
     pad.wait_for_selector('[data-pad-connection][data-on="true"]')
-    check_language(pad, code)  # the pad follows the test's language
-    shots.take(pad, f"{code}-pad-waiting")
+    check_language(pad, code, shots, "pad-waiting")  # the pad follows the test's language
 
     display.wait_for_selector(visible("prepare"))
     display.wait_for_selector("[data-practice-host] svg")
-    check_language(display, code)
-    shots.take(display, f"{code}-prepare")
+    check_language(display, code, shots, "prepare")
     display.click('[data-action="ready"]')
 
     # One eye of the chart: the first row read right, the second all "not sure".
-    last_seq = "none"
     for row in range(2):
         display.wait_for_selector(visible("test"))
-        display.wait_for_function(
-            "last => { const host = document.querySelector('[data-stimulus-host]');"
-            " return host.dataset.drawnHeight && host.dataset.seq !== last; }",
-            arg=last_seq,
-        )
-        last_seq = display.get_attribute("[data-stimulus-host]", "data-seq")
+        wait_for_trial(display, f"right-{row}")
         symbols = display.eval_on_selector_all(
             "[data-stimulus-host] [data-optotype]", "els => els.map(e => e.dataset.optotype)"
         )
@@ -125,22 +115,18 @@ def test_the_whole_flow_in_the_patients_language(new_context, live_server, shots
         )
         assert order == sorted(order), "the row reads left to right in every language"
         if row == 0:
-            check_language(display, code)
-            shots.take(display, f"{code}-test", full_page=False)
+            check_language(display, code, shots, "test", full_page=False)
         pad.wait_for_selector("[data-pad-answer]:not([hidden])")
         if row == 0:
-            check_language(pad, code)
-            shots.take(pad, f"{code}-pad-answer")
+            check_language(pad, code, shots, "pad-answer")
         for symbol in symbols:
             pad.tap(f'[data-answer="{symbol if row == 0 else "not-sure"}"]')
 
     display.wait_for_selector(visible("done"))
     display.wait_for_selector("[data-results]:not([hidden])")
-    check_language(display, code)
-    shots.take(display, f"{code}-done")
+    check_language(display, code, shots, "done")
     pad.wait_for_function("() => document.querySelector('[data-pad-message]').textContent.length > 0")
-    check_language(pad, code)
-    shots.take(pad, f"{code}-pad-done")
+    check_language(pad, code, shots, "pad-done")
     if code == "ar":
         clinician.reload()
         assert clinician.locator("[data-language-note]").count() == 1
