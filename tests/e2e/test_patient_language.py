@@ -119,6 +119,9 @@ def test_the_whole_flow_in_the_patients_language(new_context, live_server, shots
         pad.wait_for_selector("[data-pad-answer]:not([hidden])")
         if row == 0:
             check_language(pad, code, shots, "pad-answer")
+        if code == "ar":  # the compass of direction buttons is the same in every language
+            box = {d: pad.locator(f'[data-answer="{d}"]').bounding_box() for d in ("left", "right", "up", "down")}
+            assert box["left"]["x"] < box["up"]["x"] < box["right"]["x"] and box["up"]["y"] < box["down"]["y"]
         for symbol in symbols:
             pad.tap(f'[data-answer="{symbol if row == 0 else "not-sure"}"]')
 
