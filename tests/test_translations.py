@@ -206,3 +206,22 @@ def test_letters_become_the_tumbling_e_for_a_patient_who_does_not_read_them(lang
     assert config.get("optotype_set_asked") == (asked if shown != asked else None)
     # Switching back to a Latin-script language gives the clinician's own choice again.
     assert i18n.optotypes_for_language(config, "en")["optotype_set"] == asked
+
+
+def test_the_invite_e_mail_starts_in_the_tests_language():
+    from types import SimpleNamespace
+
+    from webapp import mail
+
+    german = SimpleNamespace(language="de", config={"setup": "4m"})
+    subject, message = mail.default_text(german, own_message="Dear patient, {link}")
+    assert subject == "Der Link zu Ihrem Sehtest" and message.startswith("Guten Tag,")
+    assert "{link}" in message and "{expires}" in message  # still filled in when it is sent
+    values = mail.placeholders(german, "morgen 18:00", "praxis@example.org", "https://visus.example.org/t/x")
+    assert values["space"] == "ein Maßband und etwa 4,5 Meter freien Platz vor dem Bildschirm"
+    # An English test keeps the clinician's own saved message.
+    english = SimpleNamespace(language="en", config={"setup": "3m"})
+    assert mail.default_text(english, own_message="Dear patient, {link}") == (
+        mail.DEFAULT_SUBJECT,
+        "Dear patient, {link}",
+    )
