@@ -95,6 +95,8 @@ def _send(test, command):
         return test.screen.send(command)
     if command == ev.CALIBRATION:
         return test.screen.send(command, CALIBRATION)
+    if command == ev.LANGUAGE:
+        return test.screen.send(command, {"language": "es"})
     if command == ev.READY:
         return test.screen.send(command)
     if command == ev.DRAWN:
