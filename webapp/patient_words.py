@@ -116,7 +116,12 @@ _EYE_WORDS = {"right": "Right eye", "left": "Left eye", "both": "Both eyes"}
 
 
 def result_words(
-    eye: str, logmar: float, bound: str | None, near_mm: float | None, stopped_early_text: str | None = None
+    eye: str,
+    logmar: float | None,
+    bound: str | None,
+    near_mm: float | None,
+    stopped_early_text: str | None = None,
+    low_vision: dict | None = None,
 ) -> dict[str, str]:
     """One shared result as the patient reads it: plain words, with the clinician's notation
     (acuity.notation.describe, without logMAR) beside them.
@@ -127,11 +132,28 @@ def result_words(
     """
     from webapp.serializers import describe  # here: serializers -> live -> payloads -> this module
 
+    eye_text = _EYE_WORDS.get(eye, "Your eyes")
+    low_vision = low_vision or {}
+    if low_vision.get("category_text"):  # below the chart (serializers.result_dict): its words, no number
+        words = low_vision["category_text"]
+        return {"eye_text": eye_text, "words": words, "notation": "", "text": f"{eye_text}: {words}"}
     described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = "normal sight or better"
     else:
         words = _CATEGORY_WORDS[n.who_category(logmar)]
     notation = described["notation_text"] + (f" · {stopped_early_text}" if stopped_early_text else "")
-    eye_text = _EYE_WORDS.get(eye, "Your eyes")
+    if low_vision.get("distance_text"):
+        notation += f" · {low_vision['distance_text']}"
     return {"eye_text": eye_text, "words": words, "notation": notation, "text": f"{eye_text}: {words} — {notation}"}
+
+
+def move_closer_words(distance_mm: float) -> dict[str, str]:
+    """What the patient reads when the test moves them closer (low vision): the new distance to
+    measure with the tape, as at set-up."""
+    where = n.format_distance_mm(distance_mm)
+    return {
+        "distance_text": where,
+        "text": f"The letters need to be bigger for you. Please come closer: measure {where} from the screen "
+        "with the tape, sit or stand there, and confirm it.",
+    }

@@ -140,8 +140,21 @@ class NewTestForm(PatientDetailsForm):
             Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="Write it on one line, without line breaks or tabs."),
         ],
     )
+    move_closer = BooleanField(
+        "Low vision: move the patient closer (2 m, 1 m, 50 cm) when they cannot read the largest letters",
+        description="Adaptive or manual procedure, at a distance measured with a tape.",
+    )
     show_results = BooleanField("Show the results to the patient at the end")
     submit = SubmitField("Create the test and its invite link")
+
+    def validate_move_closer(self, field) -> None:
+        from wtforms.validators import ValidationError
+
+        if field.data and (self.procedure.data == "chart" or self.setup.data in ("mirror", "near_40cm")):
+            raise ValidationError(
+                "Moving the patient closer works with the adaptive or manual procedure at 2, 3 or 4 m: "
+                "choose one of those, or leave this unticked."
+            )
 
     def test_config(self) -> dict:
         return {
@@ -152,6 +165,7 @@ class NewTestForm(PatientDetailsForm):
             "correction": self.correction.data,
             "setup": self.setup.data,
             "answer_mode": self.answer_mode.data,
+            "move_closer": bool(self.move_closer.data),
         }
 
 

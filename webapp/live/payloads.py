@@ -179,9 +179,9 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
-                "text"
-            ]
+            result_words(
+                r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"], r
+            )["text"]
             for r in results(session)
         ]
         if show

@@ -153,6 +153,8 @@ CLINICIAN_COMMANDS = (
     ev.PRESENT,
     ev.SCORE,
     ev.SHARE_RESULTS,
+    ev.MOVE_CLOSER,
+    ev.CATEGORY,
 )
 
 P = Phase
@@ -214,6 +216,10 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
     ev.SCORE: _rows([TESTING], P.TESTING, P.BETWEEN_EYES, P.DONE),
     ev.SHARE_RESULTS: _rows(SITUATIONS, _SAME),
+    # Low vision: a move voids the calibration (the patient measures the new distance); declining
+    # the server's proposal ends the eye where it is.
+    ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
+    ev.CATEGORY: _rows(SITUATIONS, _SAME, P.BETWEEN_EYES, P.DONE),
 }
 
 _CLOSED = ("session_closed", "This test has finished. Ask your clinician if you need another.")
@@ -249,6 +255,7 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
         for command in (ev.PRACTICE, ev.PRACTICE_ANSWER)
     },
     (ev.PRESENT, None): _NOT_STARTED,
+    (ev.MOVE_CLOSER, None): _NOT_STARTED,
 }
 
 
