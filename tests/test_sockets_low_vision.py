@@ -4,6 +4,9 @@ the chart (CF, HM, LP, NLP) are recorded with no invented number."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlalchemy import select
 
 from tests.support.app import CALIBRATION, create_test, display, make_app, start_testing, watcher
@@ -78,8 +81,21 @@ def test_the_server_moves_the_patient_closer_and_the_test_goes_on_at_the_new_dis
     watcher_again = watcher(restarted, clinician_client)
     assert watcher_again.send("watch", {"session_id": public_id})["ok"]
     assert watcher_again.send("end", {"session_id": public_id})["ok"]
-    result = watcher_again.last("test_done")["results"]
-    assert result == [] or result[0]["distance_mm"] == 1000
+    (result,) = watcher_again.last("test_done")["results"]
+    assert result["distance_mm"] == 1000 and result["moved_closer"] is True
+    assert result["notation"]["text"].endswith(" · measured at 1 m") and result["category"] is None
+    # Every surface says where: report, CSV, FHIR.
+    report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert "measured at 1 m" in report
+    rows = list(
+        csv.DictReader(io.StringIO(clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)))
+    )
+    assert rows[0]["measured_at_mm"] == "1000.0" and rows[0]["moved_closer"] == "true" and rows[0]["category"] == ""
+    assert "measured at 1 m" in rows[0]["acuity_text"]
+    bundle = clinician_client.get(f"/sessions/{public_id}/fhir.json").get_json()
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    moved = [c for c in observation["component"] if c["code"]["text"].startswith("Moved closer")]
+    assert moved[0]["valueQuantity"]["value"] == 1000
 
 
 def test_decline_ends_the_eye_where_it_is_with_a_bound_and_no_new_measurement(app, clinician_client):
@@ -121,7 +137,8 @@ def test_categories_below_the_chart_never_carry_an_invented_number(app, clinicia
     needs_distance = watch.send("category", {"session_id": public_id, "eye": "right", "code": "CF"})
     assert needs_distance["error"] == "invalid_payload" and "distance_mm" in needs_distance["message"]
     cf = watch.send("category", {"session_id": public_id, "eye": "right", "code": "CF", "distance_mm": 1000})
-    assert cf["ok"] and cf["result"]["category"] == "CF" and cf["result"]["logmar"] == 1.98
+    assert cf["ok"] and cf["result"]["category"] == "CF" and cf["result"]["logmar"] is None
+    assert cf["result"]["category_logmar_equivalent"] == 1.98
     assert cf["result"]["notation"]["text"] == "Counting fingers (CF) at 1 m · logMAR equivalent 1.98"
     assert screen.last("state")["phase"] == "between_eyes"  # the right eye ended with it
     lp = watch.send("category", {"session_id": public_id, "eye": "left", "code": "LP"})
@@ -129,6 +146,28 @@ def test_categories_below_the_chart_never_carry_an_invented_number(app, clinicia
     assert lp["result"]["notation"]["text"] == "Light perception (LP) · no logMAR equivalent"
     done = watch.last("test_done")
     assert [r["category"] for r in done["results"]] == ["CF", "LP"]
+    rows = list(
+        csv.DictReader(io.StringIO(clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)))
+    )
+    assert [(r["category"], r["logmar"], r["category_logmar_equivalent"]) for r in rows] == [
+        ("CF", "", "1.98"),
+        ("LP", "", ""),
+    ]
+    assert rows[0]["category_distance_mm"] == "1000.0" and rows[0]["acuity_text"].startswith("Counting fingers")
+    bundle = clinician_client.get(f"/sessions/{public_id}/fhir.json").get_json()
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert [o["valueCodeableConcept"]["text"] for o in observations] == [
+        "counting fingers (CF) at 1 m",
+        "light perception (LP)",
+    ]
+    assert all("valueQuantity" not in o for o in observations)
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)  # a valid R4B bundle
+    report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert "Counting fingers (CF) at 1 m · logMAR equivalent 1.98" in report
+    assert "Light perception (LP) · no logMAR equivalent" in report
+    assert clinician_client.get(f"/sessions/{public_id}/report.pdf").status_code == 200
 
 
 def test_a_category_is_refused_for_an_eye_that_read_letters(app, clinician_client):

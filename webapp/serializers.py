@@ -119,13 +119,14 @@ def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
     Low vision: `distance_mm` and `distance_text` (where it was measured, when the patient was
     moved closer; the notation's `text` says so too); an eye recorded below the chart has
     `category` and its words, `notation.text` is the category's line, and `logmar` is the
-    category's conventional equivalent (CF, HM) or None (LP, NLP): never a number not measured.
+    None (the conventional equivalent of CF and HM is `category_logmar_equivalent`, LP and NLP have
+    none): never a number the test did not measure.
     """
     lv = low_vision_dict(eye_test)
     if lv["category"] is not None:
         return {
             "eye": eye_test.eye,
-            "logmar": lv["category_logmar_equivalent"],
+            "logmar": None,  # not measured: the conventional equivalent is category_logmar_equivalent
             "bound": None,
             "trials": (eye_test.result or {}).get("trials", 0),
             "measured_result": eye_test.result,

@@ -15,7 +15,7 @@ from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import result_words
+from webapp.patient_words import move_closer_words, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -187,6 +187,7 @@ def state(
         if show
         else None,
         "contact_line": session.contact_line,
+        "move_closer": move_closer_state(session),
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -209,6 +210,14 @@ def _required_distance_text(setup: str) -> dict[str, str | None]:
         "required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
         "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None,
     }
+
+
+def move_closer_state(session: TestSession) -> dict[str, Any] | None:
+    """Low vision: where the patient is asked to come to now (until they measure it), with their words."""
+    eye = session.current_eye_test
+    if eye is None or eye.move_to_mm is None or session.status in ("done", "ended"):
+        return None
+    return {"distance_mm": eye.move_to_mm, **move_closer_words(eye.move_to_mm)}
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:

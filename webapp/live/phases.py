@@ -219,7 +219,12 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     # Low vision: a move voids the calibration (the patient measures the new distance); declining
     # the server's proposal ends the eye where it is.
     ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
-    ev.CATEGORY: _rows(SITUATIONS, _SAME, P.BETWEEN_EYES, P.DONE),
+    # A category ends the eye it is for when that eye is current (the next eye, or the end).
+    ev.CATEGORY: {
+        **_rows([WELCOME, CALIBRATE], _SAME, P.DONE),
+        **_rows([READY, READY_AGAIN, TESTING, *PAUSES, BETWEEN_EYES], _SAME, P.BETWEEN_EYES, P.DONE),
+        **_rows([DONE], P.DONE),
+    },
 }
 
 _CLOSED = ("session_closed", "This test has finished. Ask your clinician if you need another.")

@@ -86,6 +86,29 @@ def result_values(eye_test: EyeTest) -> dict[str, Any] | None:
     result = p.result_dict(eye_test)
     if result is None:
         return None
+    if result["category"]:  # below the chart: the category's words, no measured number
+        measured = result["measured_result"] or {}
+        return {
+            **result,
+            "notation": {**result["notation"], "ci95_text": ""},
+            "logmar_text": result["category_equivalent_text"],
+            "ci95_low_logmar": None,
+            "ci95_high_logmar": None,
+            "ci95_low_text": "",
+            "ci95_high_text": "",
+            "snellen_6": "",
+            "snellen_20": "",
+            "decimal": None,
+            "decimal_line": "",
+            "etdrs_letters": None,
+            "etdrs_text": "",
+            # ICD-11 9D90: every category below 3/60, down to no light perception, is blindness.
+            "who_category": "blindness",
+            "bound_text": "",
+            "optotypes_shown": measured.get("optotypes_shown", 0),
+            "optotypes_correct": measured.get("optotypes_correct", 0),
+            "finished": measured.get("finished"),
+        }
     shown = result["notation"]
     return {
         **result,
@@ -460,7 +483,7 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
     for session in ordered:
         for eye_test in session.eye_tests:
             result = result_values(eye_test)
-            if result is None:
+            if result is None or result["category"]:  # a category is no acuity to compare
                 continue
             when = eye_test.finished_at or session.created_at
             point = {

@@ -136,6 +136,8 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         return None
     calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
     shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
+    if result["category"]:
+        return _category_observation(report, eye, result, calibration)
     value = _logmar_quantity(result["logmar"])
     if result.get("bound"):
         value["comparator"] = result["bound"]  # "<=": at least this good; ">=": at most this good
@@ -187,6 +189,10 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         _component("Trials", valueInteger=int(result["trials"])),
         _component(STOPPED_EARLY_TEXT, valueBoolean=bool(result["stopped_early"])),
     ]
+    if result.get("moved_closer"):
+        components.append(
+            _component("Moved closer (low vision): measured at", valueQuantity=_mm(result["distance_mm"]))
+        )
     if calibration is not None:
         components.append(
             _component(
@@ -228,6 +234,49 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     if calibration is not None:
         observation["contained"] = [_device(calibration)]
         observation["device"] = {"reference": "#screen"}
+    return observation
+
+
+def _mm(distance_mm: float) -> dict[str, Any]:
+    return {"value": round(distance_mm, 1), "unit": "mm", "system": UCUM, "code": "mm"}
+
+
+def _category_observation(
+    report: dict[str, Any], eye: dict[str, Any], result: dict[str, Any], calibration: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An eye recorded below the chart (CF, HM, LP, NLP): the category as the value (text), its
+    conventional logMAR equivalent as a component labelled so (CF, HM only), never a measured
+    quantity (docs/measurement.md §7a)."""
+    coding, site_text = BODY_SITES[eye["eye"]]
+    components = [_component("Low vision category", valueString=result["category"])]
+    if result["category_distance_mm"]:
+        components.append(_component("Category tested at", valueQuantity=_mm(result["category_distance_mm"])))
+    if result["category_logmar_equivalent"] is not None:
+        components.append(
+            _component(
+                "Conventional logMAR equivalent of the category (Schulze-Bonsel et al. 2006), not measured",
+                valueQuantity=_logmar_quantity(result["category_logmar_equivalent"]),
+            )
+        )
+    components.append(_component("Acuity as reported", valueString=result["notation"]["text"]))
+    notes = [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]
+    notes += [{"text": n["text"], "time": n["at"]} for n in report["notes"] if n["text"]]
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": resource_id(report["public_id"], eye["eye"]),
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
+        "code": _code(report, eye["eye"]),
+        "subject": {"reference": f"urn:uuid:{patient_resource_id(report)}", "display": report["patient_reference"]},
+        "effectiveDateTime": eye["finished_at"] or report["created_at"],
+        "performer": [{"display": report["clinician"]}],
+        "valueCodeableConcept": {"text": result["category_text"]},
+        "bodySite": {"coding": [dict(c) for c in coding], "text": site_text},
+        "method": {"text": "Recorded by the clinician below the chart"},
+        "component": components,
+    }
+    if notes:
+        observation["note"] = notes
     return observation
 
 
