@@ -52,7 +52,12 @@ def test_the_server_moves_the_patient_closer_and_the_test_goes_on_at_the_new_dis
     assert moved["reason"] == "move_closer" and moved["distance_mm"] == 2000
     assert "2 m" in moved["text"] and moved["distance_text"] == "2 m"
     asked = watch.last("move_closer", watch.received())
-    assert asked["asked_mm"] == 2000 and asked["distance_mm"] == 4000 and asked["choices_mm"] == [2000, 1000, 500]
+    assert (
+        asked["asked_mm"] == 2000
+        and asked["distance_mm"] == 4000
+        and [c["distance_mm"] for c in asked["choices"]] == [2000, 1000, 500]
+    )
+    assert [c["text"] for c in asked["choices"]] == ["2 m", "1 m", "50 cm"]
 
     # The clinician steers: straight to 1 m.
     assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 1000})["ok"]

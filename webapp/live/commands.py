@@ -34,6 +34,8 @@ from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.payloads import (
     answer_request_payload,
+    eye_distance_mm,
+    move_payload,
     practice_payload,
     practice_request_payload,
     practice_result_payload,
@@ -741,29 +743,6 @@ def record_category(session: TestSession, eye_name: str, code: str, distance_mm:
     return {"ok": True, "result": s.result_dict(eye)}
 
 
-def eye_distance_mm(session: TestSession, eye: EyeTest) -> float:
-    """Where the patient is for this eye: the last move closer, else the latest calibration's distance."""
-    if eye.distance_steps:
-        return float(eye.distance_steps[-1]["distance_mm"])
-    latest = max(session.calibrations, key=lambda c: c.id)
-    return latest.viewing_distance_mm
-
-
-def move_payload(session: TestSession, eye: EyeTest, done: bool = False) -> dict:
-    """The clinician's `move_closer`: where the patient is asked to go (or went), and the choices."""
-    here = eye_distance_mm(session, eye)
-    return {
-        "eye": eye.eye,
-        "asked_mm": eye.move_to_mm,
-        "asked_text": format_distance_mm(eye.move_to_mm) if eye.move_to_mm else None,
-        "distance_mm": here,
-        "distance_text": format_distance_mm(here),
-        "choices_mm": list(closer_distances_mm(here)),
-        "moved": done,
-        "steps": list(eye.distance_steps or ()),
-    }
-
-
 def _reach_max_logmar(session: TestSession, calibration: Calibration) -> float | None:
     """Low vision: the largest size drawable at the nearest distance (acuity.low_vision), when the
     test moves the patient closer; None otherwise."""
@@ -955,6 +934,7 @@ def _result(session: TestSession, eye: EyeTest, procedure: Procedure) -> dict:
 
 def _finish_eye(session: TestSession, eye: EyeTest, procedure: Procedure | None, out: Outbox) -> None:
     eye.pending = None
+    eye.move_to_mm = None  # a move asked for this eye is void with it
     eye.finished_at = utcnow()
     if procedure is not None and procedure.history:
         eye.result = _result(session, eye, procedure)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from acuity.low_vision import closer_distances_mm
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
@@ -14,7 +15,7 @@ from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import SessionEvent, TestSession
+from webapp.models import EyeTest, SessionEvent, TestSession
 from webapp.patient_words import move_closer_words, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
@@ -220,6 +221,29 @@ def move_closer_state(session: TestSession) -> dict[str, Any] | None:
     return {"distance_mm": eye.move_to_mm, **move_closer_words(eye.move_to_mm)}
 
 
+def eye_distance_mm(session: TestSession, eye: EyeTest) -> float:
+    """Where the patient is for this eye: the last move closer, else the latest calibration's distance."""
+    if eye.distance_steps:
+        return float(eye.distance_steps[-1]["distance_mm"])
+    latest = max(session.calibrations, key=lambda c: c.id)
+    return latest.viewing_distance_mm
+
+
+def move_payload(session: TestSession, eye: EyeTest, done: bool = False) -> dict:
+    """The clinician's `move_closer`: where the patient is asked to go (or went), and the choices."""
+    here = eye_distance_mm(session, eye)
+    return {
+        "eye": eye.eye,
+        "asked_mm": eye.move_to_mm,
+        "asked_text": format_distance_mm(eye.move_to_mm) if eye.move_to_mm else None,
+        "distance_mm": here,
+        "distance_text": format_distance_mm(here),
+        "choices": [{"distance_mm": d, "text": format_distance_mm(d)} for d in closer_distances_mm(here)],
+        "moved": done,
+        "steps": list(eye.distance_steps or ()),
+    }
+
+
 def snapshot(session: TestSession) -> dict[str, Any]:
     """Everything the clinician's live view needs (docs/protocol.md, `watch`)."""
     calibration = session.current_calibration
@@ -246,6 +270,10 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
         "distance_guard": distance_guard.live(session),
+        # Low vision: the current eye's distance, moves and choices (null: the test does not move the patient).
+        "move_closer": move_payload(session, current)
+        if current is not None and (current.procedure_config or {}).get("reach_max_logmar") is not None
+        else None,
         **snapshot_events(session),
     }
 

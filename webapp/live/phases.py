@@ -218,7 +218,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.SHARE_RESULTS: _rows(SITUATIONS, _SAME),
     # Low vision: a move voids the calibration (the patient measures the new distance); declining
     # the server's proposal ends the eye where it is.
-    ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
+    # (the same phase when refused for its payload: a test that does not move the patient).
+    ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], _SAME, P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
     # A category ends the eye it is for when that eye is current (the next eye, or the end).
     ev.CATEGORY: {
         **_rows([WELCOME, CALIBRATE], _SAME, P.DONE),
