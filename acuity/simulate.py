@@ -316,11 +316,12 @@ def calibrate_offsets(
 
 
 def format_table(rows: list[dict]) -> str:
-    header = f"{'procedure':<13}{'optotype':<12}{'obs_sd':>7}{'trials':>8}{'bias':>9}{'sd':>8}{'rmse':>8}{'loa95':>8}{'cr_sd':>8}"
+    width = max([13, *(len(r["procedure"]) + 1 for r in rows)])  # "adaptive_low_vision" is longer
+    header = f"{'procedure':<{width}}{'optotype':<12}{'obs_sd':>7}{'trials':>8}{'bias':>9}{'sd':>8}{'rmse':>8}{'loa95':>8}{'cr_sd':>8}"
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['procedure']:<13}{r['optotype']:<12}{r['observer_sd']:>7.2f}{r['trials_mean']:>8.1f}"
+            f"{r['procedure']:<{width}}{r['optotype']:<12}{r['observer_sd']:>7.2f}{r['trials_mean']:>8.1f}"
             f"{r['bias']:>+9.4f}{r['sd']:>8.4f}{r['rmse']:>8.4f}{r['loa95']:>8.4f}{r['cr_sd']:>8.4f}"
         )
     return "\n".join(lines)

@@ -92,6 +92,9 @@ def test_the_server_moves_the_patient_closer_and_the_test_goes_on_at_the_new_dis
     # Every surface says where: report, CSV, FHIR.
     report = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
     assert "measured at 1 m" in report
+    assert "the patient was asked to come closer, to 2 m" in report  # then steered by the clinician
+    assert "the patient moved closer and measured 1 m" in report
+    assert "recalibrated mid-eye" not in report  # a move is the test's own step, not a reliability flag
     rows = list(
         csv.DictReader(io.StringIO(clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)))
     )

@@ -5,6 +5,7 @@ surface says was measured at 1 m."""
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -43,9 +44,12 @@ def test_a_low_vision_patient_is_moved_from_4_m_to_1_m_and_measured_there(new_co
     clinician.goto(f"{live_server}/sessions/new")
     clinician.fill('input[name="patient_reference"]', "Low vision E2E")  # a new patient
     clinician.check('input[name="move_closer"]')
+    assert clinician.is_checked('input[name="move_closer"]')
     invite_url, public_id = submit_new_test(clinician, eyes="right", procedure="adaptive", setup="4m")
     clinician.goto(f"{live_server}/sessions/{public_id}")
     clinician.wait_for_selector('[data-device="display"]')
+    config = json.loads(clinician.text_content("[data-session-json]"))["config"]
+    assert config["move_closer"] is True, config
 
     display = shots.watch("display", new_context(viewport={"width": 1440, "height": 900}).new_page())
     display.goto(invite_url)

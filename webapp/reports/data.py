@@ -69,7 +69,19 @@ REPORT_WARNINGS = 100
 SUMMARY_CHARS = 200
 
 # Events that are warnings about the conduct of the test (shown and exported as such).
-WARNING_KINDS = ("page_event", "calibration_invalidated", "paused", "resumed", "warning", "ended")
+WARNING_KINDS = (
+    "page_event",
+    "calibration_invalidated",
+    "paused",
+    "resumed",
+    "warning",
+    "ended",
+    # low vision: each step of a move closer, the clinician's decline and category (docs/measurement.md §7a)
+    "move_closer",
+    "moved_closer",
+    "move_declined",
+    "category",
+)
 
 
 def _choices(field: str) -> dict[str, str]:
@@ -210,6 +222,7 @@ RECALIBRATION_REASONS = {
     "device_pixel_ratio_changed": "the screen's pixel density changed",
     "window_too_small": "the window became too small for the letter",
     "replaced by a new calibration": "a new calibration replaced it",
+    "move_closer": "the patient was asked to come closer (low vision)",
 }
 WARNINGS = {
     "distance_differs": "the viewing distance ({viewing_distance_mm}) differs from the set-up's ({setup_mm})",
@@ -224,6 +237,8 @@ OTHER_EVENTS = {
     "resumed": "the clinician resumed the test",
     "ended": "the clinician ended the test",
     "note": "note",
+    "move_declined": "the clinician kept the patient at this distance instead of moving them closer",
+    "category": "the clinician recorded a category below the chart",
 }
 
 
@@ -249,6 +264,13 @@ def event_summary(values: dict[str, Any]) -> str:
             f" (viewing distance {shown['viewing_distance_mm']})"
             if "viewing_distance_mm" in values["detail_text"]
             else ""
+        )
+    elif kind in ("move_closer", "moved_closer"):  # low vision (docs/measurement.md §7a)
+        where = shown.get("to_mm") or shown.get("distance_mm") or "a nearer distance"
+        summary = (
+            f"the patient was asked to come closer, to {where}"
+            if kind == "move_closer"
+            else f"the patient moved closer and measured {where}"
         )
     elif kind == "present":
         summary = "the clinician chose the size" + (f" {shown['logmar']}" if "logmar" in values["detail_text"] else "")
@@ -317,6 +339,8 @@ def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[S
 
     mine = [e for e in events if during(e)]
     reasons = [(e.detail or {}).get("reason", "") for e in mine if e.kind == "calibration_invalidated"]
+    # A move closer (low vision) is the test's own step, measured again by design: not a reliability problem.
+    reasons = [r for r in reasons if r != "move_closer"]
     if reasons:
         # A letter drawn off its size has a flag of its own (drawn_size, below).
         why = sorted({RECALIBRATION_REASONS.get(r, "no reason given") for r in reasons if r != "drawn_size_off"})
