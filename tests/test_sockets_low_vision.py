@@ -142,6 +142,8 @@ def test_steering_refusals_say_what_to_do(app, clinician_client):
 def test_categories_below_the_chart_never_carry_an_invented_number(app, clinician_client):
     public_id, _, screen, watch = low_vision_test(app, clinician_client, eyes="right_left")
     start_testing(screen, AT_4M)
+    later = watch.send("category", {"session_id": public_id, "eye": "left", "code": "NLP"})
+    assert later["error"] == "invalid_payload" and "when its turn comes" in later["message"]
     needs_distance = watch.send("category", {"session_id": public_id, "eye": "right", "code": "CF"})
     assert needs_distance["error"] == "invalid_payload" and "distance_mm" in needs_distance["message"]
     cf = watch.send("category", {"session_id": public_id, "eye": "right", "code": "CF", "distance_mm": 1000})

@@ -723,6 +723,12 @@ def record_category(session: TestSession, eye_name: str, code: str, distance_mm:
             "invalid_payload",
             f"Give distance_mm, the distance at which you tested {category.name} (for example 1000 for 1 m).",
         )
+    open_test = session.status not in phases.CLOSED
+    if open_test and eye.status == EyeStatus.PENDING and eye.order_index != session.current_eye_index:
+        raise LiveError(
+            "invalid_payload",
+            f"The {eye.eye} eye is tested later: record its category when its turn comes, or after the test.",
+        )
     result = eye.result
     if result and result.get("bound") != ">=":
         raise LiveError(
@@ -732,12 +738,8 @@ def record_category(session: TestSession, eye_name: str, code: str, distance_mm:
         )
     eye.category = {"code": category.code, "distance_mm": distance_mm if category.needs_distance else None}
     _record_event(session, "category", "clinician", {"eye": eye.eye, **eye.category})
-    if eye.status in (EyeStatus.ACTIVE, EyeStatus.PENDING) and session.status not in phases.CLOSED:
-        if eye.order_index == session.current_eye_index:
-            eye.move_to_mm = None
-            _finish_eye(session, eye, proc.rebuild(eye) if eye.procedure_config else None, out)
-        else:
-            eye.status = EyeStatus.SKIPPED  # never tested: the category is its result
+    if open_test and eye.status in (EyeStatus.ACTIVE, EyeStatus.PENDING):  # the current eye ends with it
+        _finish_eye(session, eye, proc.rebuild(eye) if eye.procedure_config else None, out)
     out.clinician(ev.CATEGORY, {"eye": eye.eye, "result": s.result_dict(eye)})
     out.announce()
     return {"ok": True, "result": s.result_dict(eye)}
