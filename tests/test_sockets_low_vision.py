@@ -196,3 +196,12 @@ def test_a_category_is_refused_for_an_eye_that_read_letters(app, clinician_clien
     assert watch.last("test_done")["results"][0]["bound"] != ">="  # read down to the smallest letters
     refused = watch.send("category", {"session_id": public_id, "eye": "right", "code": "HM", "distance_mm": 500})
     assert refused["error"] == "invalid_payload" and "read letters" in refused["message"]
+
+
+def test_the_new_test_form_refuses_moving_closer_where_it_cannot_work(clinician_client):
+    from tests.support.app import NEW_TEST
+
+    for wrong in ({"procedure": "chart"}, {"procedure": "adaptive", "setup": "mirror"}):
+        response = clinician_client.post("/sessions/new", data={**NEW_TEST, **wrong, "move_closer": "y"})
+        assert response.status_code == 200  # the form again, with what to fix
+        assert "adaptive or manual procedure at 2, 3 or 4 m" in response.get_data(as_text=True)
