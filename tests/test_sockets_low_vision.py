@@ -205,3 +205,16 @@ def test_the_new_test_form_refuses_moving_closer_where_it_cannot_work(clinician_
         response = clinician_client.post("/sessions/new", data={**NEW_TEST, **wrong, "move_closer": "y"})
         assert response.status_code == 200  # the form again, with what to fix
         assert "adaptive or manual procedure at 2, 3 or 4 m" in response.get_data(as_text=True)
+
+
+def test_the_clinician_moves_a_manual_test_closer_and_shows_sizes_drawable_there(app, clinician_client):
+    public_id, _, screen, watch = low_vision_test(app, clinician_client, procedure="manual")
+    assert screen.send("consent")["ok"] and screen.send("calibration", AT_4M)["ok"]
+    assert screen.send("ready")["ok"]
+    too_big = watch.send("present", {"session_id": public_id, "logmar": 1.5})
+    assert too_big["error"] == "procedure_error"  # not drawable at 4 m
+    assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 1000})["ok"]
+    assert screen.last("recalibrate")["distance_mm"] == 1000
+    assert screen.send("calibration", at(1000))["ok"] and screen.send("ready")["ok"]
+    shown = watch.send("present", {"session_id": public_id, "logmar": 1.5})
+    assert shown["ok"] and shown["stimulus"]["logmar"] == 1.5

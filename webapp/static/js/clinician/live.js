@@ -155,7 +155,9 @@ function renderEstimate() {
   if (!estimate) setText(node, "No answers yet.");
   else {
     const eyeName = EYE_NAMES[store.get("estimateEye")];
-    setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
+    // Below the chart (low vision): the category's line, with no interval (nothing was measured).
+    if (estimate.category) setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}`);
+    else setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
       ` · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
       `${estimate.finished ? " · finished" : ""}`);
   }
