@@ -129,19 +129,13 @@ def _component(text: str, **value: Any) -> dict[str, Any]:
     return {"code": {"text": text}, **value}
 
 
-def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, Any] | None:
-    """One eye's result as an Observation, or None for an eye without a result."""
-    result = eye["result"]
-    if result is None:
-        return None
-    calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
-    shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
-    if result["category"]:
-        return _category_observation(report, eye, result, calibration)
+def _measured_parts(
+    report: dict[str, Any], result: dict[str, Any], shown: dict[str, Any], calibration: dict[str, Any] | None
+) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """The value, method and components of a measured acuity."""
     value = _logmar_quantity(result["logmar"])
     if result.get("bound"):
         value["comparator"] = result["bound"]  # "<=": at least this good; ">=": at most this good
-    coding, site_text = BODY_SITES[eye["eye"]]
     method = f"{report['optotype_text']}; {report['procedure_text']}"
     if report["chart_presentation_text"]:
         method += f", {report['chart_presentation_text']}"
@@ -208,6 +202,21 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     guard = report.get("distance_guard")
     if guard:
         components.append(_component("Viewing distance check (webcam)", valueString=guard["text"]))
+    return {"valueQuantity": value}, method, components
+
+
+def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, Any] | None:
+    """One eye's result as an Observation, or None for an eye without a result."""
+    result = eye["result"]
+    if result is None:
+        return None
+    calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
+    shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
+    coding, site_text = BODY_SITES[eye["eye"]]
+    if result["category"]:  # below the chart (low vision): no measured quantity
+        value_fields, method, components = _category_parts(result)
+    else:
+        value_fields, method, components = _measured_parts(report, result, shown, calibration)
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     # Every reliability flag of the report's summary, in the same words (stopped early among them).
     notes += [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]
@@ -222,7 +231,7 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         "subject": {"reference": f"urn:uuid:{patient_resource_id(report)}", "display": report["patient_reference"]},
         "effectiveDateTime": eye["finished_at"] or report["created_at"],
         "performer": [{"display": report["clinician"]}],
-        "valueQuantity": value,
+        **value_fields,
         "bodySite": {"coding": [dict(c) for c in coding], "text": site_text},
         "method": {"text": method},
         "component": components,
@@ -241,13 +250,10 @@ def _mm(distance_mm: float) -> dict[str, Any]:
     return {"value": round(distance_mm, 1), "unit": "mm", "system": UCUM, "code": "mm"}
 
 
-def _category_observation(
-    report: dict[str, Any], eye: dict[str, Any], result: dict[str, Any], calibration: dict[str, Any] | None
-) -> dict[str, Any]:
-    """An eye recorded below the chart (CF, HM, LP, NLP): the category as the value (text), its
-    conventional logMAR equivalent as a component labelled so (CF, HM only), never a measured
-    quantity (docs/measurement.md §7a)."""
-    coding, site_text = BODY_SITES[eye["eye"]]
+def _category_parts(result: dict[str, Any]) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """The value, method and components of an eye recorded below the chart (CF, HM, LP, NLP): the
+    category as the value (text), its conventional logMAR equivalent as a component labelled so
+    (CF, HM only), never a measured quantity (docs/measurement.md §7a)."""
     components = [_component("Low vision category", valueString=result["category"])]
     if result["category_distance_mm"]:
         components.append(_component("Category tested at", valueQuantity=_mm(result["category_distance_mm"])))
@@ -259,25 +265,11 @@ def _category_observation(
             )
         )
     components.append(_component("Acuity as reported", valueString=result["notation"]["text"]))
-    notes = [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]
-    notes += [{"text": n["text"], "time": n["at"]} for n in report["notes"] if n["text"]]
-    observation: dict[str, Any] = {
-        "resourceType": "Observation",
-        "id": resource_id(report["public_id"], eye["eye"]),
-        "status": "final",
-        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
-        "code": _code(report, eye["eye"]),
-        "subject": {"reference": f"urn:uuid:{patient_resource_id(report)}", "display": report["patient_reference"]},
-        "effectiveDateTime": eye["finished_at"] or report["created_at"],
-        "performer": [{"display": report["clinician"]}],
-        "valueCodeableConcept": {"text": result["category_text"]},
-        "bodySite": {"coding": [dict(c) for c in coding], "text": site_text},
-        "method": {"text": "Recorded by the clinician below the chart"},
-        "component": components,
-    }
-    if notes:
-        observation["note"] = notes
-    return observation
+    return (
+        {"valueCodeableConcept": {"text": result["category_text"]}},
+        "Recorded by the clinician below the chart",
+        components,
+    )
 
 
 def patient_resource_id(report: dict[str, Any]) -> str:
