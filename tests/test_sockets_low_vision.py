@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.support.app import CALIBRATION, create_test, display, make_app, start_testing, watcher
 from webapp.extensions import db
-from webapp.models import EyeTest
+from webapp.models import EyeTest, SessionEvent
 
 AT_4M = {**CALIBRATION, "distance": {"method": "tape", "distance_mm": 4000}}
 
@@ -71,6 +71,9 @@ def test_the_server_moves_the_patient_closer_and_the_test_goes_on_at_the_new_dis
     assert screen.send("ready")["ok"]
     shown = screen.last("stimulus")
     assert shown["logmar"] > largest_at_4m  # a size the patient could not be shown at 4 m
+    with app.app_context():
+        codes = [c for e in db.session.scalars(select(SessionEvent)) if (c := (e.detail or {}).get("code"))]
+        assert "distance_differs" not in codes and "range_narrower_than_eye_test" not in codes  # a move, not a fault
     with app.app_context():
         eye = db.session.scalar(select(EyeTest))
         (step,) = eye.distance_steps
@@ -218,3 +221,10 @@ def test_the_clinician_moves_a_manual_test_closer_and_shows_sizes_drawable_there
     assert screen.send("calibration", at(1000))["ok"] and screen.send("ready")["ok"]
     shown = watch.send("present", {"session_id": public_id, "logmar": 1.5})
     assert shown["ok"] and shown["stimulus"]["logmar"] == 1.5
+    # Measured again later at the new distance: no warning that 1 m is not the set-up's 4 m, nor that
+    # the range is not the one of 4 m.
+    assert watch.send("request_recalibration", {"session_id": public_id})["ok"]
+    assert screen.send("calibration", at(1000))["ok"]
+    with app.app_context():
+        codes = [c for e in db.session.scalars(select(SessionEvent)) if (c := (e.detail or {}).get("code"))]
+        assert "distance_differs" not in codes and "range_narrower_than_eye_test" not in codes, codes

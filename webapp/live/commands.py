@@ -202,7 +202,9 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             older.invalidated_at = utcnow()
             older.invalidated_reason = "replaced by a new calibration"
     session.calibrations.append(calibration)
-    expected = SETUP_DISTANCE_MM[setup]
+    moved = (eye.distance_steps or []) if eye is not None and eye.status == EyeStatus.ACTIVE else []
+    # Where the patient should be: the set-up's distance, or where this eye was last moved to.
+    expected = moved[-1]["distance_mm"] if moved else SETUP_DISTANCE_MM[setup]
     if step is not None:
         eye.distance_steps = [*(eye.distance_steps or ()), step.to_dict()]
         eye.move_to_mm = None
@@ -220,7 +222,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
         # again if this calibration cannot draw it either).
         _set_pause(session, PauseReason.AWAITING_READY)
     if eye is not None and eye.status == EyeStatus.ACTIVE and eye.procedure_config and step is None:
-        frozen = eye.procedure_config
+        frozen = moved[-1] if moved else eye.procedure_config  # the range this eye's test uses now
         if drawable.min_logmar > frozen["min_logmar"] + 1e-9 or drawable.max_logmar < frozen["max_logmar"] - 1e-9:
             _record_event(
                 session,
