@@ -157,3 +157,16 @@ def move_closer_words(distance_mm: float) -> dict[str, str]:
         "text": f"The letters need to be bigger for you. Please come closer: measure {where} from the screen "
         "with the tape, sit or stand there, and confirm it.",
     }
+
+
+def child_practice_words(symbol: str, correct: bool, left: int) -> dict[str, str]:
+    """What the pad says to a child after each letter of the practice round, encouraging either
+    way: {title, hint}. `left`: letters of the set still to be matched once."""
+    if correct and left == 0:
+        return {"title": "Well done! You matched them all.", "hint": "Press Start when you are ready."}
+    if correct:
+        return {"title": f"Yes! That is the {symbol}.", "hint": "Press Next letter to find another one."}
+    return {
+        "title": f"Good try! That one was the {symbol}.",
+        "hint": "Find the one that looks the same as the big letter. Press Next letter.",
+    }

@@ -239,6 +239,7 @@ OTHER_EVENTS = {
     "note": "note",
     "move_declined": "the clinician kept the patient at this distance instead of moving them closer",
     "category": "the clinician recorded a category below the chart",
+    "helper": "who taps the answers",  # a child's test (webapp/live/commands.py, helper)
 }
 
 
