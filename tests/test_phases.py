@@ -140,6 +140,10 @@ def _send(test, command):
         return test.clinician(command, **trial, correct=[True] * len(pending["optotypes"]))
     if command == ev.SHARE_RESULTS:
         return test.clinician(command, show=True)
+    if command == ev.MOVE_CLOSER:
+        return test.clinician(command, distance_mm=1000)
+    if command == ev.CATEGORY:
+        return test.clinician(command, eye="right", code="LP")
     return test.clinician(command)
 
 
@@ -152,6 +156,10 @@ def _refused_by_payload(command, where, ack):
         or (command == ev.DRAWN and where == phases.CALIBRATE and ack["error"] == "recalibration_needed")
         or (command == ev.SCORE and ack["error"] == "answer_mode")
         or (command == ev.DISTANCE_GUARD and ack["error"] == "recalibration_needed")
+        # This test does not move the patient closer (low vision is off), or no eye is under way.
+        or (command == ev.MOVE_CLOSER and ack["error"] in ("procedure_error", "wrong_phase"))
+        # A category for an eye that read letters.
+        or (command == ev.CATEGORY and ack["error"] == "invalid_payload")
     )
 
 

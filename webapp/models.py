@@ -195,6 +195,12 @@ class EyeTest(db.Model):
     # {trial_id, seq, index, logmar, optotypes, height_css_px, presented_at} or None
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # AcuityResult.to_dict()
+    # Low vision: the moves closer, [acuity.procedure.DistanceStep.to_dict()] (replayed with the
+    # trials), the distance the patient is asked to move to now (until they measure it), and the
+    # clinician's category below the chart ({code, distance_mm}, acuity.low_vision).
+    distance_steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    move_to_mm: Mapped[float | None]
+    category: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

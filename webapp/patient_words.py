@@ -154,11 +154,12 @@ _EYE_WORDS = {"right": N_("Right eye"), "left": N_("Left eye"), "both": N_("Both
 
 def result_words(
     eye: str,
-    logmar: float,
+    logmar: float | None,
     bound: str | None,
     near_mm: float | None,
     stopped_early_trials: int | None = None,
     language: str | None = None,
+    low_vision: dict | None = None,
 ) -> dict[str, str]:
     """One shared result as the patient reads it: plain words, with the clinician's notation
     (acuity.notation.describe, without logMAR) beside them.
@@ -170,6 +171,22 @@ def result_words(
     from webapp.serializers import describe  # here: serializers -> live -> payloads -> this module
 
     _ = translator(language)
+    eye_text = _(_EYE_WORDS.get(eye, N_("Your eyes")))
+    low_vision = low_vision or {}
+    if low_vision.get("category"):  # below the chart (serializers.result_dict): its words, never a number
+        words = _(_LOW_VISION_WORDS[low_vision["category"]])
+        if low_vision.get("category_distance_mm"):
+            words = _(
+                "{category} at {distance}",
+                category=words,
+                distance=distance_text(low_vision["category_distance_mm"], language),
+            )
+        return {
+            "eye_text": eye_text,
+            "words": words,
+            "notation": "",
+            "text": _("{eye}: {words}", eye=eye_text, words=words),
+        }
     described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = _("normal sight or better")
@@ -183,9 +200,34 @@ def result_words(
             else _("stopped early, after {count} trials", count=stopped_early_trials)
         )
         notation += " · " + early
-    eye_text = _(_EYE_WORDS.get(eye, N_("Your eyes")))
+    if low_vision.get("moved_closer") and low_vision.get("distance_mm"):
+        notation += " · " + _("measured at {distance}", distance=distance_text(low_vision["distance_mm"], language))
     text = _("{eye}: {words} — {notation}", eye=eye_text, words=words, notation=notation)
     return {"eye_text": eye_text, "words": words, "notation": notation, "text": text}
+
+
+# Low vision (acuity.low_vision.CATEGORIES): what a patient reads for a category below the chart.
+_LOW_VISION_WORDS = {
+    "CF": N_("you could count fingers"),
+    "HM": N_("you could see a hand move"),
+    "LP": N_("you could see light"),
+    "NLP": N_("you could not see light"),
+}
+
+
+def move_closer_words(distance_mm: float, language: str | None = None) -> dict[str, str]:
+    """What the patient reads when the test moves them closer (low vision): the new distance to
+    measure with the tape, as at set-up."""
+    _ = translator(language)
+    where = distance_text(distance_mm, language)
+    return {
+        "distance_text": where,
+        "text": _(
+            "The letters need to be bigger for you. Please come closer: measure {distance} from the screen "
+            "with the tape, sit or stand there, and confirm it.",
+            distance=where,
+        ),
+    }
 
 
 def child_practice_words(symbol: str, correct: bool, left: int, language: str | None = None) -> dict[str, str]:

@@ -2,6 +2,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from acuity import low_vision
 from webapp import audit, credentials, mail, patients, plots, tokens
 from webapp import serializers as p
 from webapp.auth.accounts import clinician_count
@@ -199,7 +200,12 @@ def live(public_id: str):
     session = owned(public_id)
     audit.viewed(session, "live_view")
     page_session = {**p.session_dict(session), "result_url": url_for("clinician.result", public_id=session.public_id)}
-    return render_template("clinician/live.html", session=page_session, invite=invite_panel(session, "live"))
+    return render_template(
+        "clinician/live.html",
+        session=page_session,
+        invite=invite_panel(session, "live"),
+        categories=low_vision.CATEGORIES.values(),  # the categories below the chart, worded once
+    )
 
 
 @bp.get("/sessions/<public_id>/result")

@@ -96,7 +96,9 @@ def breaks_answer_uniqueness(error: IntegrityError) -> bool:
 
 def audit_detail(event: str, data: dict) -> dict:
     """What the audit log keeps of a steering event: sizes and switches, never a note's text."""
-    return {key: data[key] for key in ("logmar", "show", "trial_id") if key in data}
+    return {
+        key: data[key] for key in ("logmar", "show", "trial_id", "distance_mm", "decline", "eye", "code") if key in data
+    }
 
 
 def lock_for_event(session: TestSession) -> None:

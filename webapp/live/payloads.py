@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from acuity.low_vision import closer_distances_mm
+from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
 from webapp import serializers as s
@@ -13,8 +15,8 @@ from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import child_practice_words, distance_texts, position_text, result_words
+from webapp.models import EyeTest, SessionEvent, TestSession
+from webapp.patient_words import child_practice_words, distance_texts, move_closer_words, position_text, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -219,12 +221,14 @@ def state(
                 s.near_distance_mm(session),
                 r["trials"] if r["stopped_early"] else None,
                 session.language,
+                r,
             )["text"]
             for r in results(session)
         ]
         if show
         else None,
         "contact_line": session.contact_line,
+        "move_closer": move_closer_state(session),
         "child": child_mode(session),
         "helper": helper_tapping(session),
         "language": session.language,
@@ -249,6 +253,37 @@ def _patient_calibration(calibration, language: str) -> dict[str, Any] | None:
     if data is not None:
         data["position_text"] = position_text(calibration.viewing_distance_mm, calibration.mirrored, language)
     return data
+
+
+def move_closer_state(session: TestSession) -> dict[str, Any] | None:
+    """Low vision: where the patient is asked to come to now (until they measure it), with their words."""
+    eye = session.current_eye_test
+    if eye is None or eye.move_to_mm is None or session.status in ("done", "ended"):
+        return None
+    return {"distance_mm": eye.move_to_mm, **move_closer_words(eye.move_to_mm, session.language)}
+
+
+def eye_distance_mm(session: TestSession, eye: EyeTest) -> float:
+    """Where the patient is for this eye: the last move closer, else the latest calibration's distance."""
+    if eye.distance_steps:
+        return float(eye.distance_steps[-1]["distance_mm"])
+    latest = max(session.calibrations, key=lambda c: c.id)
+    return latest.viewing_distance_mm
+
+
+def move_payload(session: TestSession, eye: EyeTest, done: bool = False) -> dict:
+    """The clinician's `move_closer`: where the patient is asked to go (or went), and the choices."""
+    here = eye_distance_mm(session, eye)
+    return {
+        "eye": eye.eye,
+        "asked_mm": eye.move_to_mm,
+        "asked_text": format_distance_mm(eye.move_to_mm) if eye.move_to_mm else None,
+        "distance_mm": here,
+        "distance_text": format_distance_mm(here),
+        "choices": [{"distance_mm": d, "text": format_distance_mm(d)} for d in closer_distances_mm(here)],
+        "moved": done,
+        "steps": list(eye.distance_steps or ()),
+    }
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:
@@ -277,6 +312,10 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
         "distance_guard": distance_guard.live(session),
+        # Low vision: the current eye's distance, moves and choices (null: the test does not move the patient).
+        "move_closer": move_payload(session, current)
+        if current is not None and (current.procedure_config or {}).get("reach_max_logmar") is not None
+        else None,
         "child": child_mode(session),
         "helper": helper_tapping(session),
         **snapshot_events(session),

@@ -154,6 +154,8 @@ CLINICIAN_COMMANDS = (
     ev.PRESENT,
     ev.SCORE,
     ev.SHARE_RESULTS,
+    ev.MOVE_CLOSER,
+    ev.CATEGORY,
 )
 
 P = Phase
@@ -216,6 +218,16 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
     ev.SCORE: _rows([TESTING], P.TESTING, P.BETWEEN_EYES, P.DONE),
     ev.SHARE_RESULTS: _rows(SITUATIONS, _SAME),
+    # Low vision: a move voids the calibration (the patient measures the new distance); declining
+    # the server's proposal ends the eye where it is.
+    # (the same phase when refused for its payload: a test that does not move the patient).
+    ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], _SAME, P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
+    # A category ends the eye it is for when that eye is current (the next eye, or the end).
+    ev.CATEGORY: {
+        **_rows([WELCOME, CALIBRATE], _SAME, P.DONE),
+        **_rows([READY, READY_AGAIN, TESTING, *PAUSES, BETWEEN_EYES], _SAME, P.BETWEEN_EYES, P.DONE),
+        **_rows([DONE], P.DONE),
+    },
 }
 
 _CLOSED = ("session_closed", "This test has finished. Ask your clinician if you need another.")
@@ -252,6 +264,7 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
         for command in (ev.PRACTICE, ev.PRACTICE_ANSWER)
     },
     (ev.PRESENT, None): _NOT_STARTED,
+    (ev.MOVE_CLOSER, None): _NOT_STARTED,
 }
 
 

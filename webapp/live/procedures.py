@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
-from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
+from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
 from webapp.models import EyeTest, TestSession, Trial, utcnow
 
@@ -39,6 +39,11 @@ def load_live_session(*where) -> TestSession | None:
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
     assert eye_test.procedure_config is not None, "the eye has not started"
     return ProcedureConfig.from_dict(eye_test.procedure_config)
+
+
+def distance_steps(eye_test: EyeTest) -> list[DistanceStep]:
+    """The eye's moves closer (low vision), replayed with its trials."""
+    return [DistanceStep.from_dict(step) for step in eye_test.distance_steps or ()]
 
 
 def history(eye_test: EyeTest) -> list[tuple[Presentation, list[str | None]]]:
@@ -97,10 +102,11 @@ def rebuild(eye_test: EyeTest) -> Procedure:
         cached is not None
         and cached.config == config
         and cached.seed == eye_test.seed
+        and cached.steps == distance_steps(eye_test)
         and stored_count_matches(eye_test, len(cached.history))
     ):
         return cached
-    return replay(config, eye_test.seed, history(eye_test))
+    return replay(config, eye_test.seed, history(eye_test), steps=distance_steps(eye_test))
 
 
 def remember(eye_test: EyeTest, procedure: Procedure) -> None:

@@ -50,6 +50,7 @@ const store = new Store({
   practiceResult: null,
   distanceOverride: null, // its text ("2 m")
   distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
+  moveCloser: null, // low vision: the server asks the patient to come closer {distance_mm, distance_text, text}
 });
 const voice = new Voice();
 voice.bind(find("voice-speech"), find("voice-sound"));
@@ -250,6 +251,7 @@ function requiredDistanceMm() {
 }
 
 function renderDistance() {
+  find("move-closer").hidden = !store.get("moveCloser");
   const method = distancePanel();
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
   const server = store.get("server");
@@ -764,6 +766,7 @@ function applyState(state) {
   if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
     store.update({ step: "scale", rangeShown: false });
   }
+  applyMoveCloser(state.move_closer);
   if (state.current_stimulus && state.phase === "testing") {
     store.update({ stimulus: state.current_stimulus, step: "test" });
     showStimulus(state.current_stimulus);
@@ -839,7 +842,30 @@ const RECALIBRATE_REASONS = {
   window_too_small: t("the window became too small for the letters. Make it full screen again: your measurement " +
     "then comes back by itself."),
 };
-socket.on("recalibrate", ({ reason }) => {
+/** Low vision: the server asks the patient to come closer and measure the new distance with the tape
+ *  (the screen's scale stays: only the distance step is done again). */
+function applyMoveCloser(move) {
+  const current = store.get("moveCloser");
+  if (!move) {
+    if (current) store.update({ moveCloser: null });
+    return;
+  }
+  if (current?.distance_mm === move.distance_mm) return;
+  store.update({
+    moveCloser: move, distanceOverrideMm: move.distance_mm, distanceOverride: move.distance_text,
+    recalibrateReason: null, recalibrateCode: null, rangeShown: false, step: "distance",
+  });
+  find("tape-confirm").checked = false;
+  setText(find("move-closer"), move.text);
+  renderAll();
+  find("distance-title").focus();
+}
+
+socket.on("recalibrate", ({ reason, ...move }) => {
+  if (reason === "move_closer") {
+    applyMoveCloser(move);
+    return;
+  }
   store.update({
     recalibrateReason: RECALIBRATE_REASONS[reason] || t("the screen changed."), recalibrateCode: reason, rangeShown: false,
   });
