@@ -289,7 +289,10 @@ class Session:
 
 
 def client() -> socketio.Client:
-    return socketio.Client(reconnection=False)
+    # A connect waits as long as every other wait here (30 s), as a browser would (the JavaScript
+    # Socket.IO client's connect timeout is 20 s); python-engineio's own default of 5 s for the
+    # WebSocket handshake counted a set-up burst that queued for 5 s as a failed session.
+    return socketio.Client(reconnection=False, request_timeout=30)
 
 
 def run_visus_session(s: Session, base_url: str, public_id: str, token: str, cookie: str, stop_at: float) -> None:

@@ -31,14 +31,8 @@ def pad_link(session: TestSession) -> tuple[str | None, str | None]:
         return None, None
     token = tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce)
     url = external_url("patient.pad", pad_token=token)
-    return url, _pad_qr_svg(url)
-
-
-@functools.lru_cache(maxsize=256)
-def _pad_qr_svg(url: str) -> str:
-    # The display's `state` carries this on every change of phase; making the QR code costs a few
-    # ms of CPU that stall every connection of the process (bench/soak.py), so each link's is kept.
-    return tokens.qr_svg(url, "Link for the answer pad")
+    # The display's `state` carries this on every change of phase: tokens.qr_svg keeps each link's.
+    return url, tokens.qr_svg(url, "Link for the answer pad")
 
 
 def pad_short_url() -> str:
