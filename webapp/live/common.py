@@ -61,10 +61,17 @@ def send(session: TestSession, out: Outbox) -> None:
             ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS
         )
     if out.state_to_patients:
-        socketio.emit(
-            ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
-        )
-        socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id), namespace=ev.PATIENT_NS)
+        # Only to a device that is connected (its socket id is stored, on whichever process holds it:
+        # webapp/live/patient.py); one that connects later gets its state on connecting. A `state` is
+        # the largest message (about 1 ms of CPU to build), and most tests never pair a pad.
+        if session.display_sid is not None:
+            socketio.emit(
+                ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
+            )
+        if session.pad_sid is not None:
+            socketio.emit(
+                ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id), namespace=ev.PATIENT_NS
+            )
     out.flush()
 
 
