@@ -199,6 +199,8 @@ def write_changed_rows() -> None:
         if not set_keys or not set_keys.isdisjoint(relationships) or not set_keys <= state.dict.keys():
             continue  # nothing set, a relationship changed, or a value not loaded: the flush does it
         keys = tuple(sorted(set_keys & columns))
+        if not keys:
+            continue
         statement = _prepared_update(state.mapper.local_table, keys)
         db.session.connection().execute(
             statement, {"pk_": state.identity[0], **{f"v_{key}": state.dict[key] for key in keys}}
