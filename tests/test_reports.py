@@ -333,6 +333,11 @@ def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(
     assert result.count('data-flag="stopped_early"') == 1
     history = clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
     assert history.count("data-stopped-early") == 1
+    dashboard = clinician_client.get("/").get_data(as_text=True)
+    [cell] = re.findall(r"<td data-results>(.*?)</td>", dashboard, re.S)
+    right, left = cell.split("; ")  # the dashboard's result cell flags the right eye only, in the same words
+    assert right.startswith("right: ") and right.endswith("data-stopped-early>stopped early, after 3 trials</strong>")
+    assert left.startswith("left: ") and "stopped early" not in left
     text = clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)
     early = {row["eye"]: row["stopped_early"] for row in csv.DictReader(io.StringIO(text))}
     assert early == {"right": "true", "left": "false"}
