@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
-from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
+from acuity.procedure import WRONG_UNNAMED, Procedure, ProcedureConfig, ProcedureError
 from calibration.capability import check_drawn, css_px_size_changed, measurable_range
 from calibration.distance import distance_from_blind_spot, distance_from_mirror, distance_from_tape
 from calibration.errors import CalibrationError
@@ -335,8 +335,9 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
     return {"ok": True, "within_tolerance": check.within_tolerance}
 
 
-def _responses_for(session: TestSession, pending: dict, responses: list) -> list:
-    symbols = set(optotype_set(session.config["optotype_set"]).symbols)
+def _responses_for(session: TestSession, pending: dict, responses: list, wrong_allowed: bool = False) -> list:
+    """The responses checked against the set's symbols; a clinician may also score WRONG_UNNAMED."""
+    symbols = set(optotype_set(session.config["optotype_set"]).symbols) | ({WRONG_UNNAMED} if wrong_allowed else set())
     if len(responses) != len(pending["optotypes"]):
         raise LiveError(
             "invalid_payload",
@@ -347,7 +348,7 @@ def _responses_for(session: TestSession, pending: dict, responses: list) -> list
             raise LiveError(
                 "invalid_payload",
                 f"responses[{i}] {response!r} is not a symbol of {session.config['optotype_set']}; "
-                f"send one of {', '.join(sorted(symbols))} or null for not sure",
+                f"send one of {', '.join(sorted(symbols))} or null for not sure (not seen)",
             )
     return responses
 
@@ -394,9 +395,9 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
             raise LiveError(
                 "invalid_payload", f"send {len(pending['optotypes'])} correct flags (one per optotype shown)"
             )
-        responses = [shown if ok else None for shown, ok in zip(pending["optotypes"], flags, strict=False)]
+        responses = [shown if ok else WRONG_UNNAMED for shown, ok in zip(pending["optotypes"], flags, strict=False)]
     else:
-        responses = _responses_for(session, pending, data["responses"])
+        responses = _responses_for(session, pending, data["responses"], wrong_allowed=scored_by == "clinician")
 
     procedure = proc.rebuild(eye)
     try:
