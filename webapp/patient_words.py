@@ -116,7 +116,7 @@ _EYE_WORDS = {"right": "Right eye", "left": "Left eye", "both": "Both eyes"}
 
 
 def result_words(
-    eye: str, logmar: float, bound: str | None, near_mm: float | None, stopped_early_text: str | None = None
+    eye: str, logmar: float, bound: str | None, style: dict, stopped_early_text: str | None = None
 ) -> dict[str, str]:
     """One shared result as the patient reads it: plain words, with the clinician's notation
     (acuity.notation.describe, without logMAR) beside them.
@@ -127,7 +127,7 @@ def result_words(
     """
     from webapp.serializers import describe  # here: serializers -> live -> payloads -> this module
 
-    described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
+    described = describe(logmar, style, bound=bound)  # in the practice's notation (serializers.notation_style)
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = "normal sight or better"
     else:

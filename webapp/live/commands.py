@@ -232,7 +232,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             "device_pixel_ratio": scale.device_pixel_ratio,
         },
     )
-    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
+    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, session)
     out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration), "measurable_range": measurable})
     out.announce()
     return {
@@ -415,7 +415,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     )
     proc.add_trial(eye, row)
     eye.pending = None
-    estimate = s.with_notation(procedure.estimate().to_dict(), s.near_distance_mm(session))
+    estimate = s.with_notation(procedure.estimate().to_dict(), session)
     out.clinician(ev.ANSWER_SCORED, {"trial": s.trial_dict(eye, row), "estimate": estimate})
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)
@@ -525,7 +525,7 @@ def _window_warning(session: TestSession, calibration: Calibration, viewport: An
             {
                 "kind": "warning",
                 "detail": detail,
-                "detail_text": s.detail_text(detail, s.near_distance_mm(session)),
+                "detail_text": s.detail_text(detail, session),
                 "device": "display",
                 "at": s.iso(event.created_at),
             },

@@ -39,7 +39,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
-        "notation": s.describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
+        "notation": s.describe(pending["logmar"], s.notation_style(session), size=True),
     }
 
 
@@ -179,7 +179,7 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
+            result_words(r["eye"], r["logmar"], r.get("bound"), s.notation_style(session), r["stopped_early_text"])[
                 "text"
             ]
             for r in results(session)
