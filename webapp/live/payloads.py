@@ -260,13 +260,24 @@ def snapshot_events(session: TestSession) -> dict[str, Any]:
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:
-    """The clinician's `status`: the session's status, the phase, and what the clinician may do now."""
+    """The clinician's `status`: the session's status, the phase, what the clinician may do now, and
+    the state of the patient's link."""
     return {
         "status": session.status,
         "phase": str(phases.phase(session)),
         "paused_reason": session.paused_reason,
         "actions": phases.actions(session, phases.CLINICIAN_COMMANDS),
+        "link": link_payload(session),
     }
+
+
+def link_payload(session: TestSession) -> dict[str, Any]:
+    """The patient's link as the dashboard and the invite panel name it (webapp/clinician/sessions.py,
+    STATES), so the live view's link panel follows it without a reload."""
+    from webapp.clinician.sessions import STATES, test_state  # here: clinician -> live -> this module
+
+    state = test_state(session)
+    return {"state": state, "state_text": STATES[state], "opened": session.invite_used_at is not None}
 
 
 def device_status(session: TestSession) -> dict[str, bool]:

@@ -657,9 +657,21 @@ socket.on("estimate", ({ eye, estimate }) => {
   renderEstimate();
   renderPlot();
 });
-socket.on("device_status", ({ display_connected: display, pad_connected: pad }) => {
+// The link panel's state, as the server names it (`link` of `status` and `device_status`).
+function renderLink(link) {
+  const state = find("invite-state");
+  if (!link || !state) return;
+  state.dataset.inviteState = link.state;
+  setText(state, link.state);
+  setText(find("invite-state-text"), link.state_text);
+  const opened = find("invite-opened", "live");
+  if (opened && link.opened) opened.hidden = false;
+}
+
+socket.on("device_status", ({ display_connected: display, pad_connected: pad, link }) => {
   store.update({ devices: { display, pad } });
   renderDevices();
+  renderLink(link);
 });
 socket.on("page_event", (event) => {
   store.update({ events: [...store.get("events"), event] });
@@ -674,8 +686,9 @@ socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   renderCalibration();
   renderPlot();
 });
-socket.on("status", ({ status, phase, paused_reason: reason, actions }) => {
+socket.on("status", ({ status, phase, paused_reason: reason, actions, link }) => {
   store.update({ status, phase, pausedReason: reason || null, actions });
+  renderLink(link);
   if (phase !== "testing") store.update({ stimulus: phase === "paused" ? store.get("stimulus") : null });
   renderHeader();
   renderControls();
