@@ -94,11 +94,22 @@ def record(session, action: str, clinician_id: int | None, **detail: Any) -> Aud
     """
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}; add it to webapp.audit.ACTIONS.")
+    return _add(session.patient.practice_id, action, clinician_id, detail, session.public_id, session.clinician_id)
+
+
+def _add(
+    practice_id: int,
+    action: str,
+    clinician_id: int | None,
+    detail: dict[str, Any],
+    session_public_id: str | None = None,
+    owner_id: int | None = None,
+) -> AuditEntry:
     entry = AuditEntry(
-        session_public_id=session.public_id,
+        session_public_id=session_public_id,
         clinician_id=clinician_id,
-        owner_id=session.clinician_id,
-        practice_id=session.patient.practice_id,
+        owner_id=owner_id,
+        practice_id=practice_id,
         action=action,
         detail=detail,
         created_at=utcnow(),
@@ -111,17 +122,7 @@ def record_practice(practice_id: int, action: str, clinician_id: int | None, **d
     """A practice-level entry (no session), added to the current transaction like record()."""
     if action not in PRACTICE_ACTIONS:
         raise ValueError(f"Unknown practice audit action {action!r}; add it to webapp.audit.PRACTICE_ACTIONS.")
-    entry = AuditEntry(
-        session_public_id=None,
-        clinician_id=clinician_id,
-        owner_id=None,
-        practice_id=practice_id,
-        action=action,
-        detail=detail,
-        created_at=utcnow(),
-    )
-    db.session.add(entry)
-    return entry
+    return _add(practice_id, action, clinician_id, detail)
 
 
 def practice_entries(practice_id: int, limit: int = 50) -> list[dict]:

@@ -201,15 +201,22 @@ def invite():
     return _page(invite_form=ColleagueInviteForm(formdata=None), new_link=link)
 
 
-@bp.post("/practice/invites/<int:invite_id>/withdraw")
-@login_required
-def withdraw(invite_id: int):
+def _admin_action_on(model, row_id: int):
+    """The practice's row (an invite, a clinician) an admin's posted action names: 403 for a
+    non-admin, 400 without the CSRF token, 404 for another practice's or none."""
     _admin_only()
     if not FlaskForm().validate_on_submit():
         abort(400)
-    invite = db.session.get(PracticeInvite, invite_id)
-    if invite is None or invite.practice_id != current_user.practice_id:
+    row = db.session.get(model, row_id)
+    if row is None or row.practice_id != current_user.practice_id:
         abort(404)
+    return row
+
+
+@bp.post("/practice/invites/<int:invite_id>/withdraw")
+@login_required
+def withdraw(invite_id: int):
+    invite = _admin_action_on(PracticeInvite, invite_id)
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         audit.record_practice(invite.practice_id, "colleague_invite_withdrawn", current_user.id, colleague=invite.email)
@@ -243,12 +250,7 @@ def remove(clinician_id: int):
     sign-in of it ends. The tests it made stay with this practice (its patients' tests)."""
     from webapp.auth import sessions
 
-    _admin_only()
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    colleague = db.session.get(Clinician, clinician_id)
-    if colleague is None or colleague.practice_id != current_user.practice_id:
-        abort(404)
+    colleague = _admin_action_on(Clinician, clinician_id)
     if colleague.id == current_user.id:
         flash("You cannot remove yourself: you are the practice's admin.")
         return redirect(url_for("practice.page"))
