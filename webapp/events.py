@@ -5,6 +5,7 @@ CLINICIAN_NS = "/clinician"
 
 # /patient, client -> server
 CONSENT = "consent"
+LANGUAGE = "language"  # display, welcome step: the patient's pages in another language (webapp/i18n.py)
 CALIBRATION = "calibration"
 READY = "ready"
 DRAWN = "drawn"

@@ -116,6 +116,9 @@ class TestSession(db.Model):
     # How the patient reaches the practice ("Riverside Eye Clinic, 01632 960 123"): shown on the
     # welcome step as plain text (webapp/clinician/forms.py checks it).
     contact_line: Mapped[str | None] = mapped_column(String(160))
+    # The language of the patient's pages, pad and e-mails (webapp/i18n.py, LANGUAGES): chosen by the
+    # clinician, changed by the patient on the welcome step.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The invite token is derived from the secret key and this nonce like the pad token, so the

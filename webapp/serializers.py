@@ -224,5 +224,5 @@ def session_dict(session: TestSession) -> dict[str, Any]:
         "patient_reference": session.patient_reference,
         "status": session.status,
         "created_at": iso(session.created_at),
-        "config": {**session.config, "show_results": session.show_results},
+        "config": {**session.config, "show_results": session.show_results, "language": session.language},
     }

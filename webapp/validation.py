@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp import events as ev
+from webapp.i18n import LANGUAGES
 
 MAX_STRING = 2000
 MAX_LIST = 50
@@ -169,6 +170,7 @@ CALL_DEVICE = Field("str", choices=("display", "pad"))
 
 SCHEMAS: dict[str, dict[str, Field]] = {
     ev.CONSENT: {},
+    ev.LANGUAGE: {"language": Field("str", choices=tuple(LANGUAGES))},
     ev.READY: {},
     ev.CALIBRATION: {
         "css_px_per_mm": Field("number", low=0.1, high=1000),

@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.i18n import LANGUAGES
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
 EYE_ORDERS = {
@@ -145,6 +146,17 @@ class NewTestForm(PatientDetailsForm):
         ],
     )
     show_results = BooleanField("Show the results to the patient at the end")
+    # The patient's pages, pad and e-mails in this language (webapp/i18n.py); the patient may change it.
+    language = RadioField(
+        "The patient's language",
+        default="en",
+        choices=options([(code, f"{lang.english_name} ({lang.name})") for code, lang in LANGUAGES.items()]),
+    )
+    letters_fallback = BooleanField(
+        "If the patient's language is not written in Latin letters (Arabic), use the tumbling E instead of "
+        "Sloan letters",
+        default=True,
+    )
     submit = SubmitField("Create the test and its invite link")
 
     # A child's test matches HOTV letters (the sets a child may be tested with that the pad's large
@@ -166,6 +178,7 @@ class NewTestForm(PatientDetailsForm):
             "correction": self.correction.data,
             "setup": self.setup.data,
             "answer_mode": self.answer_mode.data,
+            "letters_fallback": bool(self.letters_fallback.data),
         }
 
 

@@ -73,6 +73,7 @@ def new_session():
             bool(form.show_results.data),
             form.contact_line.data,
             patient=patient,
+            language=form.language.data,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.
@@ -150,12 +151,13 @@ def invite_panel(session: TestSession, back: str, mail_form: InviteMailForm | No
     url = external_url("patient.test_page", token=token) if token else None
     expires_text = f"{local_time(session.invite_expires_at)} ({zone_name()})"
     if mail_form is None:
+        subject, message = mail.default_text(session, current_user.invite_message)  # the test's language
         mail_form = InviteMailForm(
             formdata=None,
             back=back,
             to=session.patient.contact_email,  # the patient's e-mail for invites, if the practice has it
-            subject=mail.DEFAULT_SUBJECT,
-            message=current_user.invite_message or mail.DEFAULT_MESSAGE,
+            subject=subject,
+            message=message,
         )
     return {
         "session": session,

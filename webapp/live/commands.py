@@ -25,6 +25,7 @@ from calibration.errors import CalibrationError
 from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
 from webapp import events as ev
+from webapp import i18n
 from webapp import serializers as s
 from webapp.extensions import db
 from webapp.live import phases
@@ -136,6 +137,18 @@ def consent(session: TestSession, out: Outbox) -> dict:
     _record_event(session, "consent", "display")
     out.announce()
     return {"ok": True}
+
+
+def set_language(session: TestSession, code: str, out: Outbox) -> dict:
+    """The patient's pages, pad and e-mails in `code` from now on; the optotype set follows the
+    language when the clinician allowed it (webapp/i18n.py, optotypes_for_language)."""
+    phases.check(session, ev.LANGUAGE)
+    if session.language != code:
+        session.language = code
+        session.config = i18n.optotypes_for_language(session.config, code)
+        _record_event(session, "language", "display", {"language": code})
+        out.announce()
+    return {"ok": True, "language": code}
 
 
 def _optotypes_per_row(session: TestSession) -> int:
@@ -251,6 +264,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             setup=setup,
             mirrored=viewing.mirrored,
             optotypes_per_row=_optotypes_per_row(session),
+            language=session.language,
         ),
         "viewing_distance_mm": viewing.viewing_distance_mm,
         "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm),

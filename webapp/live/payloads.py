@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
 from webapp import serializers as s
@@ -15,7 +14,7 @@ from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import child_practice_words, result_words
+from webapp.patient_words import child_practice_words, distance_texts, position_text, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -162,7 +161,7 @@ def practice_result_payload(session: TestSession) -> dict[str, Any]:
     left = practice_left(session)
     if left is not None:  # a child's round: how many letters are left, and what to say
         result["practice_left"] = left
-        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left)
+        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left, session.language)
     return result
 
 
@@ -202,8 +201,8 @@ def state(
         "correction": session.config["correction"],
         "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
         "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
-        **_required_distance_text(session.config["setup"]),
-        "calibration": s.calibration_dict(calibration),
+        **distance_texts(SETUP_DISTANCE_MM[session.config["setup"]], session.language),
+        "calibration": _patient_calibration(calibration, session.language),
         "measurable_range": s.measurable_range_dict(calibration),
         "pad_connected": session.pad_sid is not None,
         "display_connected": session.display_sid is not None,
@@ -213,9 +212,14 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.notation_style(session), r["stopped_early_text"])[
-                "text"
-            ]
+            result_words(
+                r["eye"],
+                r["logmar"],
+                r.get("bound"),
+                s.notation_style(session),
+                r["trials"] if r["stopped_early"] else None,
+                session.language,
+            )["text"]
             for r in results(session)
         ]
         if show
@@ -223,6 +227,7 @@ def state(
         "contact_line": session.contact_line,
         "child": child_mode(session),
         "helper": helper_tapping(session),
+        "language": session.language,
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -238,13 +243,12 @@ def state(
     return data
 
 
-def _required_distance_text(setup: str) -> dict[str, str | None]:
-    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
-    distance_mm = SETUP_DISTANCE_MM[setup]
-    return {
-        "required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
-        "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None,
-    }
+def _patient_calibration(calibration, language: str) -> dict[str, Any] | None:
+    """The calibration as the patient's pages get it: where they stand in their own language."""
+    data = s.calibration_dict(calibration)
+    if data is not None:
+        data["position_text"] = position_text(calibration.viewing_distance_mm, calibration.mirrored, language)
+    return data
 
 
 def snapshot(session: TestSession) -> dict[str, Any]:

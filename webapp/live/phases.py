@@ -133,6 +133,7 @@ def situation(session: TestSession) -> str:
 
 PATIENT_COMMANDS = (
     ev.CONSENT,
+    ev.LANGUAGE,
     ev.CALIBRATION,
     ev.READY,
     ev.DRAWN,
@@ -168,6 +169,7 @@ def _rows(situations, *to) -> dict[str, frozenset[Phase]]:
 # or on whether the next size can be drawn.
 TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.CONSENT: _rows([WELCOME], P.CALIBRATE),
+    ev.LANGUAGE: _rows([WELCOME], _SAME),  # chosen on the welcome step, before the test is set up
     ev.CALIBRATION: {
         **_rows([CALIBRATE], P.READY, P.BETWEEN_EYES, P.PAUSED),  # paused: a clinician's pause stays
         **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_DISTANCE], P.READY),
@@ -224,6 +226,7 @@ _CALIBRATE_FIRST = ("recalibration_needed", "The patient must calibrate the scre
 REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.CALIBRATION, None): ("wrong_phase", "Agree to the test first, then calibrate the screen."),
     (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
+    (ev.LANGUAGE, None): ("wrong_phase", "The language can be changed on the welcome step only."),
     (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
     (ev.READY, PAUSED_DISTANCE): (
