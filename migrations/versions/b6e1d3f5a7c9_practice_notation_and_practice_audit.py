@@ -2,7 +2,7 @@
 VISUS_NOTATION), and audit entries that name no session (invites, joins, renames, removals)
 
 Revision ID: b6e1d3f5a7c9
-Revises: 8d4f2b6a1c93
+Revises: a7e3c1d9b2f4
 Create Date: 2026-12-01 19:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b6e1d3f5a7c9'
-down_revision = '8d4f2b6a1c93'
+down_revision = 'a7e3c1d9b2f4'
 branch_labels = None
 depends_on = None
 
