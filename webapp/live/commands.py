@@ -78,6 +78,8 @@ def _record_event(
 PAGE_EVENTS_PER_SESSION = 500
 # A real test calibrates a handful of times (again after each zoom or move); each one is a stored row.
 CALIBRATIONS_PER_SESSION = 100
+# The reason of a calibration voided for the distance alone to be measured again (docs/protocol.md).
+DISTANCE_CHECK = "distance_check"
 
 
 def _record_page_report(session: TestSession, kind: str, device: str, detail: dict) -> SessionEvent | None:
@@ -191,6 +193,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
         user_agent=data.get("user_agent", "")[:512],
         created_at=utcnow(),
     )
+    previous = session.calibrations[-1] if session.calibrations else None
     for older in session.calibrations:
         if older.invalidated_at is None:
             older.invalidated_at = utcnow()
@@ -230,6 +233,8 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             "viewing_distance_mm": viewing.viewing_distance_mm,
             "css_px_per_mm": scale.css_px_per_mm,
             "device_pixel_ratio": scale.device_pixel_ratio,
+            # The distance before this calibration (a distance check's before and after).
+            **({"previous_viewing_distance_mm": previous.viewing_distance_mm} if previous else {}),
         },
     )
     measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
@@ -575,9 +580,11 @@ def resume(session: TestSession, out: Outbox) -> dict:
     return {"ok": True}
 
 
-def request_recalibration(session: TestSession, out: Outbox) -> dict:
+def request_recalibration(session: TestSession, out: Outbox, part: str = "all") -> dict:
+    """The clinician voids the calibration: all of it, or (`part` "distance") only the distance, which
+    the display measures again with the screen's scale it has (the near test's blind-spot sweep)."""
     phases.check(session, ev.REQUEST_RECALIBRATION)
-    invalidate_calibration(session, "clinician_request", "clinician", out)
+    invalidate_calibration(session, DISTANCE_CHECK if part == "distance" else "clinician_request", "clinician", out)
     return {"ok": True}
 
 

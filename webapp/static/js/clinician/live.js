@@ -311,6 +311,7 @@ const REASON_TEXT = {
   device_pixel_ratio_changed: "the patient's screen was zoomed or the window moved to another screen",
   zoom_or_screen_changed: "the patient's screen was zoomed or the window moved to another screen",
   clinician_request: "you asked for it",
+  distance_check: "you asked to check the distance again",
   new_link: "you re-issued the link (the new screen calibrates)",
   window_too_small: "the patient's window became too small for the letter on screen",
 };
@@ -325,7 +326,8 @@ function describeEvent(event) {
     case "note":
       return `Note: ${event.text || ""}`;
     case "calibration":
-      return `The patient calibrated: ${texts.viewing_distance_mm} from the screen.`;
+      return `The patient calibrated: ${texts.viewing_distance_mm} from the screen` +
+        `${texts.previous_viewing_distance_mm ? ` (before: ${texts.previous_viewing_distance_mm})` : ""}.`;
     case "calibration_invalidated":
       return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || "see the detail"}. The patient is asked to measure again.`;
     case "present":
@@ -373,6 +375,13 @@ for (const button of findAll("control")) {
   });
 }
 
+// The distance alone measured again (a near test: the blind-spot sweep), the screen's scale kept.
+const checkDistance = find("check-distance");
+checkDistance.addEventListener("click", async () => {
+  if (!confirmed(checkDistance)) return;
+  await control("request_recalibration", { part: "distance" });
+});
+
 find("share-results").addEventListener("change", (event) => {
   event.target.dataset.touched = "1";
   control("share_results", { show: event.target.checked });
@@ -390,6 +399,7 @@ function renderControls() {
   // What may be done now is the server's to say (`actions` in `status` and the snapshot).
   const actions = store.get("actions");
   for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
+  checkDistance.disabled = !actions.includes("request_recalibration");
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
   find("present-form").hidden = !chooseSize || !actions.includes("present");

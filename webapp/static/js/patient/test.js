@@ -49,6 +49,7 @@ const store = new Store({
   practiceResult: null,
   distanceOverride: null, // its text ("2 m")
   distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
+  distanceCheck: false, // the clinician asked for the distance alone to be measured again (scale kept)
 });
 const voice = new Voice();
 voice.bind(find("voice-speech"), find("voice-sound"));
@@ -252,6 +253,7 @@ function renderDistance() {
   sweepStart.disabled = sweep.running || sweep.complete;
   sweepVanished.disabled = !sweep.running;
   const rangeShown = store.get("rangeShown");
+  find("distance-check").hidden = !store.get("distanceCheck") || rangeShown;
   find("distance-form").hidden = rangeShown;
   find("range-report").hidden = !rangeShown;
 }
@@ -317,6 +319,7 @@ find("distance-form").addEventListener("submit", async (event) => {
   }
   rememberCalibration(payload);
   showError(null);
+  store.update({ distanceCheck: false });
   setText(find("range-restored"), "");
   renderRange(ack);
   store.update({ rangeShown: true });
@@ -817,10 +820,21 @@ const RECALIBRATE_REASONS = {
   zoom_or_screen_changed: `the page was zoomed, or moved to another screen. Press ${undoZoomKeys()} to undo a ` +
     "zoom (or move the page back): your measurement then comes back by itself.",
   clinician_request: "your clinician asked for it.",
+  distance_check: "your clinician asked to check your distance again.",
   window_too_small: "the window became too small for the letters. Make it full screen again: your measurement " +
     "then comes back by itself.",
 };
 socket.on("recalibrate", ({ reason }) => {
+  // The distance alone (the clinician's distance check): the screen's scale this tab measured is kept
+  // and the patient goes straight to the distance step; without it (another tab), everything again.
+  const kept = reason === "distance_check" ? restorableCalibration() : null;
+  if (kept) {
+    card.setWidth(kept.css_px_per_mm * card.horizontalMm);
+    sweep.reset(card.cssPxPerMm);
+    store.update({ recalibrateReason: null, recalibrateCode: reason, rangeShown: false, distanceCheck: true, step: "distance" });
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    return renderAll();
+  }
   store.update({
     recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", recalibrateCode: reason, rangeShown: false,
   });

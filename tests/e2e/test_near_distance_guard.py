@@ -1,0 +1,105 @@
+"""The webcam measures the viewing distance of a near test (40 cm) in Debian's Chromium, its fake camera
+playing a real face photo (scikit-image's `astronaut`) rendered as a laptop's camera (60 degrees wide)
+sees it at known distances (devtools/face_video.py): once the patient has set 40 cm and recorded their
+place, the guard holds them to +-5% (calibration/distance_guard.py, NEAR_TOLERANCE). The face moved 10%
+closer (36 cm) or 10% further (44 cm) pauses the test, and the deviation the server computed from the
+eye-corner spacing puts the estimate within 5% of the rendered distance; back at 40 cm the test goes on
+by itself. The video is small (320 x 240, 3 frames a second) so the test stays cheap; every wait is for
+something the pages show, bounded.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.face_video import Camera, write_y4m
+from tests.support.face_camera import (
+    LONG_WAIT_MS,
+    allow_camera,
+    launch_with_video,
+    pause_deviations_percent,
+    record_reference,
+    see_pauses_both_ways,
+    stored_guard,
+)
+from tests.support.flows import create_test, set_card_width, sign_in, visible
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+CAMERA = Camera.with_fov(320, 240, 60.0)  # a laptop's camera: about 60 degrees across
+NEAR_MM = 400.0
+# At 40 cm long enough to record the place (a countdown, then the recording), then 10% closer, back,
+# 10% further (then again from the start).
+SCHEDULE = [(NEAR_MM, 30.0), (NEAR_MM * 0.9, 8.0), (NEAR_MM, 8.0), (NEAR_MM * 1.1, 8.0)]
+
+
+@pytest.fixture(scope="module")
+def near_camera_browser(playwright_instance, tmp_path_factory):
+    launched = launch_with_video(
+        playwright_instance, write_y4m(tmp_path_factory.mktemp("face") / "near.y4m", CAMERA, SCHEDULE, fps=3)
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    process = ServerProcess(tmp_path).start(120)  # a loaded machine starts it slowly
+    yield process
+    process.stop()
+    process.keep_log("near-distance-guard-server.log")
+
+
+def test_the_webcam_holds_a_near_test_to_five_percent(near_camera_browser, shots, server):
+    base = server.base_url
+    clinician = shots.watch(
+        "clinician", near_camera_browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    )
+    sign_in(clinician, base)
+    invite_url, public_id = create_test(clinician, base, eyes="right", procedure="adaptive", setup="near_40cm")
+    clinician.goto(f"{base}/sessions/{public_id}")
+    display = shots.watch(
+        "display", near_camera_browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    )
+    display.goto(invite_url)
+    display.check("[data-consent-box]")
+    display.click('[data-action="consent"]')
+    display.wait_for_selector(visible("scale"))
+    set_card_width(display, 4.0)
+    display.click('[data-action="scale-done"]')
+    display.wait_for_selector('[data-method-panel="blind_spot"]:not([hidden])')
+    display.check("[data-ruler-instead]")  # 40 cm by a ruler: the place the camera is calibrated at
+    display.click('[data-action="distance-done"]')
+    display.wait_for_selector("[data-range-report]:not([hidden])")
+    display.click('[data-action="distance-continue"]')
+    display.click('[data-action="answers-done"]')
+    display.wait_for_selector(visible("prepare"))
+
+    allow_camera(display)
+    expected_px = CAMERA.eye_spacing_px(NEAR_MM)
+    reference_px = record_reference(display, expected_px)
+    # The eye spacing the page measured at 40 cm is the pinhole camera's (within 5%).
+    assert reference_px and abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
+    shots.take(display, "near-guard-recorded", full_page=False)
+    clinician.wait_for_function(
+        "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('tolerance ±5%')",
+        timeout=LONG_WAIT_MS,
+    )
+
+    display.click('[data-action="ready"]')
+    seen = see_pauses_both_ways(display, shots, "near-guard")
+    assert {"closer", "further"} <= seen.keys(), seen
+
+    # Each pause carries the deviation the server measured: the rendered 10% within 4 points, so the
+    # estimate (40 cm x (1 + deviation)) is within 5% of the 36 cm and 44 cm the camera saw.
+    events, closer, further = pause_deviations_percent(clinician)
+    assert closer and further, events
+    assert all(6 <= value <= 14 for value in closer + further), (closer, further)
+    assert any("back at the mark" in line for line in events), events
+    shots.take(clinician, "near-guard-live-view", full_page=False)
+
+    guard = stored_guard(server.db_path, public_id)
+    assert guard["method"] == "webcam_eye_corners" and guard["tolerance"] == 0.05
+    assert guard["reference_distance_mm"] == NEAR_MM
+    assert guard["pauses"] >= 2 and 0.06 <= abs(guard["max_deviation"]) <= 0.14, guard
