@@ -138,7 +138,7 @@ def consent(session: TestSession, out: Outbox) -> dict:
 
 
 def _optotypes_per_row(session: TestSession) -> int:
-    if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") == "row":
+    if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") in ("row", "text"):
         return ProcedureConfig().chart_letters_per_row
     return 1
 
@@ -682,6 +682,8 @@ def _start_eye(session: TestSession, eye: EyeTest) -> None:
         min_logmar=calibration.min_logmar,
         max_logmar=calibration.max_logmar,
         chart_presentation=cfg.get("chart_presentation", "row"),
+        # A text-like row is crowded by its own letters, a stroke apart: no bars around it.
+        crowding=not (cfg["procedure"] == "chart" and cfg.get("chart_presentation") == "text"),
     )
     eye.procedure_config = config.to_dict()
     eye.status = EyeStatus.ACTIVE

@@ -140,7 +140,8 @@ function renderStimulusPreview() {
     // Scaled to fit the panel; shown as the patient sees it (through the mirror: the right way round).
     const count = stimulus.optotypes.length;
     // Row width in letter heights: letters and gaps, plus the crowding bars (about 1.2 each side).
-    const rowLetters = count + (count - 1) * ((geometry.chart_letter_gap_strokes ?? 5) / 5) + (stimulus.crowding ? 2.6 : 0.2);
+    const gap = stimulus.letter_gap_strokes ?? geometry.chart_letter_gap_strokes ?? 5;
+    const rowLetters = count + (count - 1) * (gap / 5) + (stimulus.crowding ? 2.6 : 0.2);
     const fit = Math.min(Number(stimulus.height_css_px), 90, ((preview.clientWidth || 300) - 16) / rowLetters);
     renderStimulus(preview, geometry, {
       ...stimulus, height_css_px: fit, mirrored: false, optotype_set: stimulus.optotype_set || session.config?.optotype_set,
