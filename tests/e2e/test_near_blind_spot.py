@@ -20,10 +20,8 @@ MOVED_MM = 450.0  # where the patient sits when the clinician has the distance c
 
 def sweep_five_times(display, distance_mm, shots=None):
     """Five sweeps, each stopped (Space) when the dot is distance_mm x tan(13.5 deg) from the square, on
-    the page's paused fake clock; then the clock runs again."""
+    the page's paused fake clock."""
     sweep_ms = distance_mm * math.tan(math.radians(13.5)) / SPEED_MM_PER_S * 1000
-    # From here the page's time moves only when the test says so.
-    display.clock.pause_at(display.evaluate("Date.now()") + 1000)
     for sweep in range(5):
         display.click('[data-action="sweep-start"]')
         display.wait_for_selector("[data-dot]:not([hidden])")
@@ -34,7 +32,6 @@ def sweep_five_times(display, distance_mm, shots=None):
         display.wait_for_function(
             "n => document.querySelector('[data-sweeps-done]').textContent === String(n)", arg=sweep + 1
         )
-    display.clock.resume()
 
 
 def open_near_test(new_context, live_server, shots, viewport):
@@ -55,6 +52,8 @@ def open_near_test(new_context, live_server, shots, viewport):
     display.click('[data-action="scale-done"]')
     display.wait_for_selector('[data-method-panel="blind_spot"]:not([hidden])')
     assert display.is_hidden('[data-method-panel="tape"]')
+    # From here the page's time moves only when the test says so.
+    display.clock.pause_at(display.evaluate("Date.now()") + 1000)
     return clinician, display
 
 
@@ -73,12 +72,17 @@ def test_blind_spot_sweeps_measure_forty_centimetres(new_context, live_server, s
 
 
 def drawn_height(display, other_than_seq=None) -> float:
-    display.wait_for_function(
+    """The ink height of the letter drawn next (a seq other than `other_than_seq`), the page's paused
+    clock moved on a frame at a time until it is measured."""
+    drawn = (
         "last => { const h = document.querySelector('[data-stimulus-host]');"
-        " return h.dataset.drawnHeight && h.dataset.seq !== last; }",
-        arg=other_than_seq or "none",
+        " return Boolean(h.dataset.drawnHeight) && h.dataset.seq !== last; }"
     )
-    return float(display.get_attribute("[data-stimulus-host]", "data-drawn-height"))
+    for _ in range(100):
+        if display.evaluate(drawn, other_than_seq or "none"):
+            return float(display.get_attribute("[data-stimulus-host]", "data-drawn-height"))
+        display.clock.run_for(100)
+    raise AssertionError("the letter was never drawn")
 
 
 def test_the_clinician_has_the_distance_checked_again_and_the_sizes_follow_it(new_context, live_server, shots):
@@ -116,6 +120,11 @@ def test_the_clinician_has_the_distance_checked_again_and_the_sizes_follow_it(ne
 
     clinician.wait_for_function(
         "() => document.querySelector('[data-cal=\"distance\"]').textContent.startsWith('45 cm')"
+    )
+    # The stored record, as the live view reads it again: the check asked for, both distances.
+    clinician.reload()
+    clinician.wait_for_function(
+        "() => [...document.querySelectorAll('[data-events] li')].some(li => li.textContent.includes('(before: '))"
     )
     events = clinician.locator("[data-events] li").all_text_contents()
     assert any("check the distance again" in line for line in events), events
