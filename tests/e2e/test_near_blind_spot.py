@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from tests.support.flows import create_test, set_card_width, sign_in, visible
+from tests.support.flows import consent_and_scale, create_test, save_distance_to_prepare, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
@@ -43,13 +43,7 @@ def open_near_test(new_context, live_server, shots, viewport):
 
     display = shots.watch("display", new_context(viewport=viewport).new_page())
     display.clock.install()
-    display.goto(invite_url)
-    display.wait_for_selector(visible("welcome"))
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    display.wait_for_selector(visible("scale"))
-    set_card_width(display, 4.0)
-    display.click('[data-action="scale-done"]')
+    consent_and_scale(display, invite_url, 4.0)
     display.wait_for_selector('[data-method-panel="blind_spot"]:not([hidden])')
     assert display.is_hidden('[data-method-panel="tape"]')
     # From here the page's time moves only when the test says so.
@@ -88,11 +82,7 @@ def drawn_height(display, other_than_seq=None) -> float:
 def test_the_clinician_has_the_distance_checked_again_and_the_sizes_follow_it(new_context, live_server, shots):
     clinician, display = open_near_test(new_context, live_server, shots, {"width": 1280, "height": 720})
     sweep_five_times(display, DISTANCE_MM)
-    display.click('[data-action="distance-done"]')
-    display.wait_for_selector("[data-range-report]:not([hidden])")
-    display.click('[data-action="distance-continue"]')
-    display.click('[data-action="answers-done"]')
-    display.wait_for_selector(visible("prepare"))
+    save_distance_to_prepare(display)
     display.click('[data-action="ready"]')
     before_px = drawn_height(display)
     seq = display.get_attribute("[data-stimulus-host]", "data-seq")
@@ -108,11 +98,7 @@ def test_the_clinician_has_the_distance_checked_again_and_the_sizes_follow_it(ne
     shots.take(display, "distance-check-asked", full_page=False)
 
     sweep_five_times(display, MOVED_MM)
-    display.click('[data-action="distance-done"]')
-    display.wait_for_selector("[data-range-report]:not([hidden])")
-    display.click('[data-action="distance-continue"]')
-    display.click('[data-action="answers-done"]')
-    display.wait_for_selector(visible("prepare"))
+    save_distance_to_prepare(display)
     display.click('[data-action="ready"]')
     after_px = drawn_height(display, seq)
     # The same size in logMAR drawn for 45 cm instead of 40 cm: 12.5% larger (within 2%, the ink check).

@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.face_video import Camera, write_y4m
-from tests.support.face_camera import (
-    LONG_WAIT_MS,
-    allow_camera,
-    launch_with_video,
-    pause_deviations_percent,
-    record_reference,
-    see_pauses_both_ways,
-    stored_guard,
-)
-from tests.support.flows import create_test, set_card_width, sign_in, visible
-from tests.support.server import ServerProcess
+from devtools.face_video import Camera
+from tests.support.face_camera import face_camera, guard_holds_the_patient, own_server, stored_guard
+from tests.support.flows import consent_and_scale, create_test, save_distance_to_prepare, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,19 +27,14 @@ SCHEDULE = [(NEAR_MM, 40.0), (NEAR_MM * 0.9, 8.0), (NEAR_MM, 8.0), (NEAR_MM * 1.
 
 @pytest.fixture(scope="module")
 def near_camera_browser(playwright_instance, tmp_path_factory):
-    launched = launch_with_video(
-        playwright_instance, write_y4m(tmp_path_factory.mktemp("face") / "near.y4m", CAMERA, SCHEDULE, fps=3)
-    )
-    yield launched
-    launched.close()
+    with face_camera(playwright_instance, tmp_path_factory.mktemp("face"), CAMERA, SCHEDULE) as launched:
+        yield launched
 
 
 @pytest.fixture
 def server(tmp_path):
-    process = ServerProcess(tmp_path).start(120)  # a loaded machine starts it slowly
-    yield process
-    process.stop()
-    process.keep_log("near-distance-guard-server.log")
+    with own_server(tmp_path, "near-distance-guard-server.log") as process:
+        yield process
 
 
 def test_the_webcam_holds_a_near_test_to_five_percent(near_camera_browser, shots, server):
@@ -62,42 +48,16 @@ def test_the_webcam_holds_a_near_test_to_five_percent(near_camera_browser, shots
     display = shots.watch(
         "display", near_camera_browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     )
-    display.goto(invite_url)
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    display.wait_for_selector(visible("scale"))
-    set_card_width(display, 4.0)
-    display.click('[data-action="scale-done"]')
-    display.wait_for_selector('[data-method-panel="blind_spot"]:not([hidden])')
+    consent_and_scale(display, invite_url, 4.0)
     display.check("[data-ruler-instead]")  # 40 cm by a ruler: the place the camera is calibrated at
-    display.click('[data-action="distance-done"]')
-    display.wait_for_selector("[data-range-report]:not([hidden])")
-    display.click('[data-action="distance-continue"]')
-    display.click('[data-action="answers-done"]')
-    display.wait_for_selector(visible("prepare"))
+    save_distance_to_prepare(display)
 
-    allow_camera(display)
-    expected_px = CAMERA.eye_spacing_px(NEAR_MM)
-    reference_px = record_reference(display, expected_px)
-    # The eye spacing the page measured at 40 cm is the pinhole camera's (within 5%).
-    assert reference_px and abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
-    shots.take(display, "near-guard-recorded", full_page=False)
-    clinician.wait_for_function(
-        "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('tolerance ±5%')",
-        timeout=LONG_WAIT_MS,
+    closer, further = guard_holds_the_patient(
+        display, clinician, shots, CAMERA.eye_spacing_px(NEAR_MM), "±5%", "near-guard"
     )
-
-    display.click('[data-action="ready"]')
-    seen = see_pauses_both_ways(display, shots, "near-guard")
-    assert {"closer", "further"} <= seen.keys(), seen
-
     # Each pause carries the deviation the server measured: the rendered 10% within 4 points, so the
     # estimate (40 cm x (1 + deviation)) is within 5% of the 36 cm and 44 cm the camera saw.
-    events, closer, further = pause_deviations_percent(clinician)
-    assert closer and further, events
     assert all(6 <= value <= 14 for value in closer + further), (closer, further)
-    assert any("back at the mark" in line for line in events), events
-    shots.take(clinician, "near-guard-live-view", full_page=False)
 
     guard = stored_guard(server.db_path, public_id)
     assert guard["method"] == "webcam_eye_corners" and guard["tolerance"] == 0.05

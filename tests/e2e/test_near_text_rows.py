@@ -4,7 +4,7 @@ and no crowding bars, each letter at the size the server asked for."""
 
 import pytest
 
-from tests.support.flows import CARD_WIDTH_MM, create_test, set_card_width, sign_in, visible
+from tests.support.flows import CARD_WIDTH_MM, consent_and_scale, create_test, save_distance_to_prepare, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,21 +27,12 @@ def test_a_text_row_is_drawn_as_a_line_of_print(new_context, live_server, shots,
         clinician, live_server, eyes="right", setup="near_40cm", procedure="chart", chart_presentation="text"
     )
     display = shots.watch("display", new_context(**options).new_page())
-    display.goto(invite_url)
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    display.wait_for_selector(visible("scale"))
-    set_card_width(display, card_scale)
-    display.click('[data-action="scale-done"]')
+    consent_and_scale(display, invite_url, card_scale)
     if size.startswith("phone"):
         display.check("[data-ruler-confirm]")
     else:
         display.check("[data-ruler-instead]")
-    display.click('[data-action="distance-done"]')
-    display.wait_for_selector("[data-range-report]:not([hidden])")
-    display.click('[data-action="distance-continue"]')
-    display.click('[data-action="answers-done"]')
-    display.wait_for_selector(visible("prepare"))
+    save_distance_to_prepare(display)
     display.click('[data-action="ready"]')
     display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from contextlib import contextmanager
 
 from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
+from devtools.face_video import write_y4m
+from tests.support.server import ServerProcess
 
 LONG_WAIT_MS = 120_000  # the model loads and runs in a few seconds here; a loaded machine is slower
 # The words of a pause the guard caused, once they are on screen.
@@ -20,11 +23,29 @@ _AT_PLACE = (
 )
 
 
-def launch_with_video(playwright_instance, video):
-    """Debian's Chromium whose camera plays `video` (looped)."""
-    return playwright_instance.chromium.launch(
+@contextmanager
+def face_camera(playwright_instance, folder, camera, schedule):
+    """Debian's Chromium whose camera plays the face at the schedule's (distance_mm, seconds), looped
+    (3 frames a second: cheap on a slow machine)."""
+    video = write_y4m(folder / "face.y4m", camera, schedule, fps=3)
+    launched = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS + [f"--use-file-for-fake-video-capture={video}"]
     )
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@contextmanager
+def own_server(folder, log_name: str):
+    """A server of the test's own (its database read afterwards), its log kept as `log_name`."""
+    process = ServerProcess(folder).start(120)  # a loaded machine starts it slowly
+    try:
+        yield process
+    finally:
+        process.stop()
+        process.keep_log(log_name)
 
 
 def stored_guard(db_path, public_id: str) -> dict | None:
@@ -35,9 +56,12 @@ def stored_guard(db_path, public_id: str) -> dict | None:
     return json.loads(value) if value else None
 
 
-def allow_camera(display) -> None:
+def allow_camera(display, on_asked=None) -> None:
+    """Open the camera panel and allow the camera (`on_asked()` first, while it asks)."""
     display.click("[data-distance-guard] > summary")  # closed so that the step fits
     display.wait_for_selector("[data-distance-ask]:not([hidden])")
+    if on_asked:
+        on_asked()
     display.click('[data-distance-action="allow"]')
     display.wait_for_selector('[data-distance-guard][data-decided="allowed"]', timeout=LONG_WAIT_MS)
 
@@ -90,3 +114,29 @@ def pause_deviations_percent(clinician) -> tuple[list[str], list[int], list[int]
     closer = [int(m) for line in pauses for m in re.findall(r"(\d+)% closer", line)]
     further = [int(m) for line in pauses for m in re.findall(r"(\d+)% further", line)]
     return events, closer, further
+
+
+def guard_holds_the_patient(display, clinician, shots, expected_px: float, tolerance_text: str, prefix: str):
+    """On "Get ready" with the camera offered: allow it, record the place (the spacing measured there is
+    the pinhole camera's `expected_px` within 5%), start, and see the test pause with the face too
+    close and too far and go on each time it is back; the clinician sees the tolerance and every
+    pause. Returns the pauses' deviations in %: (closer, further)."""
+    allow_camera(display, lambda: shots.take(display, f"{prefix}-asks", full_page=False))
+    reference_px = record_reference(display, expected_px)
+    assert reference_px and abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
+    shots.take(display, f"{prefix}-recorded", full_page=False)
+    clinician.wait_for_function(
+        "text => document.querySelector('[data-cal=\"guard\"]').textContent.includes(text)",
+        arg=f"tolerance {tolerance_text}",
+        timeout=LONG_WAIT_MS,
+    )
+    display.click('[data-action="ready"]')
+    # Both ways, in whichever order the looping video brings them: a pause with the words for it,
+    # then the letters again once the face is back.
+    seen = see_pauses_both_ways(display, shots, prefix)
+    assert {"closer", "further"} <= seen.keys(), seen
+    events, closer, further = pause_deviations_percent(clinician)
+    assert closer and further, events
+    assert any("back at the mark" in line for line in events), events
+    shots.take(clinician, f"{prefix}-live-view", full_page=False)
+    return closer, further
