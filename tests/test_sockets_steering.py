@@ -5,6 +5,8 @@ from sqlalchemy import func, select
 from tests.support.app import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
 from webapp.extensions import db
 from webapp.models import Calibration, SessionEvent, Trial
+from webapp.reports.data import event_summary
+from webapp.serializers import event_dict
 
 
 def watched(app, clinician_client, **config):
@@ -420,6 +422,9 @@ def test_a_distance_check_measures_the_distance_again_and_the_sizes_follow_it(ap
             select(SessionEvent).where(SessionEvent.kind == "calibration").order_by(SessionEvent.id)
         ).all()
         assert round(calibrated[-1].detail["previous_viewing_distance_mm"]) == 400
+        # The report's event line says both distances.
+        line = event_summary(event_dict(calibrated[-1]))
+        assert "viewing distance 45 cm, before 40 cm" in line, line
     snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
     last = [e for e in snapshot["events"] if e["kind"] == "calibration"][-1]
     assert last["detail_text"]["previous_viewing_distance_mm"] == "40 cm"
