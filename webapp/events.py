@@ -18,6 +18,9 @@ STOP = "stop"
 # Display only: a new short code for pairing the phone at /pad (webapp/pairing.py); no phase change.
 PAD_CODE = "pad_code"
 DISTANCE_GUARD = "distance_guard"  # the webcam distance guard's numbers; also server -> /clinician
+# Pad only, a child's test: an adult taps the answers the child points to (on/off); also server ->
+# /clinician. Stored as events; not a command of the phase table.
+HELPER = "helper"
 
 # /patient, server -> client
 STATE = "state"

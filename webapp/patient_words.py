@@ -135,3 +135,16 @@ def result_words(
     notation = described["notation_text"] + (f" · {stopped_early_text}" if stopped_early_text else "")
     eye_text = _EYE_WORDS.get(eye, "Your eyes")
     return {"eye_text": eye_text, "words": words, "notation": notation, "text": f"{eye_text}: {words} — {notation}"}
+
+
+def child_practice_words(symbol: str, correct: bool, left: int) -> dict[str, str]:
+    """What the pad says to a child after each letter of the practice round, encouraging either
+    way: {title, hint}. `left`: letters of the set still to be matched once."""
+    if correct and left == 0:
+        return {"title": "Well done! You matched them all.", "hint": "Press Start when you are ready."}
+    if correct:
+        return {"title": f"Yes! That is the {symbol}.", "hint": "Press Next letter to find another one."}
+    return {
+        "title": f"Good try! That one was the {symbol}.",
+        "hint": "Find the one that looks the same as the big letter. Press Next letter.",
+    }

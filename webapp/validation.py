@@ -208,6 +208,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     ev.STOP: {},
     ev.PAD_CODE: {},
+    ev.HELPER: {"on": Field("bool")},
     ev.DISTANCE_GUARD: {
         "kind": Field("str", choices=("reference", "sample", "off")),
         # the eyes' spacing in camera px (a median over about a second); null: no face in view

@@ -38,6 +38,7 @@ def submit_new_test(page, **choices) -> tuple[str, str]:
     session public id)."""
     show_results = bool(choices.pop("show_results", False))
     contact_line = choices.pop("contact_line", None)
+    child = bool(choices.pop("child", False))
     settings = {
         "eyes": "right_left",
         "optotype_set": "sloan",
@@ -52,6 +53,8 @@ def submit_new_test(page, **choices) -> tuple[str, str]:
         page.check(f'input[name="{name}"][value="{value}"]')
     if show_results:
         page.check('input[name="show_results"]')
+    if child:
+        page.check('input[name="child"]')
     if contact_line is not None:
         page.fill('input[name="contact_line"]', contact_line)
     page.click('main [name="submit"]')  # (the patient search's "Find" comes first)

@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
@@ -76,6 +76,10 @@ class NewTestForm(PatientDetailsForm):
             ]
         ),
     )
+    child = BooleanField(
+        "Child: HOTV letters, matched on the phone with large buttons, a practice round that teaches "
+        "matching, and an adult may tap for the child",
+    )
     procedure = RadioField(
         "Procedure",
         default="adaptive",
@@ -144,10 +148,20 @@ class NewTestForm(PatientDetailsForm):
     show_results = BooleanField("Show the results to the patient at the end")
     submit = SubmitField("Create the test and its invite link")
 
+    # A child's test matches HOTV letters (the sets a child may be tested with that the pad's large
+    # buttons show); the form's default, Sloan, is taken as "not chosen".
+    CHILD_SETS = ("hotv", "sloan")
+
+    def validate_child(self, field) -> None:
+        if field.data and self.optotype_set.data not in self.CHILD_SETS:
+            raise ValidationError("A child's test uses HOTV letters: choose HOTV letters, or untick Child.")
+
     def test_config(self) -> dict:
+        child = bool(self.child.data)
         return {
             "eyes": EYE_ORDERS[self.eyes.data],
-            "optotype_set": self.optotype_set.data,
+            "optotype_set": "hotv" if child else self.optotype_set.data,
+            **({"child": True} if child else {}),  # only in a child's test: other configs stay as they were
             "procedure": self.procedure.data,
             "chart_presentation": self.chart_presentation.data,
             "correction": self.correction.data,

@@ -33,6 +33,9 @@ from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.payloads import (
     answer_request_payload,
+    child_mode,
+    helper_tapping,
+    practice_left,
     practice_payload,
     practice_request_payload,
     practice_result_payload,
@@ -279,12 +282,52 @@ def practice(session: TestSession, out: Outbox) -> dict:
     server chooses it, the display draws it, the pad gets buttons for it."""
     phases.check(session, ev.PRACTICE)
     symbols = optotype_set(session.config["optotype_set"]).symbols
-    number = (session.practice or {}).get("id", 0) + 1
+    previous = session.practice or {}
+    number = previous.get("id", 0) + 1
+    choices, matched = list(symbols), []
+    if child_mode(session):
+        # A child's round teaches matching: each letter of the set once, matched right, before it
+        # starts again; a letter missed comes back later, never twice in a row when another is left.
+        matched = list(previous.get("matched", [])) if practice_left(session) else []
+        choices = [symbol for symbol in symbols if symbol not in matched]
+        if len(choices) > 1 and previous.get("symbol") in choices:
+            choices.remove(previous["symbol"])
     # Not part of the measurement (whose randomness is the eye's seed): any fair choice will do.
-    session.practice = {"id": number, "symbol": secrets.choice(list(symbols)), "response": None, "correct": None}
+    session.practice = {
+        "id": number,
+        "symbol": secrets.choice(choices),
+        "response": None,
+        "correct": None,
+        "matched": matched,
+    }
     out.display(ev.PRACTICE, practice_payload(session))
     out.pad(ev.PRACTICE_REQUEST, practice_request_payload(session))
     return {"ok": True, "practice_id": number}
+
+
+# What the clinician reads when the helper mode changes (the live view's events, the reports).
+HELPER_TEXT = {
+    True: "An adult helper taps the answers on the phone; the child points.",
+    False: "The child taps the answers again (no helper).",
+}
+
+
+def helper(session: TestSession, data: dict, out: Outbox) -> dict:
+    """A child's test: an adult helper taps on the pad the answers the child points to (`on`), or no
+    longer. Stored as an event with the test (the latest one says which), relayed to the clinician.
+    Not a command of the phase table: allowed until the test is closed."""
+    if session.status in phases.CLOSED:
+        raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
+    if not child_mode(session):
+        raise LiveError("wrong_phase", "The helper mode is for a child's test; answer on the buttons as they are.")
+    on = data["on"]
+    if helper_tapping(session) == on:
+        return {"ok": True, "helper": on}  # a repeat changes nothing
+    event = _record_event(session, "helper", "pad", {"on": on}, HELPER_TEXT[on])
+    db.session.flush()  # the event's time and id, for the clinician's copy
+    out.clinician(ev.HELPER, {"helper": on, "event": s.event_dict(event)})
+    out.patients(ev.HELPER, {"helper": on})
+    return {"ok": True, "helper": on}
 
 
 def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
@@ -297,7 +340,9 @@ def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
     if current["response"] is not None or current["correct"] is not None:
         return {"ok": True, "duplicate": True, **practice_result_payload(session)}
     response = _responses_for(session, {"optotypes": [current["symbol"]]}, [data["response"]])[0]
-    session.practice = {**current, "response": response, "correct": response == current["symbol"]}
+    correct = response == current["symbol"]
+    matched = list(current.get("matched", [])) + ([current["symbol"]] if correct else [])
+    session.practice = {**current, "response": response, "correct": correct, "matched": matched}
     result = practice_result_payload(session)
     out.patients(ev.PRACTICE_RESULT, result)
     return {"ok": True, "duplicate": False, **result}

@@ -208,6 +208,14 @@ def on_pad_code(session, device, data, out):
     return {"ok": True, "code": code, "code_text": pairing.display_text(code), "expires_in_s": ttl_s}
 
 
+@handler(ev.HELPER, ev.PATIENT_NS, _load)
+def on_helper(session, device, data, out):
+    """Pad: an adult helper taps the answers the child points to (or no longer); stored, the clinician is told."""
+    if device != "pad":
+        raise LiveError("wrong_device", "Turn the helper on or off on the phone with the answer buttons.")
+    return commands.helper(session, data, out)
+
+
 @handler(ev.DRAWN, ev.PATIENT_NS, _load)
 def on_drawn(session, device, data, out):
     """Display: the size it actually drew; more than 5% off voids the calibration."""

@@ -15,7 +15,7 @@ from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
 from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import result_words
+from webapp.patient_words import child_practice_words, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -78,6 +78,35 @@ def mark_text_css_px(session: TestSession) -> float | None:
     return round(readable_text_css_px(calibration.viewing_distance_mm, calibration.css_px_per_mm), 1)
 
 
+def child_mode(session: TestSession) -> bool:
+    """A child's test: HOTV letters (or the clinician chose "child"), matched on the pad's large
+    buttons, with a practice round that teaches matching. The one place this is decided."""
+    return bool(session.config.get("child")) or session.config["optotype_set"] == "hotv"
+
+
+def helper_tapping(session: TestSession) -> bool:
+    """Whether an adult helper taps the answers the child points to: the latest stored `helper`
+    event says (webapp/live/commands.py, helper); none means the child taps."""
+    if not child_mode(session):
+        return False
+    latest = db.session.scalar(
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session.id, SessionEvent.kind == "helper")
+        .order_by(SessionEvent.id.desc())
+        .limit(1)
+    )
+    return bool(latest and (latest.detail or {}).get("on"))
+
+
+def practice_left(session: TestSession) -> int | None:
+    """A child's practice round: how many of the set's letters are still to be matched once
+    (None for an adult's single practice letter)."""
+    if not child_mode(session) or not session.practice:
+        return None
+    symbols = optotype_set(session.config["optotype_set"]).symbols
+    return len(set(symbols) - set(session.practice.get("matched", [])))
+
+
 def _practice_open(session: TestSession) -> bool:
     return bool(session.practice) and phases.phase(session) in (Phase.READY, Phase.BETWEEN_EYES)
 
@@ -125,12 +154,17 @@ def _practice_answered(session: TestSession) -> dict[str, Any]:
 
 def practice_result_payload(session: TestSession) -> dict[str, Any]:
     practice = session.practice
-    return {
+    result = {
         "practice_id": practice["id"],
         "symbol": practice["symbol"],
         "response": practice["response"],
         "correct": practice["correct"],
     }
+    left = practice_left(session)
+    if left is not None:  # a child's round: how many letters are left, and what to say
+        result["practice_left"] = left
+        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left)
+    return result
 
 
 def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +222,8 @@ def state(
         if show
         else None,
         "contact_line": session.contact_line,
+        "child": child_mode(session),
+        "helper": helper_tapping(session),
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -238,6 +274,8 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
         "distance_guard": distance_guard.live(session),
+        "child": child_mode(session),
+        "helper": helper_tapping(session),
         **snapshot_events(session),
     }
 

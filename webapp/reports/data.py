@@ -202,6 +202,7 @@ OTHER_EVENTS = {
     "resumed": "the clinician resumed the test",
     "ended": "the clinician ended the test",
     "note": "note",
+    "helper": "who taps the answers",  # a child's test (webapp/live/commands.py, helper)
 }
 
 

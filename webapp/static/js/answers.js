@@ -58,8 +58,9 @@ export function keyboardHelp(symbols) {
   return `type the letter you see (${symbols.join(" ")}).`;
 }
 
-/** Answer buttons for a set: `onPick(symbol)` is called with a symbol or NOT_SURE. */
-export function answerButtons(symbols, onPick, { compact = false } = {}) {
+/** Answer buttons for a set: `onPick(symbol)` is called with a symbol or NOT_SURE (its button
+ * left out with `notSure: false`, where the page has its own "cannot see" button). */
+export function answerButtons(symbols, onPick, { compact = false, notSure = true } = {}) {
   const buttons = [];
   const make = (symbol) => el("button", {
     type: "button",
@@ -76,7 +77,7 @@ export function answerButtons(symbols, onPick, { compact = false } = {}) {
   } else {
     for (const symbol of symbols) buttons.push(make(symbol));
   }
-  buttons.push(make(NOT_SURE));
+  if (notSure) buttons.push(make(NOT_SURE));
   return buttons;
 }
 

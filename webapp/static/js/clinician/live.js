@@ -19,6 +19,7 @@ const store = new Store({
   pausedReason: null,
   actions: [], // the commands the server allows now (`status`)
   devices: { display: false, pad: false },
+  helper: false, // a child's test: an adult taps the answers on the phone (`helper`)
   calibration: null,
   range: null,
   stimulus: null,
@@ -81,7 +82,7 @@ function phaseText(phase, reason) {
 function renderHeader() {
   const config = session.config || {};
   setText(find("config-summary"), [
-    config.procedure, config.optotype_set, config.setup, config.answer_mode === "clinician" ? "clinician scores" : "patient answers",
+    config.procedure, config.optotype_set, config.child ? "child" : null, config.setup, config.answer_mode === "clinician" ? "clinician scores" : "patient answers",
     (config.eyes || []).join(" then "),
   ].filter(Boolean).join(" · "));
   const status = store.get("status") || "";
@@ -103,6 +104,7 @@ function renderDevices() {
     pill.dataset.on = String(on);
     setText(pill, on ? "connected" : "not connected");
   }
+  find("helper-line").hidden = !store.get("helper"); // a child's test: an adult taps for the child
 }
 
 function renderCalibration() {
@@ -326,6 +328,8 @@ function describeEvent(event) {
   switch (event.kind) {
     case "note":
       return `Note: ${event.text || ""}`;
+    case "helper":
+      return event.text || "";
     case "calibration":
       return `The patient calibrated: ${texts.viewing_distance_mm} from the screen` +
         `${texts.previous_viewing_distance_mm ? ` (before: ${texts.previous_viewing_distance_mm})` : ""}.`;
@@ -593,6 +597,7 @@ function applySnapshot(snapshot) {
     estimate: snapshot.estimate,
     estimateEye: (snapshot.eyes || []).find((eye) => eye.status === "active")?.eye
       ?? [...(snapshot.eyes || [])].reverse().find((eye) => eye.status === "done")?.eye ?? null,
+    helper: Boolean(snapshot.helper),
     events: snapshot.events || [],
     earlierEvents: Math.max(0, (snapshot.events_total || 0) - (snapshot.events || []).length),
   });
@@ -694,6 +699,11 @@ socket.on("distance_guard", (guard) => {
   setText(find("cal", "guard"), distanceGuardText(guard));
   if (!guard.event) return;
   store.update({ events: [...store.get("events"), guard.event] });
+  renderEvents();
+});
+socket.on("helper", ({ helper, event }) => {
+  store.update({ helper: Boolean(helper), events: [...store.get("events"), event] });
+  renderDevices();
   renderEvents();
 });
 socket.on("note", (note) => {

@@ -525,7 +525,8 @@ function renderPractice() {
   keys.hidden = Boolean(result) || padConnected;
   let feedback = padConnected ? "Which one is it? Answer on your phone."
     : onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.";
-  if (result) {
+  if (result?.words) feedback = result.words.title; // a child's practice round: the server's words
+  else if (result) {
     feedback = result.correct
       ? "Right! That is how you answer."
       : `It was ${symbolLabel(result.symbol)}. In the test, guess if you are not sure.`;
