@@ -5,6 +5,7 @@ CLINICIAN_NS = "/clinician"
 
 # /patient, client -> server
 CONSENT = "consent"
+LANGUAGE = "language"  # display, welcome step: the patient's pages in another language (webapp/i18n.py)
 CALIBRATION = "calibration"
 READY = "ready"
 DRAWN = "drawn"
@@ -47,6 +48,10 @@ NOTE = "note"
 PRESENT = "present"
 SCORE = "score"
 SHARE_RESULTS = "share_results"
+# Low vision: move the patient closer (or decline the server's proposal); also server -> /clinician
+# when the server proposes a move. A category below the chart (CF, HM, LP, NLP) for an eye.
+MOVE_CLOSER = "move_closer"
+CATEGORY = "category"
 
 # /clinician, server -> client (also DEVICE_STATUS, PAGE_EVENT, CALIBRATION, NOTE, EYE_DONE, TEST_DONE)
 STIMULUS_SHOWN = "stimulus_shown"

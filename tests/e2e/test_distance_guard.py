@@ -34,9 +34,10 @@ def face_camera_browser(playwright_instance, tmp_path_factory):
         yield launched
 
 
-@pytest.fixture
-def server(tmp_path):
-    with own_server(tmp_path, "distance-guard-server.log") as process:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module: each test makes a test of its own on it."""
+    with own_server(tmp_path_factory.mktemp("guard-server"), "distance-guard-server.log") as process:
         yield process
 
 

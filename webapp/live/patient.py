@@ -166,6 +166,13 @@ def on_consent(session, device, data, out):
     return commands.consent(session, out)
 
 
+@handler(ev.LANGUAGE, ev.PATIENT_NS, _load)
+def on_language(session, device, data, out):
+    """Display, welcome step: the patient chose another language; both devices reload in it."""
+    _display_only(device)
+    return commands.set_language(session, data["language"], out)
+
+
 @handler(ev.CALIBRATION, ev.PATIENT_NS, _load)
 def on_calibration(session, device, data, out):
     """Display: screen scale and viewing distance measured; stored with what the screen can show."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from acuity.low_vision import closer_distances_mm
 from acuity.notation import format_distance_mm
 from acuity.optotypes import letter_gap_strokes, optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
@@ -14,8 +15,8 @@ from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import child_practice_words, result_words
+from webapp.models import EyeTest, SessionEvent, TestSession
+from webapp.patient_words import child_practice_words, distance_texts, move_closer_words, position_text, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -163,7 +164,7 @@ def practice_result_payload(session: TestSession) -> dict[str, Any]:
     left = practice_left(session)
     if left is not None:  # a child's round: how many letters are left, and what to say
         result["practice_left"] = left
-        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left)
+        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left, session.language)
     return result
 
 
@@ -203,8 +204,8 @@ def state(
         "correction": session.config["correction"],
         "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
         "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
-        **_required_distance_text(session.config["setup"]),
-        "calibration": s.calibration_dict(calibration),
+        **distance_texts(SETUP_DISTANCE_MM[session.config["setup"]], session.language),
+        "calibration": _patient_calibration(calibration, session.language),
         "measurable_range": s.measurable_range_dict(calibration),
         "pad_connected": session.pad_sid is not None,
         "display_connected": session.display_sid is not None,
@@ -214,16 +215,24 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
-                "text"
-            ]
+            result_words(
+                r["eye"],
+                r["logmar"],
+                r.get("bound"),
+                s.near_distance_mm(session),
+                r["trials"] if r["stopped_early"] else None,
+                session.language,
+                r,
+            )["text"]
             for r in results(session)
         ]
         if show
         else None,
         "contact_line": session.contact_line,
+        "move_closer": move_closer_state(session),
         "child": child_mode(session),
         "helper": helper_tapping(session),
+        "language": session.language,
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -239,12 +248,42 @@ def state(
     return data
 
 
-def _required_distance_text(setup: str) -> dict[str, str | None]:
-    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
-    distance_mm = SETUP_DISTANCE_MM[setup]
+def _patient_calibration(calibration, language: str) -> dict[str, Any] | None:
+    """The calibration as the patient's pages get it: where they stand in their own language."""
+    data = s.calibration_dict(calibration)
+    if data is not None:
+        data["position_text"] = position_text(calibration.viewing_distance_mm, calibration.mirrored, language)
+    return data
+
+
+def move_closer_state(session: TestSession) -> dict[str, Any] | None:
+    """Low vision: where the patient is asked to come to now (until they measure it), with their words."""
+    eye = session.current_eye_test
+    if eye is None or eye.move_to_mm is None or session.status in ("done", "ended"):
+        return None
+    return {"distance_mm": eye.move_to_mm, **move_closer_words(eye.move_to_mm, session.language)}
+
+
+def eye_distance_mm(session: TestSession, eye: EyeTest) -> float:
+    """Where the patient is for this eye: the last move closer, else the latest calibration's distance."""
+    if eye.distance_steps:
+        return float(eye.distance_steps[-1]["distance_mm"])
+    latest = max(session.calibrations, key=lambda c: c.id)
+    return latest.viewing_distance_mm
+
+
+def move_payload(session: TestSession, eye: EyeTest, done: bool = False) -> dict:
+    """The clinician's `move_closer`: where the patient is asked to go (or went), and the choices."""
+    here = eye_distance_mm(session, eye)
     return {
-        "required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
-        "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None,
+        "eye": eye.eye,
+        "asked_mm": eye.move_to_mm,
+        "asked_text": format_distance_mm(eye.move_to_mm) if eye.move_to_mm else None,
+        "distance_mm": here,
+        "distance_text": format_distance_mm(here),
+        "choices": [{"distance_mm": d, "text": format_distance_mm(d)} for d in closer_distances_mm(here)],
+        "moved": done,
+        "steps": list(eye.distance_steps or ()),
     }
 
 
@@ -274,6 +313,10 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
         "distance_guard": distance_guard.live(session),
+        # Low vision: the current eye's distance, moves and choices (null: the test does not move the patient).
+        "move_closer": move_payload(session, current)
+        if current is not None and (current.procedure_config or {}).get("reach_max_logmar") is not None
+        else None,
         "child": child_mode(session),
         "helper": helper_tapping(session),
         **snapshot_events(session),

@@ -158,7 +158,9 @@ function renderEstimate() {
   if (!estimate) setText(node, "No answers yet.");
   else {
     const eyeName = EYE_NAMES[store.get("estimateEye")];
-    setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
+    // Below the chart (low vision): the category's line, with no interval (nothing was measured).
+    if (estimate.category) setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}`);
+    else setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
       ` · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
       `${estimate.finished ? " · finished" : ""}`);
   }
@@ -405,6 +407,7 @@ function renderControls() {
   const actions = store.get("actions");
   for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
   checkDistance.disabled = !actions.includes("request_recalibration");
+  renderMove();
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
   find("present-form").hidden = !chooseSize || !actions.includes("present");
@@ -599,6 +602,7 @@ function applySnapshot(snapshot) {
       ?? [...(snapshot.eyes || [])].reverse().find((eye) => eye.status === "done")?.eye ?? null,
     helper: Boolean(snapshot.helper),
     events: snapshot.events || [],
+    move: snapshot.move_closer || null,
     earlierEvents: Math.max(0, (snapshot.events_total || 0) - (snapshot.events || []).length),
   });
   renderAll();
@@ -709,6 +713,52 @@ socket.on("helper", ({ helper, event }) => {
 socket.on("note", (note) => {
   store.update({ events: [...store.get("events"), { kind: "note", ...note }] });
   renderEvents();
+});
+// Low vision: where the patient is, where they are asked to go, and the distances to choose from
+// (the server's `move_closer`; the words and distances are the server's).
+function renderMove() {
+  const move = store.get("move");
+  const actions = store.get("actions");
+  find("move-form").hidden = !move || !actions.includes("move_closer") || !move.choices.length && !move.asked_mm;
+  if (!move) return;
+  const text = move.asked_mm
+    ? `The patient is asked to come closer, to ${move.asked_text} (now at ${move.distance_text}).`
+    : move.moved ? `The patient moved closer: now at ${move.distance_text}.` : `The patient is at ${move.distance_text}.`;
+  setText(find("move-text"), text);
+  const select = find("move-distance");
+  const options = move.choices.map((choice) => el("option", { value: String(choice.distance_mm) }, choice.text));
+  select.replaceChildren(...options);
+  if (move.asked_mm) select.value = String(move.asked_mm);
+  find("move-decline").hidden = !move.asked_mm;
+}
+find("move-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await control("move_closer", { distance_mm: Number(find("move-distance").value) });
+});
+find("move-decline").addEventListener("click", async (event) => {
+  if (!confirmed(event.currentTarget)) return;
+  await control("move_closer", { decline: true });
+});
+find("category-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = find("category-code");
+  const needsDistance = code.selectedOptions[0]?.dataset.needsDistance === "true";
+  const metres = Number(find("category-distance").value.trim().replace(",", "."));
+  if (needsDistance && !(metres > 0)) {
+    find("category-distance").focus();
+    return showError("Give the distance, in metres, at which the patient counted fingers or saw the hand move.");
+  }
+  const payload = { eye: find("category-eye").value, code: code.value };
+  if (needsDistance) payload.distance_mm = Math.round(metres * 1000);
+  await control("category", payload);
+});
+socket.on("move_closer", (move) => {
+  store.update({ move });
+  renderMove();
+});
+socket.on("category", ({ eye, result }) => {
+  setEyeStatus(eye, "done", result);
+  renderAll();
 });
 socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
   setEyeStatus(eye, "done", result);

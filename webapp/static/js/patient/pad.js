@@ -2,6 +2,7 @@
 // happens there: start when in place, the practice letter, continue after switching eyes or a
 // pause, the answer buttons for the current trial (`answer_request`: how many symbols and which
 // are possible; never what is shown), "I cannot see anything", and stop (after asking).
+import { t, language } from "../i18n.js";
 import { Store } from "../store.js";
 import { find, setText } from "../dom.js";
 import { connect, request } from "../socket.js";
@@ -68,7 +69,7 @@ function confirmSent(symbolText, words) {
 function renderConnection() {
   const connection = find("pad-connection");
   connection.dataset.on = String(store.get("connected"));
-  setText(connection, store.get("connected") ? "Connected to the test" : "Not connected — trying again…");
+  setText(connection, store.get("connected") ? t("Connected to the test") : t("Not connected — trying again…"));
 }
 
 function render() {
@@ -95,23 +96,23 @@ function render() {
   // practice letter gets the whole screen, Start comes back once it is answered.
   find("pad-waiting").hidden = answering || (keysStay && !practice) || (child && practicing);
   const message = markMessage(server, "pad");
-  let title = message?.title || (server?.phase === "testing" ? "Waiting for the next letter…" : "Follow the steps on the test screen.");
+  let title = message?.title || (server?.phase === "testing" ? t("Waiting for the next letter…") : t("Follow the steps on the test screen."));
   let hint = message?.hint || "";
   if (server?.phase === "paused" && server.paused_reason === "distance") hint = distancePauseMessage(server);
   if (server?.phase === "welcome" || server?.phase === "calibrate") {
-    title = "Follow the steps on the test screen.";
-    hint = "The buttons will appear here when the test starts. Keep this phone with you.";
+    title = t("Follow the steps on the test screen.");
+    hint = t("The buttons will appear here when the test starts. Keep this phone with you.");
   }
   if (clinicianScores && server?.phase !== "done") {
-    title = "Your clinician marks your answers.";
-    hint = "Say them out loud. You do not need this phone for answers.";
+    title = t("Your clinician marks your answers.");
+    hint = t("Say them out loud. You do not need this phone for answers.");
   }
   setText(find("pad-message"), title);
   setText(find("pad-hint-text"), hint);
   const ready = button("ready");
   // In `testing`, `ready` only sends the trial again: nothing for the patient to press.
   ready.hidden = !actions.includes("ready") || server?.phase === "testing";
-  setText(ready, server?.phase === "ready" ? "Start" : "Continue");
+  setText(ready, server?.phase === "ready" ? t("Start") : t("Continue"));
   // Offered before the first eye, where the test screen shows the practice letter ("Get ready").
   button("practice").hidden = !actions.includes("practice") || server?.phase !== "ready" || clinicianScores || practicing;
   const result = store.get("practiceResult");
@@ -135,14 +136,14 @@ function render() {
   if (answering) {
     const count = collector.request.count || 1;
     const position = collector.responses.length + 1;
-    setText(find("pad-question"), count > 1 ? `Symbol ${position} of ${count}, from the left: which one?`
-      : helper ? question.helper : child ? question.child : "Which one do you see?");
-    setText(find("pad-hint"), "If you cannot see it, guess. Press “not sure” only if you have no idea.");
+    setText(find("pad-question"), count > 1 ? t("Symbol {position} of {count}, from the left: which one?", { position, count })
+      : helper ? question.helper : child ? question.child : t("Which one do you see?"));
+    setText(find("pad-hint"), t("If you cannot see it, guess. Press “not sure” only if you have no idea."));
     find("action", "undo").hidden = collector.responses.length === 0;
     button("cannot-see").hidden = false;
   } else if (practicing) {
-    setText(find("pad-question"), helper ? question.helper : child ? question.child : "Practice: which one is on the screen?");
-    setText(find("pad-hint"), "This does not count.");
+    setText(find("pad-question"), helper ? question.helper : child ? question.child : t("Practice: which one is on the screen?"));
+    setText(find("pad-hint"), t("This does not count."));
     find("action", "undo").hidden = true;
     button("cannot-see").hidden = true;
   }
@@ -153,8 +154,8 @@ function render() {
 function practiceResultText(result) {
   if (!result) return "";
   if (result.words) return ""; // a child's round: the server's words are the title and hint
-  if (result.correct) return "Right! That is how you answer. Press Start when you are ready, or practise again.";
-  return `It was ${symbolLabel(result.symbol)}. In the test, guess if you are not sure.`;
+  if (result.correct) return t("Right! That is how you answer. Press Start when you are ready, or practise again.");
+  return t("It was {symbol}. In the test, guess if you are not sure.", { symbol: symbolLabel(result.symbol) });
 }
 
 function buildKeys(symbols, onPick, optotypeSet) {
@@ -184,7 +185,7 @@ collector.addEventListener("change", render);
 collector.addEventListener("complete", async (event) => {
   const responses = event.detail.responses;
   const allUnseen = responses.every((response) => response === NOT_SURE);
-  confirmSent(allUnseen ? TICK : responses.map(symbolLabel).join(" "), allUnseen ? "Sent: not seen" : "Sent");
+  confirmSent(allUnseen ? TICK : responses.map(symbolLabel).join(" "), allUnseen ? t("Sent: not seen") : t("Sent"));
   const ack = await request(socket, "answer", event.detail);
   if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
   else showError(null);
@@ -205,8 +206,8 @@ async function send(event, payload, confirmation) {
   return ack;
 }
 
-button("ready").addEventListener("click", () => send("ready", {}, "Sent: start"));
-button("practice").addEventListener("click", () => send("practice", {}, "Sent: practice letter"));
+button("ready").addEventListener("click", () => send("ready", {}, t("Sent: start")));
+button("practice").addEventListener("click", () => send("practice", {}, t("Sent: practice letter")));
 button("stop").addEventListener("click", () => {
   find("pad-stop-confirm").hidden = false;
   button("stop").hidden = true;
@@ -219,14 +220,14 @@ button("stop-no").addEventListener("click", () => {
 button("stop-yes").addEventListener("click", async () => {
   find("pad-stop-confirm").hidden = true;
   button("stop").hidden = false;
-  await send("stop", {}, "Sent: stop");
+  await send("stop", {}, t("Sent: stop"));
 });
 
 function answerPractice(symbol) {
   const practice = store.get("practice");
   if (!practice || practice.answered) return;
   store.update({ practice: { ...practice, answered: true } });
-  confirmSent(symbolLabel(symbol), "Sent");
+  confirmSent(symbolLabel(symbol), t("Sent"));
   request(socket, "practice_answer", { practice_id: practice.practice_id, response: symbol }).then((ack) => {
     if (!ack.ok && ack.error !== "stale_trial") showError(ack.message);
   });
@@ -278,6 +279,8 @@ socket.on("connect_error", (error) => {
   render();
 });
 socket.on("state", (state) => {
+  // The pad follows the test's language: the patient chose another one on the test screen.
+  if (state.language && state.language !== language) return window.location.reload();
   store.update({ server: state, answerMode: state.answer_mode, helper: Boolean(state.helper) });
   if (state.current_request && state.phase === "testing") startRequest(state.current_request);
   else if (state.phase !== "testing") collector.clear();
@@ -306,7 +309,7 @@ find("pad-helper").addEventListener("change", async (event) => {
   render();
 });
 socket.on("error", ({ error, message }) => {
-  showError(error === "replaced" ? "The answer buttons were opened on another phone or tab. Use that one." : message);
+  showError(error === "replaced" ? t("The answer buttons were opened on another phone or tab. Use that one.") : message);
 });
 
 document.addEventListener("visibilitychange", () => {
