@@ -295,6 +295,18 @@ def optotype_geometry(set_name: str) -> dict:
 CROWDED_BY_DEFAULT = True
 # Bailey-Lovie / ETDRS rule: letter spacing = one letter width, edge to edge (docs/measurement.md §3).
 CROWDING_GAP_STROKES = 5.0
+# A text-like row (chart presentation `text`, near reading): letters one stroke apart (a fifth of a
+# letter width), about the space between the capitals of a line of print, as reading charts set their
+# text at ordinary print spacing (Bailey & Lovie 1980, the word reading chart; Mansfield, Legge & Bane
+# 1996, MNREAD); no crowding bars, the neighbouring letters crowd (docs/procedures.md, "Text-like rows").
+TEXT_LETTER_GAP_STROKES = 1.0
+
+
+def letter_gap_strokes(chart_presentation: str) -> float:
+    """The space between neighbouring letters of a row, edge to edge, in strokes (`stimulus.letter_gap_strokes`)."""
+    return TEXT_LETTER_GAP_STROKES if chart_presentation == "text" else CROWDING_GAP_STROKES
+
+
 CROWDING_BAR_THICKNESS_STROKES = 1.0
 CROWDING_BAR_LENGTH_STROKES = 5.0
 _CROWDING_SIDES = ("left", "right", "top", "bottom")

@@ -37,7 +37,8 @@ class ProcedureConfig:
     target_ci95_half_width_logmar: float = 0.0  # adaptive: stop early when narrower (0 = never)
     chart_stop_misses: int = 3  # chart: stop after a row with this many or more misses
     chart_letters_per_row: int = 5
-    chart_presentation: Literal["row", "single"] = "row"  # whole row at once, or letter by letter
+    # whole row at once, letter by letter, or the row set like a line of print (near reading; no bars)
+    chart_presentation: Literal["row", "single", "text"] = "row"
     crowding: bool = True  # flanking bars at one letter width (see acuity.optotypes)
     # Low vision (acuity.low_vision): the largest size drawable at the nearest distance the patient
     # may be moved to. The posterior covers sizes up to it from the start; each move closer is a

@@ -25,7 +25,7 @@ def read_chart(config, seed, correct_per_row):
     return chart
 
 
-@pytest.mark.parametrize("mode", ["row", "single"])
+@pytest.mark.parametrize("mode", ["row", "single", "text"])
 def test_letter_by_letter_score_on_a_hand_worked_example(mode):
     # Rows 1.0 .. 0.3 read in full (8 rows, 40 letters), row 0.2: 2 right, 3 missed -> stop.
     # logMAR = (1.0 + 0.1) - 0.02 * 42 = 0.26
@@ -46,7 +46,7 @@ def test_letter_by_letter_score_on_a_hand_worked_example(mode):
     ]
     assert result.logmar == pytest.approx(0.26)
     assert result.optotypes_shown == 45 and result.optotypes_correct == 42
-    assert result.trials == (9 if mode == "row" else 45)
+    assert result.trials == (45 if mode == "single" else 9)  # text: whole rows, like "row"
     assert result.bound is None
 
 

@@ -5,6 +5,8 @@ from sqlalchemy import func, select
 from tests.support.app import CALIBRATION, create_test, display, pad, pad_token_from_state, start_testing, watcher
 from webapp.extensions import db
 from webapp.models import Calibration, SessionEvent, Trial
+from webapp.reports.data import event_summary
+from webapp.serializers import event_dict
 
 
 def watched(app, clinician_client, **config):
@@ -406,3 +408,53 @@ def test_a_resize_warns_only_when_the_window_changes_the_largest_size_it_can_dra
     assert screen.send("page_event", {"kind": "resize", "detail": same})["ok"]
     stored = _window_warnings(app)
     assert len(stored) == 2 and stored[1][1]["largest_logmar"] == stored[1][1]["calibrated_largest_logmar"]
+
+
+def _blind_spot(distance_mm):
+    """A near calibration whose five blind-spot sweeps stop at `distance_mm` x tan(13.5 deg)."""
+    import math
+
+    offset_mm = round(distance_mm * math.tan(math.radians(13.5)), 1)
+    return {**CALIBRATION, "distance": {"method": "blind_spot", "offsets_mm": [offset_mm] * 5}}
+
+
+def test_a_distance_check_measures_the_distance_again_and_the_sizes_follow_it(app, clinician_client):
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="adaptive", setup="near_40cm")
+    stimulus = start_testing(screen, _blind_spot(400))
+    # Only "all" or "distance" may be asked for; a refusal stores nothing and keeps the letter up.
+    refused = watch.send("request_recalibration", {"session_id": public_id, "part": "card"})
+    assert refused["ok"] is False and refused["error"] == "invalid_payload"
+    assert "part" in refused["message"]
+    assert screen.last("recalibrate") is None
+
+    assert watch.send("request_recalibration", {"session_id": public_id, "part": "distance"}) == {"ok": True}
+    events = screen.received()
+    assert screen.last("recalibrate", events) == {"reason": "distance_check"}
+    assert screen.last("state", events)["phase"] == "calibrate"  # the letter is off the screen: paused
+    assert screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": ["C"]})[
+        "error"
+    ] in ("wrong_phase", "recalibration_needed")
+
+    ack = screen.send("calibration", _blind_spot(450))
+    assert ack["ok"] and round(ack["viewing_distance_mm"]) == 450
+    assert screen.send("ready")["ok"]
+    again = screen.last("stimulus")
+    # The same trial, drawn for the new distance: 12.5% further, 12.5% larger.
+    assert again["trial_id"] == stimulus["trial_id"] and again["optotypes"] == stimulus["optotypes"]
+    assert abs(again["height_css_px"] / stimulus["height_css_px"] - 450 / 400) < 0.01
+    with app.app_context():
+        stored = db.session.scalars(select(Calibration).order_by(Calibration.id)).all()
+        assert [round(c.viewing_distance_mm) for c in stored] == [400, 450]
+        assert stored[0].invalidated_reason == "distance_check"
+        assert stored[1].distance_input["offsets_mm"] == _blind_spot(450)["distance"]["offsets_mm"]  # replayable
+        calibrated = db.session.scalars(
+            select(SessionEvent).where(SessionEvent.kind == "calibration").order_by(SessionEvent.id)
+        ).all()
+        assert round(calibrated[-1].detail["previous_viewing_distance_mm"]) == 400
+        # The report's event line says both distances.
+        line = event_summary(event_dict(calibrated[-1]))
+        assert "viewing distance 45 cm, before 40 cm" in line, line
+    snapshot = watch.send("watch", {"session_id": public_id})["snapshot"]
+    last = [e for e in snapshot["events"] if e["kind"] == "calibration"][-1]
+    assert last["detail_text"]["previous_viewing_distance_mm"] == "40 cm"
+    assert last["detail_text"]["viewing_distance_mm"] == "45 cm"

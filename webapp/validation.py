@@ -220,7 +220,11 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     ev.WATCH: {"session_id": SESSION_ID},
     ev.PAUSE: {"session_id": SESSION_ID},
     ev.RESUME: {"session_id": SESSION_ID},
-    ev.REQUEST_RECALIBRATION: {"session_id": SESSION_ID},
+    ev.REQUEST_RECALIBRATION: {
+        "session_id": SESSION_ID,
+        # "distance": only the viewing distance is measured again (the screen's scale is kept)
+        "part": Field("str", required=False, choices=("all", "distance")),
+    },
     ev.NEXT_EYE: {"session_id": SESSION_ID},
     ev.END: {"session_id": SESSION_ID},
     ev.NOTE: {"session_id": SESSION_ID, "text": Field("str", max_len=2000, min_len=1)},

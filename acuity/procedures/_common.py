@@ -52,8 +52,8 @@ def check_config(config: ProcedureConfig) -> OptotypeSet:
             f"chart_stop_misses ({config.chart_stop_misses}) cannot exceed chart_letters_per_row "
             f"({config.chart_letters_per_row})"
         )
-    if config.chart_presentation not in ("row", "single"):
-        raise ProcedureError(f"chart_presentation must be 'row' or 'single', got {config.chart_presentation!r}")
+    if config.chart_presentation not in ("row", "single", "text"):
+        raise ProcedureError(f"chart_presentation must be 'row', 'single' or 'text', got {config.chart_presentation!r}")
     if not size_grid(config):
         raise ProcedureError(
             f"the drawable range {config.min_logmar}..{config.max_logmar} logMAR holds no 0.01 logMAR "

@@ -1,5 +1,9 @@
 """ETDRS-style chart: rows of letters 0.1 logMAR apart, read from the top, letter-by-letter score.
 
+A row is shown whole (`row`: one letter width apart, between crowding bars), letter by letter
+(`single`), or set like a short line of print (`text`: letters a stroke apart, no bars; near reading,
+docs/procedures.md "Text-like rows"); the sizes, the stop rule and the score are the same for all three.
+
 Rows of `chart_letters_per_row` (5) optotypes, 0.1 logMAR apart, starting at logMAR 1.0 (or the
 largest row the screen can draw below it), descending one row at a time until a row has
 `chart_stop_misses` (3) or more misses (Gilchrist 1996) or the smallest drawable row is done.
@@ -139,7 +143,7 @@ class ChartProcedure(Procedure):
         else:
             size, row_number, position = self._next_row_logmar(rows), len(rows), 0
         symbols = self._symbols[row_number]
-        if self.config.chart_presentation == "row":
+        if self.config.chart_presentation in ("row", "text"):
             return Presentation(index, size, symbols)
         return Presentation(index, size, (symbols[position],))
 

@@ -30,6 +30,7 @@ ALWAYS = [
     '[data-control="pause"]',
     '[data-control="resume"]',
     '[data-control="request_recalibration"]',
+    "[data-check-distance]",
     '[data-control="next_eye"]',
     '[data-control="end"]',
     "[data-share-results]",

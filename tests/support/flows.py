@@ -150,3 +150,25 @@ def current_stimulus(display, previous_seq: str | None) -> dict:
     )
     host = display.locator("[data-stimulus-host]")
     return {"trial_id": host.get_attribute("data-trial-id"), "seq": host.get_attribute("data-seq")}
+
+
+def consent_and_scale(display, invite_url: str, css_px_per_mm: float) -> None:
+    """Open the invite, agree, match the card at `css_px_per_mm`: on the distance step."""
+    display.goto(invite_url)
+    display.wait_for_selector(visible("welcome"))
+    display.check("[data-consent-box]")
+    display.click('[data-action="consent"]')
+    display.wait_for_selector(visible("scale"))
+    set_card_width(display, css_px_per_mm)
+    display.click('[data-action="scale-done"]')
+    display.wait_for_selector(visible("distance"))
+
+
+def save_distance_to_prepare(display) -> None:
+    """From the distance step, its measurement made: save it, go on past the range and the answers
+    steps to "Get ready"."""
+    display.click('[data-action="distance-done"]')
+    display.wait_for_selector("[data-range-report]:not([hidden])")
+    display.click('[data-action="distance-continue"]')
+    display.click('[data-action="answers-done"]')
+    display.wait_for_selector(visible("prepare"))

@@ -99,6 +99,7 @@ class NewTestForm(PatientDetailsForm):
             [
                 ("row", "a whole row at once"),
                 ("single", "one letter at a time"),
+                ("text", "a short line set like print (near reading: letters close together, no bars)"),
             ]
         ),
     )

@@ -61,8 +61,9 @@ def on_resume(session, clinician_id, data, out):
 
 @handler(ev.REQUEST_RECALIBRATION, ev.CLINICIAN_NS, owned_session)
 def on_request_recalibration(session, clinician_id, data, out):
-    """Clinician: void the calibration; the patient calibrates again before the test goes on."""
-    return commands.request_recalibration(session, out)
+    """Clinician: void the calibration; the patient calibrates again before the test goes on (`part`
+    "distance": they measure only the distance again, e.g. the blind-spot sweep of a near test)."""
+    return commands.request_recalibration(session, out, data.get("part", "all"))
 
 
 @handler(ev.NEXT_EYE, ev.CLINICIAN_NS, owned_session)

@@ -85,6 +85,8 @@ def _record_event(
 PAGE_EVENTS_PER_SESSION = 500
 # A real test calibrates a handful of times (again after each zoom or move); each one is a stored row.
 CALIBRATIONS_PER_SESSION = 100
+# The reason of a calibration voided for the distance alone to be measured again (docs/protocol.md).
+DISTANCE_CHECK = "distance_check"
 
 
 def _record_page_report(session: TestSession, kind: str, device: str, detail: dict) -> SessionEvent | None:
@@ -155,7 +157,7 @@ def set_language(session: TestSession, code: str, out: Outbox) -> dict:
 
 
 def _optotypes_per_row(session: TestSession) -> int:
-    if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") == "row":
+    if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") in ("row", "text"):
         return ProcedureConfig().chart_letters_per_row
     return 1
 
@@ -213,6 +215,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
         user_agent=data.get("user_agent", "")[:512],
         created_at=utcnow(),
     )
+    previous = session.calibrations[-1] if session.calibrations else None
     for older in session.calibrations:
         if older.invalidated_at is None:
             older.invalidated_at = utcnow()
@@ -258,6 +261,8 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             "viewing_distance_mm": viewing.viewing_distance_mm,
             "css_px_per_mm": scale.css_px_per_mm,
             "device_pixel_ratio": scale.device_pixel_ratio,
+            # The distance before this calibration (a distance check's before and after).
+            **({"previous_viewing_distance_mm": previous.viewing_distance_mm} if previous else {}),
         },
     )
     measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, session)
@@ -647,9 +652,11 @@ def resume(session: TestSession, out: Outbox) -> dict:
     return {"ok": True}
 
 
-def request_recalibration(session: TestSession, out: Outbox) -> dict:
+def request_recalibration(session: TestSession, out: Outbox, part: str = "all") -> dict:
+    """The clinician voids the calibration: all of it, or (`part` "distance") only the distance, which
+    the display measures again with the screen's scale it has (the near test's blind-spot sweep)."""
     phases.check(session, ev.REQUEST_RECALIBRATION)
-    invalidate_calibration(session, "clinician_request", "clinician", out)
+    invalidate_calibration(session, DISTANCE_CHECK if part == "distance" else "clinician_request", "clinician", out)
     return {"ok": True}
 
 
@@ -876,6 +883,8 @@ def _start_eye(session: TestSession, eye: EyeTest) -> None:
         min_logmar=calibration.min_logmar,
         max_logmar=calibration.max_logmar,
         chart_presentation=cfg.get("chart_presentation", "row"),
+        # A text-like row is crowded by its own letters, a stroke apart: no bars around it.
+        crowding=not (cfg["procedure"] == "chart" and cfg.get("chart_presentation") == "text"),
         reach_max_logmar=_reach_max_logmar(session, calibration),
     )
     eye.procedure_config = config.to_dict()

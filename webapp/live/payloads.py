@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from acuity.low_vision import closer_distances_mm
 from acuity.notation import format_distance_mm
-from acuity.optotypes import optotype_set
+from acuity.optotypes import letter_gap_strokes, optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
 from webapp import serializers as s
 from webapp.extensions import db
@@ -39,6 +39,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "stroke_css_px": pending["height_css_px"] / 5,  # 5-stroke optotypes (docs/measurement.md, "Optotype size")
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
+        "letter_gap_strokes": letter_gap_strokes(config.chart_presentation),
         "optotype_set": config.optotype_set,
         "notation": s.describe(pending["logmar"], s.notation_style(session), size=True),
     }

@@ -217,6 +217,7 @@ PAGE_EVENTS = {
 }
 RECALIBRATION_REASONS = {
     "clinician_request": "the clinician asked for it",
+    "distance_check": "the clinician asked for the distance to be checked again",
     "drawn_size_off": "a letter was drawn more than 2% off its size",
     "zoom_or_screen_changed": "the browser zoom or the screen changed",
     "device_pixel_ratio_changed": "the screen's pixel density changed",
@@ -262,7 +263,9 @@ def event_summary(values: dict[str, Any]) -> str:
             summary = template.split(" (")[0]
     elif kind == "calibration":
         summary = "the patient calibrated the screen" + (
-            f" (viewing distance {shown['viewing_distance_mm']})"
+            f" (viewing distance {shown['viewing_distance_mm']}"
+            + (f", before {shown['previous_viewing_distance_mm']}" if "previous_viewing_distance_mm" in shown else "")
+            + ")"
             if "viewing_distance_mm" in values["detail_text"]
             else ""
         )

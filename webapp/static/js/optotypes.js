@@ -87,8 +87,9 @@ export function renderStimulus(host, geometry, stimulus) {
   const grid = geometry.grid || 5;
   const pxPerStroke = height / grid;
   const symbols = stimulus.optotypes || [];
-  // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes).
-  const gapStrokes = geometry.chart_letter_gap_strokes ?? grid;
+  // Letters in a row one letter width apart (ETDRS; geometry's chart_letter_gap_strokes), or as the
+  // server says (a text-like row: a stroke apart).
+  const gapStrokes = stimulus.letter_gap_strokes ?? geometry.chart_letter_gap_strokes ?? grid;
   const layout = stimulus.crowding ? crowdingLayout(geometry, symbols.length) : null;
   const rowWidth = symbols.length * grid + Math.max(0, symbols.length - 1) * gapStrokes;
   const [x, y, w, h] = layout ? layout.box : [0, 0, rowWidth, grid];

@@ -144,7 +144,8 @@ function renderStimulusPreview() {
     // Scaled to fit the panel; shown as the patient sees it (through the mirror: the right way round).
     const count = stimulus.optotypes.length;
     // Row width in letter heights: letters and gaps, plus the crowding bars (about 1.2 each side).
-    const rowLetters = count + (count - 1) * ((geometry.chart_letter_gap_strokes ?? 5) / 5) + (stimulus.crowding ? 2.6 : 0.2);
+    const gap = stimulus.letter_gap_strokes ?? geometry.chart_letter_gap_strokes ?? 5;
+    const rowLetters = count + (count - 1) * (gap / 5) + (stimulus.crowding ? 2.6 : 0.2);
     const fit = Math.min(Number(stimulus.height_css_px), 90, ((preview.clientWidth || 300) - 16) / rowLetters);
     renderStimulus(preview, geometry, {
       ...stimulus, height_css_px: fit, mirrored: false, optotype_set: stimulus.optotype_set || session.config?.optotype_set,
@@ -317,6 +318,7 @@ const REASON_TEXT = {
   device_pixel_ratio_changed: "the patient's screen was zoomed or the window moved to another screen",
   zoom_or_screen_changed: "the patient's screen was zoomed or the window moved to another screen",
   clinician_request: "you asked for it",
+  distance_check: "you asked to check the distance again",
   new_link: "you re-issued the link (the new screen calibrates)",
   window_too_small: "the patient's window became too small for the letter on screen",
 };
@@ -333,7 +335,8 @@ function describeEvent(event) {
     case "helper":
       return event.text || "";
     case "calibration":
-      return `The patient calibrated: ${texts.viewing_distance_mm} from the screen.`;
+      return `The patient calibrated: ${texts.viewing_distance_mm} from the screen` +
+        `${texts.previous_viewing_distance_mm ? ` (before: ${texts.previous_viewing_distance_mm})` : ""}.`;
     case "calibration_invalidated":
       return `Calibration no longer valid: ${REASON_TEXT[detail.reason] || "see the detail"}. The patient is asked to measure again.`;
     case "present":
@@ -381,6 +384,13 @@ for (const button of findAll("control")) {
   });
 }
 
+// The distance alone measured again (a near test: the blind-spot sweep), the screen's scale kept.
+const checkDistance = find("check-distance");
+checkDistance.addEventListener("click", async () => {
+  if (!confirmed(checkDistance)) return;
+  await control("request_recalibration", { part: "distance" });
+});
+
 find("share-results").addEventListener("change", (event) => {
   event.target.dataset.touched = "1";
   control("share_results", { show: event.target.checked });
@@ -398,6 +408,7 @@ function renderControls() {
   // What may be done now is the server's to say (`actions` in `status` and the snapshot).
   const actions = store.get("actions");
   for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
+  checkDistance.disabled = !actions.includes("request_recalibration");
   renderMove();
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";

@@ -18,6 +18,7 @@ const REFERENCE_MS = 1500; // frames collected for the reference: at least this 
 const REFERENCE_MIN_FRAMES = 3; // and at least this many frames with the face (a slow computer needs longer),
 const REFERENCE_MAX_MS = 6000; // but no longer than this
 const REFERENCE_COUNTDOWN_S = 10; // time to walk from the button to the mark
+const NEAR_COUNTDOWN_S = 3; // near: the patient is already in place, only settling back from the button
 const REFERENCE_MAX_SPREAD = 0.06; // frames of a reference may differ by this much (a patient standing still)
 const EYE_CORNERS = [[33, 133], [362, 263]];
 // The answer is kept for this tab (like the call's), so a reload does not ask again; the call's
@@ -85,6 +86,8 @@ export class DistanceGuard {
   /** Every `state`: show the panel where the patient gets ready; start again after a reload. */
   update(state) {
     this.state = state.distance_guard || null;
+    // Near (40 cm): the patient sits in front of the screen; there is no mark to walk back to.
+    this.near = state.setup === "near_40cm" ? state.required_distance_text || "40 cm" : null;
     this.phase = state.phase;
     const calibrated = Boolean(state.calibration) && state.phase !== "calibrate" && state.phase !== "done";
     this.panel.hidden = !calibrated;
@@ -174,8 +177,11 @@ export class DistanceGuard {
     const button = find("distance-action", "reference", this.panel);
     button.disabled = true;
     this.panel.dataset.reference = "counting";
-    for (let left = REFERENCE_COUNTDOWN_S; left > 0; left -= 1) {
-      setText(this.status, t("Go to your mark now and face the screen. Your place is recorded in {seconds} s.", { seconds: left }));
+    for (let left = this.near ? NEAR_COUNTDOWN_S : REFERENCE_COUNTDOWN_S; left > 0; left -= 1) {
+      setText(this.status, this.near
+        ? t("Keep your eyes {distance} from the screen and face it. Your place is recorded in {seconds} s.",
+          { distance: this.near, seconds: left })
+        : t("Go to your mark now and face the screen. Your place is recorded in {seconds} s.", { seconds: left }));
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     setText(this.status, t("Stand still at your mark, facing the screen…"));
@@ -244,6 +250,12 @@ export class DistanceGuard {
 /** The words of a pause the guard caused, from the server's state (large, at the mark). */
 export function distancePauseMessage(state) {
   const guard = state.distance_guard || {};
+  if (state.setup === "near_40cm" && guard.face_found !== false && guard.deviation) {
+    const place = state.required_distance_text || "40 cm";
+    return guard.deviation > 0
+      ? t("You are too far from the screen. Come closer, to {distance}; the test goes on by itself.", { distance: place })
+      : t("You are too close to the screen. Move back, to {distance}; the test goes on by itself.", { distance: place });
+  }
   if (guard.face_found === false) {
     return t("The camera cannot see your face. Go back to your mark and face the screen; the test goes on by itself.");
   }

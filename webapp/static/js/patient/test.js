@@ -50,6 +50,7 @@ const store = new Store({
   practiceResult: null,
   distanceOverride: null, // its text ("2 m")
   distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
+  distanceCheck: false, // the clinician asked for the distance alone to be measured again (scale kept)
   moveCloser: null, // low vision: the server asks the patient to come closer {distance_mm, distance_text, text}
 });
 const voice = new Voice();
@@ -262,6 +263,7 @@ function renderDistance() {
   sweepStart.disabled = sweep.running || sweep.complete;
   sweepVanished.disabled = !sweep.running;
   const rangeShown = store.get("rangeShown");
+  find("distance-check").hidden = !store.get("distanceCheck") || rangeShown;
   find("distance-form").hidden = rangeShown;
   find("range-report").hidden = !rangeShown;
 }
@@ -327,6 +329,7 @@ find("distance-form").addEventListener("submit", async (event) => {
   }
   rememberCalibration(payload);
   showError(null);
+  store.update({ distanceCheck: false });
   setText(find("range-restored"), "");
   renderRange(ack);
   store.update({ rangeShown: true });
@@ -839,6 +842,7 @@ const RECALIBRATE_REASONS = {
   device_pixel_ratio_changed: ZOOMED,
   zoom_or_screen_changed: ZOOMED,
   clinician_request: t("your clinician asked for it."),
+  distance_check: t("your clinician asked to check your distance again."),
   window_too_small: t("the window became too small for the letters. Make it full screen again: your measurement " +
     "then comes back by itself."),
 };
@@ -865,6 +869,16 @@ socket.on("recalibrate", ({ reason, ...move }) => {
   if (reason === "move_closer") {
     applyMoveCloser(move);
     return;
+  }
+  // The distance alone (the clinician's distance check): the screen's scale this tab measured is kept
+  // and the patient goes straight to the distance step; without it (another tab), everything again.
+  const kept = reason === "distance_check" ? restorableCalibration() : null;
+  if (kept) {
+    card.setWidth(kept.css_px_per_mm * card.horizontalMm);
+    sweep.reset(card.cssPxPerMm);
+    store.update({ recalibrateReason: null, recalibrateCode: reason, rangeShown: false, distanceCheck: true, step: "distance" });
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    return renderAll();
   }
   store.update({
     recalibrateReason: RECALIBRATE_REASONS[reason] || t("the screen changed."), recalibrateCode: reason, rangeShown: false,
