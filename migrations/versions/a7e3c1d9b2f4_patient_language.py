@@ -1,7 +1,7 @@
 """patient language: the language of the patient's pages, pad and e-mails
 
 Revision ID: a7e3c1d9b2f4
-Revises: 4b7e1d9c3a62
+Revises: 8d4f2b6a1c93
 Create Date: 2026-12-01 19:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7e3c1d9b2f4'
-down_revision = '4b7e1d9c3a62'
+down_revision = '8d4f2b6a1c93'
 branch_labels = None
 depends_on = None
 
