@@ -27,7 +27,7 @@ from tests.support.app import (
 from webapp import events as ev
 
 # Routes anyone may open (no session data behind them).
-PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>"}
+PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path:filename>", "/i18n/<code>.json"}
 # Routes reached with a patient's token, or a colleague's invite into a practice (the token is the identity).
 BY_TOKEN = {"/t/<token>", "/pad/<pad_token>", "/join/<token>"}
 # Routes reached with the device credential cookie a patient link was exchanged for
@@ -237,6 +237,7 @@ PATIENT_EVENTS = {
     ev.STOP: {},
     ev.PAD_CODE: {},
     ev.HELPER: {"on": True},
+    ev.LANGUAGE: {"language": "es"},
     ev.DISTANCE_GUARD: {"kind": "off", "reason": "declined"},
     ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
     ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},
@@ -258,6 +259,8 @@ CLINICIAN_EVENTS = {
     ev.CALL_END: {},
     ev.CALL_SIGNAL: {"device": "display", "peer_id": "p1", "candidate": {"candidate": ""}},
     ev.CALL_MEDIA: {"audio": True, "video": False, "hidden": False},
+    ev.MOVE_CLOSER: {"distance_mm": 1000},
+    ev.CATEGORY: {"eye": "right", "code": "CF", "distance_mm": 1000},
 }
 
 

@@ -213,12 +213,14 @@ def test_the_invite_e_mail_starts_in_the_tests_language():
 
     from webapp import mail
 
-    german = SimpleNamespace(language="de", config={"setup": "4m"})
+    practice = SimpleNamespace(patient=SimpleNamespace(practice=SimpleNamespace(name="Augenpraxis Beispiel")))
+    german = SimpleNamespace(language="de", config={"setup": "4m"}, contact_line=None, **vars(practice))
     subject, message = mail.default_text(german, own_message="Dear patient, {link}")
     assert subject == "Der Link zu Ihrem Sehtest" and message.startswith("Guten Tag,")
     assert "{link}" in message and "{expires}" in message  # still filled in when it is sent
     values = mail.placeholders(german, "morgen 18:00", "praxis@example.org", "https://visus.example.org/t/x")
     assert values["space"] == "ein Maßband und etwa 4,5 Meter freien Platz vor dem Bildschirm"
+    assert values["practice"] == "Augenpraxis Beispiel" and values["contact"] == "praxis@example.org"
     # An English test keeps the clinician's own saved message.
     english = SimpleNamespace(language="en", config={"setup": "3m"})
     assert mail.default_text(english, own_message="Dear patient, {link}") == (

@@ -244,6 +244,7 @@ def page_urls(app, client):
         "pad_token": pad_token,
         "path:filename": "css/visus.css",
         "int:invite_id": "1",
+        "code": "es",
     }
     urls = []
     for path, methods in rules(app):
