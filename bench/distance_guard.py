@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import os
 import statistics
 import sys
 import tempfile
@@ -52,7 +53,9 @@ window.bench = { frames: [], done: false, error: null };
     let last = null;
     mesh.onResults((results) => { last = results; });
     const until = performance.now() + LIMIT_MS;
-    while (performance.now() < until && window.bench.frames.filter((f) => f.marked).length < HOLD_FRAMES) {
+    let acquired = !FOLLOWED; // followed: frames at the distance count once the face was found on the way
+    let held = 0;
+    while (performance.now() < until && held < HOLD_FRAMES) {
       context.drawImage(video, 0, 0, 4, 4, 0, 0, 4, 4);
       const marked = context.getImageData(1, 1, 1, 1).data[0] > 128;
       const start = performance.now();
@@ -61,6 +64,8 @@ window.bench = { frames: [], done: false, error: null };
       const landmarks = last?.multiFaceLandmarks?.[0];
       const spacing = landmarks ? eyeSpacingPx(landmarks, video.videoWidth, video.videoHeight) : null;
       window.bench.frames.push({ at: start, marked, ms, spacing });
+      if (!marked && spacing !== null) acquired = true;
+      if (marked && acquired) held += 1;
     }
   } catch (error) { window.bench.error = String(error); }
   window.bench.done = true;
@@ -85,12 +90,13 @@ def serve(page_html: str):
     return handle
 
 
-def measure(playwright, video: Path, camera: Camera, hold_frames: int, limit_s: float) -> dict:
+def measure(playwright, video: Path, camera: Camera, hold_frames: int, limit_s: float, followed: bool) -> dict:
     page_html = (
         PAGE.replace("WIDTH", str(camera.width_px))
         .replace("HEIGHT", str(camera.height_px))
         .replace("LIMIT_MS", str(int(limit_s * 1000)))
         .replace("HOLD_FRAMES", str(hold_frames))
+        .replace("FOLLOWED", "true" if followed else "false")
     )
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS + [f"--use-file-for-fake-video-capture={video}"]
@@ -109,7 +115,17 @@ def measure(playwright, video: Path, camera: Camera, hold_frames: int, limit_s: 
         browser.close()
 
 
-def summarise(frames: list[dict], truth_px: float) -> dict:
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (the ms/frame column depends on them)."""
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def summarise(frames: list[dict], truth_px: float, followed: bool = False) -> dict:
+    if followed:
+        # "Found close, then walked back": count from the first face found on the way (unmarked frames);
+        # frames at the distance before that are a cold start (the model was still loading).
+        start = next((i for i, f in enumerate(frames) if not f["marked"] and f["spacing"] is not None), len(frames))
+        frames = frames[start:]
     held = [f for f in frames if f["marked"]]
     found = [f["spacing"] for f in held if f["spacing"] is not None]
     row = {
@@ -143,6 +159,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     print(f"Chromium {CHROMIUM}, CPU only; pinhole camera, horizontal field of view {args.fov:g} degrees")
+    print(f"start {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {load_average()}")
     print(
         f"{'size':>9} {'mode':>8} {'cond':>6} {'m':>5} {'eyes px':>8} {'found':>8} {'error':>7} "
         f"{'jitter':>7} {'1s med':>7} {'ms/frame':>8}"
@@ -166,11 +183,15 @@ def main() -> None:
                             walk_s=args.walk_s,
                         )
                         hold_frames = int(args.hold_s * args.fps * 0.8)
-                        result = measure(playwright, video, camera, hold_frames, limit_s=args.hold_s + 30)
+                        result = measure(
+                            playwright, video, camera, hold_frames, args.hold_s + 30, followed=mode == "followed"
+                        )
                         if result["error"]:
                             print(f"{size:>9} {mode:>8} {condition:>6}: {result['error']}")
                             continue
-                        row = summarise(result["frames"], camera.eye_spacing_px(distance_mm))
+                        row = summarise(
+                            result["frames"], camera.eye_spacing_px(distance_mm), followed=mode == "followed"
+                        )
                         pct = lambda v: "—" if v is None else f"{v * 100:+.1f}%"  # noqa: E731
                         print(
                             f"{size:>9} {mode:>8} {condition:>6} {distance_mm / 1000:>5.1f} "
@@ -179,6 +200,7 @@ def main() -> None:
                             f"{row['ms'] or 0:>8.0f}",
                             flush=True,
                         )
+    print(f"end {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load average {load_average()}")
     print(json.dumps({"note": "error is against the pinhole camera with the photo's fixed scale"}))
 
 

@@ -1,14 +1,20 @@
 """The webcam distance guard in Debian's Chromium, its camera fed a real face photo
 (scikit-image's `astronaut`) rendered as a pinhole camera sees it at known distances
-(devtools/face_video.py): the face landmarks run from Visus's own files under its own CSP, the
-measured eye spacing is the pinhole camera's, and once the patient records their place at 3 m the
-test pauses when the face is 15% closer and 15% further, with a large message saying which way to
-go, and goes on by itself when it is back; the clinician sees the estimate and each pause; the
-server keeps numbers only. Without the camera (refused by the patient, or no camera at all) the
-test runs as before.
+(devtools/face_video.py), through a laptop webcam's 60 degree field of view at 1280 x 720. From a cold
+start the face model finds a face that far from such a camera only when it is close (about 1 m,
+docs/measurement.md), so the video does what the page asks of the patient: it starts close (0.6 m),
+where the face is found, and walks back to the mark at 3 m in steps. The face landmarks run in the
+display's camera frame (/test/camera, its own CSP; the display keeps the strict one) and post only
+numbers. Checked: the face is followed back to the mark and the eye spacing measured there is the
+pinhole camera's; the place is recorded there; 15% closer and 15% further pause the test with a large
+message saying which way to go, and back at the mark it goes on by itself; the face lost (a frame
+without it) pauses with the words for that, and once the camera has the face again at the mark the
+test goes on; the clinician sees the estimate and each pause; the server keeps numbers only. Without
+the camera (refused by the patient, or no camera at all) the test runs as before.
 
-The video is small (320 x 240, 3 frames a second, 54 s, looped by Chromium) so the tests
-stay cheap on a slow machine; every wait is for something the pages show, bounded.
+The video is short and slow (2 frames a second, each stay held a few seconds, looped by Chromium) so
+that a loaded machine, measuring a frame every 1 to 1.5 s, still sees every step; every wait is for
+something the pages show, bounded.
 """
 
 from __future__ import annotations
@@ -20,26 +26,44 @@ import sqlite3
 import pytest
 
 from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
-from devtools.face_video import Camera, write_y4m
+from devtools.face_video import Camera, walk_back, write_y4m
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-CAMERA = Camera.with_fov(320, 240, 10.0)
+CAMERA = Camera.with_fov(1280, 720, 60.0)
 MARK_MM = 3000.0
-# At the mark long enough to record the place (a 10 s countdown, then the recording), then 15%
-# closer, back, 15% further (then again from the start).
-SCHEDULE = [(MARK_MM, 30.0), (MARK_MM * 0.85, 8.0), (MARK_MM, 8.0), (MARK_MM * 1.15, 8.0)]
-LONG_WAIT_MS = 120_000
+CLOSE_MM = 600.0
+# Found close up, followed back to the mark in 8 steps of about 22% (3 s each), at the mark long
+# enough to record the place (a 10 s countdown, then the recording) and start the test, then 15%
+# closer, back, 15% further, back, and out of view (then again from the start: found close up).
+WALK = walk_back(CLOSE_MM, MARK_MM, steps=8, seconds_per_step=3.0)
+SCHEDULE = [
+    (CLOSE_MM, 6.0),
+    *WALK,
+    (MARK_MM, 30.0),
+    (MARK_MM * 0.85, 8.0),
+    (MARK_MM, 8.0),
+    (MARK_MM * 1.15, 8.0),
+    (MARK_MM, 8.0),
+    (None, 8.0),
+]
+# The step before the last two of the walk (2 m): only the walk brings the eyes this far apart.
+ON_THE_WAY_MM = WALK[-3][0]
+LONG_WAIT_MS = 180_000  # the model loads and runs in seconds here; a loaded machine is much slower
 # The words of a pause the guard caused, once they are on screen.
 PAUSE_MESSAGE = """() => { const box = document.querySelector('[data-test-message]');
-  return !box.hidden && box.dataset.message === 'paused' && box.textContent.trim(); }"""  # the model loads and runs in a few seconds here; a loaded machine is slower
+  return !box.hidden && box.dataset.message === 'paused' && box.textContent.trim(); }"""
+SPACING_BETWEEN = (
+    "([low, high]) => { const p = document.querySelector('[data-distance-guard]');"
+    " const s = Number(p.dataset.frameSpacingPx); return s >= low && s <= high; }"
+)
 
 
 @pytest.fixture(scope="module")
 def face_camera_browser(playwright_instance, tmp_path_factory):
-    video = write_y4m(tmp_path_factory.mktemp("face") / "face.y4m", CAMERA, SCHEDULE, fps=3)
+    video = write_y4m(tmp_path_factory.mktemp("face") / "face.y4m", CAMERA, SCHEDULE, fps=2)
     launched = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS + [f"--use-file-for-fake-video-capture={video}"]
     )
@@ -78,26 +102,30 @@ def open_test(browser, shots, base):
     return clinician, display, public_id
 
 
-def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark(face_camera_browser, shots, server):
+def test_the_face_found_close_is_followed_to_the_mark_and_a_move_or_its_loss_pauses_the_test(
+    face_camera_browser, shots, server
+):
     clinician, display, public_id = open_test(face_camera_browser, shots, server.base_url)
     display.click("[data-distance-guard] > summary")  # closed so that the step fits
     display.wait_for_selector("[data-distance-ask]:not([hidden])")
-    shots.take(display, "guard-asks", full_page=False)
     display.click('[data-distance-action="allow"]')
     display.wait_for_selector('[data-distance-guard][data-decided="allowed"]', timeout=LONG_WAIT_MS)
+    # The camera and the model run in the frame; the display itself keeps the strict policy.
+    assert display.evaluate("() => document.querySelector('.distance-frame').allow") == "camera"
+    assert display.evaluate("() => typeof window.FaceMesh") == "undefined"
 
     expected_px = CAMERA.eye_spacing_px(MARK_MM)
-    at_mark = (
-        "([low, high]) => { const p = document.querySelector('[data-distance-guard]');"
-        " const s = Number(p.dataset.frameSpacingPx); return s >= low && s <= high; }"
-    )
+    on_the_way_px = CAMERA.eye_spacing_px(ON_THE_WAY_MM)
     reference_px = None
     # A recording that straddles a move is refused by the page, and one a slow machine makes after
     # the video has moved on is at the wrong place: record again (the newer reference replaces it).
     for _ in range(4):
-        # From "further" back to the mark: the start of the video's long stay at the mark.
-        display.wait_for_function(at_mark, arg=[expected_px * 0.80, expected_px * 0.92], timeout=LONG_WAIT_MS)
-        display.wait_for_function(at_mark, arg=[expected_px * 0.95, expected_px * 1.05], timeout=LONG_WAIT_MS)
+        # Followed on the way back (2 m), then at the mark: the start of the video's long stay there.
+        display.wait_for_function(
+            SPACING_BETWEEN, arg=[on_the_way_px * 0.93, on_the_way_px * 1.07], timeout=LONG_WAIT_MS
+        )
+        shots.take(display, "guard-following", full_page=False)
+        display.wait_for_function(SPACING_BETWEEN, arg=[expected_px * 0.95, expected_px * 1.05], timeout=LONG_WAIT_MS)
         display.click('[data-distance-action="reference"]')
         display.wait_for_function(
             "() => ['recorded', 'retry'].includes(document.querySelector('[data-distance-guard]').dataset.reference)"
@@ -117,12 +145,14 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
     )
 
     display.click('[data-action="ready"]')
-    # Both ways, in whichever order the looping video brings them: a pause with the words for it,
-    # then the letters again once the face is back at the mark.
+    # Each way and the face lost, in whichever order the looping video brings them: a pause with the
+    # words for it, then the letters again once the face is back at the mark.
     seen = {}
-    for _ in range(8):  # each pass of the looping video brings both; a slow machine may miss one
+    for _ in range(10):  # each pass of the looping video brings all three; a slow machine may miss one
         text = display.wait_for_function(PAUSE_MESSAGE, timeout=LONG_WAIT_MS).json_value()
-        way = "closer" if "too close" in text else "further" if "too far" in text else text
+        way = (
+            "closer" if "too close" in text else "further" if "too far" in text else "lost" if "face" in text else text
+        )
         if way not in seen:
             shots.take(display, f"guard-paused-{way}", full_page=False)
         seen[way] = text
@@ -130,24 +160,27 @@ def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark
         display.wait_for_function(
             "() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight", timeout=LONG_WAIT_MS
         )
-        if {"closer", "further"} <= seen.keys():
+        if {"closer", "further", "lost"} <= seen.keys():
             break
-    assert {"closer", "further"} <= seen.keys(), seen
+    assert {"closer", "further", "lost"} <= seen.keys(), seen
+    assert "Step back" in seen["closer"] and "Step forward" in seen["further"], seen
+    assert "come close to the screen" in seen["lost"].lower(), seen["lost"]
 
     # The clinician saw each pause with the deviation the server measured (15%, within 4 points).
     events = clinician.locator("[data-events] li").all_text_contents()
     pauses = [line for line in events if "Distance check paused the test" in line]
     closer = [int(m) for line in pauses for m in re.findall(r"(\d+)% closer", line)]
     further = [int(m) for line in pauses for m in re.findall(r"(\d+)% further", line)]
-    assert closer and further, events
-    assert all(11 <= value <= 19 for value in closer + further), pauses
+    assert closer and further and any("lost the patient's face" in line for line in pauses), events
+    # The 15% moves (a pause while walking back after the face was lost is further off: left out).
+    assert any(11 <= value <= 19 for value in closer) and all(11 <= value <= 19 for value in further), pauses
     assert any("back at the mark" in line for line in events), events
     shots.take(clinician, "guard-live-view", full_page=False)
 
     # Stored: numbers only (no picture, no landmark list), the pauses counted, the largest deviation.
     guard = stored_guard(server, public_id)
     assert guard["method"] == "webcam_eye_corners" and guard["tolerance"] == 0.10
-    assert guard["pauses"] >= 2 and 0.11 <= abs(guard["max_deviation"]) <= 0.19, guard
+    assert guard["pauses"] >= 3 and abs(guard["max_deviation"]) >= 0.11, guard
     assert all(isinstance(value, int | float | str | bool | type(None)) for value in guard.values()), guard
     assert "tolerance ±10%" in clinician.text_content('[data-cal="guard"]')
 
