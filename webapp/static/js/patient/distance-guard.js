@@ -204,7 +204,7 @@ export function distancePauseMessage(state) {
   const guard = state.distance_guard || {};
   if (guard.face_found === false) {
     // Far from the camera the model cannot find a face it has lost: it follows one it found close up.
-    return "The camera cannot see your face. Come close to the screen until it finds you, then walk back to your mark facing the screen; the test goes on by itself.";
+    return "The camera lost your face. Come close to the screen until it finds you, then go back to your mark; the test goes on by itself.";
   }
   if (guard.deviation > 0) return "You are too far from the screen. Step forward to your mark; the test goes on by itself.";
   if (guard.deviation < 0) return "You are too close to the screen. Step back to your mark; the test goes on by itself.";
