@@ -1,7 +1,7 @@
 """How well the webcam distance guard measures: detection rate, error and jitter of the eye spacing
 per distance and camera resolution, and milliseconds per frame, in Debian's Chromium (CPU only)
-running the vendored face landmarks exactly as the patient's page does (webapp/static/js/patient/
-distance-guard.js: eye centres from the eye corners).
+running the vendored face landmarks exactly as the display's camera frame does (webapp/static/js/patient/
+face-landmarks.js: eye centres from the eye corners).
 
 The camera is Chromium's fake camera playing a .y4m of scikit-image's `astronaut` photo rendered by
 devtools/face_video.py as a pinhole camera with the given field of view sees it. Two ways of finding
@@ -41,7 +41,7 @@ ORIGIN = "http://localhost"  # a secure context (the camera needs one); every re
 # The page: the app's own module measures each frame; the corner marker says which frames count.
 PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body><video muted playsinline></video>
 <script type="module">
-import { eyeSpacingPx, loadFaceMesh } from "/static/js/patient/distance-guard.js";
+import { eyeSpacingPx, loadFaceMesh } from "/static/js/patient/face-landmarks.js";
 const video = document.querySelector("video");
 const canvas = new OffscreenCanvas(4, 4);
 const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -110,10 +110,10 @@ def measure(playwright, video: Path, camera: Camera, hold_frames: int, limit_s: 
         while not page.evaluate("window.bench && window.bench.done"):
             if time.monotonic() > deadline:  # a starved machine: the frames measured so far, said so
                 bench = page.evaluate("window.bench")
+                if not bench:
+                    return {"error": "the bench page did not start (its module did not load)"}
                 return (
-                    {**bench, "error": None, "cut": True}
-                    if bench and bench["frames"]
-                    else {**(bench or {}), "error": "the model did not start in time"}
+                    {**bench, "error": None, "cut": True} if bench["frames"] else {**bench, "error": "no frame in time"}
                 )
             time.sleep(0.5)
         return page.evaluate("window.bench")
