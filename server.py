@@ -33,6 +33,26 @@ class NoDelayHttpProtocol(eventlet.wsgi.HttpProtocol):
         super().setup()
 
 
+# Connections the kernel completes and queues while the process is busy (listen(2)'s backlog, capped
+# by net.core.somaxconn). eventlet.listen's default, which socketio.run uses, is 50: while a burst of
+# test set-ups keeps the one process busy, the 51st connect's SYN is dropped and the client retries
+# after 1, 3, 7, 15 s (issue 12: 500 sessions starting within 5 s, link exchanges timed out).
+LISTEN_BACKLOG = 1024
+# Connections served at once (eventlet.wsgi's pool; its default is 1024). A WebSocket holds one for
+# its whole life: a test has a display, a pad and the clinician's live view, so 500 tests need 1500,
+# and a full pool stops accepting at all. A connection that waits costs a few kB of memory.
+MAX_CONNECTIONS = 8192
+
+
+def listen_with_backlog(addr, family=socket.AF_INET, backlog=LISTEN_BACKLOG, **kwargs):
+    """eventlet.listen with LISTEN_BACKLOG: socketio.run calls `eventlet.listen(addr, family)` and has
+    no way to pass a backlog, so main() puts this one in its place."""
+    return _eventlet_listen(addr, family, backlog, **kwargs)
+
+
+_eventlet_listen = eventlet.listen
+
+
 def claim_port(host: str, port: int) -> socket.socket:
     """Bind and listen on (host, port) exclusively, or exit saying the port is taken.
 
@@ -73,8 +93,10 @@ def main() -> None:
     gc.freeze()
     app.logger.info("Visus listening on http://%s:%d/", host, port)
     claimed.close()
-    # log_output=False: no access log, which would hold the invite and pad tokens.
-    socketio.run(app, host=host, port=port, log_output=False, protocol=NoDelayHttpProtocol)
+    eventlet.listen = listen_with_backlog
+    # log_output=False: no access log, which would hold the invite and pad tokens. max_size: the
+    # pool of eventlet.wsgi.server, which socketio.run passes on.
+    socketio.run(app, host=host, port=port, log_output=False, protocol=NoDelayHttpProtocol, max_size=MAX_CONNECTIONS)
 
 
 if __name__ == "__main__":

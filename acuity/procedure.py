@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Bound = Literal["<=", ">="]
@@ -36,6 +36,10 @@ class ProcedureConfig:
     chart_letters_per_row: int = 5
     chart_presentation: Literal["row", "single"] = "row"  # whole row at once, or letter by letter
     crowding: bool = True  # flanking bars at one letter width (see acuity.optotypes)
+    # Low vision (acuity.low_vision): the largest size drawable at the nearest distance the patient
+    # may be moved to. The posterior covers sizes up to it from the start; each move closer is a
+    # DistanceStep. None: the patient stays where they are.
+    reach_max_logmar: float | None = None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -43,6 +47,24 @@ class ProcedureConfig:
     @classmethod
     def from_dict(cls, data: dict) -> ProcedureConfig:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class DistanceStep:
+    """The patient moved closer: from trial `trial` on, the test is at `distance_mm` and can draw
+    [min_logmar, max_logmar] (the same screen: both ends grow by log10(old / new distance))."""
+
+    trial: int
+    distance_mm: float
+    min_logmar: float
+    max_logmar: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DistanceStep:
+        return cls(int(data["trial"]), float(data["distance_mm"]), float(data["min_logmar"]), float(data["max_logmar"]))
 
 
 @dataclass(frozen=True)
@@ -91,10 +113,43 @@ def trial_rng(seed: int, index: int, salt: str = "") -> random.Random:
 
 
 class Procedure(ABC):
+    # Whether the patient can be moved closer during the test (DistanceStep): procedures whose
+    # sizes are not a fixed chart.
+    movable = False
+
     def __init__(self, config: ProcedureConfig, seed: int):
         self.config = config
         self.seed = seed
         self.history: list[TrialRecord] = []
+        self.steps: list[DistanceStep] = []
+
+    def drawable_config(self) -> ProcedureConfig:
+        """The configuration with the drawable range in effect now (after the last move closer)."""
+        if not self.steps:
+            return self.config
+        last = self.steps[-1]
+        return replace(self.config, min_logmar=last.min_logmar, max_logmar=last.max_logmar)
+
+    def wants_closer(self) -> bool:
+        """Whether the test cannot go on at this distance: the eye is beyond the largest size
+        drawable here and the patient can still be moved closer (config.reach_max_logmar)."""
+        return False
+
+    def move(self, step: DistanceStep) -> None:
+        """The patient moved closer before trial `step.trial`: sizes come from the new range."""
+        if not self.movable or self.config.reach_max_logmar is None:
+            raise ProcedureError("this test does not move the patient closer (low vision is off for it)")
+        if step.trial != len(self.history):
+            raise ProcedureError(f"a move takes effect at the current trial ({len(self.history)}), not {step.trial}")
+        current = self.drawable_config()
+        if not step.max_logmar > current.max_logmar + 1e-9:
+            raise ProcedureError(
+                f"a move closer must show larger letters than now (largest logMAR {current.max_logmar:.2f}); "
+                f"the new distance allows only {step.max_logmar:.2f}: move closer"
+            )
+        if not step.min_logmar < step.max_logmar or step.distance_mm <= 0:
+            raise ProcedureError("a move needs a positive distance and a drawable range (min below max)")
+        self.steps.append(step)
 
     @abstractmethod
     def next_presentation(self, requested_logmar: float | None = None) -> Presentation | None:
@@ -171,15 +226,20 @@ def replay(
     seed: int,
     history: Iterable[tuple[Presentation, Sequence[str | None]]],
     verify: bool = True,
+    steps: Iterable[DistanceStep] = (),
 ) -> Procedure:
     """Rebuild a procedure from stored trials; refuses a history the procedure would not produce.
 
     With `verify` (the default) every stored presentation must be what the procedure shows at
     that point (its own choice, or an accepted clinician's size with the seed's symbols);
     otherwise ProcedureError: the history was altered, or the configuration or seed differ.
+    `steps` are the moves closer (DistanceStep), each applied before its trial.
     """
     procedure = build_procedure(config, seed)
+    moves = sorted(steps, key=lambda step: step.trial)
     for presentation, responses in history:
+        while moves and moves[0].trial == len(procedure.history):
+            procedure.move(moves.pop(0))
         if verify:
             expected = procedure.expected_presentation(presentation)
             if expected is None or not _same_presentation(expected, presentation):
@@ -189,4 +249,8 @@ def replay(
                     "the history does not match its configuration and seed"
                 )
         procedure.record(presentation, responses)
+    while moves and moves[0].trial == len(procedure.history):
+        procedure.move(moves.pop(0))
+    if moves:
+        raise ProcedureError(f"a stored move closer at trial {moves[0].trial} is past the stored trials")
     return procedure

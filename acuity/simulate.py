@@ -4,6 +4,12 @@
     python -m acuity.simulate --json             # the same rows as JSON
     python -m acuity.simulate --quick --json     # a small run for tests
     python -m acuity.simulate --calibrate-offset # the chart-equivalent offsets of acuity.procedures.bayesian
+    python -m acuity.simulate --low-vision       # only the low-vision rows
+
+Low-vision rows (procedure "adaptive_low_vision"): observers with thresholds over 1.0..1.6 logMAR, worse
+than the screen shows at 4 m (largest 0.9, as on a 1440 x 900 laptop), set up at 4 m and moved closer
+(acuity.low_vision: 2 m, 1 m, 50 cm) whenever the procedure asks; their expected chart score is that
+of a chart whose top row is 2.0 (a low-vision chart read close enough).
 
 Observers follow p(x) = g + (1 - g - l) F((x - t) / s) (acuity.psychometric) with thresholds t
 spread over -0.2..1.0 logMAR, probit SD s of 0.04, 0.07 or 0.14 and lapse l = 0.03, on a screen
@@ -32,8 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from acuity.low_vision import closer_distances_mm, logmar_shift
 from acuity.optotypes import optotype_set
-from acuity.procedure import AcuityResult, Procedure, ProcedureConfig
+from acuity.procedure import AcuityResult, DistanceStep, Procedure, ProcedureConfig
 from acuity.procedures import AdaptiveProcedure, BestPestProcedure, ChartProcedure
 from acuity.procedures.chart import chart_score_distribution
 from acuity.psychometric import LAPSE_RATE, cramer_rao_sd, probability_correct
@@ -44,6 +51,12 @@ THRESHOLD_RANGE_LOGMAR = (-0.2, 1.0)
 OBSERVER_SDS_LOGMAR = (0.04, 0.07, 0.14)
 OPTOTYPE_SETS = ("sloan", "tumbling_e", "landolt_c8", "hotv")
 PROCEDURE_NAMES = ("adaptive", "best_pest", "best_pest_30", "chart")
+# Low vision: a screen drawing this range at this distance, observers over this range (worse than it).
+LOW_VISION_START_MM = 4000.0
+LOW_VISION_RANGE_LOGMAR = (-0.2, 0.9)
+LOW_VISION_THRESHOLDS_LOGMAR = (1.0, 1.6)
+LOW_VISION_CHART_TOP_LOGMAR = 2.0
+LOW_VISION_PROCEDURE = "adaptive_low_vision"  # the rows' procedure name
 ROW_KEYS = ("procedure", "optotype", "observer_sd", "trials_mean", "bias", "sd", "rmse", "loa95", "cr_sd")
 
 
@@ -96,6 +109,92 @@ def run_test(procedure: Procedure, observer: SimulatedObserver, rng: np.random.G
     while (presentation := procedure.next_presentation()) is not None:
         procedure.record(presentation, observer.respond(presentation.optotypes, presentation.logmar, symbols, rng))
     return procedure.estimate()
+
+
+def low_vision_config(optotype: str) -> ProcedureConfig:
+    """The adaptive procedure at LOW_VISION_START_MM, allowed to move the patient to 50 cm."""
+    low, high = LOW_VISION_RANGE_LOGMAR
+    nearest = closer_distances_mm(LOW_VISION_START_MM)[-1]
+    return ProcedureConfig(
+        procedure="adaptive",
+        optotype_set=optotype,
+        min_logmar=low,
+        max_logmar=high,
+        reach_max_logmar=round(high + logmar_shift(LOW_VISION_START_MM, nearest), 3),
+    )
+
+
+def run_low_vision_test(
+    procedure: Procedure, observer: SimulatedObserver, rng: np.random.Generator, start_mm: float = LOW_VISION_START_MM
+) -> tuple[AcuityResult, float]:
+    """run_test, moving the patient to the next distance whenever the procedure asks (as the live
+    test does, the clinician agreeing); returns the result and the distance it ended at."""
+    symbols = optotype_set(procedure.config.optotype_set).symbols
+    distance_mm = start_mm
+    while True:
+        presentation = procedure.next_presentation()
+        if presentation is None:
+            if not procedure.wants_closer():
+                break
+            closer = closer_distances_mm(distance_mm)[0]
+            shift = logmar_shift(start_mm, closer)
+            config = procedure.config
+            procedure.move(
+                DistanceStep(
+                    len(procedure.history),
+                    closer,
+                    round(config.min_logmar + shift, 3),
+                    round(config.max_logmar + shift, 3),
+                )
+            )
+            distance_mm = closer
+            continue
+        procedure.record(presentation, observer.respond(presentation.optotypes, presentation.logmar, symbols, rng))
+    return procedure.estimate(), distance_mm
+
+
+def expected_low_vision_chart_logmar(observer: SimulatedObserver) -> float:
+    rows = [round(LOW_VISION_CHART_TOP_LOGMAR - 0.1 * i, 1) for i in range(24)]  # 2.0 down to -0.3
+    scores, probs = chart_score_distribution(
+        observer.threshold_logmar, observer.slope_sd_logmar, observer.guess_rate, rows, 5, 3, observer.lapse_rate
+    )
+    return float(np.dot(scores, probs))
+
+
+def low_vision_row(optotype: str, slope_sd_logmar: float, n_observers: int, seed: int) -> dict:
+    """A benchmark row (ROW_KEYS) for low-vision observers moved closer as the procedure asks."""
+    config = low_vision_config(optotype)
+    errors, diffs, shown = [], [], []
+    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, LOW_VISION_THRESHOLDS_LOGMAR)):
+        expected = expected_low_vision_chart_logmar(observer)
+        pair = []
+        for repeat in range(2):
+            rng = np.random.default_rng(
+                [seed, i, repeat, 41, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000)]
+            )
+            result, _ = run_low_vision_test(AdaptiveProcedure(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
+            pair.append(result.logmar)
+            errors.append(result.logmar - expected)
+            shown.append(result.optotypes_shown)
+        diffs.append(pair[0] - pair[1])
+    return _row(LOW_VISION_PROCEDURE, optotype, slope_sd_logmar, errors, diffs, shown)
+
+
+def _row(procedure: str, optotype: str, slope_sd_logmar: float, errors, diffs, shown) -> dict:
+    errors_a, diffs_a = np.asarray(errors), np.asarray(diffs)
+    trials_mean = float(np.mean(shown))
+    sd = math.sqrt(float(np.mean(diffs_a**2)) / 2)
+    return {
+        "procedure": procedure,
+        "optotype": optotype,
+        "observer_sd": slope_sd_logmar,
+        "trials_mean": round(trials_mean, 1),
+        "bias": round(float(np.mean(errors_a)), 4),
+        "sd": round(sd, 4),
+        "rmse": round(math.sqrt(float(np.mean(errors_a**2))), 4),
+        "loa95": round(1.96 * math.sqrt(float(np.mean(diffs_a**2))), 4),
+        "cr_sd": round(cramer_rao_sd(trials_mean, slope_sd_logmar, optotype_set(optotype).guess_rate, LAPSE_RATE), 4),
+    }
 
 
 def _factory(name: str) -> Callable[[ProcedureConfig, int], Procedure]:
@@ -160,20 +259,7 @@ def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_obser
             errors.append(result.logmar - expected)
             shown.append(result.optotypes_shown)
         diffs.append(pair[0] - pair[1])
-    errors_a, diffs_a = np.asarray(errors), np.asarray(diffs)
-    trials_mean = float(np.mean(shown))
-    sd = math.sqrt(float(np.mean(diffs_a**2)) / 2)
-    return {
-        "procedure": procedure,
-        "optotype": optotype,
-        "observer_sd": slope_sd_logmar,
-        "trials_mean": round(trials_mean, 1),
-        "bias": round(float(np.mean(errors_a)), 4),
-        "sd": round(sd, 4),
-        "rmse": round(math.sqrt(float(np.mean(errors_a**2))), 4),
-        "loa95": round(1.96 * math.sqrt(float(np.mean(diffs_a**2))), 4),
-        "cr_sd": round(cramer_rao_sd(trials_mean, slope_sd_logmar, optotype_set(optotype).guess_rate, LAPSE_RATE), 4),
-    }
+    return _row(procedure, optotype, slope_sd_logmar, errors, diffs, shown)
 
 
 def benchmark(
@@ -183,12 +269,15 @@ def benchmark(
     optotypes: Sequence[str] = OPTOTYPE_SETS,
     observer_sds: Sequence[float] = OBSERVER_SDS_LOGMAR,
 ) -> list[dict]:
-    return [
+    rows = [
         benchmark_row(procedure, optotype, s, n_observers, seed)
         for optotype in optotypes
         for s in observer_sds
         for procedure in procedures
     ]
+    if "adaptive" in procedures:
+        rows += [low_vision_row(optotype, s, n_observers, seed) for optotype in optotypes for s in observer_sds]
+    return rows
 
 
 def calibrate_offsets(
@@ -227,11 +316,12 @@ def calibrate_offsets(
 
 
 def format_table(rows: list[dict]) -> str:
-    header = f"{'procedure':<13}{'optotype':<12}{'obs_sd':>7}{'trials':>8}{'bias':>9}{'sd':>8}{'rmse':>8}{'loa95':>8}{'cr_sd':>8}"
+    width = max([13, *(len(r["procedure"]) + 1 for r in rows)])  # "adaptive_low_vision" is longer
+    header = f"{'procedure':<{width}}{'optotype':<12}{'obs_sd':>7}{'trials':>8}{'bias':>9}{'sd':>8}{'rmse':>8}{'loa95':>8}{'cr_sd':>8}"
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['procedure']:<13}{r['optotype']:<12}{r['observer_sd']:>7.2f}{r['trials_mean']:>8.1f}"
+            f"{r['procedure']:<{width}}{r['optotype']:<12}{r['observer_sd']:>7.2f}{r['trials_mean']:>8.1f}"
             f"{r['bias']:>+9.4f}{r['sd']:>8.4f}{r['rmse']:>8.4f}{r['loa95']:>8.4f}{r['cr_sd']:>8.4f}"
         )
     return "\n".join(lines)
@@ -243,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few observers (for tests)")
     parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 150, quick 6)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--low-vision", action="store_true", help="only the low-vision rows (moved closer)")
     parser.add_argument(
         "--calibrate-offset",
         action="store_true",
@@ -258,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.observers if args.observers is not None else (40 if args.quick else 1000), args.seed
         )
         print(json.dumps(rows, indent=1) if args.json else "\n".join(str(r) for r in rows))
+    elif args.low_vision:
+        rows = [low_vision_row(optotype, sd, n, args.seed) for optotype in OPTOTYPE_SETS for sd in OBSERVER_SDS_LOGMAR]
+        print(json.dumps(rows, indent=1) if args.json else format_table(rows))
     else:
         rows = benchmark(n, args.seed)
         print(json.dumps(rows, indent=1) if args.json else format_table(rows))

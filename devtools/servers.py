@@ -126,11 +126,13 @@ class VisusServer:
             )
         return self
 
-    def wait(self, timeout_s: float = 30) -> VisusServer:
+    # A server that exits is reported at once (wait_for); one still starting is given up to 2 minutes,
+    # which a machine loaded by several test runs needs (a bound, not a wait: a quick start returns early).
+    def wait(self, timeout_s: float = 120) -> VisusServer:
         wait_healthy(self.base_url, self.process, self.log_path, timeout_s)
         return self
 
-    def start(self, timeout_s: float = 30) -> VisusServer:
+    def start(self, timeout_s: float = 120) -> VisusServer:
         return self.launch().wait(timeout_s)
 
     def stop(self) -> None:

@@ -1,5 +1,7 @@
 import os
 import shutil
+import time
+from collections import defaultdict
 
 import pytest
 from hypothesis import settings
@@ -107,3 +109,25 @@ def shots(request, new_context):
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         recorder.on_failure()
+
+
+# ---- where the run's time went: the slowest modules, printed at the end of every run --------------
+# Wall time per module (setup + call + teardown of its tests; a session-scoped fixture counts for the
+# first module that uses it) and the machine's load average, so a slow run can be told from a loaded
+# machine. A report, not a check: timings never fail a test.
+_MODULE_WALL_S: dict[str, float] = defaultdict(float)
+_RUN_STARTED = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    _MODULE_WALL_S[report.nodeid.split("::", 1)[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if len(_MODULE_WALL_S) < 2:
+        return
+    total_s = time.monotonic() - _RUN_STARTED
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    terminalreporter.write_sep("-", f"slowest modules, wall s (run {total_s:.0f} s; load average now {load})")
+    for module, seconds in sorted(_MODULE_WALL_S.items(), key=lambda item: -item[1])[:15]:
+        terminalreporter.write_line(f"{seconds:8.1f}  {module}")

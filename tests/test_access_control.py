@@ -218,6 +218,7 @@ PATIENT_EVENTS = {
     ev.PRACTICE_ANSWER: {"practice_id": 1, "response": "C"},
     ev.STOP: {},
     ev.PAD_CODE: {},
+    ev.HELPER: {"on": True},
     ev.DISTANCE_GUARD: {"kind": "off", "reason": "declined"},
     ev.CALL_JOIN: {"camera": "allowed", "audio": True, "video": True},
     ev.CALL_REPLY: {"peer_id": "p1", "candidate": {"candidate": ""}},

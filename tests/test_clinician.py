@@ -43,7 +43,9 @@ def test_new_test_stores_the_config_and_only_a_hash_of_the_invite_token(app, cli
             "correction": "glasses",
             "setup": "4m",
             "answer_mode": "clinician",
+            "letters_fallback": False,  # the box not ticked in this POST
         }
+        assert session.language == "en"
         assert [e.eye for e in session.eye_tests] == ["left", "right"]
         assert timedelta(hours=23.9) < session.invite_expires_at - session.created_at <= timedelta(hours=24)
         stored = json.dumps([getattr(session, c.name) for c in TestSession.__table__.columns], default=str)

@@ -30,7 +30,7 @@ from webapp.live import phases
 from webapp.validation import SCHEMAS
 
 # The phase table's patient commands, then the events outside it.
-PATIENT_EVENTS = [*phases.PATIENT_COMMANDS, ev.PAD_CODE, ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
+PATIENT_EVENTS = [*phases.PATIENT_COMMANDS, ev.PAD_CODE, ev.HELPER, ev.CALL_JOIN, ev.CALL_REPLY, ev.CALL_DEVICE_MEDIA]
 CLINICIAN_EVENTS = sorted(set(SCHEMAS) - set(PATIENT_EVENTS))
 
 # Strings that once crashed a handler: a trial index past SQLite's 64-bit integers, non-ASCII digits.

@@ -20,7 +20,8 @@ def quick_rows():
 
 
 def test_quick_json_has_exactly_the_documented_keys(quick_rows):
-    assert len(quick_rows) == len(simulate.PROCEDURE_NAMES) * len(simulate.OPTOTYPE_SETS) * 3
+    # One row per procedure, optotype set and observer SD, and the low-vision rows (adaptive, moved closer).
+    assert len(quick_rows) == (len(simulate.PROCEDURE_NAMES) + 1) * len(simulate.OPTOTYPE_SETS) * 3
     for row in quick_rows:
         assert set(row) == {
             "procedure",
@@ -33,7 +34,13 @@ def test_quick_json_has_exactly_the_documented_keys(quick_rows):
             "loa95",
             "cr_sd",
         }
-    assert {r["procedure"] for r in quick_rows} == {"adaptive", "best_pest", "best_pest_30", "chart"}
+    assert {r["procedure"] for r in quick_rows} == {
+        "adaptive",
+        "best_pest",
+        "best_pest_30",
+        "chart",
+        "adaptive_low_vision",
+    }
     assert {r["optotype"] for r in quick_rows} == {"sloan", "tumbling_e", "landolt_c8", "hotv"}
     assert {r["observer_sd"] for r in quick_rows} == {0.04, 0.07, 0.14}
 
@@ -44,7 +51,12 @@ def test_quick_figures_are_sane(quick_rows):
         assert 0 < row["cr_sd"] < 0.1 and 0 <= row["sd"] < 0.3 and abs(row["bias"]) < 0.15
         assert row["rmse"] >= abs(row["bias"]) - 1e-4
         assert row["loa95"] == pytest.approx(1.96 * math.sqrt(2) * row["sd"], abs=2e-4)
-        expected_trials = {"adaptive": (3, 30), "best_pest_30": (30, 30), "chart": (5, 70)}.get(row["procedure"])
+        expected_trials = {
+            "adaptive": (3, 30),
+            "adaptive_low_vision": (3, 30),
+            "best_pest_30": (30, 30),
+            "chart": (5, 70),
+        }.get(row["procedure"])
         if row["procedure"] == "best_pest":
             expected_trials = (18, 18) if row["optotype"] == "landolt_c8" else (24, 24)
         assert expected_trials[0] <= row["trials_mean"] <= expected_trials[1]

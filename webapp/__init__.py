@@ -40,7 +40,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
 
-    from webapp import audit, auth, clinician, live, mail, main, models, patient, practice, privacy, reports, security  # noqa: F401
+    from webapp import (  # noqa: F401
+        audit,
+        auth,
+        clinician,
+        i18n,
+        live,
+        mail,
+        main,
+        models,
+        patient,
+        practice,
+        privacy,
+        reports,
+        security,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -50,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(practice.bp)
+    i18n.init_app(app)  # `_()` in the patient's templates
     security.init_app(app)  # headers, rate limits (after the blueprints: it limits their views)
 
     socketio.init_app(

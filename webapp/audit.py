@@ -45,6 +45,8 @@ ACTIONS = {
     "present": "chose a size",
     "score": "scored an answer",
     "share_results": "changed whether the patient sees the results",
+    "move_closer": "moved the patient closer, or declined it",
+    "category": "recorded a category below the chart",
     "call_started": "started the video call",
     "call_joined": "a patient's device joined the video call",
     "call_ended": "ended the video call",

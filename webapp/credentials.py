@@ -24,6 +24,7 @@ from sqlalchemy import select
 from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
+from webapp.i18n import N_
 from webapp.models import DeviceCredential, TestSession, utcnow
 
 DEVICES = ("display", "pad")
@@ -47,11 +48,12 @@ def session_for_link(token: str, device: str) -> TestSession | None:
 
 
 # Why a link (and the credentials it was exchanged for) no longer works, as the patient is told.
+# The patient reads these in the test's language: marked here, translated on the page (webapp/i18n.py).
 PROBLEMS = {
-    "unknown": "This link is not valid. Ask your clinician for a new link.",
-    "withdrawn": "This link was withdrawn. Ask your clinician for a new link.",
-    "ended": "This test has ended and its link has expired. Ask your clinician if you need a new link.",
-    "expired": "This link has expired. Ask your clinician for a new link.",
+    "unknown": N_("This link is not valid. Ask your clinician for a new link."),
+    "withdrawn": N_("This link was withdrawn. Ask your clinician for a new link."),
+    "ended": N_("This test has ended and its link has expired. Ask your clinician if you need a new link."),
+    "expired": N_("This link has expired. Ask your clinician for a new link."),
 }
 
 

@@ -5,6 +5,7 @@ CLINICIAN_NS = "/clinician"
 
 # /patient, client -> server
 CONSENT = "consent"
+LANGUAGE = "language"  # display, welcome step: the patient's pages in another language (webapp/i18n.py)
 CALIBRATION = "calibration"
 READY = "ready"
 DRAWN = "drawn"
@@ -18,6 +19,9 @@ STOP = "stop"
 # Display only: a new short code for pairing the phone at /pad (webapp/pairing.py); no phase change.
 PAD_CODE = "pad_code"
 DISTANCE_GUARD = "distance_guard"  # the webcam distance guard's numbers; also server -> /clinician
+# Pad only, a child's test: an adult taps the answers the child points to (on/off); also server ->
+# /clinician. Stored as events; not a command of the phase table.
+HELPER = "helper"
 
 # /patient, server -> client
 STATE = "state"
@@ -44,6 +48,10 @@ NOTE = "note"
 PRESENT = "present"
 SCORE = "score"
 SHARE_RESULTS = "share_results"
+# Low vision: move the patient closer (or decline the server's proposal); also server -> /clinician
+# when the server proposes a move. A category below the chart (CF, HM, LP, NLP) for an eye.
+MOVE_CLOSER = "move_closer"
+CATEGORY = "category"
 
 # /clinician, server -> client (also DEVICE_STATUS, PAGE_EVENT, CALIBRATION, NOTE, EYE_DONE, TEST_DONE)
 STIMULUS_SHOWN = "stimulus_shown"

@@ -15,15 +15,19 @@ from email.utils import parseaddr
 
 from flask import Flask, current_app
 
+from webapp.i18n import DEFAULT as ENGLISH
+from webapp.i18n import N_, translate
+
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 TIMEOUT_S = 20  # connecting and each reply of the mail server
 SUBJECT_MAX = 200
 MESSAGE_MAX = 5000
 
-DEFAULT_SUBJECT = "Your eye test link"
+# The default subject and message are the patient's words, in the test's language (default_text).
+DEFAULT_SUBJECT = N_("Your eye test link")
 # {link}, {expires}, {space} and {contact} are filled in when it is sent (PLACEHOLDERS).
-DEFAULT_MESSAGE = (
+DEFAULT_MESSAGE = N_(
     "Hello,\n\n"
     "We have set up a short eye test that you can take at home. Please open this link on a computer, "
     "laptop or tablet (not on your phone):\n\n"
@@ -43,11 +47,11 @@ DEFAULT_MESSAGE = (
 
 # What the patient needs for each set-up's distance (webapp/setups.py).
 SPACE = {
-    "2m": "a tape measure and about 2.5 metres of clear space in front of the screen",
-    "3m": "a tape measure and about 3.5 metres of clear space in front of the screen",
-    "4m": "a tape measure and about 4.5 metres of clear space in front of the screen",
-    "mirror": "a large mirror facing the screen, a tape measure and about 2 metres of space",
-    "near_40cm": "a tape measure or ruler (you read the screen from 40 cm)",
+    "2m": N_("a tape measure and about 2.5 metres of clear space in front of the screen"),
+    "3m": N_("a tape measure and about 3.5 metres of clear space in front of the screen"),
+    "4m": N_("a tape measure and about 4.5 metres of clear space in front of the screen"),
+    "mirror": N_("a large mirror facing the screen, a tape measure and about 2 metres of space"),
+    "near_40cm": N_("a tape measure or ruler (you read the screen from 40 cm)"),
 }
 
 
@@ -71,11 +75,19 @@ def check_settings(app: Flask) -> None:
         raise ValueError("VISUS_MAIL_FROM: set the sender address of invite e-mails when VISUS_SMTP_HOST is set.")
 
 
+def default_text(session, own_message: str | None) -> tuple[str, str]:
+    """(subject, message) the invite form starts with: in the test's language; the clinician's own
+    saved message is English, so it is offered for English tests only."""
+    if session.language == ENGLISH and own_message:
+        return DEFAULT_SUBJECT, own_message
+    return translate(session.language, DEFAULT_SUBJECT), translate(session.language, DEFAULT_MESSAGE)
+
+
 def placeholders(session, expires_text: str, contact: str, link: str) -> dict[str, str]:
     return {
         "link": link,
         "expires": expires_text,
-        "space": SPACE.get(session.config.get("setup"), SPACE["3m"]),
+        "space": translate(session.language, SPACE.get(session.config.get("setup"), SPACE["3m"])),
         "contact": contact,
     }
 

@@ -113,6 +113,9 @@ class TestSession(db.Model):
     # How the patient reaches the practice ("Riverside Eye Clinic, 01632 960 123"): shown on the
     # welcome step as plain text (webapp/clinician/forms.py checks it).
     contact_line: Mapped[str | None] = mapped_column(String(160))
+    # The language of the patient's pages, pad and e-mails (webapp/i18n.py, LANGUAGES): chosen by the
+    # clinician, changed by the patient on the welcome step.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     invite_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The invite token is derived from the secret key and this nonce like the pad token, so the
@@ -192,6 +195,12 @@ class EyeTest(db.Model):
     # {trial_id, seq, index, logmar, optotypes, height_css_px, presented_at} or None
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # AcuityResult.to_dict()
+    # Low vision: the moves closer, [acuity.procedure.DistanceStep.to_dict()] (replayed with the
+    # trials), the distance the patient is asked to move to now (until they measure it), and the
+    # clinician's category below the chart ({code, distance_mm}, acuity.low_vision).
+    distance_steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    move_to_mm: Mapped[float | None]
+    category: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

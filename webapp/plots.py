@@ -21,7 +21,7 @@ def trial_plot_svg(
     if not trials:
         return ""
     values = [t["logmar"] for t in trials]
-    if result:
+    if result and result.get("logmar") is not None:  # a category has no line to draw
         values += [result["ci95_low_logmar"], result["ci95_high_logmar"]]
     low = min(values) - 0.1
     high = max(values) + 0.1
@@ -41,7 +41,7 @@ def trial_plot_svg(
         f'<title id="{element_id}-title">{escape(title)}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
-    if result:
+    if result and result.get("logmar") is not None:  # a category has no line to draw
         band_top, band_bottom = y(result["ci95_high_logmar"]), y(result["ci95_low_logmar"])
         parts.append(
             f'<rect x="{LEFT}" y="{band_top:.1f}" width="{plot_w}" height="{band_bottom - band_top:.1f}" '

@@ -218,6 +218,22 @@ def drop_malformed_packets(server, counter: MalformedPackets) -> None:
     base = server.packet_class
 
     class StrictPacket(base):
+        @classmethod
+        def data_is_binary(cls, data) -> bool:
+            """python-socketio's own answer (bytes anywhere in the lists and dicts of a message's
+            data), without the list and the lambda its check builds at every level of every
+            message the server sends (about a tenth of a millisecond an emit; issue 12)."""
+            stack = [data]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, (bytes, bytearray)):
+                    return True
+                if isinstance(item, list):
+                    stack.extend(item)
+                elif isinstance(item, dict):
+                    stack.extend(item.values())
+            return False
+
         def __init__(self, *args, encoded_packet=None, **kwargs):
             if encoded_packet is None:
                 super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from acuity import low_vision
 from acuity import notation as n
 from acuity.procedures import stopped_early
 from webapp import setups
@@ -89,15 +90,63 @@ def stopped_early_dict(eye_test: EyeTest) -> dict[str, Any]:
     }
 
 
+def low_vision_dict(eye_test: EyeTest) -> dict[str, Any]:
+    """Where the eye was measured (low vision moves the patient closer) and its category below the
+    chart, with their words (acuity.low_vision.describe_low_vision)."""
+    result = eye_test.result or {}
+    moved = bool(eye_test.distance_steps)
+    recorded = eye_test.category
+    category = low_vision.vision_category(recorded["code"]) if recorded else None
+    words = low_vision.describe_low_vision(
+        distance_mm=result.get("distance_mm"),
+        moved=moved,
+        category=category,
+        category_distance_mm=recorded.get("distance_mm") if recorded else None,
+    )
+    return {
+        "distance_mm": result.get("distance_mm"),
+        "moved_closer": moved,
+        "category": category.code if category else None,
+        "category_distance_mm": recorded.get("distance_mm") if recorded else None,
+        "category_logmar_equivalent": category.logmar_equivalent if category else None,
+        **words,
+    }
+
+
 def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
-    """The stored result of a finished eye, with its notations and whether it stopped early."""
+    """The stored result of a finished eye, with its notations and whether it stopped early.
+
+    Low vision: `distance_mm` and `distance_text` (where it was measured, when the patient was
+    moved closer; the notation's `text` says so too); an eye recorded below the chart has
+    `category` and its words, `notation.text` is the category's line, and `logmar` is the
+    None (the conventional equivalent of CF and HM is `category_logmar_equivalent`, LP and NLP have
+    none): never a number the test did not measure.
+    """
+    lv = low_vision_dict(eye_test)
+    if lv["category"] is not None:
+        return {
+            "eye": eye_test.eye,
+            "logmar": None,  # not measured: the conventional equivalent is category_logmar_equivalent
+            "bound": None,
+            "trials": (eye_test.result or {}).get("trials", 0),
+            "measured_result": eye_test.result,
+            "notation": {"text": lv["text"], "notation_text": lv["category_text"]},
+            "stopped_early": False,
+            "stopped_early_text": None,
+            **lv,
+        }
     if not eye_test.result:
         return None
+    described = with_notation(eye_test.result, near_distance_mm(eye_test.session))
+    if lv["distance_text"]:
+        described["notation"]["text"] += f" · {lv['distance_text']}"
+        described["notation"]["notation_text"] += f", {lv['distance_text']}"
     return {
         "eye": eye_test.eye,
-        **with_notation(eye_test.result, near_distance_mm(eye_test.session)),
+        **described,
         **notation(eye_test.result["logmar"]),
         **stopped_early_dict(eye_test),
+        **lv,
     }
 
 
@@ -209,5 +258,5 @@ def session_dict(session: TestSession) -> dict[str, Any]:
         "patient_reference": session.patient_reference,
         "status": session.status,
         "created_at": iso(session.created_at),
-        "config": {**session.config, "show_results": session.show_results},
+        "config": {**session.config, "show_results": session.show_results, "language": session.language},
     }

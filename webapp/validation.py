@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp import events as ev
+from webapp.i18n import LANGUAGES
 
 MAX_STRING = 2000
 MAX_LIST = 50
@@ -169,6 +170,7 @@ CALL_DEVICE = Field("str", choices=("display", "pad"))
 
 SCHEMAS: dict[str, dict[str, Field]] = {
     ev.CONSENT: {},
+    ev.LANGUAGE: {"language": Field("str", choices=tuple(LANGUAGES))},
     ev.READY: {},
     ev.CALIBRATION: {
         "css_px_per_mm": Field("number", low=0.1, high=1000),
@@ -208,6 +210,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     ev.STOP: {},
     ev.PAD_CODE: {},
+    ev.HELPER: {"on": Field("bool")},
     ev.DISTANCE_GUARD: {
         "kind": Field("str", choices=("reference", "sample", "off")),
         # the eyes' spacing in camera px (a median over about a second); null: no face in view
@@ -230,6 +233,17 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "correct": Field("list", required=False, min_len=1, max_len=20, items=Field("bool")),
     },
     ev.SHARE_RESULTS: {"session_id": SESSION_ID, "show": Field("bool")},
+    ev.MOVE_CLOSER: {
+        "session_id": SESSION_ID,
+        "distance_mm": Field("number", required=False, low=250, high=8000),
+        "decline": Field("bool", required=False),
+    },
+    ev.CATEGORY: {
+        "session_id": SESSION_ID,
+        "eye": Field("str", choices=("right", "left", "both")),
+        "code": Field("str", choices=("CF", "HM", "LP", "NLP")),
+        "distance_mm": Field("number", required=False, low=100, high=8000),
+    },
     ev.CALL_START: {"session_id": SESSION_ID, "video": Field("bool")},
     ev.CALL_END: {"session_id": SESSION_ID},
     ev.CALL_SIGNAL: {
@@ -261,6 +275,8 @@ def validate(event: str, payload: Any) -> dict:
         raise PayloadError("the clinician sends offers; the patient's devices answer")
     if event == ev.CALL_REPLY and clean.get("description", {}).get("type") == "offer":
         raise PayloadError("the patient's devices answer; the clinician sends offers")
+    if event == ev.MOVE_CLOSER and ("distance_mm" in clean) == bool(clean.get("decline")):
+        raise PayloadError("send either distance_mm (where the patient moves to) or decline: true, not both")
     if event == ev.CALIBRATION:
         distance = clean["distance"]
         needed = {"tape": "distance_mm", "mirror": "patient_to_mirror_mm", "blind_spot": "offsets_mm"}[

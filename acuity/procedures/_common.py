@@ -31,6 +31,16 @@ def check_config(config: ProcedureConfig) -> OptotypeSet:
             f"min_logmar ({config.min_logmar}) must be below max_logmar ({config.max_logmar}): "
             "check the screen calibration and viewing distance"
         )
+    reach = config.reach_max_logmar
+    if reach is not None and (
+        isinstance(reach, bool) or not isinstance(reach, (int, float)) or not math.isfinite(reach)
+    ):
+        raise ProcedureError(f"reach_max_logmar must be a finite number of logMAR or None, got {reach!r}")
+    if reach is not None and not reach > config.max_logmar:
+        raise ProcedureError(
+            f"reach_max_logmar ({reach}) must be above max_logmar ({config.max_logmar}): "
+            "moving closer shows larger letters; leave it None when the patient cannot move closer"
+        )
     if config.target_ci95_half_width_logmar < 0:
         raise ProcedureError("target_ci95_half_width_logmar must be 0 (no early stop) or positive")
     for name, low, high in (("max_trials", 1, 500), ("chart_letters_per_row", 1, 10), ("chart_stop_misses", 1, 10)):
@@ -54,9 +64,15 @@ def check_config(config: ProcedureConfig) -> OptotypeSet:
 
 def size_grid(config: ProcedureConfig, step_logmar: float = SIZE_STEP_LOGMAR) -> tuple[float, ...]:
     """Every size on the step grid within [min_logmar, max_logmar], smallest first."""
-    low = math.ceil(config.min_logmar / step_logmar - 1e-9)
-    high = math.floor(config.max_logmar / step_logmar + 1e-9)
+    low = round(size_grid_edge(config.min_logmar, True, step_logmar) / step_logmar)
+    high = round(size_grid_edge(config.max_logmar, False, step_logmar) / step_logmar)
     return tuple(round(i * step_logmar, 2) for i in range(low, high + 1))
+
+
+def size_grid_edge(logmar: float, up: bool, step_logmar: float = SIZE_STEP_LOGMAR) -> float:
+    """The first grid size at or above (`up`) or at or below `logmar` (an end of size_grid)."""
+    rounding = math.ceil if up else math.floor
+    return round(rounding(logmar / step_logmar + (-1e-9 if up else 1e-9)) * step_logmar, 2)
 
 
 def snap_requested(

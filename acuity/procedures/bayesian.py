@@ -14,9 +14,11 @@ import numpy as np
 
 from acuity.procedure import AcuityResult, Presentation, Procedure, ProcedureConfig, ProcedureError
 from acuity.procedures._common import (
+    SIZE_STEP_LOGMAR,
     check_config,
     choose_symbol,
     size_grid,
+    size_grid_edge,
     snap_requested,
     start_size,
     trial_outcomes,
@@ -52,20 +54,52 @@ MIN_TRIALS_FOR_INTERVAL = 8
 
 
 class BayesianProcedure(Procedure):
-    """Shared machinery: the posterior kept in step with the history, and the result."""
+    """Shared machinery: the posterior kept in step with the history, and the result.
+
+    Low vision (config.reach_max_logmar): the posterior covers every size reachable by moving the
+    patient closer from the start, so a move changes only which sizes may be shown (`sizes`), never
+    what the answers so far mean; sizes are always on the logMAR scale at the distance shown.
+    """
 
     chart_offset_logmar: float = 0.0
+    movable = True
 
     def __init__(self, config: ProcedureConfig, seed: int):
         super().__init__(config, seed)
         self.optotypes = check_config(config)
-        self.sizes = size_grid(config)
+        self._sizes = (0, size_grid(config))  # (moves applied, the grid drawable now)
         self.model = self._model()
         self.chart_offset_logmar = CHART_OFFSET_LOGMAR[config.optotype_set]
+        top = config.reach_max_logmar if config.reach_max_logmar is not None else self.sizes[-1]
         self._low_logmar = round(min(-0.6, self.sizes[0] - _GRID_MARGIN_LOGMAR), 2)
-        self._high_logmar = round(max(1.6, self.sizes[-1] + _GRID_MARGIN_LOGMAR), 2)
+        self._high_logmar = round(max(1.6, top + _GRID_MARGIN_LOGMAR), 2)
         self._posterior = self._new_posterior()
         self._synced = 0
+
+    @property
+    def sizes(self) -> tuple[float, ...]:
+        """Every size drawable at the current distance (after the last move closer), smallest first."""
+        if self._sizes[0] != len(self.steps):
+            self._sizes = (len(self.steps), size_grid(self.drawable_config()))
+        return self._sizes[1]
+
+    def _range_shown(self) -> tuple[float, float]:
+        """The smallest and largest sizes drawable at any distance used so far."""
+        configs = [self.config, *self.steps]
+        return (
+            min(size_grid_edge(c.min_logmar, up=True) for c in configs),
+            max(size_grid_edge(c.max_logmar, up=False) for c in configs),
+        )
+
+    def wants_closer(self) -> bool:
+        reach = self.config.reach_max_logmar
+        if reach is None or self.sizes[-1] >= reach - SIZE_STEP_LOGMAR + 1e-9:
+            return False
+        largest = self.sizes[-1]
+        return (
+            self._trials_at(largest) >= _EDGE_STOP_TRIALS
+            and 1.0 - self.posterior().probability_below(largest - self.chart_offset_logmar) >= _EDGE_STOP_PROBABILITY
+        )
 
     def _new_posterior(self) -> ThresholdPosterior:
         return ThresholdPosterior(self.model, self._low_logmar, self._high_logmar)
@@ -108,7 +142,7 @@ class BayesianProcedure(Procedure):
         low = post.quantile(0.025) + offset
         high = post.quantile(0.975) + offset
         median = post.quantile(0.5) + offset
-        smallest, largest = self.sizes[0], self.sizes[-1]
+        smallest, largest = self._range_shown()
         bound = None
         # Beyond the edge only when tested at the edge and more likely than not beyond it.
         if median < smallest and self._trials_at(smallest):
@@ -165,7 +199,9 @@ class AdaptiveProcedure(BayesianProcedure):
         if self.finished:
             return None
         if requested_logmar is not None:
-            return self._presentation(snap_requested(self.config, requested_logmar))
+            return self._presentation(snap_requested(self.drawable_config(), requested_logmar))
+        if self.wants_closer():  # nothing drawable here can measure this eye: move closer first
+            return None
         if not self.history:
             return self._presentation(start_size(self.sizes))
         post = self.posterior()
@@ -186,6 +222,8 @@ class AdaptiveProcedure(BayesianProcedure):
         if n == 0:
             return False
         target = self.config.target_ci95_half_width_logmar
+        if self.wants_closer():
+            return False
         if target > 0 and n >= MIN_TRIALS_FOR_INTERVAL:
             post = self.posterior()
             if (post.quantile(0.975) - post.quantile(0.025)) / 2 < target:
@@ -204,7 +242,7 @@ class ManualProcedure(BayesianProcedure):
             raise ProcedureError(
                 "the manual procedure shows only the sizes the clinician chooses: give requested_logmar"
             )
-        return self._presentation(snap_requested(self.config, requested_logmar))
+        return self._presentation(snap_requested(self.drawable_config(), requested_logmar))
 
     @property
     def finished(self) -> bool:

@@ -22,6 +22,14 @@ def live_server(tmp_path_factory):
     server.keep_log("server.log")
 
 
+@pytest.fixture
+def server(tmp_path):
+    """A server of the test's own (a fresh database the test may read: `stored_trials`, `db_path`)."""
+    server = ServerProcess(tmp_path).start()
+    yield server
+    server.stop()
+
+
 # The video call's tests (tests/e2e/test_call.py, test_live_layout.py) launch a browser of their own
 # with fake camera and microphone, so the other browser tests keep theirs.
 CALL_ARGS = BROWSER_ARGS + FAKE_MEDIA_ARGS

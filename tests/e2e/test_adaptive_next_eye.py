@@ -42,7 +42,7 @@ def test_adaptive_next_eye_then_end(new_context, live_server, shots):
     display.click('[data-action="consent"]')
     css_px_per_mm = calibrate_by_clicking(display, 5.0)
     display.click('[data-action="answers-done"]')
-    assert display.text_content("[data-cover-eye]") == "right"  # testing the left eye first
+    assert display.get_attribute("[data-cover-line]", "data-cover-eye") == "right"  # testing the left eye first
     display.click('[data-action="ready"]')
 
     seq = "none"

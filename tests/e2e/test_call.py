@@ -87,8 +87,9 @@ def start_call(clinician, display, allow=True):
     display.click('[data-call-action="allow"]' if allow else '[data-call-action="refuse"]')
 
 
-def media_flowing(page, seconds=2.5, timeout_s=30):
-    """Stats now and `seconds` later, once the connection is up; asserts frames and packets rise."""
+def media_flowing(page, timeout_s=30, rise_s=15):
+    """Stats once the connection is up, then again until more than 10 video frames and 20 audio
+    packets have arrived since (asserted within `rise_s`: the media flows, it did not just start)."""
     deadline = time.monotonic() + timeout_s
     while True:
         first = page.evaluate(STATS)
@@ -96,11 +97,13 @@ def media_flowing(page, seconds=2.5, timeout_s=30):
             break
         assert time.monotonic() < deadline, f"no media in {timeout_s} s: {first}"
         time.sleep(0.3)
-    time.sleep(seconds)
-    second = page.evaluate(STATS)
-    assert second["frames"] > first["frames"] + 10, (first, second)
-    assert second["audioPackets"] > first["audioPackets"] + 20, (first, second)
-    return second
+    deadline = time.monotonic() + rise_s
+    while True:
+        second = page.evaluate(STATS)
+        if second["frames"] > first["frames"] + 10 and second["audioPackets"] > first["audioPackets"] + 20:
+            return second
+        assert time.monotonic() < deadline, f"the media stopped rising in {rise_s} s: {(first, second)}"
+        time.sleep(0.2)
 
 
 def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, tmp_path):

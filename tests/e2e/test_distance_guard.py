@@ -71,9 +71,10 @@ def face_camera_browser(playwright_instance, tmp_path_factory):
     launched.close()
 
 
-@pytest.fixture
-def server(tmp_path):
-    process = ServerProcess(tmp_path).start(120)  # a loaded machine starts it slowly
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module: each test makes a test of its own on it."""
+    process = ServerProcess(tmp_path_factory.mktemp("guard-server")).start(120)  # a loaded machine starts it slowly
     yield process
     process.stop()
     process.keep_log("distance-guard-server.log")

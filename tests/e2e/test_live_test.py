@@ -91,7 +91,7 @@ def test_patient_reads_two_eyes_while_the_clinician_watches(
     # Paired: the display moves on to "Get ready" by itself (the patient may already be at the phone).
     display.wait_for_selector(visible("prepare"))
     shots.take(display, "paired")
-    assert display.text_content("[data-cover-eye]") == "left"
+    assert display.get_attribute("[data-cover-line]", "data-cover-eye") == "left"
     shots.take(display, "prepare")
     display.click('[data-action="ready"]')
 

@@ -12,7 +12,6 @@ import pytest
 from calibration.size import readable_text_css_px
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 from tests.support.patient_screens import jargon
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -22,13 +21,6 @@ SCALE_CSS_PX_PER_MM = 4.0
 # The confirmation of a tap is still on screen this long after it (pad.js keeps it 0.7 s; the test
 # process may be slow to look under load, so the duration itself is measured in the page).
 STILL_SHOWN_AFTER_MS = 100
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = ServerProcess(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def look(shots, page, name: str) -> None:

@@ -15,9 +15,10 @@ pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture
-def server(tmp_path):
-    server = ServerProcess(tmp_path).start()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (none of its tests stops it): each test makes a test of its own."""
+    server = ServerProcess(tmp_path_factory.mktemp("resume-server")).start()
     yield server
     server.stop()
 

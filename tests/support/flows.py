@@ -38,6 +38,7 @@ def submit_new_test(page, **choices) -> tuple[str, str]:
     session public id)."""
     show_results = bool(choices.pop("show_results", False))
     contact_line = choices.pop("contact_line", None)
+    child = bool(choices.pop("child", False))
     settings = {
         "eyes": "right_left",
         "optotype_set": "sloan",
@@ -52,6 +53,8 @@ def submit_new_test(page, **choices) -> tuple[str, str]:
         page.check(f'input[name="{name}"][value="{value}"]')
     if show_results:
         page.check('input[name="show_results"]')
+    if child:
+        page.check('input[name="child"]')
     if contact_line is not None:
         page.fill('input[name="contact_line"]', contact_line)
     page.click('main [name="submit"]')  # (the patient search's "Find" comes first)
@@ -84,12 +87,15 @@ def visible(step: str) -> str:
 
 
 def serious_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    """axe-core's serious and critical violations on the page as it is now, one line each. axe-core
+    (about 0.5 MB of script) goes into a document once; later checks of that document reuse it."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    if not page.evaluate("() => typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
+        page.evaluate(Axe().axe_script)
+    response = page.evaluate("() => axe.run({resultTypes: ['violations']})")
     found = []
-    for violation in results.response["violations"]:
+    for violation in response["violations"]:
         if violation.get("impact") in ("serious", "critical"):
             targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
             found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")

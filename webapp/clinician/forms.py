@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.i18n import LANGUAGES
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
 
 EYE_ORDERS = {
@@ -76,6 +77,10 @@ class NewTestForm(PatientDetailsForm):
             ]
         ),
     )
+    child = BooleanField(
+        "Child: HOTV letters, matched on the phone with large buttons, a practice round that teaches "
+        "matching, and an adult may tap for the child",
+    )
     procedure = RadioField(
         "Procedure",
         default="adaptive",
@@ -140,18 +145,52 @@ class NewTestForm(PatientDetailsForm):
             Regexp(r"^[^\x00-\x1f\x7f]*\Z", message="Write it on one line, without line breaks or tabs."),
         ],
     )
+    move_closer = BooleanField(
+        "Low vision: move the patient closer (2 m, 1 m, 50 cm) when they cannot read the largest letters",
+        description="Adaptive or manual procedure, at a distance measured with a tape.",
+    )
     show_results = BooleanField("Show the results to the patient at the end")
+    # The patient's pages, pad and e-mails in this language (webapp/i18n.py); the patient may change it.
+    language = RadioField(
+        "The patient's language",
+        default="en",
+        choices=options([(code, f"{lang.english_name} ({lang.name})") for code, lang in LANGUAGES.items()]),
+    )
+    letters_fallback = BooleanField(
+        "If the patient's language is not written in Latin letters (Arabic), use the tumbling E instead of "
+        "Sloan letters",
+        default=True,
+    )
     submit = SubmitField("Create the test and its invite link")
 
+    def validate_move_closer(self, field) -> None:
+        if field.data and (self.procedure.data == "chart" or self.setup.data in ("mirror", "near_40cm")):
+            raise ValidationError(
+                "Moving the patient closer works with the adaptive or manual procedure at 2, 3 or 4 m: "
+                "choose one of those, or leave this unticked."
+            )
+
+    # A child's test matches HOTV letters (the sets a child may be tested with that the pad's large
+    # buttons show); the form's default, Sloan, is taken as "not chosen".
+    CHILD_SETS = ("hotv", "sloan")
+
+    def validate_child(self, field) -> None:
+        if field.data and self.optotype_set.data not in self.CHILD_SETS:
+            raise ValidationError("A child's test uses HOTV letters: choose HOTV letters, or untick Child.")
+
     def test_config(self) -> dict:
+        child = bool(self.child.data)
         return {
             "eyes": EYE_ORDERS[self.eyes.data],
-            "optotype_set": self.optotype_set.data,
+            "optotype_set": "hotv" if child else self.optotype_set.data,
+            **({"child": True} if child else {}),  # only in a child's test: other configs stay as they were
             "procedure": self.procedure.data,
             "chart_presentation": self.chart_presentation.data,
             "correction": self.correction.data,
             "setup": self.setup.data,
             "answer_mode": self.answer_mode.data,
+            "letters_fallback": bool(self.letters_fallback.data),
+            **({"move_closer": True} if self.move_closer.data else {}),  # low vision: only when ticked
         }
 
 

@@ -2,6 +2,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from acuity import low_vision
 from webapp import audit, credentials, mail, patients, plots, tokens
 from webapp import serializers as p
 from webapp.auth.accounts import clinician_count
@@ -72,6 +73,7 @@ def new_session():
             bool(form.show_results.data),
             form.contact_line.data,
             patient=patient,
+            language=form.language.data,
         )
         audit.viewed(session, "invite_created")
         # Post/redirect/get: reloading the invite page shows the same link, never makes a second test.
@@ -149,12 +151,13 @@ def invite_panel(session: TestSession, back: str, mail_form: InviteMailForm | No
     url = external_url("patient.test_page", token=token) if token else None
     expires_text = f"{local_time(session.invite_expires_at)} ({zone_name()})"
     if mail_form is None:
+        subject, message = mail.default_text(session, current_user.invite_message)  # the test's language
         mail_form = InviteMailForm(
             formdata=None,
             back=back,
             to=session.patient.contact_email,  # the patient's e-mail for invites, if the practice has it
-            subject=mail.DEFAULT_SUBJECT,
-            message=current_user.invite_message or mail.DEFAULT_MESSAGE,
+            subject=subject,
+            message=message,
         )
     return {
         "session": session,
@@ -197,7 +200,12 @@ def live(public_id: str):
     session = owned(public_id)
     audit.viewed(session, "live_view")
     page_session = {**p.session_dict(session), "result_url": url_for("clinician.result", public_id=session.public_id)}
-    return render_template("clinician/live.html", session=page_session, invite=invite_panel(session, "live"))
+    return render_template(
+        "clinician/live.html",
+        session=page_session,
+        invite=invite_panel(session, "live"),
+        categories=low_vision.CATEGORIES.values(),  # the categories below the chart, worded once
+    )
 
 
 @bp.get("/sessions/<public_id>/result")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from webapp import credentials, patients, tokens
+from webapp import credentials, i18n, patients, tokens
 from webapp.extensions import db
 from webapp.live.phases import CLOSED, Status
 from webapp.models import Clinician, EyeTest, Patient, TestSession, utcnow
@@ -17,6 +17,7 @@ def create_session(
     show_results: bool = False,
     contact_line: str | None = None,
     patient: Patient | None = None,
+    language: str = "en",
 ) -> tuple[TestSession, str]:
     """A new session and its invite token; only the token's SHA-256 hash is stored (the token is made
     again from the secret key when the clinician's pages show it: webapp/credentials.py). The test is
@@ -29,7 +30,8 @@ def create_session(
         clinician_id=clinician_id,
         patient=patient,
         patient_reference=patient.reference,
-        config=config,
+        config=i18n.optotypes_for_language(config, language),
+        language=i18n.language(language).code,
         show_results=show_results,
         contact_line=(contact_line or "").strip() or None,
         created_at=utcnow(),

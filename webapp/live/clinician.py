@@ -95,6 +95,18 @@ def on_score(session, clinician_id, data, out):
     return commands.answer(session, data, "clinician", out)
 
 
+@handler(ev.MOVE_CLOSER, ev.CLINICIAN_NS, owned_session)
+def on_move_closer(session, clinician_id, data, out):
+    """Clinician (low vision): move the patient to distance_mm, or decline the server's proposal."""
+    return commands.move_closer(session, data.get("distance_mm"), bool(data.get("decline")), "clinician", out)
+
+
+@handler(ev.CATEGORY, ev.CLINICIAN_NS, owned_session)
+def on_category(session, clinician_id, data, out):
+    """Clinician (low vision): record an eye below the chart as CF, HM, LP or NLP."""
+    return commands.record_category(session, data["eye"], data["code"], data.get("distance_mm"), out)
+
+
 @handler(ev.SHARE_RESULTS, ev.CLINICIAN_NS, owned_session)
 def on_share_results(session, clinician_id, data, out):
     """Clinician: allow (or stop) showing the results on the patient's screen."""

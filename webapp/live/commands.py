@@ -16,15 +16,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from acuity.low_vision import NEAREST_DISTANCE_MM, closer_distances_mm, vision_category
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
-from acuity.procedure import Procedure, ProcedureConfig, ProcedureError
+from acuity.procedure import DistanceStep, Procedure, ProcedureConfig, ProcedureError
 from calibration.capability import check_drawn, css_px_size_changed, measurable_range
 from calibration.distance import distance_from_blind_spot, distance_from_mirror, distance_from_tape
 from calibration.errors import CalibrationError
 from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
 from webapp import events as ev
+from webapp import i18n
 from webapp import serializers as s
 from webapp.extensions import db
 from webapp.live import phases
@@ -33,6 +35,11 @@ from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
 from webapp.live.payloads import (
     answer_request_payload,
+    child_mode,
+    eye_distance_mm,
+    helper_tapping,
+    move_payload,
+    practice_left,
     practice_payload,
     practice_request_payload,
     practice_result_payload,
@@ -43,7 +50,7 @@ from webapp.live.payloads import (
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
-from webapp.patient_words import screen_words
+from webapp.patient_words import move_closer_words, screen_words
 from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
@@ -135,6 +142,18 @@ def consent(session: TestSession, out: Outbox) -> dict:
     return {"ok": True}
 
 
+def set_language(session: TestSession, code: str, out: Outbox) -> dict:
+    """The patient's pages, pad and e-mails in `code` from now on; the optotype set follows the
+    language when the clinician allowed it (webapp/i18n.py, optotypes_for_language)."""
+    phases.check(session, ev.LANGUAGE)
+    if session.language != code:
+        session.language = code
+        session.config = i18n.optotypes_for_language(session.config, code)
+        _record_event(session, "language", "display", {"language": code})
+        out.announce()
+    return {"ok": True, "language": code}
+
+
 def _optotypes_per_row(session: TestSession) -> int:
     if session.config["procedure"] == "chart" and session.config.get("chart_presentation", "row") == "row":
         return ProcedureConfig().chart_letters_per_row
@@ -171,6 +190,9 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     except CalibrationError as error:
         raise LiveError("calibration_refused", str(error)) from None
 
+    eye = session.current_eye_test
+    moving = eye is not None and eye.status == EyeStatus.ACTIVE and eye.move_to_mm is not None
+    step = _move_step(session, eye, viewing.viewing_distance_mm, drawable) if moving else None
     if len(session.calibrations) >= CALIBRATIONS_PER_SESSION:
         raise LiveError(
             "too_many_calibrations",
@@ -196,21 +218,27 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             older.invalidated_at = utcnow()
             older.invalidated_reason = "replaced by a new calibration"
     session.calibrations.append(calibration)
-    expected = SETUP_DISTANCE_MM[setup]
-    if expected and abs(viewing.viewing_distance_mm - expected) > DISTANCE_WARNING_FRACTION * expected:
+    moved = (eye.distance_steps or []) if eye is not None and eye.status == EyeStatus.ACTIVE else []
+    # Where the patient should be: the set-up's distance, or where this eye was last moved to.
+    expected = moved[-1]["distance_mm"] if moved else SETUP_DISTANCE_MM[setup]
+    if step is not None:
+        eye.distance_steps = [*(eye.distance_steps or ()), step.to_dict()]
+        eye.move_to_mm = None
+        _record_event(session, "moved_closer", "display", step.to_dict())
+        out.clinician(ev.MOVE_CLOSER, move_payload(session, eye, done=True))
+    elif expected and abs(viewing.viewing_distance_mm - expected) > DISTANCE_WARNING_FRACTION * expected:
         _record_event(
             session,
             "warning",
             "server",
             {"code": "distance_differs", "viewing_distance_mm": viewing.viewing_distance_mm, "setup_mm": expected},
         )
-    eye = session.current_eye_test
     if eye is not None and eye.status == EyeStatus.ACTIVE and session.paused_reason != PauseReason.CLINICIAN:
         # Mid-eye: the patient says `ready` before the trial is shown again at the new size (or held
         # again if this calibration cannot draw it either).
         _set_pause(session, PauseReason.AWAITING_READY)
-    if eye is not None and eye.status == EyeStatus.ACTIVE and eye.procedure_config:
-        frozen = eye.procedure_config
+    if eye is not None and eye.status == EyeStatus.ACTIVE and eye.procedure_config and step is None:
+        frozen = moved[-1] if moved else eye.procedure_config  # the range this eye's test uses now
         if drawable.min_logmar > frozen["min_logmar"] + 1e-9 or drawable.max_logmar < frozen["max_logmar"] - 1e-9:
             _record_event(
                 session,
@@ -248,6 +276,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             setup=setup,
             mirrored=viewing.mirrored,
             optotypes_per_row=_optotypes_per_row(session),
+            language=session.language,
         ),
         "viewing_distance_mm": viewing.viewing_distance_mm,
         "viewing_distance_text": format_distance_mm(viewing.viewing_distance_mm),
@@ -274,12 +303,52 @@ def practice(session: TestSession, out: Outbox) -> dict:
     server chooses it, the display draws it, the pad gets buttons for it."""
     phases.check(session, ev.PRACTICE)
     symbols = optotype_set(session.config["optotype_set"]).symbols
-    number = (session.practice or {}).get("id", 0) + 1
+    previous = session.practice or {}
+    number = previous.get("id", 0) + 1
+    choices, matched = list(symbols), []
+    if child_mode(session):
+        # A child's round teaches matching: each letter of the set once, matched right, before it
+        # starts again; a letter missed comes back later, never twice in a row when another is left.
+        matched = list(previous.get("matched", [])) if practice_left(session) else []
+        choices = [symbol for symbol in symbols if symbol not in matched]
+        if len(choices) > 1 and previous.get("symbol") in choices:
+            choices.remove(previous["symbol"])
     # Not part of the measurement (whose randomness is the eye's seed): any fair choice will do.
-    session.practice = {"id": number, "symbol": secrets.choice(list(symbols)), "response": None, "correct": None}
+    session.practice = {
+        "id": number,
+        "symbol": secrets.choice(choices),
+        "response": None,
+        "correct": None,
+        "matched": matched,
+    }
     out.display(ev.PRACTICE, practice_payload(session))
     out.pad(ev.PRACTICE_REQUEST, practice_request_payload(session))
     return {"ok": True, "practice_id": number}
+
+
+# What the clinician reads when the helper mode changes (the live view's events, the reports).
+HELPER_TEXT = {
+    True: "An adult helper taps the answers on the phone; the child points.",
+    False: "The child taps the answers again (no helper).",
+}
+
+
+def helper(session: TestSession, data: dict, out: Outbox) -> dict:
+    """A child's test: an adult helper taps on the pad the answers the child points to (`on`), or no
+    longer. Stored as an event with the test (the latest one says which), relayed to the clinician.
+    Not a command of the phase table: allowed until the test is closed."""
+    if session.status in phases.CLOSED:
+        raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
+    if not child_mode(session):
+        raise LiveError("wrong_phase", "The helper mode is for a child's test; answer on the buttons as they are.")
+    on = data["on"]
+    if helper_tapping(session) == on:
+        return {"ok": True, "helper": on}  # a repeat changes nothing
+    event = _record_event(session, "helper", "pad", {"on": on}, HELPER_TEXT[on])
+    db.session.flush()  # the event's time and id, for the clinician's copy
+    out.clinician(ev.HELPER, {"helper": on, "event": s.event_dict(event)})
+    out.patients(ev.HELPER, {"helper": on})
+    return {"ok": True, "helper": on}
 
 
 def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
@@ -292,7 +361,9 @@ def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
     if current["response"] is not None or current["correct"] is not None:
         return {"ok": True, "duplicate": True, **practice_result_payload(session)}
     response = _responses_for(session, {"optotypes": [current["symbol"]]}, [data["response"]])[0]
-    session.practice = {**current, "response": response, "correct": response == current["symbol"]}
+    correct = response == current["symbol"]
+    matched = list(current.get("matched", [])) + ([current["symbol"]] if correct else [])
+    session.practice = {**current, "response": response, "correct": correct, "matched": matched}
     result = practice_result_payload(session)
     out.patients(ev.PRACTICE_RESULT, result)
     return {"ok": True, "duplicate": False, **result}
@@ -603,7 +674,7 @@ def end(session: TestSession, out: Outbox, by: str = "clinician") -> dict:
     for eye in session.eye_tests:
         if eye.status == EyeStatus.ACTIVE:
             procedure = proc.rebuild(eye)
-            eye.result = procedure.estimate().to_dict() if procedure.history else None
+            eye.result = _result(session, eye, procedure) if procedure.history else None
             eye.status = EyeStatus.DONE if procedure.history else EyeStatus.SKIPPED
             eye.finished_at = utcnow()
         elif eye.status == EyeStatus.PENDING:
@@ -662,6 +733,135 @@ def share_results(session: TestSession, show: bool, out: Outbox) -> dict:
     return {"ok": True}
 
 
+def move_closer(session: TestSession, distance_mm: float | None, decline: bool, by: str, out: Outbox) -> dict:
+    """Low vision, the clinician's steering: move the patient to `distance_mm` (at any time during
+    an eye, or instead of the distance the server proposed), or decline the server's proposal (the
+    eye ends where it is, its result a bound: "or worse")."""
+    phases.check(session, ev.MOVE_CLOSER)
+    eye = session.current_eye_test
+    if eye is None or eye.status != EyeStatus.ACTIVE or not eye.procedure_config:
+        raise LiveError(*phases.REFUSALS[(ev.MOVE_CLOSER, None)])
+    if eye.procedure_config.get("reach_max_logmar") is None:
+        raise LiveError(
+            "procedure_error",
+            "This test does not move the patient closer: create the test with low vision "
+            "(move closer) and the adaptive or manual procedure at a tape-measured distance.",
+        )
+    if decline:
+        if eye.move_to_mm is None:
+            raise LiveError("wrong_phase", "No move closer is asked now; there is nothing to decline.")
+        eye.move_to_mm = None
+        latest = max(session.calibrations, key=lambda c: c.id, default=None)
+        if latest is not None and latest.invalidated_reason == "move_closer":
+            latest.invalidated_at = None  # the patient stays where they measured: nothing to measure again
+            latest.invalidated_reason = None
+        _record_event(session, "move_declined", by, {"trial": proc.trial_count(eye)})
+        _finish_eye(session, eye, proc.rebuild(eye), out)
+        return {"ok": True}
+    current_mm = eye_distance_mm(session, eye)
+    if not NEAREST_DISTANCE_MM - 1e-6 <= distance_mm <= current_mm * (1 - DISTANCE_WARNING_FRACTION / 2):
+        raise LiveError(
+            "invalid_payload",
+            f"Choose a distance closer than where the patient is ({format_distance_mm(current_mm)}) and no nearer "
+            f"than {format_distance_mm(NEAREST_DISTANCE_MM)}, for example "
+            f"{', '.join(format_distance_mm(d) for d in closer_distances_mm(current_mm)) or 'none: the patient is as close as the test goes'}.",
+        )
+    _ask_to_move(session, eye, float(distance_mm), by, out)
+    return {"ok": True}
+
+
+def record_category(session: TestSession, eye_name: str, code: str, distance_mm: float | None, out: Outbox) -> dict:
+    """Low vision: the clinician records an eye below the chart (CF, HM, LP, NLP). An eye still
+    being tested ends with it; an eye that read letters (a result that is not a bound "or worse")
+    keeps its measured result and is refused."""
+    phases.check(session, ev.CATEGORY)
+    eye = next((e for e in session.eye_tests if e.eye == eye_name), None)
+    if eye is None:
+        raise LiveError("invalid_payload", f"This test has no {eye_name} eye; choose one of its eyes.")
+    category = vision_category(code)
+    if category.needs_distance and distance_mm is None:
+        raise LiveError(
+            "invalid_payload",
+            f"Give distance_mm, the distance at which you tested {category.name} (for example 1000 for 1 m).",
+        )
+    open_test = session.status not in phases.CLOSED
+    if open_test and eye.status == EyeStatus.PENDING and eye.order_index != session.current_eye_index:
+        raise LiveError(
+            "invalid_payload",
+            f"The {eye.eye} eye is tested later: record its category when its turn comes, or after the test.",
+        )
+    result = eye.result
+    if result and result.get("bound") != ">=":
+        raise LiveError(
+            "invalid_payload",
+            f"This eye read letters (logMAR {result['logmar']:.2f}); a category is only for an eye that could "
+            "not read the largest letter at the nearest distance.",
+        )
+    eye.category = {"code": category.code, "distance_mm": distance_mm if category.needs_distance else None}
+    _record_event(session, "category", "clinician", {"eye": eye.eye, **eye.category})
+    if open_test and eye.status in (EyeStatus.ACTIVE, EyeStatus.PENDING):  # the current eye ends with it
+        _finish_eye(session, eye, proc.rebuild(eye) if eye.procedure_config else None, out)
+    out.clinician(ev.CATEGORY, {"eye": eye.eye, "result": s.result_dict(eye)})
+    out.announce()
+    return {"ok": True, "result": s.result_dict(eye)}
+
+
+def _reach_max_logmar(session: TestSession, calibration: Calibration) -> float | None:
+    """Low vision: the largest size drawable at the nearest distance (acuity.low_vision), when the
+    test moves the patient closer; None otherwise."""
+    cfg = session.config
+    if not cfg.get("move_closer") or cfg["procedure"] not in ("adaptive", "manual"):
+        return None
+    if calibration.distance_method != "tape" or calibration.viewing_distance_mm <= NEAREST_DISTANCE_MM + 1e-6:
+        return None
+    try:
+        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
+        nearest = measurable_range(
+            scale,
+            (calibration.viewport_width_css_px, calibration.viewport_height_css_px),
+            NEAREST_DISTANCE_MM,
+            crowding=True,
+            optotypes_per_row=_optotypes_per_row(session),
+        )
+    except CalibrationError:
+        return None
+    return nearest.max_logmar if nearest.max_logmar > calibration.max_logmar + 1e-9 else None
+
+
+def _move_step(session: TestSession, eye: EyeTest, distance_mm: float, drawable) -> DistanceStep:
+    """The move closer a calibration during a move records; refused unless the patient is closer."""
+    here = eye_distance_mm(session, eye)
+    asked = format_distance_mm(eye.move_to_mm)
+    if distance_mm > here * (1 - DISTANCE_WARNING_FRACTION / 2):
+        raise LiveError(
+            "calibration_refused",
+            f"Please come closer to the screen, to {asked}, measure that distance and enter it "
+            f"(you measured {format_distance_mm(distance_mm)}).",
+        )
+    step = DistanceStep(proc.trial_count(eye), distance_mm, drawable.min_logmar, drawable.max_logmar)
+    try:
+        proc.rebuild(eye).move(step)
+    except ProcedureError as error:
+        raise LiveError("calibration_refused", f"{error}. Come closer to the screen, to {asked}.") from None
+    return step
+
+
+def _ask_to_move(session: TestSession, eye: EyeTest, to_mm: float, by: str, out: Outbox) -> None:
+    """Ask the patient to move to `to_mm` and measure it: the calibration is void until they do."""
+    eye.move_to_mm = to_mm
+    eye.pending = None  # the trial not answered is put up again, at the new distance, after the move
+    if session.paused_reason in (PauseReason.SIZE_NOT_DRAWABLE, PauseReason.PAGE_HIDDEN):
+        _set_pause(session, None)
+    _record_event(session, "move_closer", by, {"to_mm": to_mm, "trial": proc.trial_count(eye)})
+    extra = {"distance_mm": to_mm, **move_closer_words(to_mm, session.language)}
+    if session.current_calibration is not None:
+        invalidate_calibration(session, "move_closer", by, out, extra)
+    else:
+        out.display(ev.RECALIBRATE, {"reason": "move_closer", **extra})
+    out.clinician(ev.MOVE_CLOSER, move_payload(session, eye))
+    out.announce()
+
+
 # ---- what the commands share -------------------------------------------------------------------
 
 
@@ -675,6 +875,7 @@ def _start_eye(session: TestSession, eye: EyeTest) -> None:
         min_logmar=calibration.min_logmar,
         max_logmar=calibration.max_logmar,
         chart_presentation=cfg.get("chart_presentation", "row"),
+        reach_max_logmar=_reach_max_logmar(session, calibration),
     )
     eye.procedure_config = config.to_dict()
     eye.status = EyeStatus.ACTIVE
@@ -698,14 +899,16 @@ def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
     _send_current(session, out)
 
 
-def invalidate_calibration(session: TestSession, reason: str, device: str, out: Outbox) -> None:
+def invalidate_calibration(
+    session: TestSession, reason: str, device: str, out: Outbox, extra: dict | None = None
+) -> None:
     calibration = session.current_calibration
     if calibration is None:
         return
     calibration.invalidated_at = utcnow()
     calibration.invalidated_reason = reason
     _record_event(session, "calibration_invalidated", device, {"reason": reason})
-    out.display(ev.RECALIBRATE, {"reason": reason})
+    out.display(ev.RECALIBRATE, {"reason": reason, **(extra or {})})
     out.pad(ev.PAUSED, {"reason": phases.PAD_PAUSED_FOR_RECALIBRATION})
     out.clinician(ev.CALIBRATION, {"calibration": None, "measurable_range": None, "reason": reason})
     out.announce()
@@ -776,6 +979,9 @@ def _advance(session: TestSession, eye: EyeTest, procedure: Procedure, out: Outb
     if procedure.config.procedure == "manual":
         eye.pending = None  # the clinician chooses the next size (`present`)
         return
+    if procedure.wants_closer():
+        _ask_to_move(session, eye, closer_distances_mm(eye_distance_mm(session, eye))[0], "server", out)
+        return
     presentation = procedure.next_presentation()
     if presentation is None:
         _finish_eye(session, eye, procedure, out)
@@ -783,11 +989,18 @@ def _advance(session: TestSession, eye: EyeTest, procedure: Procedure, out: Outb
     _put_up(session, eye, presentation, out)
 
 
+def _result(session: TestSession, eye: EyeTest, procedure: Procedure) -> dict:
+    """The stored result: the procedure's estimate and the distance it was measured at (low vision
+    moves the patient; every surface says where)."""
+    return {**procedure.estimate().to_dict(), "distance_mm": eye_distance_mm(session, eye)}
+
+
 def _finish_eye(session: TestSession, eye: EyeTest, procedure: Procedure | None, out: Outbox) -> None:
     eye.pending = None
+    eye.move_to_mm = None  # a move asked for this eye is void with it
     eye.finished_at = utcnow()
     if procedure is not None and procedure.history:
-        eye.result = procedure.estimate().to_dict()
+        eye.result = _result(session, eye, procedure)
         eye.status = EyeStatus.DONE
     else:
         eye.status = EyeStatus.SKIPPED

@@ -31,14 +31,8 @@ def pad_link(session: TestSession) -> tuple[str | None, str | None]:
         return None, None
     token = tokens.pad_token(current_app.config["SECRET_KEY"], session.public_id, session.pad_nonce)
     url = external_url("patient.pad", pad_token=token)
-    return url, _pad_qr_svg(url)
-
-
-@functools.lru_cache(maxsize=256)
-def _pad_qr_svg(url: str) -> str:
-    # The display's `state` carries this on every change of phase; making the QR code costs a few
-    # ms of CPU that stall every connection of the process (bench/soak.py), so each link's is kept.
-    return tokens.qr_svg(url, "Link for the answer pad")
+    # The display's `state` carries this on every change of phase: tokens.qr_svg keeps each link's.
+    return url, tokens.qr_svg(url, "Link for the answer pad")
 
 
 def pad_short_url() -> str:
@@ -67,10 +61,17 @@ def send(session: TestSession, out: Outbox) -> None:
             ev.STATUS, status_payload(session), to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS
         )
     if out.state_to_patients:
-        socketio.emit(
-            ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
-        )
-        socketio.emit(ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id), namespace=ev.PATIENT_NS)
+        # Only to a device that is connected (its socket id is stored, on whichever process holds it:
+        # webapp/live/patient.py); one that connects later gets its state on connecting. A `state` is
+        # the largest message (about 1 ms of CPU to build), and most tests never pair a pad.
+        if session.display_sid is not None:
+            socketio.emit(
+                ev.STATE, state_for(session, "display"), to=ev.display_room(session.public_id), namespace=ev.PATIENT_NS
+            )
+        if session.pad_sid is not None:
+            socketio.emit(
+                ev.STATE, state_for(session, "pad"), to=ev.pad_room(session.public_id), namespace=ev.PATIENT_NS
+            )
     out.flush()
 
 
@@ -96,7 +97,9 @@ def breaks_answer_uniqueness(error: IntegrityError) -> bool:
 
 def audit_detail(event: str, data: dict) -> dict:
     """What the audit log keeps of a steering event: sizes and switches, never a note's text."""
-    return {key: data[key] for key in ("logmar", "show", "trial_id") if key in data}
+    return {
+        key: data[key] for key in ("logmar", "show", "trial_id", "distance_mm", "decline", "eye", "code") if key in data
+    }
 
 
 def lock_for_event(session: TestSession) -> None:

@@ -166,6 +166,13 @@ def on_consent(session, device, data, out):
     return commands.consent(session, out)
 
 
+@handler(ev.LANGUAGE, ev.PATIENT_NS, _load)
+def on_language(session, device, data, out):
+    """Display, welcome step: the patient chose another language; both devices reload in it."""
+    _display_only(device)
+    return commands.set_language(session, data["language"], out)
+
+
 @handler(ev.CALIBRATION, ev.PATIENT_NS, _load)
 def on_calibration(session, device, data, out):
     """Display: screen scale and viewing distance measured; stored with what the screen can show."""
@@ -206,6 +213,14 @@ def on_pad_code(session, device, data, out):
         raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
     code, ttl_s = pairing.issue(session)
     return {"ok": True, "code": code, "code_text": pairing.display_text(code), "expires_in_s": ttl_s}
+
+
+@handler(ev.HELPER, ev.PATIENT_NS, _load)
+def on_helper(session, device, data, out):
+    """Pad: an adult helper taps the answers the child points to (or no longer); stored, the clinician is told."""
+    if device != "pad":
+        raise LiveError("wrong_device", "Turn the helper on or off on the phone with the answer buttons.")
+    return commands.helper(session, data, out)
 
 
 @handler(ev.DRAWN, ev.PATIENT_NS, _load)

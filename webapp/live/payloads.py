@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from acuity.low_vision import closer_distances_mm
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
@@ -14,8 +15,8 @@ from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
 from webapp.live.phases import Phase
 from webapp.live.procedures import procedure_config
-from webapp.models import SessionEvent, TestSession
-from webapp.patient_words import result_words
+from webapp.models import EyeTest, SessionEvent, TestSession
+from webapp.patient_words import child_practice_words, distance_texts, move_closer_words, position_text, result_words
 from webapp.setups import SETUP_DISTANCE_MM
 
 
@@ -77,6 +78,35 @@ def mark_text_css_px(session: TestSession) -> float | None:
     return round(readable_text_css_px(calibration.viewing_distance_mm, calibration.css_px_per_mm), 1)
 
 
+def child_mode(session: TestSession) -> bool:
+    """A child's test: HOTV letters (or the clinician chose "child"), matched on the pad's large
+    buttons, with a practice round that teaches matching. The one place this is decided."""
+    return bool(session.config.get("child")) or session.config["optotype_set"] == "hotv"
+
+
+def helper_tapping(session: TestSession) -> bool:
+    """Whether an adult helper taps the answers the child points to: the latest stored `helper`
+    event says (webapp/live/commands.py, helper); none means the child taps."""
+    if not child_mode(session):
+        return False
+    latest = db.session.scalar(
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session.id, SessionEvent.kind == "helper")
+        .order_by(SessionEvent.id.desc())
+        .limit(1)
+    )
+    return bool(latest and (latest.detail or {}).get("on"))
+
+
+def practice_left(session: TestSession) -> int | None:
+    """A child's practice round: how many of the set's letters are still to be matched once
+    (None for an adult's single practice letter)."""
+    if not child_mode(session) or not session.practice:
+        return None
+    symbols = optotype_set(session.config["optotype_set"]).symbols
+    return len(set(symbols) - set(session.practice.get("matched", [])))
+
+
 def _practice_open(session: TestSession) -> bool:
     return bool(session.practice) and phases.phase(session) in (Phase.READY, Phase.BETWEEN_EYES)
 
@@ -124,12 +154,17 @@ def _practice_answered(session: TestSession) -> dict[str, Any]:
 
 def practice_result_payload(session: TestSession) -> dict[str, Any]:
     practice = session.practice
-    return {
+    result = {
         "practice_id": practice["id"],
         "symbol": practice["symbol"],
         "response": practice["response"],
         "correct": practice["correct"],
     }
+    left = practice_left(session)
+    if left is not None:  # a child's round: how many letters are left, and what to say
+        result["practice_left"] = left
+        result["words"] = child_practice_words(practice["symbol"], bool(practice["correct"]), left, session.language)
+    return result
 
 
 def stimulus_shown_payload(stimulus: dict[str, Any]) -> dict[str, Any]:
@@ -168,8 +203,8 @@ def state(
         "correction": session.config["correction"],
         "mirrored": bool(calibration and calibration.mirrored) or session.config["setup"] == "mirror",
         "required_distance_mm": SETUP_DISTANCE_MM[session.config["setup"]],
-        **_required_distance_text(session.config["setup"]),
-        "calibration": s.calibration_dict(calibration),
+        **distance_texts(SETUP_DISTANCE_MM[session.config["setup"]], session.language),
+        "calibration": _patient_calibration(calibration, session.language),
         "measurable_range": s.measurable_range_dict(calibration),
         "pad_connected": session.pad_sid is not None,
         "display_connected": session.display_sid is not None,
@@ -179,14 +214,24 @@ def state(
         "results": results(session) if show else None,
         # The shared results as the patient reads them: plain words with the clinician's notation.
         "results_words": [
-            result_words(r["eye"], r["logmar"], r.get("bound"), s.near_distance_mm(session), r["stopped_early_text"])[
-                "text"
-            ]
+            result_words(
+                r["eye"],
+                r["logmar"],
+                r.get("bound"),
+                s.near_distance_mm(session),
+                r["trials"] if r["stopped_early"] else None,
+                session.language,
+                r,
+            )["text"]
             for r in results(session)
         ]
         if show
         else None,
         "contact_line": session.contact_line,
+        "move_closer": move_closer_state(session),
+        "child": child_mode(session),
+        "helper": helper_tapping(session),
+        "language": session.language,
     }
     if device == "display":
         data["pad_url"] = pad_url
@@ -202,12 +247,42 @@ def state(
     return data
 
 
-def _required_distance_text(setup: str) -> dict[str, str | None]:
-    """The set-up's distance as the patient reads it ("3 m", "3 metres"); None for the mirror."""
-    distance_mm = SETUP_DISTANCE_MM[setup]
+def _patient_calibration(calibration, language: str) -> dict[str, Any] | None:
+    """The calibration as the patient's pages get it: where they stand in their own language."""
+    data = s.calibration_dict(calibration)
+    if data is not None:
+        data["position_text"] = position_text(calibration.viewing_distance_mm, calibration.mirrored, language)
+    return data
+
+
+def move_closer_state(session: TestSession) -> dict[str, Any] | None:
+    """Low vision: where the patient is asked to come to now (until they measure it), with their words."""
+    eye = session.current_eye_test
+    if eye is None or eye.move_to_mm is None or session.status in ("done", "ended"):
+        return None
+    return {"distance_mm": eye.move_to_mm, **move_closer_words(eye.move_to_mm, session.language)}
+
+
+def eye_distance_mm(session: TestSession, eye: EyeTest) -> float:
+    """Where the patient is for this eye: the last move closer, else the latest calibration's distance."""
+    if eye.distance_steps:
+        return float(eye.distance_steps[-1]["distance_mm"])
+    latest = max(session.calibrations, key=lambda c: c.id)
+    return latest.viewing_distance_mm
+
+
+def move_payload(session: TestSession, eye: EyeTest, done: bool = False) -> dict:
+    """The clinician's `move_closer`: where the patient is asked to go (or went), and the choices."""
+    here = eye_distance_mm(session, eye)
     return {
-        "required_distance_text": format_distance_mm(distance_mm) if distance_mm else None,
-        "required_distance_long_text": format_distance_mm(distance_mm, long=True) if distance_mm else None,
+        "eye": eye.eye,
+        "asked_mm": eye.move_to_mm,
+        "asked_text": format_distance_mm(eye.move_to_mm) if eye.move_to_mm else None,
+        "distance_mm": here,
+        "distance_text": format_distance_mm(here),
+        "choices": [{"distance_mm": d, "text": format_distance_mm(d)} for d in closer_distances_mm(here)],
+        "moved": done,
+        "steps": list(eye.distance_steps or ()),
     }
 
 
@@ -237,6 +312,12 @@ def snapshot(session: TestSession) -> dict[str, Any]:
         "current_stimulus": stimulus_payload(session),
         "estimate": s.estimate_dict(current) if current else None,
         "distance_guard": distance_guard.live(session),
+        # Low vision: the current eye's distance, moves and choices (null: the test does not move the patient).
+        "move_closer": move_payload(session, current)
+        if current is not None and (current.procedure_config or {}).get("reach_max_logmar") is not None
+        else None,
+        "child": child_mode(session),
+        "helper": helper_tapping(session),
         **snapshot_events(session),
     }
 

@@ -133,6 +133,7 @@ def situation(session: TestSession) -> str:
 
 PATIENT_COMMANDS = (
     ev.CONSENT,
+    ev.LANGUAGE,
     ev.CALIBRATION,
     ev.READY,
     ev.DRAWN,
@@ -153,6 +154,8 @@ CLINICIAN_COMMANDS = (
     ev.PRESENT,
     ev.SCORE,
     ev.SHARE_RESULTS,
+    ev.MOVE_CLOSER,
+    ev.CATEGORY,
 )
 
 P = Phase
@@ -168,6 +171,7 @@ def _rows(situations, *to) -> dict[str, frozenset[Phase]]:
 # or on whether the next size can be drawn.
 TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     ev.CONSENT: _rows([WELCOME], P.CALIBRATE),
+    ev.LANGUAGE: _rows([WELCOME], _SAME),  # chosen on the welcome step, before the test is set up
     ev.CALIBRATION: {
         **_rows([CALIBRATE], P.READY, P.BETWEEN_EYES, P.PAUSED),  # paused: a clinician's pause stays
         **_rows([READY, READY_AGAIN, TESTING, PAUSED_HIDDEN, PAUSED_SIZE, PAUSED_DISTANCE], P.READY),
@@ -214,6 +218,16 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
     ev.SCORE: _rows([TESTING], P.TESTING, P.BETWEEN_EYES, P.DONE),
     ev.SHARE_RESULTS: _rows(SITUATIONS, _SAME),
+    # Low vision: a move voids the calibration (the patient measures the new distance); declining
+    # the server's proposal ends the eye where it is.
+    # (the same phase when refused for its payload: a test that does not move the patient).
+    ev.MOVE_CLOSER: _rows([CALIBRATE, READY_AGAIN, TESTING, *PAUSES], _SAME, P.CALIBRATE, P.BETWEEN_EYES, P.DONE),
+    # A category ends the eye it is for when that eye is current (the next eye, or the end).
+    ev.CATEGORY: {
+        **_rows([WELCOME, CALIBRATE], _SAME, P.DONE),
+        **_rows([READY, READY_AGAIN, TESTING, *PAUSES, BETWEEN_EYES], _SAME, P.BETWEEN_EYES, P.DONE),
+        **_rows([DONE], P.DONE),
+    },
 }
 
 _CLOSED = ("session_closed", "This test has finished. Ask your clinician if you need another.")
@@ -224,6 +238,7 @@ _CALIBRATE_FIRST = ("recalibration_needed", "The patient must calibrate the scre
 REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
     (ev.CALIBRATION, None): ("wrong_phase", "Agree to the test first, then calibrate the screen."),
     (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
+    (ev.LANGUAGE, None): ("wrong_phase", "The language can be changed on the welcome step only."),
     (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
     (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
     (ev.READY, PAUSED_DISTANCE): (
@@ -249,6 +264,7 @@ REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
         for command in (ev.PRACTICE, ev.PRACTICE_ANSWER)
     },
     (ev.PRESENT, None): _NOT_STARTED,
+    (ev.MOVE_CLOSER, None): _NOT_STARTED,
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
-from acuity.procedure import Presentation, Procedure, ProcedureConfig, TrialRecord, replay
+from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
 from webapp.models import EyeTest, TestSession, Trial, utcnow
 
@@ -39,6 +39,11 @@ def load_live_session(*where) -> TestSession | None:
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
     assert eye_test.procedure_config is not None, "the eye has not started"
     return ProcedureConfig.from_dict(eye_test.procedure_config)
+
+
+def distance_steps(eye_test: EyeTest) -> list[DistanceStep]:
+    """The eye's moves closer (low vision), replayed with its trials."""
+    return [DistanceStep.from_dict(step) for step in eye_test.distance_steps or ()]
 
 
 def history(eye_test: EyeTest) -> list[tuple[Presentation, list[str | None]]]:
@@ -97,10 +102,11 @@ def rebuild(eye_test: EyeTest) -> Procedure:
         cached is not None
         and cached.config == config
         and cached.seed == eye_test.seed
+        and cached.steps == distance_steps(eye_test)
         and stored_count_matches(eye_test, len(cached.history))
     ):
         return cached
-    return replay(config, eye_test.seed, history(eye_test))
+    return replay(config, eye_test.seed, history(eye_test), steps=distance_steps(eye_test))
 
 
 def remember(eye_test: EyeTest, procedure: Procedure) -> None:
@@ -168,6 +174,18 @@ def _prepared_update(table, keys: tuple[str, ...]):
     return statement
 
 
+def _keys_of(mapper) -> tuple[frozenset[str], frozenset[str]]:
+    """The column and relationship attribute keys of a mapped class."""
+    keys = _MAPPER_KEYS.get(mapper)
+    if keys is None:
+        keys = frozenset(a.key for a in mapper.column_attrs), frozenset(r.key for r in mapper.relationships)
+        _MAPPER_KEYS[mapper] = keys
+    return keys
+
+
+_MAPPER_KEYS: dict[object, tuple[frozenset[str], frozenset[str]]] = {}
+
+
 def write_changed_rows() -> None:
     """Write each changed row of the ORM session with one prepared UPDATE of its changed columns,
     and mark it unchanged, so the commit's flush has nothing left to do for it.
@@ -175,24 +193,23 @@ def write_changed_rows() -> None:
     A live event changes a few columns of one or two rows (an answer: the eye's `pending`, the
     session's `seq`); the unit of work's planning for them cost about 2 ms of CPU an answer
     (issue 12). A row whose relationships changed (a calibration appended) is left to the flush,
-    as are new rows. Same transaction, same values: only the planning is skipped.
+    as are new rows. Same transaction, same values: only the planning is skipped. The columns set
+    since the row was loaded are the keys of its `committed_state` (where SQLAlchemy keeps their
+    loaded values): reading it, not every attribute's history, costs a few microseconds a row; a
+    column set to the value it had is written again, unchanged.
     """
     for obj in list(db.session.dirty):
         state = inspect(obj)
-        mapper = state.mapper
-        if any(state.attrs[r.key].history.has_changes() for r in mapper.relationships):
+        set_keys = state.committed_state.keys()
+        columns, relationships = _keys_of(state.mapper)
+        if not set_keys or not set_keys.isdisjoint(relationships) or not set_keys <= state.dict.keys():
+            continue  # nothing set, a relationship changed, or a value not loaded: the flush does it
+        keys = tuple(sorted(set_keys & columns))
+        if not keys:
             continue
-        changed = {
-            attr.key: state.attrs[attr.key].value
-            for attr in mapper.column_attrs
-            if state.attrs[attr.key].history.has_changes()
-        }
-        if not changed:
-            continue
-        keys = tuple(sorted(changed))
-        statement = _prepared_update(mapper.local_table, keys)
+        statement = _prepared_update(state.mapper.local_table, keys)
         db.session.connection().execute(
-            statement, {"pk_": state.identity[0], **{f"v_{key}": changed[key] for key in keys}}
+            statement, {"pk_": state.identity[0], **{f"v_{key}": state.dict[key] for key in keys}}
         )
         # What the flush does after writing a row (SQLAlchemy 2.0, pinned in requirements.txt): its
         # values become the committed ones and it leaves the session's set of modified rows.

@@ -7,19 +7,32 @@ from flask import jsonify, make_response, redirect, render_template, request, ur
 from sqlalchemy import update
 
 from acuity.optotypes import all_geometry
-from webapp import credentials, pairing, security
+from webapp import credentials, i18n, pairing, security
 from webapp import events as ev
 from webapp.credentials import invite_problem
 from webapp.extensions import db, socketio
+from webapp.i18n import N_
 from webapp.live.common import state_for
 from webapp.models import TestSession, utcnow
 from webapp.patient import bp
 
 # What to do, on each refusal page.
-REOPEN = "Open the link from your e-mail or message again in this browser."
-ASK = "Ask your clinician for a new link if that does not work."
-GO_BACK = "Go back to the device and browser where you first opened it: the test is still there."
-SCAN_AGAIN = "Scan the code shown on your test screen again with this phone."
+REOPEN = N_("Open the link from your e-mail or message again in this browser.")
+ASK = N_("Ask your clinician for a new link if that does not work.")
+GO_BACK = N_("Go back to the device and browser where you first opened it: the test is still there.")
+SCAN_AGAIN = N_("Scan the code shown on your test screen again with this phone.")
+
+
+@bp.before_request
+def _language_of_the_browser():
+    """Until the test is known, the patient's pages speak the browser's language (if Visus has it);
+    a page of a known test speaks the test's (`_in_language_of`)."""
+    i18n.use_language(request.accept_languages.best_match(list(i18n.LANGUAGES)))
+
+
+def _in_language_of(session: TestSession | None) -> None:
+    if session is not None:
+        i18n.use_language(session.language)
 
 
 def _no_store(response):
@@ -30,15 +43,21 @@ def _no_store(response):
 
 
 def _refusal(status: int, heading: str, message: str, advice: list[str]):
-    page = render_template("errors/link.html", heading=heading, message=message, advice=advice)
+    """A page saying what happened and what to do, in the page's language (the texts are English
+    message ids, marked with N_ where they are written)."""
+    _ = i18n.translator(i18n.page_language().code)
+    page = render_template(
+        "errors/link.html", heading=_(heading), message=_(message), advice=[_(item) for item in advice]
+    )
     return _no_store(make_response(page, status))
 
 
 def _link_refused(session: TestSession | None, problem: str):
     """A link or credential of an unknown (404), withdrawn or expired (410) test."""
+    _in_language_of(session)
     if session is None:
-        return _refusal(404, "This link cannot be used", problem, [ASK])
-    return _refusal(410, "This link cannot be used", problem, [])
+        return _refusal(404, N_("This link cannot be used"), problem, [ASK])
+    return _refusal(410, N_("This link cannot be used"), problem, [])
 
 
 def _continue_here():
@@ -75,9 +94,9 @@ def test_page(token: str):
         db.session.rollback()
         return _refusal(
             410,
-            "This link was already opened",
-            "This link works once, and it was already opened on another device or in another browser.",
-            [GO_BACK, "To take the test on this device instead, ask your clinician for a new link."],
+            N_("This link was already opened"),
+            N_("This link works once, and it was already opened on another device or in another browser."),
+            [GO_BACK, N_("To take the test on this device instead, ask your clinician for a new link.")],
         )
     secret = credentials.issue(session, "display")
     db.session.commit()
@@ -95,8 +114,8 @@ def pad(pad_token: str):
             return _to_page(mine, "pad")  # this phone's own link, opened again
         return _refusal(
             404,
-            "This answer-pad link cannot be used",
-            "Each answer-pad link works once, and this one was already used or is no longer valid.",
+            N_("This answer-pad link cannot be used"),
+            N_("Each answer-pad link works once, and this one was already used or is no longer valid."),
             [SCAN_AGAIN, ASK],
         )
     problem = invite_problem(session)
@@ -113,8 +132,8 @@ def pad(pad_token: str):
         db.session.rollback()
         return _refusal(
             404,
-            "This answer-pad link cannot be used",
-            "This answer-pad link was just used by another phone.",
+            N_("This answer-pad link cannot be used"),
+            N_("This answer-pad link was just used by another phone."),
             [SCAN_AGAIN],
         )
     return _pair_phone(session)
@@ -133,6 +152,11 @@ def _pair_phone(session: TestSession):
     return _to_page(session, "pad", secret)
 
 
+def _(message: str, **params) -> str:
+    """A message of these pages in the page's language (webapp/i18n.py)."""
+    return i18n.translate(i18n.page_language().code, message, **params)
+
+
 def _pair_page(status: int = 200, problem: str | None = None):
     """The phone's page without a pad credential: type the code the test screen shows."""
     page = render_template("patient/pair.html", problem=problem, digits=pairing.CODE_DIGITS)
@@ -145,14 +169,16 @@ def pad_code():
     this phone's pad credential, as the pad link is. Failed attempts are limited (webapp/security.py)."""
     code = pairing.normalise(request.form.get("code"))
     if code is None:
-        return _pair_page(400, f"Type the {pairing.CODE_DIGITS} digits shown on your test screen.")
+        return _pair_page(400, _("Type the {count} digits shown on your test screen.", count=pairing.CODE_DIGITS))
     session = pairing.session_for_code(code)
     if session is None or invite_problem(session) or not pairing.claim(session):
         db.session.rollback()
         return _pair_page(
             400,
-            "That code does not work. Check the digits on your test screen and type them again; "
-            "a code works once and for 10 minutes, and the screen then shows a new one.",
+            _(
+                "That code does not work. Check the digits on your test screen and type them again; "
+                "a code works once and for 10 minutes, and the screen then shows a new one."
+            ),
         )
     return _pair_phone(session)
 
@@ -163,11 +189,12 @@ def _device_page(device: str, template: str):
         if device == "display":
             return _refusal(
                 404,
-                "No eye test is open in this browser",
-                "This page shows your eye test only in the browser where you opened your link.",
-                [REOPEN, "If you opened it on another device, go back to that device.", ASK],
+                N_("No eye test is open in this browser"),
+                N_("This page shows your eye test only in the browser where you opened your link."),
+                [REOPEN, N_("If you opened it on another device, go back to that device."), ASK],
             )
         return _pair_page()
+    _in_language_of(session)
     problem = invite_problem(session)
     if problem:
         return _link_refused(session, problem)

@@ -69,7 +69,19 @@ REPORT_WARNINGS = 100
 SUMMARY_CHARS = 200
 
 # Events that are warnings about the conduct of the test (shown and exported as such).
-WARNING_KINDS = ("page_event", "calibration_invalidated", "paused", "resumed", "warning", "ended")
+WARNING_KINDS = (
+    "page_event",
+    "calibration_invalidated",
+    "paused",
+    "resumed",
+    "warning",
+    "ended",
+    # low vision: each step of a move closer, the clinician's decline and category (docs/measurement.md §7a)
+    "move_closer",
+    "moved_closer",
+    "move_declined",
+    "category",
+)
 
 
 def _choices(field: str) -> dict[str, str]:
@@ -86,6 +98,29 @@ def result_values(eye_test: EyeTest) -> dict[str, Any] | None:
     result = p.result_dict(eye_test)
     if result is None:
         return None
+    if result["category"]:  # below the chart: the category's words, no measured number
+        measured = result["measured_result"] or {}
+        return {
+            **result,
+            "notation": {**result["notation"], "ci95_text": ""},
+            "logmar_text": result["category_equivalent_text"],
+            "ci95_low_logmar": None,
+            "ci95_high_logmar": None,
+            "ci95_low_text": "",
+            "ci95_high_text": "",
+            "snellen_6": "",
+            "snellen_20": "",
+            "decimal": None,
+            "decimal_line": "",
+            "etdrs_letters": None,
+            "etdrs_text": "",
+            # ICD-11 9D90: every category below 3/60, down to no light perception, is blindness.
+            "who_category": "blindness",
+            "bound_text": "",
+            "optotypes_shown": measured.get("optotypes_shown", 0),
+            "optotypes_correct": measured.get("optotypes_correct", 0),
+            "finished": measured.get("finished"),
+        }
     shown = result["notation"]
     return {
         **result,
@@ -187,6 +222,7 @@ RECALIBRATION_REASONS = {
     "device_pixel_ratio_changed": "the screen's pixel density changed",
     "window_too_small": "the window became too small for the letter",
     "replaced by a new calibration": "a new calibration replaced it",
+    "move_closer": "the patient was asked to come closer (low vision)",
 }
 WARNINGS = {
     "distance_differs": "the viewing distance ({viewing_distance_mm}) differs from the set-up's ({setup_mm})",
@@ -201,6 +237,9 @@ OTHER_EVENTS = {
     "resumed": "the clinician resumed the test",
     "ended": "the clinician ended the test",
     "note": "note",
+    "move_declined": "the clinician kept the patient at this distance instead of moving them closer",
+    "category": "the clinician recorded a category below the chart",
+    "helper": "who taps the answers",  # a child's test (webapp/live/commands.py, helper)
 }
 
 
@@ -226,6 +265,13 @@ def event_summary(values: dict[str, Any]) -> str:
             f" (viewing distance {shown['viewing_distance_mm']})"
             if "viewing_distance_mm" in values["detail_text"]
             else ""
+        )
+    elif kind in ("move_closer", "moved_closer"):  # low vision (docs/measurement.md §7a)
+        where = shown.get("to_mm") or shown.get("distance_mm") or "a nearer distance"
+        summary = (
+            f"the patient was asked to come closer, to {where}"
+            if kind == "move_closer"
+            else f"the patient moved closer and measured {where}"
         )
     elif kind == "present":
         summary = "the clinician chose the size" + (f" {shown['logmar']}" if "logmar" in values["detail_text"] else "")
@@ -294,6 +340,8 @@ def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[S
 
     mine = [e for e in events if during(e)]
     reasons = [(e.detail or {}).get("reason", "") for e in mine if e.kind == "calibration_invalidated"]
+    # A move closer (low vision) is the test's own step, measured again by design: not a reliability problem.
+    reasons = [r for r in reasons if r != "move_closer"]
     if reasons:
         # A letter drawn off its size has a flag of its own (drawn_size, below).
         why = sorted({RECALIBRATION_REASONS.get(r, "no reason given") for r in reasons if r != "drawn_size_off"})
@@ -460,7 +508,7 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
     for session in ordered:
         for eye_test in session.eye_tests:
             result = result_values(eye_test)
-            if result is None:
+            if result is None or result["category"]:  # a category is no acuity to compare
                 continue
             when = eye_test.finished_at or session.created_at
             point = {

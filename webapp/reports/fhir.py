@@ -129,17 +129,13 @@ def _component(text: str, **value: Any) -> dict[str, Any]:
     return {"code": {"text": text}, **value}
 
 
-def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, Any] | None:
-    """One eye's result as an Observation, or None for an eye without a result."""
-    result = eye["result"]
-    if result is None:
-        return None
-    calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
-    shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
+def _measured_parts(
+    report: dict[str, Any], result: dict[str, Any], shown: dict[str, Any], calibration: dict[str, Any] | None
+) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """The value, method and components of a measured acuity."""
     value = _logmar_quantity(result["logmar"])
     if result.get("bound"):
         value["comparator"] = result["bound"]  # "<=": at least this good; ">=": at most this good
-    coding, site_text = BODY_SITES[eye["eye"]]
     method = f"{report['optotype_text']}; {report['procedure_text']}"
     if report["chart_presentation_text"]:
         method += f", {report['chart_presentation_text']}"
@@ -187,6 +183,10 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         _component("Trials", valueInteger=int(result["trials"])),
         _component(STOPPED_EARLY_TEXT, valueBoolean=bool(result["stopped_early"])),
     ]
+    if result.get("moved_closer"):
+        components.append(
+            _component("Moved closer (low vision): measured at", valueQuantity=_mm(result["distance_mm"]))
+        )
     if calibration is not None:
         components.append(
             _component(
@@ -202,6 +202,21 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
     guard = report.get("distance_guard")
     if guard:
         components.append(_component("Viewing distance check (webcam)", valueString=guard["text"]))
+    return {"valueQuantity": value}, method, components
+
+
+def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, Any] | None:
+    """One eye's result as an Observation, or None for an eye without a result."""
+    result = eye["result"]
+    if result is None:
+        return None
+    calibration = next((c for c in report["calibrations"] if c["id"] == eye["calibration_id"]), None)
+    shown = result["notation"]  # the strings every page shows (acuity.notation.describe)
+    coding, site_text = BODY_SITES[eye["eye"]]
+    if result["category"]:  # below the chart (low vision): no measured quantity
+        value_fields, method, components = _category_parts(result)
+    else:
+        value_fields, method, components = _measured_parts(report, result, shown, calibration)
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     # Every reliability flag of the report's summary, in the same words (stopped early among them).
     notes += [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]
@@ -216,7 +231,7 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         "subject": {"reference": f"urn:uuid:{patient_resource_id(report)}", "display": report["patient_reference"]},
         "effectiveDateTime": eye["finished_at"] or report["created_at"],
         "performer": [{"display": report["clinician"]}],
-        "valueQuantity": value,
+        **value_fields,
         "bodySite": {"coding": [dict(c) for c in coding], "text": site_text},
         "method": {"text": method},
         "component": components,
@@ -229,6 +244,32 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         observation["contained"] = [_device(calibration)]
         observation["device"] = {"reference": "#screen"}
     return observation
+
+
+def _mm(distance_mm: float) -> dict[str, Any]:
+    return {"value": round(distance_mm, 1), "unit": "mm", "system": UCUM, "code": "mm"}
+
+
+def _category_parts(result: dict[str, Any]) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """The value, method and components of an eye recorded below the chart (CF, HM, LP, NLP): the
+    category as the value (text), its conventional logMAR equivalent as a component labelled so
+    (CF, HM only), never a measured quantity (docs/measurement.md §7a)."""
+    components = [_component("Low vision category", valueString=result["category"])]
+    if result["category_distance_mm"]:
+        components.append(_component("Category tested at", valueQuantity=_mm(result["category_distance_mm"])))
+    if result["category_logmar_equivalent"] is not None:
+        components.append(
+            _component(
+                "Conventional logMAR equivalent of the category (Schulze-Bonsel et al. 2006), not measured",
+                valueQuantity=_logmar_quantity(result["category_logmar_equivalent"]),
+            )
+        )
+    components.append(_component("Acuity as reported", valueString=result["notation"]["text"]))
+    return (
+        {"valueCodeableConcept": {"text": result["category_text"]}},
+        "Recorded by the clinician below the chart",
+        components,
+    )
 
 
 def patient_resource_id(report: dict[str, Any]) -> str:

@@ -41,7 +41,7 @@ def trial_plot_drawing(
     left, right, top, bottom = 32.0, 6.0, 14.0, 22.0
     drawing = Drawing(width, height)
     values = [t["logmar"] for t in trials]
-    if result:
+    if result and result.get("logmar") is not None:  # a category has no line to draw
         values += [result["ci95_low_logmar"], result["ci95_high_logmar"]]
     low, high = min(values) - 0.1, max(values) + 0.1
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -54,7 +54,7 @@ def trial_plot_drawing(
         return bottom + plot_h * (logmar - low) / (high - low)
 
     drawing.add(Rect(left, bottom, plot_w, plot_h, fillColor=colors.white, strokeColor=colors.grey))
-    if result:
+    if result and result.get("logmar") is not None:  # a category has no line to draw
         drawing.add(
             Rect(
                 left,
@@ -212,6 +212,10 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                     ),
                 ],
             ]
+            if r["category"]:  # below the chart: no measured number (webapp/reports/data.py)
+                rows = [rows[0], ["Category", p(f"{r['category_text']} · {r['category_equivalent_text']}")], *rows[-2:]]
+            if r["distance_text"]:
+                rows.insert(1, ["Distance", p(f"{r['distance_text']} (moved closer)")])
             if r.get("bound"):
                 rows.append(["Bound", p(f"{r['bound']} {r['logmar_text']}: {r['bound_text']}")])
             block.append(grid(rows, [40 * mm, 130 * mm]))

@@ -1,5 +1,6 @@
 // Collecting one answer (one symbol per optotype shown) from buttons or keys, for the pad and
 // the display. The server's `answer_request` says how many symbols and which ones are possible.
+import { t } from "./i18n.js";
 import { el } from "./dom.js";
 
 export const NOT_SURE = null; // "not sure" is sent as null and scored as wrong by the server
@@ -9,8 +10,9 @@ const ARROWS = {
   "up-right": "↗", "up-left": "↖", "down-left": "↙", "down-right": "↘",
 };
 const DIRECTION_NAMES = {
-  right: "right", up: "up", left: "left", down: "down",
-  "up-right": "up and right", "up-left": "up and left", "down-left": "down and left", "down-right": "down and right",
+  right: t("pointing right"), up: t("pointing up"), left: t("pointing left"), down: t("pointing down"),
+  "up-right": t("pointing up and right"), "up-left": t("pointing up and left"), "down-left": t("pointing down and left"),
+  "down-right": t("pointing down and right"),
 };
 // Keys for directions: arrow keys, and the numeric keypad's layout (7 8 9 / 4 _ 6 / 1 2 3) with or
 // without Num Lock, so the diagonals of an 8-position Landolt C have keys too.
@@ -27,13 +29,13 @@ export function isDirectionSet(symbols) {
 }
 
 export function symbolLabel(symbol) {
-  if (symbol === NOT_SURE) return "not sure";
+  if (symbol === NOT_SURE) return t("not sure");
   return ARROWS[symbol] ? ARROWS[symbol] : symbol;
 }
 
 export function symbolName(symbol) {
-  if (symbol === NOT_SURE) return "not sure";
-  return DIRECTION_NAMES[symbol] ? `pointing ${DIRECTION_NAMES[symbol]}` : `letter ${symbol}`;
+  if (symbol === NOT_SURE) return t("not sure");
+  return DIRECTION_NAMES[symbol] || t("letter {letter}", { letter: symbol });
 }
 
 /** The symbol (or NOT_SURE) a key stands for, or undefined when the key means nothing here. */
@@ -52,14 +54,16 @@ export function symbolForKey(event, symbols) {
 export function keyboardHelp(symbols) {
   if (isDirectionSet(symbols)) {
     return symbols.length > 4
-      ? "press the arrow key for the direction of the gap (for slanting directions use the number keys 7, 9, 1 and 3, or Home, Page Up, End and Page Down)."
-      : "press the arrow key for the direction the shape points to.";
+      ? t("press the arrow key for the direction of the gap (for slanting directions use the number keys 7, 9, 1 " +
+        "and 3, or Home, Page Up, End and Page Down).")
+      : t("press the arrow key for the direction the shape points to.");
   }
-  return `type the letter you see (${symbols.join(" ")}).`;
+  return t("type the letter you see ({letters}).", { letters: symbols.join(" ") });
 }
 
-/** Answer buttons for a set: `onPick(symbol)` is called with a symbol or NOT_SURE. */
-export function answerButtons(symbols, onPick, { compact = false } = {}) {
+/** Answer buttons for a set: `onPick(symbol)` is called with a symbol or NOT_SURE (its button
+ * left out with `notSure: false`, where the page has its own "cannot see" button). */
+export function answerButtons(symbols, onPick, { compact = false, notSure = true } = {}) {
   const buttons = [];
   const make = (symbol) => el("button", {
     type: "button",
@@ -76,7 +80,7 @@ export function answerButtons(symbols, onPick, { compact = false } = {}) {
   } else {
     for (const symbol of symbols) buttons.push(make(symbol));
   }
-  buttons.push(make(NOT_SURE));
+  if (notSure) buttons.push(make(NOT_SURE));
   return buttons;
 }
 

@@ -4,6 +4,7 @@
 // device that (re)joins — first time, after a reload, after a network drop — says so with
 // `call_join` and the clinician's page offers again, so the call comes back without anyone acting.
 // Nothing is recorded: the streams go from camera to screen.
+import { t } from "./i18n.js";
 import { find, setText } from "./dom.js";
 import { request } from "./socket.js";
 
@@ -449,16 +450,16 @@ export class DeviceCall {
     box.dataset.active = String(this.active);
     find("call-ask", undefined, box).hidden = !(this.active && this.camera === null);
     find("call-controls", undefined, box).hidden = !(this.active && this.local);
-    setText(find("call-action", "mute", box), this.media.audio ? "Mute" : "Unmute");
+    setText(find("call-action", "mute", box), this.media.audio ? t("Mute") : t("Unmute"));
     const camera = find("call-action", "camera", box);
     if (camera) {
       camera.hidden = !hasTrack(this.local, "video");
-      setText(camera, this.media.video ? "Camera off" : "Camera on");
+      setText(camera, this.media.video ? t("Camera off") : t("Camera on"));
     }
     box.dataset.connection = this.peer ? this.peer.pc.iceConnectionState : "none";
-    const note = this.device === "pad" ? (this.local ? "You talk with your clinician through this phone." : "")
-      : this.camera === "refused" ? "You are not sharing your camera or microphone. You can still hear your clinician."
-      : this.camera === "unavailable" ? "Your camera could not be used. Your clinician can hear you." : "";
+    const note = this.device === "pad" ? (this.local ? t("You talk with your clinician through this phone.") : "")
+      : this.camera === "refused" ? t("You are not sharing your camera or microphone. You can still hear your clinician.")
+      : this.camera === "unavailable" ? t("Your camera could not be used. Your clinician can hear you.") : "";
     setText(find("call-note", undefined, box), note);
   }
 }

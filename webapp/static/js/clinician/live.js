@@ -19,6 +19,7 @@ const store = new Store({
   pausedReason: null,
   actions: [], // the commands the server allows now (`status`)
   devices: { display: false, pad: false },
+  helper: false, // a child's test: an adult taps the answers on the phone (`helper`)
   calibration: null,
   range: null,
   stimulus: null,
@@ -81,7 +82,7 @@ function phaseText(phase, reason) {
 function renderHeader() {
   const config = session.config || {};
   setText(find("config-summary"), [
-    config.procedure, config.optotype_set, config.setup, config.answer_mode === "clinician" ? "clinician scores" : "patient answers",
+    config.procedure, config.optotype_set, config.child ? "child" : null, config.setup, config.answer_mode === "clinician" ? "clinician scores" : "patient answers",
     (config.eyes || []).join(" then "),
   ].filter(Boolean).join(" · "));
   const status = store.get("status") || "";
@@ -103,6 +104,7 @@ function renderDevices() {
     pill.dataset.on = String(on);
     setText(pill, on ? "connected" : "not connected");
   }
+  find("helper-line").hidden = !store.get("helper"); // a child's test: an adult taps for the child
 }
 
 function renderCalibration() {
@@ -155,7 +157,9 @@ function renderEstimate() {
   if (!estimate) setText(node, "No answers yet.");
   else {
     const eyeName = EYE_NAMES[store.get("estimateEye")];
-    setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
+    // Below the chart (low vision): the category's line, with no interval (nothing was measured).
+    if (estimate.category) setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}`);
+    else setText(node, `${eyeName ? `${eyeName}: ` : ""}${estimate.notation.text}; 95% interval ${estimate.notation.ci95_text}` +
       ` · ${estimate.optotypes_correct}/${estimate.optotypes_shown} correct` +
       `${estimate.finished ? " · finished" : ""}`);
   }
@@ -324,6 +328,8 @@ function describeEvent(event) {
   switch (event.kind) {
     case "note":
       return `Note: ${event.text || ""}`;
+    case "helper":
+      return event.text || "";
     case "calibration":
       return `The patient calibrated: ${texts.viewing_distance_mm} from the screen.`;
     case "calibration_invalidated":
@@ -390,6 +396,7 @@ function renderControls() {
   // What may be done now is the server's to say (`actions` in `status` and the snapshot).
   const actions = store.get("actions");
   for (const button of findAll("control")) button.disabled = !actions.includes(button.dataset.control);
+  renderMove();
   // Manual procedure: always. Others: when the next size cannot be drawn and the test waits for one.
   const chooseSize = session.config?.procedure === "manual" || store.get("pausedReason") === "size_not_drawable";
   find("present-form").hidden = !chooseSize || !actions.includes("present");
@@ -582,7 +589,9 @@ function applySnapshot(snapshot) {
     estimate: snapshot.estimate,
     estimateEye: (snapshot.eyes || []).find((eye) => eye.status === "active")?.eye
       ?? [...(snapshot.eyes || [])].reverse().find((eye) => eye.status === "done")?.eye ?? null,
+    helper: Boolean(snapshot.helper),
     events: snapshot.events || [],
+    move: snapshot.move_closer || null,
     earlierEvents: Math.max(0, (snapshot.events_total || 0) - (snapshot.events || []).length),
   });
   renderAll();
@@ -685,9 +694,60 @@ socket.on("distance_guard", (guard) => {
   store.update({ events: [...store.get("events"), guard.event] });
   renderEvents();
 });
+socket.on("helper", ({ helper, event }) => {
+  store.update({ helper: Boolean(helper), events: [...store.get("events"), event] });
+  renderDevices();
+  renderEvents();
+});
 socket.on("note", (note) => {
   store.update({ events: [...store.get("events"), { kind: "note", ...note }] });
   renderEvents();
+});
+// Low vision: where the patient is, where they are asked to go, and the distances to choose from
+// (the server's `move_closer`; the words and distances are the server's).
+function renderMove() {
+  const move = store.get("move");
+  const actions = store.get("actions");
+  find("move-form").hidden = !move || !actions.includes("move_closer") || !move.choices.length && !move.asked_mm;
+  if (!move) return;
+  const text = move.asked_mm
+    ? `The patient is asked to come closer, to ${move.asked_text} (now at ${move.distance_text}).`
+    : move.moved ? `The patient moved closer: now at ${move.distance_text}.` : `The patient is at ${move.distance_text}.`;
+  setText(find("move-text"), text);
+  const select = find("move-distance");
+  const options = move.choices.map((choice) => el("option", { value: String(choice.distance_mm) }, choice.text));
+  select.replaceChildren(...options);
+  if (move.asked_mm) select.value = String(move.asked_mm);
+  find("move-decline").hidden = !move.asked_mm;
+}
+find("move-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await control("move_closer", { distance_mm: Number(find("move-distance").value) });
+});
+find("move-decline").addEventListener("click", async (event) => {
+  if (!confirmed(event.currentTarget)) return;
+  await control("move_closer", { decline: true });
+});
+find("category-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = find("category-code");
+  const needsDistance = code.selectedOptions[0]?.dataset.needsDistance === "true";
+  const metres = Number(find("category-distance").value.trim().replace(",", "."));
+  if (needsDistance && !(metres > 0)) {
+    find("category-distance").focus();
+    return showError("Give the distance, in metres, at which the patient counted fingers or saw the hand move.");
+  }
+  const payload = { eye: find("category-eye").value, code: code.value };
+  if (needsDistance) payload.distance_mm = Math.round(metres * 1000);
+  await control("category", payload);
+});
+socket.on("move_closer", (move) => {
+  store.update({ move });
+  renderMove();
+});
+socket.on("category", ({ eye, result }) => {
+  setEyeStatus(eye, "done", result);
+  renderAll();
 });
 socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
   setEyeStatus(eye, "done", result);

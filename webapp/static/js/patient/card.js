@@ -1,6 +1,7 @@
 // The on-screen ID-1 card the patient resizes until it matches a real card held against the screen
 // (ISO/IEC 7810 ID-1: 85.60 x 53.98 mm, corner radius 2.88-3.48 mm; method of the virtual chinrest,
 // Li et al. 2020, and FrACT). CSS px per mm = card width in CSS px / 85.60; the server validates it.
+import { t } from "../i18n.js";
 
 export const CARD_WIDTH_MM = 85.6;
 export const CARD_HEIGHT_MM = 53.98;
@@ -96,9 +97,9 @@ export class CardSizer extends EventTarget {
     // Screen readers hear the size in plain words, never in pixels.
     const percent = Math.round((position / SLIDER_POSITIONS) * 1000) / 10;
     this.card.setAttribute("aria-valuenow", String(width));
-    this.card.setAttribute("aria-valuetext", `size ${percent} of 100`);
-    this.slider.setAttribute("aria-valuetext", `size ${percent} of 100`);
-    this.readout.textContent = this.portrait ? "The card stands upright: match the short side of your card." : "";
+    this.card.setAttribute("aria-valuetext", t("size {percent} of 100", { percent }));
+    this.slider.setAttribute("aria-valuetext", t("size {percent} of 100", { percent }));
+    this.readout.textContent = this.portrait ? t("The card stands upright: match the short side of your card.") : "";
     this.dispatchEvent(new Event("change"));
   }
 

@@ -6,6 +6,7 @@
 // server numbers only: a reference at the mark, then the median of the last second about twice a
 // second, or null when no face was seen for that second. The server decides whether to pause.
 // No picture leaves the frame and none is kept.
+import { t } from "../i18n.js";
 import { find, setText } from "../dom.js";
 import { request } from "../socket.js";
 
@@ -75,7 +76,7 @@ export class DistanceGuard {
     // lets it use the camera this page may use (the same permission as the video call's).
     this.frame = document.createElement("iframe");
     this.frame.className = "distance-frame";
-    this.frame.title = "Your camera";
+    this.frame.title = t("Your camera");
     this.frame.allow = "camera";
     this.frame.src = CAMERA_FRAME_URL;
     this.frameHost.append(this.frame);
@@ -133,10 +134,10 @@ export class DistanceGuard {
     button.disabled = true;
     this.panel.dataset.reference = "counting";
     for (let left = REFERENCE_COUNTDOWN_S; left > 0; left -= 1) {
-      setText(this.status, `Go to your mark now and face the screen. Your place is recorded in ${left} s.`);
+      setText(this.status, t("Go to your mark now and face the screen. Your place is recorded in {seconds} s.", { seconds: left }));
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    setText(this.status, "Stand still at your mark, facing the screen…");
+    setText(this.status, t("Stand still at your mark, facing the screen…"));
     this.panel.dataset.reference = "recording";
     const start = performance.now();
     const seenSince = () => this.frames.filter((frame) => frame.at >= start && frame.spacing !== null).map((frame) => frame.spacing);
@@ -152,8 +153,8 @@ export class DistanceGuard {
     if (seen.length < REFERENCE_MIN_FRAMES || spread > REFERENCE_MAX_SPREAD) {
       this.panel.dataset.reference = "retry";
       return setText(this.status, seen.length < REFERENCE_MIN_FRAMES
-        ? "The camera could not see your face well enough. Face the screen at your mark, then press the button again."
-        : "You moved while your place was recorded. Stand still at your mark, then press the button again.");
+        ? t("The camera could not see your face well enough. Face the screen at your mark, then press the button again.")
+        : t("You moved while your place was recorded. Stand still at your mark, then press the button again."));
     }
     const ack = await request(this.socket, "distance_guard", { kind: "reference", eye_spacing_px: middle });
     if (!ack.ok) {
@@ -162,20 +163,20 @@ export class DistanceGuard {
     }
     this.panel.dataset.reference = "recorded";
     this.panel.dataset.referencePx = middle.toFixed(2);
-    setText(this.status, "Your place is recorded. If you move away from it, the test waits until you are back.");
+    setText(this.status, t("Your place is recorded. If you move away from it, the test waits until you are back."));
   }
 
   renderStatus() {
     if (this.decided !== "allowed" || ["retry", "counting", "recording"].includes(this.panel.dataset.reference)) return;
     if (this.state?.reference) {
       if (this.panel.dataset.reference !== "recorded") {
-        setText(this.status, "Your place is recorded. If you move away from it, the test waits until you are back.");
+        setText(this.status, t("Your place is recorded. If you move away from it, the test waits until you are back."));
       }
       return;
     }
     setText(this.status, this.panel.dataset.faceFound === "true"
-      ? "The camera sees your face. At your mark, press \"Record my place\"."
-      : "The camera is looking for your face. Sit close to the screen until it is found, then walk back to your mark facing the screen.");
+      ? t("The camera sees your face. At your mark, press “Record my place”.")
+      : t("The camera is looking for your face. Sit close to the screen until it is found, then walk back to your mark facing the screen."));
   }
 
   render() {
@@ -189,12 +190,12 @@ export class DistanceGuard {
     const off = find("distance-off", undefined, this.panel);
     off.hidden = ask || ["starting", "allowed"].includes(this.decided);
     setText(off, {
-      declined: "You chose not to use the camera. The test works without it; keep to your mark.",
-      refused: "The camera was not allowed. The test works without it; keep to your mark.",
-      unavailable: "No camera could be used. The test works without it; keep to your mark.",
-      failed: "The camera check could not start on this browser. The test works without it; keep to your mark.",
+      declined: t("You chose not to use the camera. The test works without it; keep to your mark."),
+      refused: t("The camera was not allowed. The test works without it; keep to your mark."),
+      unavailable: t("No camera could be used. The test works without it; keep to your mark."),
+      failed: t("The camera check could not start on this browser. The test works without it; keep to your mark."),
     }[this.decided] || "");
-    if (this.decided === "starting") setText(this.status, "Starting the camera check…");
+    if (this.decided === "starting") setText(this.status, t("Starting the camera check…"));
     else this.renderStatus();
   }
 }
@@ -204,9 +205,9 @@ export function distancePauseMessage(state) {
   const guard = state.distance_guard || {};
   if (guard.face_found === false) {
     // Far from the camera the model cannot find a face it has lost: it follows one it found close up.
-    return "The camera lost your face. Come close to the screen until it finds you, then go back to your mark; the test goes on by itself.";
+    return t("The camera lost your face. Come close to the screen until it finds you, then go back to your mark; the test goes on by itself.");
   }
-  if (guard.deviation > 0) return "You are too far from the screen. Step forward to your mark; the test goes on by itself.";
-  if (guard.deviation < 0) return "You are too close to the screen. Step back to your mark; the test goes on by itself.";
-  return "Please go back to your mark; the test goes on by itself.";
+  if (guard.deviation > 0) return t("You are too far from the screen. Step forward to your mark; the test goes on by itself.");
+  if (guard.deviation < 0) return t("You are too close to the screen. Step back to your mark; the test goes on by itself.");
+  return t("Please go back to your mark; the test goes on by itself.");
 }

@@ -3,8 +3,7 @@
 // The display draws them at the server's `mark_text_css_px` (a capital letter that someone with
 // 6/60 sight reads from the mark: calibration/size.py, readable_text_css_px), or smaller only as
 // far as the screen needs.
-
-const EYE_TO_COVER = { right: "left", left: "right" };
+import { t } from "../i18n.js";
 
 /**
  * The message for where the test is, or null when there is nothing to say at the mark.
@@ -14,39 +13,39 @@ const EYE_TO_COVER = { right: "left", left: "right" };
 export function markMessage(state, device) {
   if (!state) return null;
   const eye = state.eye;
-  const cover = EYE_TO_COVER[eye];
   const onPhone = device === "pad";
-  const press = (button) => (onPhone ? `Press ${button} below` : `Press ${button} on your phone (or the Enter key here)`);
   const actions = state.actions || [];
-  // Titles are a few words, read from the mark; the hint says the rest.
+  const where = state.calibration?.position_text;
+  // Titles are a few words, read from the mark; the hint says the rest. Each sentence is whole, so
+  // that it translates as a sentence (webapp/static/js/i18n.js).
   switch (state.phase) {
-    case "ready":
-      return {
-        key: "start",
-        title: eye === "both" ? "Keep both eyes open" : `Cover your ${cover} eye`,
-        hint: `${eye === "both" ? "We test both eyes together." : `We test your ${eye} eye.`} ` +
-          `${press("Start")} when you are at your mark${state.calibration?.position_text ? `, ${state.calibration.position_text}` : ""}.`,
-      };
-    case "between_eyes":
-      return {
-        key: "switch",
-        title: eye === "both" ? "Uncover your eye" : `Now cover your ${cover} eye`,
-        hint: `Well done, that eye is finished. ${eye === "both" ? "Now we test both eyes together." : `Now we test your ${eye} eye.`} ` +
-          `${press("Continue")} when you have switched.`,
-      };
+    case "ready": {
+      const title = eye === "both" ? t("Keep both eyes open") : eye === "left" ? t("Cover your right eye") : t("Cover your left eye");
+      const tested = eye === "both" ? t("We test both eyes together.") : eye === "left" ? t("We test your left eye.") : t("We test your right eye.");
+      const press = onPhone
+        ? (where ? t("Press Start below when you are at your mark, {where}.", { where }) : t("Press Start below when you are at your mark."))
+        : (where ? t("Press Start on your phone (or the Enter key here) when you are at your mark, {where}.", { where })
+          : t("Press Start on your phone (or the Enter key here) when you are at your mark."));
+      return { key: "start", title, hint: `${tested} ${press}` };
+    }
+    case "between_eyes": {
+      const title = eye === "both" ? t("Uncover your eye") : eye === "left" ? t("Now cover your right eye") : t("Now cover your left eye");
+      const next = eye === "both" ? t("Now we test both eyes together.") : eye === "left" ? t("Now we test your left eye.") : t("Now we test your right eye.");
+      const press = onPhone ? t("Press Continue below when you have switched.")
+        : t("Press Continue on your phone (or the Enter key here) when you have switched.");
+      return { key: "switch", title, hint: `${t("Well done, that eye is finished.")} ${next} ${press}` };
+    }
     case "paused":
       if (state.paused_reason === "page_hidden" && actions.includes("ready")) {
-        return {
-          key: "paused",
-          title: "Test paused",
-          hint: `The page was hidden or changed. ${press("Continue")} when you are back at your mark.`,
-        };
+        const press = onPhone ? t("Press Continue below when you are back at your mark.")
+          : t("Press Continue on your phone (or the Enter key here) when you are back at your mark.");
+        return { key: "paused", title: t("Test paused"), hint: `${t("The page was hidden or changed.")} ${press}` };
       }
-      return { key: "paused", title: "Test paused", hint: "Please wait: your clinician will continue the test." };
+      return { key: "paused", title: t("Test paused"), hint: t("Please wait: your clinician will continue the test.") };
     case "calibrate":
-      return { key: "measure", title: "Please come to the screen", hint: "The screen needs to be measured again." };
+      return { key: "measure", title: t("Please come to the screen"), hint: t("The screen needs to be measured again.") };
     case "done":
-      return { key: "finished", title: "Finished. Thank you!", hint: "You can close this page." };
+      return { key: "finished", title: t("Finished. Thank you!"), hint: t("You can close this page.") };
     default:
       return null;
   }
@@ -55,10 +54,10 @@ export function markMessage(state, device) {
 /** The words when the phone is lost during the test (display) and when it is back. */
 export const PHONE_LOST = {
   key: "phone-lost",
-  title: "Phone not connected",
-  hint: "Scan this code with your phone, or type the address and code below on it. Or answer with the keyboard here.",
+  title: t("Phone not connected"),
+  hint: t("Scan this code with your phone, or type the address and code below on it. Or answer with the keyboard here."),
 };
-export const PHONE_BACK = { key: "phone-back", title: "Phone connected again", hint: "" };
+export const PHONE_BACK = { key: "phone-back", title: t("Phone connected again"), hint: "" };
 
 /** What a tap sent, as the pad confirms it: the symbols, or a tick for a button without one. */
 export const TICK = "✓";

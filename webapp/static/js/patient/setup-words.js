@@ -1,5 +1,6 @@
 // Small helpers of the set-up steps: what the welcome step lists, whether this screen is a phone
 // used alone, and how to undo a browser zoom. Every number and notation comes from the server.
+import { t } from "../i18n.js";
 
 /** Whether this page runs on a phone (a touch screen with a short side under 600 CSS px). */
 export function onPhone() {
@@ -12,12 +13,12 @@ export function onPhone() {
 export function phoneAloneText(server) {
   if (!server || !onPhone()) return { text: "", refused: false };
   if (server.setup === "near_40cm") {
-    return { text: "You can take this near test on this phone alone.", refused: false };
+    return { text: t("You can take this near test on this phone alone."), refused: false };
   }
-  const where = server.setup === "mirror" ? "a mirror test" : `a test at ${server.required_distance_text}`;
+  const where = server.setup === "mirror" ? t("a mirror test") : t("a test at {distance}", { distance: server.required_distance_text });
   return {
-    text: `This phone's screen is too small for ${where}. Please take the test on a computer, a laptop or a ` +
-      "tablet (this phone can then be your answer buttons): ask your clinician for a new link to open there.",
+    text: t("This phone's screen is too small for {test}. Please take the test on a computer, a laptop or a tablet " +
+      "(this phone can then be your answer buttons): ask your clinician for a new link to open there.", { test: where }),
     refused: true,
   };
 }
@@ -25,9 +26,11 @@ export function phoneAloneText(server) {
 /** The item "glasses" of the list of what to bring, from the correction the clinician set. */
 export function glassesText(server) {
   const near = server?.setup === "near_40cm";
-  if (server?.correction === "glasses") return near ? "your reading glasses: wear them for the test" : "your glasses for distance: wear them for the test";
-  if (server?.correction === "contact_lenses") return "your contact lenses: wear them for the test";
-  return near ? "your reading glasses, if you wear them" : "your glasses or contact lenses, if you wear them for distance";
+  if (server?.correction === "glasses") {
+    return near ? t("your reading glasses: wear them for the test") : t("your glasses for distance: wear them for the test");
+  }
+  if (server?.correction === "contact_lenses") return t("your contact lenses: wear them for the test");
+  return near ? t("your reading glasses, if you wear them") : t("your glasses or contact lenses, if you wear them for distance");
 }
 
 /** The keys that undo a browser zoom here: Cmd+0 on Apple devices, Ctrl+0 elsewhere. */

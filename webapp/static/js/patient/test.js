@@ -2,6 +2,7 @@
 // done. The server owns the phase (`state`); this page keeps only which sub-step of a phase is on
 // screen, so a reconnect (which re-sends `state`) puts the patient back where they were.
 import { Store } from "../store.js";
+import { t, language } from "../i18n.js";
 import { find, findAll, el, setText, importSvg } from "../dom.js";
 import { connect, request } from "../socket.js";
 import { loadGeometry, renderStimulus, measureInk, optotypeSvg } from "../optotypes.js";
@@ -49,6 +50,7 @@ const store = new Store({
   practiceResult: null,
   distanceOverride: null, // its text ("2 m")
   distanceOverrideMm: null, // the patient took the distance the server offered instead of the set-up's
+  moveCloser: null, // low vision: the server asks the patient to come closer {distance_mm, distance_text, text}
 });
 const voice = new Voice();
 voice.bind(find("voice-speech"), find("voice-sound"));
@@ -147,6 +149,13 @@ function renderWelcome() {
   // A set-up a phone alone cannot serve is not offered: no Start, only what to do instead.
   find("welcome-body").hidden = alone.refused;
 }
+// The patient's language: the server stores it, then this page and the phone load again in it.
+find("language-choice").addEventListener("change", async (event) => {
+  const ack = await request(socket, "language", { language: event.target.value });
+  if (!ack.ok) return showError(ack.message);
+  window.location.reload();
+});
+
 consentButton.addEventListener("click", async () => {
   const ack = await request(socket, "consent", {});
   if (!ack.ok) return showError(ack.message);
@@ -177,7 +186,7 @@ function renderRecalibrateReason() {
   const node = find("recalibrate-reason");
   const reason = store.get("recalibrateReason");
   node.hidden = !reason;
-  setText(node, reason ? `Please measure your screen again: ${reason}` : "");
+  setText(node, reason ? t("Please measure your screen again: {reason}", { reason }) : "");
 }
 
 // After a zoom voided the measurement, undoing it (same zoom, same or larger window) brings the
@@ -212,7 +221,7 @@ async function restoreAfterZoom() {
   renderRange(ack);
   store.update({ rangeShown: true });
   goTo("distance");
-  setText(find("range-restored"), "The page is back to its normal size: your screen measurement is restored.");
+  setText(find("range-restored"), t("The page is back to its normal size: your screen measurement is restored."));
   find("range-title").focus();
 }
 
@@ -242,6 +251,7 @@ function requiredDistanceMm() {
 }
 
 function renderDistance() {
+  find("move-closer").hidden = !store.get("moveCloser");
   const method = distancePanel();
   for (const panel of findAll("method-panel")) panel.hidden = panel.dataset.methodPanel !== method;
   const server = store.get("server");
@@ -259,12 +269,12 @@ function renderDistance() {
 sweep.addEventListener("change", () => {
   renderDistance();
   setText(find("sweep-status"), sweep.complete
-    ? "All done. You can uncover your eye and save the distance."
-    : sweep.running ? "Watch the square. Press the space bar when the red dot disappears." : "");
+    ? t("All done. You can uncover your eye and save the distance.")
+    : sweep.running ? t("Watch the square. Press the space bar when the red dot disappears.") : "");
 });
 sweep.addEventListener("missed", () => {
-  setText(find("sweep-status"), "The dot reached the edge. Sit a little closer, keep looking at the square, and try " +
-    "again; or measure 40 cm with a ruler and tick the box below.");
+  setText(find("sweep-status"), t("The dot reached the edge. Sit a little closer, keep looking at the square, and " +
+    "try again; or measure 40 cm with a ruler and tick the box below."));
   renderDistance();
 });
 sweepStart.addEventListener("click", () => {
@@ -282,10 +292,10 @@ find("distance-form").addEventListener("submit", async (event) => {
   if (method === "tape") {
     const confirm = distancePanel() === "ruler" ? find("ruler-confirm") : find("tape-confirm");
     if (store.get("server")?.setup !== "near_40cm" && !confirm.checked) {
-      return showError("Please measure the distance, then tick the box to say you have.");
+      return showError(t("Please measure the distance, then tick the box to say you have."));
     }
     if (distancePanel() === "ruler" && !confirm.checked) {
-      return showError("Please measure 40 cm with a ruler, then tick the box to say you have.");
+      return showError(t("Please measure 40 cm with a ruler, then tick the box to say you have."));
     }
     distance = { method: "tape", distance_mm: requiredDistanceMm() };
   } else if (method === "mirror") {
@@ -293,11 +303,11 @@ find("distance-form").addEventListener("submit", async (event) => {
     const metres = Number(find("mirror-distance").value.trim().replace(",", "."));
     if (!find("mirror-distance").value.trim() || !Number.isFinite(metres) || metres <= 0) {
       find("mirror-distance").focus();
-      return showError("Please measure the distance from your eyes to the mirror, and type it in metres (for example 1.5).");
+      return showError(t("Please measure the distance from your eyes to the mirror, and type it in metres (for example 1.5)."));
     }
     distance = { method: "mirror", patient_to_mirror_mm: Math.round(metres * 1000) };
   } else {
-    if (!sweep.complete) return showError(`Please do the moving-dot check ${SWEEPS} times first (press "Start the dot").`);
+    if (!sweep.complete) return showError(t("Please do the moving-dot check {count} times first (press “Start the dot”).", { count: SWEEPS }));
     distance = { method: "blind_spot", offsets_mm: sweep.offsetsMm.slice() };
   }
   const payload = {
@@ -313,7 +323,7 @@ find("distance-form").addEventListener("submit", async (event) => {
     // Sweeps the server refused (they disagree, or put the patient too close) are done again:
     // clear them so that "Start the dot" works, never a dead end.
     if (method === "blind_spot") sweep.reset(card.cssPxPerMm);
-    return showError(method === "blind_spot" ? `${ack.message} The moving-dot check starts again.` : ack.message);
+    return showError(method === "blind_spot" ? `${ack.message} ${t("The moving-dot check starts again.")}` : ack.message);
   }
   rememberCalibration(payload);
   showError(null);
@@ -335,7 +345,7 @@ function renderRange(ack) {
   offer.hidden = !ack.screen.offer_distance_mm;
   offer.dataset.distanceMm = String(ack.screen.offer_distance_mm || "");
   offer.dataset.distanceText = ack.screen.offer_text || "";
-  setText(offer, ack.screen.offer_text ? `I will stand at ${ack.screen.offer_text} instead` : "");
+  setText(offer, ack.screen.offer_text ? t("I will stand at {distance} instead", { distance: ack.screen.offer_text }) : "");
 }
 
 find("action", "take-offer").addEventListener("click", (event) => {
@@ -388,7 +398,7 @@ function renderAnswers() {
   askForPadCode();
   const pill = find("pad-status");
   pill.dataset.on = String(Boolean(server.pad_connected));
-  setText(pill, server.pad_connected ? "connected" : "not connected");
+  setText(pill, server.pad_connected ? t("connected") : t("not connected"));
   if (geometry) setText(find("keyboard-help"), keyboardHelp(setSymbols()));
 }
 find("action", "answers-done").addEventListener("click", () => goTo("prepare"));
@@ -431,15 +441,15 @@ fullscreenButton.addEventListener("click", () => enterFullscreen());
 async function enterFullscreen() {
   const note = find("fullscreen-note");
   if (!document.fullscreenEnabled) {
-    setText(note, "This device cannot show pages full screen; that is fine.");
+    setText(note, t("This device cannot show pages full screen; that is fine."));
     return;
   }
   if (document.fullscreenElement) return;
   try {
     await document.documentElement.requestFullscreen({ navigationUI: "hide" });
-    setText(note, "Full screen is on. Press Esc to leave it.");
+    setText(note, t("Full screen is on. Press Esc to leave it."));
   } catch {
-    setText(note, "Full screen was not allowed; that is fine, maximise the window instead.");
+    setText(note, t("Full screen was not allowed; that is fine, maximise the window instead."));
   }
 }
 
@@ -449,9 +459,9 @@ async function keepAwake() {
   try {
     wakeLock = await navigator.wakeLock.request("screen");
     wakeLock.addEventListener("release", () => { wakeLock = null; });
-    setText(find("wake-note"), "The screen will stay on during the test.");
+    setText(find("wake-note"), t("The screen will stay on during the test."));
   } catch {
-    setText(find("wake-note"), "Touch the screen now and then if it starts to dim.");
+    setText(find("wake-note"), t("Touch the screen now and then if it starts to dim."));
   }
 }
 document.addEventListener("visibilitychange", () => {
@@ -473,11 +483,16 @@ function renderPrepare() {
     voice.say(`${message.title} ${message.hint}`);
   }
   const eye = server.eye || server.eyes?.[0] || "right";
-  setText(find("distance-text"), server.calibration?.position_text || `${server.required_distance_text || ""} from the screen`);
-  setText(find("position-lead"), server.setup === "near_40cm" ? "Keep your eyes" : "Go to your mark,");
-  setText(find("cover-eye"), EYE_TO_COVER[eye] || "neither");
-  setText(find("test-eye"), eye === "both" ? "both eyes" : `${eye}`);
-  if (!document.fullscreenEnabled) setText(find("fullscreen-note"), "This device cannot show pages full screen; that is fine.");
+  const where = server.calibration?.position_text
+    || t("{distance} from the screen", { distance: server.required_distance_text || "" });
+  setText(find("position-lead"), server.setup === "near_40cm" ? t("Keep your eyes") : t("Go to your mark,"));
+  setText(find("distance-text"), where);
+  const coverLine = find("cover-line");
+  coverLine.dataset.coverEye = EYE_TO_COVER[eye] || "neither";
+  setText(coverLine, eye === "both" ? t("Keep both eyes open: we test them together.")
+    : eye === "left" ? t("Cover your right eye with your palm (do not press on it). You are testing your left eye.")
+      : t("Cover your left eye with your palm (do not press on it). You are testing your right eye."));
+  if (!document.fullscreenEnabled) setText(find("fullscreen-note"), t("This device cannot show pages full screen; that is fine."));
 }
 
 // The practice letter is the server's (`practice`): the phone or this page asks for one, this page
@@ -520,12 +535,13 @@ function renderPractice() {
   practiceSymbol = result ? null : practice.symbol;
   const padConnected = Boolean(store.get("server")?.pad_connected);
   keys.hidden = Boolean(result) || padConnected;
-  let feedback = padConnected ? "Which one is it? Answer on your phone."
-    : onPhone() ? "Which one is it? Tap its button." : "Which one is it? Press its button, or its key.";
-  if (result) {
+  let feedback = padConnected ? t("Which one is it? Answer on your phone.")
+    : onPhone() ? t("Which one is it? Tap its button.") : t("Which one is it? Press its button, or its key.");
+  if (result?.words) feedback = result.words.title; // a child's practice round: the server's words
+  else if (result) {
     feedback = result.correct
-      ? "Right! That is how you answer."
-      : `It was ${symbolLabel(result.symbol)}. In the test, guess if you are not sure.`;
+      ? t("Right! That is how you answer.")
+      : t("It was {symbol}. In the test, guess if you are not sure.", { symbol: symbolLabel(result.symbol) });
   }
   setText(find("practice-feedback"), feedback);
 }
@@ -616,7 +632,7 @@ function renderEcho() {
   if (!request || !collector.active || (request.count || 1) < 2) return setText(echo, "");
   const typed = collector.responses.map(symbolLabel);
   const rest = Array((request.count || 1) - typed.length).fill("_");
-  setText(echo, `Your answers: ${[...typed, ...rest].join(" ")} (Backspace to correct)`);
+  setText(echo, t("Your answers: {answers} (Backspace to correct)", { answers: [...typed, ...rest].join(" ") }));
 }
 
 collector.addEventListener("change", () => { renderTestKeys(); renderEcho(); });
@@ -638,10 +654,10 @@ function testScreenMessage() {
   if (phoneLost()) return PHONE_LOST;
   if (store.get("phoneBackUntil") > Date.now()) return PHONE_BACK;
   if (server.phase === "testing") {
-    return store.get("stimulus") ? null : { key: "wait", title: "Please wait for the next letter…", hint: "" };
+    return store.get("stimulus") ? null : { key: "wait", title: t("Please wait for the next letter…"), hint: "" };
   }
   if (server.phase === "paused" && server.paused_reason === "distance") {
-    return { key: "paused", title: "Test paused", hint: distancePauseMessage(server) };
+    return { key: "paused", title: t("Test paused"), hint: distancePauseMessage(server) };
   }
   return markMessage(server, "display");
 }
@@ -654,14 +670,17 @@ function renderTestOverlay() {
   const eye = server.eye;
   // Mirror set-up: the patient reads this screen in a mirror, so its words are reversed too.
   find("step", "test").dataset.mirrored = String(Boolean(server.mirrored));
-  setText(find("test-eye-label"), eye === "both" ? "Both eyes open"
-    : eye ? `Testing your ${eye} eye — keep your ${EYE_TO_COVER[eye]} eye covered` : "");
-  setText(find("test-progress"), server.eyes?.length > 1 ? `Eye ${Math.min(server.eye_index + 1, server.eyes.length)} of ${server.eyes.length}` : "");
+  setText(find("test-eye-label"), eye === "both" ? t("Both eyes open")
+    : eye === "left" ? t("Testing your left eye — keep your right eye covered")
+      : eye ? t("Testing your right eye — keep your left eye covered") : "");
+  setText(find("test-progress"), server.eyes?.length > 1
+    ? t("Eye {number} of {count}", { number: Math.min(server.eye_index + 1, server.eyes.length), count: server.eyes.length })
+    : "");
   const message = testScreenMessage();
   // Whether the patient may go on (`ready`) is the server's to say (`actions`), not this page's.
   const button = (server.phase === "paused" || server.phase === "between_eyes")
     && Boolean(server.actions?.includes("ready")) && message?.key !== "phone-lost";
-  next.textContent = server.phase === "between_eyes" ? "I have switched eyes — continue" : "Continue";
+  next.textContent = server.phase === "between_eyes" ? t("I have switched eyes — continue") : t("Continue");
   box.hidden = !message;
   box.dataset.message = message?.key || "";
   find("reconnect").hidden = message?.key !== "phone-lost";
@@ -737,6 +756,8 @@ function renderDone() {
 // ---------------------------------------------------------------- server events
 
 function applyState(state) {
+  // The language changed elsewhere (another tab of this test): load the page again in it.
+  if (state.language && state.language !== language) return window.location.reload();
   const previous = store.get("server");
   store.update({ server: state });
   applyPractice(state.practice);
@@ -745,6 +766,7 @@ function applyState(state) {
   if (state.phase === "calibrate" && previous?.phase !== "calibrate" && !["scale", "distance"].includes(store.get("step"))) {
     store.update({ step: "scale", rangeShown: false });
   }
+  applyMoveCloser(state.move_closer);
   if (state.current_stimulus && state.phase === "testing") {
     store.update({ stimulus: state.current_stimulus, step: "test" });
     showStimulus(state.current_stimulus);
@@ -789,7 +811,7 @@ store.addEventListener("change", (event) => {
 });
 
 socket.on("connect", () => showConnection(null));
-socket.on("disconnect", () => showConnection("Connection lost. Reconnecting… Stay where you are."));
+socket.on("disconnect", () => showConnection(t("Connection lost. Reconnecting… Stay where you are.")));
 socket.on("connect_error", (error) => {
   // A refused connection (bad or expired link) is final; anything else is retried by the client.
   if (!socket.active) {
@@ -797,7 +819,7 @@ socket.on("connect_error", (error) => {
     showError(error.message);
     store.update({ refused: true });
   } else {
-    showConnection("Cannot reach the server. Retrying… Check your internet connection.");
+    showConnection(t("Cannot reach the server. Retrying… Check your internet connection."));
   }
 });
 socket.on("state", (state) => applyState(state));
@@ -810,19 +832,42 @@ socket.on("stimulus", (stimulus) => {
   showStimulus(stimulus);
   renderTestOverlay();
 });
+const ZOOMED = t("the page was zoomed, or moved to another screen. Press {keys} to undo a zoom (or move the page " +
+  "back): your measurement then comes back by itself.", { keys: undoZoomKeys() });
 const RECALIBRATE_REASONS = {
-  drawn_size_off: "the letters could not be drawn at the right size on this screen.",
-  device_pixel_ratio_changed: `the page was zoomed, or moved to another screen. Press ${undoZoomKeys()} to undo a ` +
-    "zoom (or move the page back): your measurement then comes back by itself.",
-  zoom_or_screen_changed: `the page was zoomed, or moved to another screen. Press ${undoZoomKeys()} to undo a ` +
-    "zoom (or move the page back): your measurement then comes back by itself.",
-  clinician_request: "your clinician asked for it.",
-  window_too_small: "the window became too small for the letters. Make it full screen again: your measurement " +
-    "then comes back by itself.",
+  drawn_size_off: t("the letters could not be drawn at the right size on this screen."),
+  device_pixel_ratio_changed: ZOOMED,
+  zoom_or_screen_changed: ZOOMED,
+  clinician_request: t("your clinician asked for it."),
+  window_too_small: t("the window became too small for the letters. Make it full screen again: your measurement " +
+    "then comes back by itself."),
 };
-socket.on("recalibrate", ({ reason }) => {
+/** Low vision: the server asks the patient to come closer and measure the new distance with the tape
+ *  (the screen's scale stays: only the distance step is done again). */
+function applyMoveCloser(move) {
+  const current = store.get("moveCloser");
+  if (!move) {
+    if (current) store.update({ moveCloser: null });
+    return;
+  }
+  if (current?.distance_mm === move.distance_mm) return;
   store.update({
-    recalibrateReason: RECALIBRATE_REASONS[reason] || "the screen changed.", recalibrateCode: reason, rangeShown: false,
+    moveCloser: move, distanceOverrideMm: move.distance_mm, distanceOverride: move.distance_text,
+    recalibrateReason: null, recalibrateCode: null, rangeShown: false, step: "distance",
+  });
+  find("tape-confirm").checked = false;
+  setText(find("move-closer"), move.text);
+  renderAll();
+  find("distance-title").focus();
+}
+
+socket.on("recalibrate", ({ reason, ...move }) => {
+  if (reason === "move_closer") {
+    applyMoveCloser(move);
+    return;
+  }
+  store.update({
+    recalibrateReason: RECALIBRATE_REASONS[reason] || t("the screen changed."), recalibrateCode: reason, rangeShown: false,
   });
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   renderAll();
@@ -879,7 +924,7 @@ socket.on("device_status", ({ pad_connected: padConnected, display_connected: di
   renderAll();
 });
 socket.on("error", ({ error, message }) => {
-  if (error === "replaced") showError("This test was opened in another window or tab. Please use that one and close this one.");
+  if (error === "replaced") showError(t("This test was opened in another window or tab. Please use that one and close this one."));
   else showError(message);
   if (error === "replaced" || error === "link_revoked") store.update({ refused: true });
 });
@@ -898,6 +943,6 @@ loadGeometry().then((loaded) => {
   geometry = loaded;
   renderAll();
   if (resolveStep(store.get("step")) === "prepare") startPractice();
-}).catch(() => showError("The test shapes could not be loaded. Please reload the page."));
+}).catch(() => showError(t("The test shapes could not be loaded. Please reload the page.")));
 
 renderAll();

@@ -1,6 +1,7 @@
 // Optional spoken prompts (the browser's own speech synthesis) and a soft sound when a new letter
 // appears (WebAudio), each switched on or off on this device and remembered here. Off, or not
 // supported by the browser, changes nothing else: the pages never wait for them.
+import { t, language } from "../i18n.js";
 
 const KEY = "visus-voice";
 
@@ -44,7 +45,7 @@ export class Voice {
       box.checked = supported && this[name];
       box.disabled = !supported;
       const note = box.closest("label")?.querySelector("[data-voice-note]");
-      if (note && !supported) note.textContent = " (this browser cannot)";
+      if (note && !supported) note.textContent = t(" (this browser cannot)");
       box.addEventListener("change", () => {
         this[name] = box.checked;
         this.save();
@@ -62,6 +63,7 @@ export class Voice {
       window.speechSynthesis.cancel();
       const utterance = new SpeechSynthesisUtterance(text);
       utterance.rate = 0.9;
+      utterance.lang = language; // the page's language, so the words are read with its voice
       window.speechSynthesis.speak(utterance);
     } catch {
       // no voice installed: nothing else changes
