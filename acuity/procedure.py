@@ -15,7 +15,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 Bound = Literal["<=", ">="]
-NOT_SURE = None  # a response of None means "not sure"; it is scored as incorrect
+NOT_SURE = None  # a response of None means "not sure" (a clinician's "not seen"); it is scored as incorrect
+# A symbol named wrongly without noting which (a clinician's ✗ "wrong"): scored as incorrect like
+# NOT_SURE, but stored as this so the trial says the patient answered wrongly, not that they saw nothing.
+WRONG_UNNAMED = "wrong"
 
 
 class ProcedureError(ValueError):

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from tests.support.app import (
     CALIBRATION,
+    COLLEAGUE,
     NEW_TEST,
     OTHER,
     add_clinician,
@@ -44,8 +45,12 @@ SIGNED_IN = {
     "/practice",
     "/practice/invites",
 }
-# For the practice's admin only, naming one of the practice's invites.
-PRACTICE_ADMIN = {"/practice/invites/<int:invite_id>/withdraw"}
+# For the practice's admin only (naming one of the practice's invites or clinicians).
+PRACTICE_ADMIN = {
+    "/practice/invites/<int:invite_id>/withdraw",
+    "/practice/notation",
+    "/practice/members/<int:clinician_id>/remove",
+}
 # Everything else names a session (<public_id>) or a patient (<patient_id>) and is for the clinicians
 # of its practice only.
 
@@ -138,6 +143,14 @@ def test_only_the_practices_admin_invites_and_withdraws(app, two_clinicians):
     assert colleague.post(f"/practice/invites/{invite_id}/withdraw").status_code == 403
     assert other.post(f"/practice/invites/{invite_id}/withdraw").status_code == 404  # another practice's admin
     assert colleague.post("/practice", data={"name": "Renamed"}).status_code == 403
+    assert colleague.post("/practice/notation", data={"notation": "20ft"}).status_code == 403
+    from webapp.models import Clinician
+
+    with app.app_context():
+        ids = {c.email: c.id for c in db.session.scalars(select(Clinician))}
+    for who in ids.values():  # the colleague removes nobody; another practice's admin finds nobody here
+        assert colleague.post(f"/practice/members/{who}/remove").status_code == 403
+    assert other.post(f"/practice/members/{ids[COLLEAGUE]}/remove").status_code == 404
     assert db_rows(app) == before
     assert owner.post(f"/practice/invites/{invite_id}/withdraw").status_code == 302
 
@@ -168,7 +181,12 @@ def test_without_sign_in_every_clinician_route_sends_to_the_login_and_changes_no
     for path, methods in rules(app):
         if path in PUBLIC | BY_TOKEN | BY_CREDENTIAL:
             continue
-        url = path.replace("<public_id>", public_id).replace("<patient_id>", patient_id).replace("<int:invite_id>", "1")
+        url = (
+            path.replace("<public_id>", public_id)
+            .replace("<patient_id>", patient_id)
+            .replace("<int:invite_id>", "1")
+            .replace("<int:clinician_id>", "1")
+        )
         for method in methods:
             response = anonymous.open(url, method=method, data={"confirm": "yes"})
             assert response.status_code == 302 and "/login" in response.headers["Location"], (method, url)

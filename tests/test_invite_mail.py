@@ -130,3 +130,41 @@ def test_starttls_with_a_verified_certificate_and_a_login(db_path, tmp_path, mon
         assert refused.status_code == 502 and "refused the user name or password" in text(refused)
     [(recipients, mail)] = smtp.inbox.messages
     assert recipients == ["patient.a@example.org"] and f"/t/{token}" in mail.get_content()
+
+
+def test_implicit_tls_checks_the_certificate_and_logs_in(db_path, tmp_path, monkeypatch):
+    """VISUS_SMTP_SECURITY=tls (port 465): TLS from the first byte, the server's certificate checked
+    (a self-signed one this test trusts, then one it does not), then the login."""
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the only authority the client trusts here
+    with SmtpServer(tls=(cert, key), login=("visus", "s3cret"), implicit_tls=True) as smtp:
+        settings = {**smtp.settings(), "SMTP_SECURITY": "tls", "SMTP_USER": "visus", "SMTP_PASSWORD": "s3cret"}
+        app, client = mail_app(db_path, **settings)
+        public_id, token = create_test(client)
+        assert send(client, public_id).status_code == 303
+        app.config["SMTP_SECURITY"] = "none"  # plain SMTP to a TLS port: no readable answer
+        assert "Could not reach the mail server" in text(send(client, public_id))
+        app.config["SMTP_SECURITY"] = "tls"
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing-trusted.pem"))
+        untrusted = send(client, public_id)
+        assert untrusted.status_code == 502 and "Could not reach the mail server" in text(untrusted)
+    [(recipients, mail)] = smtp.inbox.messages
+    assert recipients == ["patient.a@example.org"] and f"/t/{token}" in mail.get_content()
+
+
+def test_the_default_message_names_the_practice_and_how_to_reach_it(db_path):
+    """{practice} is the practice's name (as renamed on the practice page), {contact} the test's contact
+    line; without a contact line, the sending clinician's address."""
+    with SmtpServer() as smtp:
+        _, client = mail_app(db_path, **smtp.settings())
+        assert client.post("/practice", data={"name": "Riverside Eye Clinic"}).status_code == 302
+        with_line, _ = create_test(client, contact_line="Dr Lee, 01632 960 123")
+        without_line, _ = create_test(client)
+        assert send(client, with_line).status_code == 303
+        assert send(client, without_line).status_code == 303
+    [(_, first), (_, second)] = smtp.inbox.messages
+    first_body, second_body = (m.get_content().replace("\r\n", "\n") for m in (first, second))
+    for body in (first_body, second_body):
+        assert "With kind regards,\nRiverside Eye Clinic\n" in body and "{practice}" not in body
+    assert "contact us: Dr Lee, 01632 960 123" in first_body
+    assert "contact us: doc@example.org" in second_body

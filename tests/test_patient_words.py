@@ -68,7 +68,7 @@ def test_no_set_up_fits_says_what_limits_the_screen_without_jargon():
     ],
 )
 def test_results_are_plain_words_with_the_clinicians_notation(logmar, bound, near_mm, text):
-    said = result_words("right", logmar, bound, near_mm)
+    said = result_words("right", logmar, bound, {"near_distance_mm": near_mm})
     assert said["text"] == text
     assert "logMAR" not in said["text"]
 

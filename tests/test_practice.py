@@ -64,5 +64,68 @@ def test_a_withdrawn_or_expired_link_does_not_work(app, client):
         assert app.test_client().post(link, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 404
     assert set(clinicians(app)) == {"doc@example.org"}
     admin.get("/practice")  # (the page after the withdrawal says whose invite it was)
-    page = admin.get("/practice").get_data(as_text=True)
+    page = admin.get("/practice").get_data(as_text=True).split("data-practice-changes")[0]  # (not the audit)
     assert "a@example.org" not in page and "b@example.org" not in page  # no longer open
+
+
+def test_the_practices_own_changes_are_audited_and_a_removed_colleague_sees_nothing(app, client):
+    """Invites made and withdrawn, a colleague joining, a rename, the notation and a colleague's removal
+    are practice-level audit entries (no session), each saying who did it, on the practice page and the
+    audit page; the removed colleague is signed out and reaches none of the practice's tests again."""
+    from tests.support.app import add_colleague, create_test
+    from webapp.audit import AuditEntry
+
+    add_clinician(app)
+    admin = login(client)
+    public_id, _ = create_test(admin)
+    invite_colleague(admin, "later@example.org")
+    with app.app_context():
+        withdrawn_id = db.session.scalar(select(PracticeInvite.id).where(PracticeInvite.email == "later@example.org"))
+    assert admin.post(f"/practice/invites/{withdrawn_id}/withdraw").status_code == 302
+    colleague = add_colleague(app, admin)
+    assert colleague.get(f"/sessions/{public_id}").status_code == 200
+    assert admin.post("/practice", data={"name": "Riverside Eye Clinic"}).status_code == 302
+    assert admin.post("/practice/notation", data={"notation": "20ft"}).status_code == 302
+    # Only the admin removes, and only a colleague of this practice.
+    with app.app_context():
+        ids = {c.email: c.id for c in db.session.scalars(select(Clinician))}
+    assert colleague.post(f"/practice/members/{ids['doc@example.org']}/remove").status_code == 403
+    add_clinician(app, "elsewhere@example.org")
+    elsewhere = login(app.test_client(), "elsewhere@example.org")
+    assert elsewhere.post(f"/practice/members/{ids[COLLEAGUE]}/remove").status_code == 404
+    assert admin.post(f"/practice/members/{ids['doc@example.org']}/remove").status_code == 302  # not oneself
+    assert clinicians(app)["doc@example.org"][0] == clinicians(app)[COLLEAGUE][0]
+    assert admin.post(f"/practice/members/{ids[COLLEAGUE]}/remove").status_code == 302
+
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.session_public_id.is_(None)).order_by(AuditEntry.id)
+        ).all()
+        logged = [(e.action, e.clinician_id, e.detail) for e in entries]
+    assert logged == [
+        ("colleague_invited", ids["doc@example.org"], {"colleague": "later@example.org"}),
+        ("colleague_invite_withdrawn", ids["doc@example.org"], {"colleague": "later@example.org"}),
+        ("colleague_invited", ids["doc@example.org"], {"colleague": COLLEAGUE}),
+        ("colleague_joined", ids[COLLEAGUE], {"colleague": COLLEAGUE}),
+        (
+            "practice_renamed",
+            ids["doc@example.org"],
+            {"from": "Practice of doc@example.org", "to": "Riverside Eye Clinic"},
+        ),
+        ("notation_set", ids["doc@example.org"], {"notation": "20ft"}),
+        ("colleague_removed", ids["doc@example.org"], {"colleague": COLLEAGUE}),
+    ]
+    page = admin.get("/practice").get_data(as_text=True)
+    changes = page.split("data-practice-changes", 1)[1]
+    assert changes.count("<tr data-action=") == 7 and "removed a colleague from the practice" in changes
+    assert COLLEAGUE not in page.split("data-practice-changes", 1)[0].split("data-members", 1)[1].split("</ul>")[0]
+    audit_page = admin.get("/audit").get_data(as_text=True)
+    assert audit_page.count("<td>the practice</td>") == 7 and "renamed the practice" in audit_page
+    assert "Riverside" not in elsewhere.get("/audit").get_data(as_text=True)  # another practice sees none of it
+
+    # The removed colleague was signed out; signed in again, they reach none of the practice's tests.
+    assert colleague.get("/practice").status_code == 302
+    again = login(app.test_client(), COLLEAGUE)
+    assert again.get(f"/sessions/{public_id}").status_code == 404
+    assert public_id not in again.get("/").get_data(as_text=True)
+    assert clinicians(app)[COLLEAGUE][0] != clinicians(app)["doc@example.org"][0]

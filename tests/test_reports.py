@@ -333,6 +333,11 @@ def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(
     assert result.count('data-flag="stopped_early"') == 1
     history = clinician_client.get(f"/sessions/{public_id}/history").get_data(as_text=True)
     assert history.count("data-stopped-early") == 1
+    dashboard = clinician_client.get("/").get_data(as_text=True)
+    [cell] = re.findall(r"<td data-results>(.*?)</td>", dashboard, re.S)
+    right, left = cell.split("; ")  # the dashboard's result cell flags the right eye only, in the same words
+    assert right.startswith("right: ") and right.endswith("data-stopped-early>stopped early, after 3 trials</strong>")
+    assert left.startswith("left: ") and "stopped early" not in left
     text = clinician_client.get(f"/sessions/{public_id}/results.csv").get_data(as_text=True)
     early = {row["eye"]: row["stopped_early"] for row in csv.DictReader(io.StringIO(text))}
     assert early == {"right": "true", "left": "false"}
@@ -390,3 +395,53 @@ def test_the_report_and_exports_lead_with_the_practices_notation(db_path):
     observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     components = {c["code"]["text"]: c for c in observations[0]["component"]}
     assert components["Acuity as reported"]["valueString"] == "20/40 (6/12) · 0.30 logMAR"
+
+
+def test_the_practice_page_sets_the_notation_every_surface_follows(db_path):
+    """The server's default (VISUS_NOTATION, 6m here) until the practice's admin chooses decimal on
+    the practice page: then the report, the result page, the CSV's line, FHIR's "as reported", the
+    live view's snapshot and the patient's done screen all lead with it; another practice on the
+    same server keeps the default."""
+    app = make_app(db_path, NOTATION="6m")
+    add_clinician(app)
+    add_clinician(app, "other@example.org")
+    client, other = login(app.test_client()), login(app.test_client(), "other@example.org")
+    public_id, _ = run_chart_session(app, client, note=None, show_results="y")
+    other_id, _ = run_chart_session(app, other, note=None)
+    six, decimal = "6/12 (20/40) · 0.30 logMAR", "decimal 0.50 (6/12) · 0.30 logMAR"
+
+    def surfaces(http, session_id) -> dict[str, bool]:
+        """Which surfaces lead with the decimal line (each must show one of the two lines)."""
+        report = http.get(f"/sessions/{session_id}/report").get_data(as_text=True)
+        result = http.get(f"/sessions/{session_id}/result").get_data(as_text=True)
+        rows = csv.DictReader(io.StringIO(http.get(f"/sessions/{session_id}/results.csv").get_data(as_text=True)))
+        bundle = http.get(f"/sessions/{session_id}/fhir.json").get_json()
+        observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+        reported = next(c for c in observation["component"] if c["code"]["text"] == "Acuity as reported")
+        watch = watcher(app, http)
+        right_eye = watch.send("watch", {"session_id": session_id})["snapshot"]["eyes"][0]["result"]["notation"]
+        shown = {
+            "report": report,
+            "result page": result,
+            "csv": next(rows)["acuity_text"],
+            "fhir": reported["valueString"],
+            "live view": right_eye["text"],
+        }
+        for name, text in shown.items():
+            assert (six in text) != (decimal in text), name
+        return {name: decimal in text for name, text in shown.items()}
+
+    assert set(surfaces(client, public_id).values()) == {False}
+    page = client.get("/practice").get_data(as_text=True)
+    assert "Not chosen for this practice yet" in page and "decimal 0.50 (6/12)" in page  # the choice, as it reads
+    assert client.post("/practice/notation", data={"notation": "decimal"}).status_code == 302
+    assert set(surfaces(client, public_id).values()) == {True}
+    assert set(surfaces(other, other_id).values()) == {False}  # another practice: the server's default
+    with app.app_context():
+        from webapp.live.payloads import state
+
+        session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
+        words = state(session, "display")["results_words"]
+    assert words and words[0].endswith("decimal 0.50 (6/12)")  # the patient's done screen
+    refused = client.post("/practice/notation", data={"notation": "snellen"})
+    assert refused.status_code == 400 and "Not a valid choice" in refused.get_data(as_text=True)

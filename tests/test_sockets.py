@@ -244,16 +244,20 @@ def test_a_clinician_cannot_watch_or_steer_another_clinicians_session(app, clini
 def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinician(app, clinician_client):
     public_id, token = create_test(clinician_client, eyes="right", procedure="adaptive")
     watch = watcher(app, clinician_client)
-    watch.send("watch", {"session_id": public_id})
+    assert watch.send("watch", {"session_id": public_id})["snapshot"]["link"]["state"] == "invited"
     screen = display(app, token)
-    assert watch.last("device_status") == {"display_connected": True, "pad_connected": False}
-    pad_url = screen.last("state")["pad_url"]
+    # The clinician's copy names the link's state (the live view's link panel follows it, no reload).
+    opened = {"state": "opened", "state_text": "link opened, test not started", "opened": True}
+    assert watch.last("device_status") == {"display_connected": True, "pad_connected": False, "link": opened}
+    events = screen.received()
+    assert "link" not in screen.last("device_status", events)  # the patient's copy does not
+    pad_url = screen.last("state", events)["pad_url"]
     phone_browser = app.test_client()
     assert phone_browser.get(pad_url.replace("http://localhost", "")).headers["Location"] == "/pad"
     assert phone_browser.get("/pad").status_code == 200
     phone = pad(app, pad_token_from_state({"pad_url": pad_url}), browser=phone_browser)
     assert phone.last("state")["pad_connected"] is True
-    assert watch.last("device_status") == {"display_connected": True, "pad_connected": True}
+    assert watch.last("device_status") == {"display_connected": True, "pad_connected": True, "link": opened}
     stimulus = start_testing(screen)
     assert phone.last("answer_request")["count"] == len(stimulus["optotypes"])
     assert phone.send("calibration", CALIBRATION)["error"] == "wrong_device"
@@ -263,7 +267,8 @@ def test_pad_pairing_answers_from_the_phone_and_device_status_reaches_the_clinic
     assert ack["accepted"]
     assert watch.last("answer_scored")["trial"]["correct"] == [True]
     phone.disconnect()
-    assert watch.last("device_status") == {"display_connected": True, "pad_connected": False}
+    testing = {"state": "testing", "state_text": "test under way", "opened": True}
+    assert watch.last("device_status") == {"display_connected": True, "pad_connected": False, "link": testing}
 
 
 def test_state_is_rebuilt_from_the_database_by_a_fresh_app(app, clinician_client, db_path):

@@ -193,7 +193,7 @@ def test_clinician_scored_mode_records_rows_and_refuses_patient_answers(app, cli
     assert ack == {"ok": True, "accepted": True, "duplicate": False}
     scored = watch.last("answer_scored")["trial"]
     assert scored["scored_by"] == "clinician" and scored["correct"] == [True, True, False, True, True]
-    assert scored["responses"][2] is None
+    assert scored["responses"][2] == "wrong"  # the ✗: named wrongly, not "not seen"
     both = watch.send(
         "score",
         {
@@ -205,6 +205,35 @@ def test_clinician_scored_mode_records_rows_and_refuses_patient_answers(app, cli
         },
     )
     assert both["error"] == "invalid_payload"
+
+
+def test_a_clinicians_wrong_and_not_seen_are_stored_as_different_answers(app, clinician_client):
+    """Both score as incorrect, but the stored trial says which: `null` is "not seen", "wrong" a symbol
+    named wrongly (the ✗); the patient's own answers cannot send "wrong"."""
+    public_id, screen, watch = watched(app, clinician_client, eyes="right", procedure="chart", answer_mode="clinician")
+    stimulus = start_testing(screen)
+    shown = list(stimulus["optotypes"])
+    responses = [shown[0], "wrong", None, shown[3], "wrong"]
+    ack = watch.send(
+        "score",
+        {"session_id": public_id, "trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": responses},
+    )
+    assert ack["ok"], ack
+    scored = watch.last("answer_scored")["trial"]
+    assert scored["correct"] == [True, False, False, True, False]
+    with app.app_context():
+        db.session.remove()
+        [trial] = db.session.scalars(db.select(Trial)).all()
+        assert trial.responses == responses and trial.correct == [True, False, False, True, False]
+    result = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    assert f"{shown[0]} wrong ? {shown[3]} wrong" in result  # the trial table keeps them apart
+
+    _, patient_screen, _ = watched(app, clinician_client, eyes="right", procedure="chart")
+    own = start_testing(patient_screen)
+    refused = patient_screen.send(
+        "answer", {"trial_id": own["trial_id"], "seq": own["seq"], "responses": ["wrong"] * len(own["optotypes"])}
+    )
+    assert refused["error"] == "invalid_payload" and "null for not sure" in refused["message"]
 
 
 def test_letter_by_letter_chart_is_scored_one_letter_per_trial(app, clinician_client):

@@ -1,4 +1,6 @@
-"""The audit log: which clinician viewed, steered, exported, revoked or deleted which session, and when.
+"""The audit log: which clinician viewed, steered, exported, revoked or deleted which session, and when;
+and, with no session, what changed in the practice (PRACTICE_ACTIONS: colleagues invited, joined,
+removed, the practice renamed, its notation set).
 
 An entry names the session by its public id, not by a foreign key, so it outlives the session: when a
 session is deleted its entries stay, and none of them holds the patient's identity (no patient
@@ -57,13 +59,25 @@ ACTIONS = {
     "deleted": "deleted the session and all its data",
     "purged": "removed by the retention setting",
 }
+# Practice-level actions (record_practice): no session; `detail` names a colleague by e-mail (a
+# clinician's, never a patient's) and a rename by its old and new names.
+PRACTICE_ACTIONS = {
+    "colleague_invited": "made an invite link for a colleague",
+    "colleague_invite_withdrawn": "withdrew a colleague's invite link",
+    "colleague_joined": "joined the practice by an invite link",
+    "colleague_removed": "removed a colleague from the practice",
+    "practice_renamed": "renamed the practice",
+    "notation_set": "set the practice's notation",
+}
+ACTIONS.update(PRACTICE_ACTIONS)
 
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_public_id: Mapped[str] = mapped_column(String(32), index=True)
+    # None for a practice-level entry (PRACTICE_ACTIONS).
+    session_public_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # The acting clinician; None for the server itself (retention).
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"), index=True)
     # The clinician who created the session.
@@ -82,17 +96,49 @@ def record(session, action: str, clinician_id: int | None, **detail: Any) -> Aud
     """
     if action not in ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}; add it to webapp.audit.ACTIONS.")
+    return _add(session.patient.practice_id, action, clinician_id, detail, session.public_id, session.clinician_id)
+
+
+def _add(
+    practice_id: int,
+    action: str,
+    clinician_id: int | None,
+    detail: dict[str, Any],
+    session_public_id: str | None = None,
+    owner_id: int | None = None,
+) -> AuditEntry:
     entry = AuditEntry(
-        session_public_id=session.public_id,
+        session_public_id=session_public_id,
         clinician_id=clinician_id,
-        owner_id=session.clinician_id,
-        practice_id=session.patient.practice_id,
+        owner_id=owner_id,
+        practice_id=practice_id,
         action=action,
         detail=detail,
         created_at=utcnow(),
     )
     db.session.add(entry)
     return entry
+
+
+def record_practice(practice_id: int, action: str, clinician_id: int | None, **detail: Any) -> AuditEntry:
+    """A practice-level entry (no session), added to the current transaction like record()."""
+    if action not in PRACTICE_ACTIONS:
+        raise ValueError(f"Unknown practice audit action {action!r}; add it to webapp.audit.PRACTICE_ACTIONS.")
+    return _add(practice_id, action, clinician_id, detail)
+
+
+def practice_entries(practice_id: int, limit: int = 50) -> list[dict]:
+    """The practice's own entries (no session), newest first, as the audit page's rows."""
+    return _rows(
+        list(
+            db.session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.practice_id == practice_id, AuditEntry.session_public_id.is_(None))
+                .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+                .limit(limit)
+            )
+        )
+    )
 
 
 def viewed(session, action: str) -> None:

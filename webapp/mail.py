@@ -26,7 +26,7 @@ MESSAGE_MAX = 5000
 
 # The default subject and message are the patient's words, in the test's language (default_text).
 DEFAULT_SUBJECT = N_("Your eye test link")
-# {link}, {expires}, {space} and {contact} are filled in when it is sent (PLACEHOLDERS).
+# {link}, {expires}, {space}, {practice} and {contact} are filled in when it is sent (placeholders()).
 DEFAULT_MESSAGE = N_(
     "Hello,\n\n"
     "We have set up a short eye test that you can take at home. Please open this link on a computer, "
@@ -42,7 +42,7 @@ DEFAULT_MESSAGE = N_(
     "- about 10 minutes in a quiet, well-lit room\n\n"
     "If you have any questions, contact us: {contact}\n\n"
     "With kind regards,\n"
-    "{contact}\n"
+    "{practice}\n"
 )
 
 # What the patient needs for each set-up's distance (webapp/setups.py).
@@ -83,12 +83,15 @@ def default_text(session, own_message: str | None) -> tuple[str, str]:
     return translate(session.language, DEFAULT_SUBJECT), translate(session.language, DEFAULT_MESSAGE)
 
 
-def placeholders(session, expires_text: str, contact: str, link: str) -> dict[str, str]:
+def placeholders(session, expires_text: str, sender_email: str, link: str) -> dict[str, str]:
+    """{practice} is the practice's name; {contact} the test's contact line (how the patient reaches the
+    practice, given on the new-test form) or, without one, the sending clinician's address."""
     return {
         "link": link,
         "expires": expires_text,
         "space": translate(session.language, SPACE.get(session.config.get("setup"), SPACE["3m"])),
-        "contact": contact,
+        "practice": session.patient.practice.name,
+        "contact": session.contact_line or sender_email,
     }
 
 
@@ -131,6 +134,7 @@ def send(mail: EmailMessage) -> None:
     host, security = config["SMTP_HOST"], config["SMTP_SECURITY"]
     port = config.get("SMTP_PORT") or DEFAULT_PORTS[security]
     where = f"the mail server {host}:{port}"
+    step = "connect"
     try:
         if security == "tls":
             smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_S, context=ssl.create_default_context())
@@ -138,11 +142,19 @@ def send(mail: EmailMessage) -> None:
             smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_S)
         with smtp:
             if security == "starttls":
+                step = "starttls"
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("SMTP_USER"):
+                step = "login"
                 smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
             smtp.send_message(mail)
     except smtplib.SMTPNotSupportedError:
+        if step == "login":
+            raise _failed(
+                f"{where} does not offer a login on this connection. Check VISUS_SMTP_SECURITY with the mail "
+                "provider, or leave VISUS_SMTP_USER unset if the server needs no login.",
+                "login",
+            ) from None
         raise _failed(
             f"{where} does not offer STARTTLS. Set VISUS_SMTP_SECURITY to tls (port 465) or, only for a server "
             "on this machine or a trusted network, none.",

@@ -29,6 +29,9 @@ class Practice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What its results lead with (acuity.notation.LEADS); None: the server's VISUS_NOTATION
+    # (webapp.serializers.practice_notation).
+    notation: Mapped[str | None] = mapped_column(String(10))
 
     clinicians: Mapped[list[Clinician]] = relationship(back_populates="practice", order_by="Clinician.id")
     patients: Mapped[list[Patient]] = relationship(back_populates="practice")

@@ -156,7 +156,7 @@ def result_words(
     eye: str,
     logmar: float | None,
     bound: str | None,
-    near_mm: float | None,
+    style: dict,
     stopped_early_trials: int | None = None,
     language: str | None = None,
     low_vision: dict | None = None,
@@ -187,7 +187,7 @@ def result_words(
             "notation": "",
             "text": _("{eye}: {words}", eye=eye_text, words=words),
         }
-    described = describe(logmar, bound=bound, near_distance_mm=near_mm)  # in the practice's notation
+    described = describe(logmar, style, bound=bound)  # in the practice's notation (serializers.notation_style)
     if logmar <= NEEDED_MIN_LOGMAR + 1e-9:
         words = _("normal sight or better")
     else:

@@ -15,13 +15,26 @@ from acuity.procedures import stopped_early
 from webapp import setups
 from webapp.live import procedures
 from webapp.live.trial_ids import format_trial_id
-from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial
+from webapp.models import Calibration, EyeTest, Practice, SessionEvent, TestSession, Trial
 
 
-def describe(logmar: float, **options: Any) -> dict[str, Any]:
-    """acuity.notation.describe in the practice's notation (VISUS_NOTATION): every string shown."""
-    lead = current_app.config.get("NOTATION", "6m") if has_app_context() else "6m"
-    return n.describe(logmar, lead=lead, **options)
+def practice_notation(practice: Practice | None) -> str:
+    """The notation a practice's results lead with (acuity.notation.LEADS): the one its practice page
+    set, else the server's default (VISUS_NOTATION). The one place that decides it."""
+    if practice is not None and practice.notation:
+        return practice.notation
+    return current_app.config.get("NOTATION", "6m") if has_app_context() else "6m"
+
+
+def notation_style(session: TestSession) -> dict[str, Any]:
+    """How every notation of a test is written: its practice's lead and, for a near test, the distance
+    (N point and M units are at it). Passed to describe() by everything that shows a number."""
+    return {"lead": practice_notation(session.patient.practice), "near_distance_mm": near_distance_mm(session)}
+
+
+def describe(logmar: float, style: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """acuity.notation.describe in a test's notation_style(): every string shown."""
+    return n.describe(logmar, **style, **options)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -42,7 +55,7 @@ def trial_dict(eye_test: EyeTest, trial: Trial) -> dict[str, Any]:
         "height_css_px": trial.height_css_px,
         "scored_by": trial.scored_by,
         "at": iso(trial.answered_at),
-        "notation": describe(trial.logmar, size=True, near_distance_mm=near_distance_mm(eye_test.session)),
+        "notation": describe(trial.logmar, notation_style(eye_test.session), size=True),
     }
 
 
@@ -51,16 +64,16 @@ def near_distance_mm(session: TestSession) -> float | None:
     return setups.near_distance_mm(session.config.get("setup"))
 
 
-def with_notation(estimate: dict[str, Any], near_mm: float | None = None) -> dict[str, Any]:
+def with_notation(estimate: dict[str, Any], session: TestSession) -> dict[str, Any]:
     """An estimate or result (AcuityResult.to_dict()) with `notation`: every string shown for it
     and its 95% interval (acuity.notation.describe), so no page computes one."""
     return {
         **estimate,
         "notation": describe(
             estimate["logmar"],
+            notation_style(session),
             bound=estimate.get("bound"),
             ci95=(estimate["ci95_low_logmar"], estimate["ci95_high_logmar"]),
-            near_distance_mm=near_mm,
         ),
     }
 
@@ -137,7 +150,7 @@ def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
         }
     if not eye_test.result:
         return None
-    described = with_notation(eye_test.result, near_distance_mm(eye_test.session))
+    described = with_notation(eye_test.result, eye_test.session)
     if lv["distance_text"]:
         described["notation"]["text"] += f" · {lv['distance_text']}"
         described["notation"]["notation_text"] += f", {lv['distance_text']}"
@@ -152,13 +165,13 @@ def result_dict(eye_test: EyeTest) -> dict[str, Any] | None:
 
 def estimate_dict(eye_test: EyeTest) -> dict[str, Any] | None:
     if eye_test.result:
-        return with_notation(eye_test.result, near_distance_mm(eye_test.session))
+        return with_notation(eye_test.result, eye_test.session)
     if eye_test.procedure_config is None or not eye_test.trials:
         return None
     procedure = procedures.rebuild(eye_test)
     estimate = procedure.estimate().to_dict()
     procedures.remember(eye_test, procedure)
-    return with_notation(estimate, near_distance_mm(eye_test.session))
+    return with_notation(estimate, eye_test.session)
 
 
 def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
@@ -184,12 +197,14 @@ def calibration_dict(calibration: Calibration | None) -> dict[str, Any] | None:
     }
 
 
-def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = None) -> dict[str, Any]:
+def range_dict(min_logmar: float, max_logmar: float, session: TestSession) -> dict[str, Any]:
     """A measurable range with its notation: the smallest and largest sizes described, the one-line
     text, and the chart-line sizes a clinician may present (largest first)."""
 
+    style = notation_style(session)
+
     def size(logmar: float) -> dict[str, Any]:
-        return describe(logmar, size=True, near_distance_mm=near_mm)
+        return describe(logmar, style, size=True)
 
     smallest, largest = size(min_logmar), size(max_logmar)
     # Whole 0.1 rows within the range (round first: 0.3 * 10 is 2.9999999999999996).
@@ -208,10 +223,10 @@ def range_dict(min_logmar: float, max_logmar: float, near_mm: float | None = Non
 def measurable_range_dict(calibration: Calibration | None) -> dict[str, Any] | None:
     if calibration is None:
         return None
-    return range_dict(calibration.min_logmar, calibration.max_logmar, near_distance_mm(calibration.session))
+    return range_dict(calibration.min_logmar, calibration.max_logmar, calibration.session)
 
 
-def detail_text(detail: dict[str, Any], near_mm: float | None = None) -> dict[str, str]:
+def detail_text(detail: dict[str, Any], session: TestSession) -> dict[str, str]:
     """Display strings of an event's distances (`*_mm`) and sizes (`*logmar`), by detail key."""
     texts = {}
     for key, value in detail.items():
@@ -221,7 +236,7 @@ def detail_text(detail: dict[str, Any], near_mm: float | None = None) -> dict[st
             if key.endswith("_mm"):
                 texts[key] = n.format_distance_mm(value)
             elif key.endswith("logmar"):
-                texts[key] = describe(value, size=True, near_distance_mm=near_mm)["text"]
+                texts[key] = describe(value, notation_style(session), size=True)["text"]
         except ValueError:
             continue  # not a plausible distance or size: shown as stored
     return texts
@@ -247,7 +262,7 @@ def event_dict(event: SessionEvent) -> dict[str, Any]:
             if "client" in detail
             else {key: value for key, value in detail.items() if key != "kind"}
         )
-    values["detail_text"] = detail_text(values["detail"], near_distance_mm(event.session))
+    values["detail_text"] = detail_text(values["detail"], event.session)
     return values
 
 

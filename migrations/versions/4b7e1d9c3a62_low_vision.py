@@ -1,7 +1,7 @@
 """low vision: an eye's moves closer, the distance it is asked to move to, its category below the chart
 
 Revision ID: 4b7e1d9c3a62
-Revises: 8d4f2b6a1c93
+Revises: b6e1d3f5a7c9
 Create Date: 2026-12-01 19:05:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4b7e1d9c3a62'
-down_revision = '8d4f2b6a1c93'
+down_revision = 'b6e1d3f5a7c9'
 branch_labels = None
 depends_on = None
 

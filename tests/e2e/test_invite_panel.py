@@ -99,6 +99,17 @@ def test_invite_reload_copy_qr_email_reissue_and_withdraw(new_context, mail_serv
     assert patient.goto(invite_url).status == 404  # the old link opens nothing
     assert "new link" in patient.text_content("main")
 
+    # The patient opens the new link while the live view is open: its link panel says so, no reload.
+    assert clinician.get_attribute("[data-invite-state]", "data-invite-state") == "invited"
+    assert not clinician.is_visible('[data-invite-opened="live"]')
+    opener = shots.watch("patient", new_context(viewport=LAPTOP).new_page())
+    opener.goto(new_url)
+    clinician.wait_for_selector('[data-device="display"][data-on="true"]')
+    clinician.wait_for_selector('[data-invite-state="opened"]')
+    assert clinician.text_content("[data-invite-state-text]") == "link opened, test not started"
+    assert clinician.is_visible('[data-invite-opened="live"]') and clinician.url == f"{base}/sessions/{public_id}"
+    shots.take(clinician, "live view: the link panel after the patient opened the link", full_page=False)
+
     # Withdraw on the invite page, after a confirmation.
     clinician.goto(f"{base}/sessions/{public_id}/invite")
     withdrawn = accept_next_dialog(clinician)

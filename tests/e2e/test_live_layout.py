@@ -40,6 +40,7 @@ ALWAYS = [
     "[data-status]",
     "[data-phase]",
 ]
+PLOT_MIN_PX = 90  # a plot lower than this shows no readable size axis
 NO_CALL = ['[data-call-action="start"]', "[data-call-use-camera]"]
 IN_CALL = [
     '[data-call-remote="display"]',
@@ -170,7 +171,9 @@ def test_clinician_scores_with_the_keyboard_and_takes_a_mark_back_before_it_is_s
     clinician, display = open_test(new_context, live_server, shots, "clinician")
     first = start_reading(display)
     clinician.wait_for_selector("[data-score-panel]:not([hidden])")
-    assert outside_the_window(clinician, ALWAYS + NO_CALL + SCORING) == []
+    assert outside_the_window(clinician, ALWAYS + NO_CALL + SCORING + ["[data-plot]"]) == []
+    # The estimate's plot keeps a readable share of the column beside the scoring (issue 14's plot).
+    assert clinician.locator("[data-plot]").bounding_box()["height"] >= PLOT_MIN_PX
     letters = shown_symbols(display)
     assert len(letters) == 5
     assert "Backspace" in clinician.text_content("[data-score-keys]")
@@ -203,7 +206,11 @@ def test_clinician_scores_with_the_keyboard_and_takes_a_mark_back_before_it_is_s
     )
     clinician.click('[data-score-all="false"]')
     clinician.wait_for_function("() => document.querySelectorAll('[data-answers] li').length === 2")
-    assert clinician.locator("[data-answers] li").first.get_attribute("data-correct") == "false"
+    newest = clinician.locator("[data-answers] li").first
+    assert newest.get_attribute("data-correct") == "false"
+    # "All wrong" is five symbols named wrongly, not five "not seen" (the server stored "wrong").
+    assert "answered wrong wrong wrong wrong wrong" in newest.text_content()
+    shots.take(clinician, "scored-all-wrong", full_page=False)
     assert serious_violations(clinician) == []
 
     # A whole row wrong ends the chart for this eye; the patient goes on to the other eye.

@@ -182,6 +182,15 @@ def test_every_surface_says_the_same(server, new_context, shots):
         ), estimate
         shots.take(clinician, f"live-{index}")
 
+        # The dashboard's result cell: each eye's line, and the stopped-early words after the eyes that did.
+        clinician.goto(server.base_url + "/")
+        cell = flat(clinician.text_content(f'tr[data-session="{public_id}"] [data-results]'))
+        for eye, want in wants.items():
+            assert f"{eye}: {flagged(want)}" in cell, (cell, want)
+        assert cell.count("stopped early") == sum(bool(want["early"]) for want in wants.values()), cell
+        if any(want["early"] for want in wants.values()):
+            shots.take(clinician, f"dashboard-{index}", full_page=False)
+
         # The patient's done screen, results shared.
         patient = shots.watch("patient", new_context().new_page())
         patient.goto(invite_url)

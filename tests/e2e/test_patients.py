@@ -98,4 +98,27 @@ def test_a_practice_with_patients(new_context, live_server, shots):
     colleague.click('main [name="submit"]')
     colleague.wait_for_selector(f'tr[data-session="{second}"]')
     assert colleague.locator(f'tr[data-session="{first}"]').count() == 1
+
+    # The practice's notation, and a colleague removed after a confirmation: each in "Changes to the practice".
+    page.goto(f"{live_server}/practice")
+    page.select_option("#notation", "20ft")
+    page.click('[name="save_notation"]')
+    page.wait_for_selector("text=The practice's notation was saved")
+    page.goto(f"{live_server}/sessions/{first}/result")
+    assert "20/" in page.text_content("main").split("logMAR")[0]  # the result leads with 20/ now
+    page.goto(f"{live_server}/practice")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click(f'[data-remove="colleague.{tag}@example.org"]')
+    page.wait_for_selector("text=was removed from the practice and signed out")
+    changes = page.eval_on_selector_all(
+        "[data-practice-changes] tr[data-action]", "rows => rows.map(r => r.dataset.action)"
+    )
+    assert changes[:4] == ["colleague_removed", "notation_set", "colleague_joined", "colleague_invited"]
+    check(page, "practice after changes")
+    page.select_option("#notation", "6m")  # the shared server's other tests read 6/
+    page.click('[name="save_notation"]')
+    page.wait_for_selector("text=The practice's notation was saved")
+    colleague.goto(f"{live_server}/sessions/{first}")
+    assert "/login" in colleague.url  # signed out at once
     assert problems == {}, problems

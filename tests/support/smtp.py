@@ -70,21 +70,42 @@ class Login:
         return AuthResult(success=(auth_data.login, auth_data.password) == self.expected, handled=False)
 
 
+class ImplicitTlsController(Controller):
+    """aiosmtpd offers AUTH only after STARTTLS; on a TLS-from-the-first-byte port the whole
+    connection is already encrypted, so AUTH is offered at once (as a port 465 server does)."""
+
+    def factory(self):
+        server = super().factory()
+        server._auth_require_tls = False
+        return server
+
+
 class SmtpServer:
     """`with SmtpServer() as smtp:` a server at 127.0.0.1:smtp.port; smtp.inbox has what it received.
-    With `tls=(certificate, key)` and `login=(user, password)` it requires STARTTLS, then that login."""
+    With `tls=(certificate, key)` and `login=(user, password)` it requires STARTTLS, then that login;
+    with `implicit_tls=True` as well it speaks TLS from the first byte instead (as on port 465)."""
 
-    def __init__(self, tls: tuple[Path, Path] | None = None, login: tuple[str, str] | None = None, **inbox_options):
+    def __init__(
+        self,
+        tls: tuple[Path, Path] | None = None,
+        login: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
+        **inbox_options,
+    ):
         self.inbox = Inbox(**inbox_options)
         self.port = free_port()
         options = {}
         if tls:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*map(str, tls))
-            options.update(tls_context=context, require_starttls=True)
+            if implicit_tls:
+                options.update(ssl_context=context)
+            else:
+                options.update(tls_context=context, require_starttls=True)
         if login:
             options.update(authenticator=Login(*login), auth_required=True)
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
+        controller = ImplicitTlsController if implicit_tls else Controller
+        self.controller = controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

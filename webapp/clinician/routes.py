@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from acuity import low_vision
+from acuity.procedure import WRONG_UNNAMED
 from webapp import audit, credentials, mail, patients, plots, tokens
 from webapp import serializers as p
 from webapp.auth.accounts import clinician_count
@@ -199,7 +200,11 @@ def _back(public_id: str, back: str | None):
 def live(public_id: str):
     session = owned(public_id)
     audit.viewed(session, "live_view")
-    page_session = {**p.session_dict(session), "result_url": url_for("clinician.result", public_id=session.public_id)}
+    page_session = {
+        **p.session_dict(session),
+        "result_url": url_for("clinician.result", public_id=session.public_id),
+        "wrong_response": WRONG_UNNAMED,  # what the scoring's ✗ sends (docs/protocol.md, `score`)
+    }
     return render_template(
         "clinician/live.html",
         session=page_session,

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from acuity.low_vision import NEAREST_DISTANCE_MM, closer_distances_mm, vision_category
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
-from acuity.procedure import DistanceStep, Procedure, ProcedureConfig, ProcedureError
+from acuity.procedure import WRONG_UNNAMED, DistanceStep, Procedure, ProcedureConfig, ProcedureError
 from calibration.capability import check_drawn, css_px_size_changed, measurable_range
 from calibration.distance import distance_from_blind_spot, distance_from_mirror, distance_from_tape
 from calibration.errors import CalibrationError
@@ -260,7 +260,7 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
             "device_pixel_ratio": scale.device_pixel_ratio,
         },
     )
-    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, s.near_distance_mm(session))
+    measurable = s.range_dict(drawable.min_logmar, drawable.max_logmar, session)
     out.clinician(ev.CALIBRATION, {"calibration": s.calibration_dict(calibration), "measurable_range": measurable})
     out.announce()
     return {
@@ -406,8 +406,9 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
     return {"ok": True, "within_tolerance": check.within_tolerance}
 
 
-def _responses_for(session: TestSession, pending: dict, responses: list) -> list:
-    symbols = set(optotype_set(session.config["optotype_set"]).symbols)
+def _responses_for(session: TestSession, pending: dict, responses: list, wrong_allowed: bool = False) -> list:
+    """The responses checked against the set's symbols; a clinician may also score WRONG_UNNAMED."""
+    symbols = set(optotype_set(session.config["optotype_set"]).symbols) | ({WRONG_UNNAMED} if wrong_allowed else set())
     if len(responses) != len(pending["optotypes"]):
         raise LiveError(
             "invalid_payload",
@@ -418,7 +419,7 @@ def _responses_for(session: TestSession, pending: dict, responses: list) -> list
             raise LiveError(
                 "invalid_payload",
                 f"responses[{i}] {response!r} is not a symbol of {session.config['optotype_set']}; "
-                f"send one of {', '.join(sorted(symbols))} or null for not sure",
+                f"send one of {', '.join(sorted(symbols))} or null for not sure (not seen)",
             )
     return responses
 
@@ -465,9 +466,9 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
             raise LiveError(
                 "invalid_payload", f"send {len(pending['optotypes'])} correct flags (one per optotype shown)"
             )
-        responses = [shown if ok else None for shown, ok in zip(pending["optotypes"], flags, strict=False)]
+        responses = [shown if ok else WRONG_UNNAMED for shown, ok in zip(pending["optotypes"], flags, strict=False)]
     else:
-        responses = _responses_for(session, pending, data["responses"])
+        responses = _responses_for(session, pending, data["responses"], wrong_allowed=scored_by == "clinician")
 
     procedure = proc.rebuild(eye)
     try:
@@ -485,7 +486,7 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
     )
     proc.add_trial(eye, row)
     eye.pending = None
-    estimate = s.with_notation(procedure.estimate().to_dict(), s.near_distance_mm(session))
+    estimate = s.with_notation(procedure.estimate().to_dict(), session)
     out.clinician(ev.ANSWER_SCORED, {"trial": s.trial_dict(eye, row), "estimate": estimate})
     out.clinician(ev.ESTIMATE, {"eye": eye.eye, "estimate": estimate})
     _advance(session, eye, procedure, out)
@@ -595,7 +596,7 @@ def _window_warning(session: TestSession, calibration: Calibration, viewport: An
             {
                 "kind": "warning",
                 "detail": detail,
-                "detail_text": s.detail_text(detail, s.near_distance_mm(session)),
+                "detail_text": s.detail_text(detail, session),
                 "device": "display",
                 "at": s.iso(event.created_at),
             },

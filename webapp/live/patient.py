@@ -136,7 +136,9 @@ def connect(auth=None):
 
 def tell_device_status(session: TestSession) -> None:
     status = payloads.device_status(session)
-    socketio.emit(ev.DEVICE_STATUS, status, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
+    # The clinician's copy also has the link's state: a display connecting is the link opened.
+    link = {**status, "link": payloads.link_payload(session)}
+    socketio.emit(ev.DEVICE_STATUS, link, to=ev.watch_room(session.public_id), namespace=ev.CLINICIAN_NS)
     for room in (ev.display_room(session.public_id), ev.pad_room(session.public_id)):
         socketio.emit(ev.DEVICE_STATUS, status, to=room, namespace=ev.PATIENT_NS)
 

@@ -40,7 +40,7 @@ def stimulus_payload(session: TestSession) -> dict[str, Any] | None:
         "mirrored": bool(calibration and calibration.mirrored),
         "crowding": config.crowding,
         "optotype_set": config.optotype_set,
-        "notation": s.describe(pending["logmar"], size=True, near_distance_mm=s.near_distance_mm(session)),
+        "notation": s.describe(pending["logmar"], s.notation_style(session), size=True),
     }
 
 
@@ -218,7 +218,7 @@ def state(
                 r["eye"],
                 r["logmar"],
                 r.get("bound"),
-                s.near_distance_mm(session),
+                s.notation_style(session),
                 r["trials"] if r["stopped_early"] else None,
                 session.language,
                 r,
@@ -341,13 +341,24 @@ def snapshot_events(session: TestSession) -> dict[str, Any]:
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:
-    """The clinician's `status`: the session's status, the phase, and what the clinician may do now."""
+    """The clinician's `status`: the session's status, the phase, what the clinician may do now, and
+    the state of the patient's link."""
     return {
         "status": session.status,
         "phase": str(phases.phase(session)),
         "paused_reason": session.paused_reason,
         "actions": phases.actions(session, phases.CLINICIAN_COMMANDS),
+        "link": link_payload(session),
     }
+
+
+def link_payload(session: TestSession) -> dict[str, Any]:
+    """The patient's link as the dashboard and the invite panel name it (webapp/clinician/sessions.py,
+    STATES), so the live view's link panel follows it without a reload."""
+    from webapp.clinician.sessions import STATES, test_state  # here: clinician -> live -> this module
+
+    state = test_state(session)
+    return {"state": state, "state_text": STATES[state], "opened": session.invite_used_at is not None}
 
 
 def device_status(session: TestSession) -> dict[str, bool]:

@@ -10,6 +10,8 @@ import { distanceGuardText, distanceEventText } from "./distance.js";
 import { confirmed } from "../confirm.js";
 
 const session = readJson("session-json") || {};
+// What a ✗ sends: the patient named a symbol wrongly (which one not noted); "not seen" is NOT_SURE.
+const WRONG = session.wrong_response;
 const sessionId = find("live-app").dataset.sessionId;
 
 const store = new Store({
@@ -183,9 +185,9 @@ function answerItem(trial) {
   const all = correct.length > 0 && right === correct.length;
   const seconds = trial.response_time_ms != null ? `${(trial.response_time_ms / 1000).toFixed(1)} s` : "";
   const shown = (trial.optotypes || []).map(symbolLabel).join(" ");
-  // A clinician's "wrong" or "not seen" is stored as no answer; the patient's own is "not sure".
+  // A clinician's "not seen" is stored as no answer (the patient's own is "not sure"), a ✗ as WRONG.
   const said = (trial.responses || []).map((response) => (response === NOT_SURE && trial.scored_by === "clinician"
-    ? "not seen" : symbolLabel(response))).join(" ");
+    ? "not seen" : response === WRONG ? "wrong" : symbolLabel(response))).join(" ");
   const grade = all ? "correct" : right > 0 ? "partial" : "wrong";
   return el("li", { class: grade, dataset: { trial: trial.trial_id, correct: String(all) } },
     `#${trial.index + 1} (${trial.eye} eye) · ${trial.notation.logmar} logMAR · shown ${shown} · answered ${said} · ` +
@@ -409,7 +411,7 @@ function renderControls() {
 // commits a score as it comes and shows the next letter: a score sent is never taken back
 // (docs/protocol.md, `score`).
 const SCORE_HOLD_MS = 1500;
-let scoreMarks = []; // per symbol shown: null (nothing yet) or {response: symbol | NOT_SURE, via: "key"|"right"|"wrong"}
+let scoreMarks = []; // per symbol shown: null (nothing yet) or {response: symbol | NOT_SURE | WRONG, via: "key"|"right"|"wrong"}
 let scoreFor = null; // `${trial_id}:${seq}` the marks belong to
 let holdTimer = 0;
 let sending = false;
@@ -459,7 +461,7 @@ function renderScorePanel() {
       }, "✓"),
       el("button", {
         type: "button", "aria-pressed": String(markOf?.via === "wrong"), "aria-label": `${symbolLabel(symbol)} read wrong`,
-        dataset: { scoreIndex: index, scoreValue: "false" }, onclick: () => mark(index, { response: NOT_SURE, via: "wrong" }),
+        dataset: { scoreIndex: index, scoreValue: "false" }, onclick: () => mark(index, { response: WRONG, via: "wrong" }),
       }, "✗"),
     );
   }));
@@ -522,7 +524,7 @@ for (const button of findAll("score-all")) {
     const stimulus = store.get("stimulus");
     if (!stimulus || sending) return;
     const right = button.dataset.scoreAll === "true";
-    scoreMarks = stimulus.optotypes.map((symbol) => (right ? { response: symbol, via: "right" } : { response: NOT_SURE, via: "wrong" }));
+    scoreMarks = stimulus.optotypes.map((symbol) => (right ? { response: symbol, via: "right" } : { response: WRONG, via: "wrong" }));
     cancelHold();
     holdTimer = setTimeout(sendScore, SCORE_HOLD_MS);
     renderScorePanel();
@@ -664,9 +666,21 @@ socket.on("estimate", ({ eye, estimate }) => {
   renderEstimate();
   renderPlot();
 });
-socket.on("device_status", ({ display_connected: display, pad_connected: pad }) => {
+// The link panel's state, as the server names it (`link` of `status` and `device_status`).
+function renderLink(link) {
+  const state = find("invite-state");
+  if (!link || !state) return;
+  state.dataset.inviteState = link.state;
+  setText(state, link.state);
+  setText(find("invite-state-text"), link.state_text);
+  const opened = find("invite-opened", "live");
+  if (opened && link.opened) opened.hidden = false;
+}
+
+socket.on("device_status", ({ display_connected: display, pad_connected: pad, link }) => {
   store.update({ devices: { display, pad } });
   renderDevices();
+  renderLink(link);
 });
 socket.on("page_event", (event) => {
   store.update({ events: [...store.get("events"), event] });
@@ -681,8 +695,9 @@ socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   renderCalibration();
   renderPlot();
 });
-socket.on("status", ({ status, phase, paused_reason: reason, actions }) => {
+socket.on("status", ({ status, phase, paused_reason: reason, actions, link }) => {
   store.update({ status, phase, pausedReason: reason || null, actions });
+  renderLink(link);
   if (phase !== "testing") store.update({ stimulus: phase === "paused" ? store.get("stimulus") : null });
   renderHeader();
   renderControls();
