@@ -58,6 +58,19 @@ def astronaut() -> np.ndarray:
 MARKER_PX = 8
 
 
+# The most the face shrinks from one step of a walk to the next in the bench's walks (the model
+# follows a face from frame to frame; a slow machine measures one frame of each step at least).
+WALK_STEP_RATIO = 1.2
+
+
+def walk_back(from_mm: float, to_mm: float, steps: int, seconds_per_step: float) -> list[tuple[float, float]]:
+    """A walk from `from_mm` to `to_mm` as a `write_y4m` schedule: `steps` stays, equal ratios apart
+    (the face shrinks by the same factor at each), each held `seconds_per_step` so that a slow
+    computer still measures every one of them (the model follows a face from frame to frame)."""
+    ratio = (to_mm / from_mm) ** (1 / steps)
+    return [(from_mm * ratio**i, seconds_per_step) for i in range(1, steps + 1)]
+
+
 def render(
     photo: np.ndarray, camera: Camera, distance_mm: float, offset_px: tuple[float, float] = (0, 0)
 ) -> np.ndarray:
@@ -110,23 +123,27 @@ def to_i420(rgb: np.ndarray) -> bytes:
 def write_y4m(
     path: Path,
     camera: Camera,
-    schedule: list[tuple[float, float]],
+    schedule: list[tuple[float | None, float]],
     fps: int = 10,
     *,
     dim: bool = False,
     walk_from_mm: float | None = None,
-    walk_s: float = 3.0,
+    walk_step_s: float = 2.0,
 ) -> Path:
-    """A .y4m of the face at each (distance_mm, seconds) of `schedule`, in order, marked white. With
-    `walk_from_mm` each stay is preceded by 2 s at that distance and a walk from there, marked black
-    (the face found close up, then followed back). `dim`: dim and noisy frames. Chromium plays the
-    file at `fps` and starts again at the end."""
+    """A .y4m of the face at each (distance_mm, seconds) of `schedule`, in order, marked white; a
+    distance of None is the empty room (no face in the frame). With `walk_from_mm` each stay is
+    preceded by 2 s at that distance and a walk from there in steps of at most 20% held `walk_step_s`
+    each (`walk_back`), marked black (the face found close up, then followed back). `dim`: dim and noisy frames. Chromium plays the file at `fps` and starts
+    again at the end."""
     photo = astronaut()
     rng = np.random.default_rng(7)
     path = Path(path)
 
-    def frame(distance_mm: float, marker: int) -> bytes:
-        rgb = render(photo, camera, distance_mm)
+    def frame(distance_mm: float | None, marker: int) -> bytes:
+        if distance_mm is None:
+            rgb = np.full((camera.height_px, camera.width_px, 3), BACKGROUND, np.uint8)
+        else:
+            rgb = render(photo, camera, distance_mm)
         if dim:
             rgb = degrade(rgb, rng)
         rgb[:MARKER_PX, :MARKER_PX] = marker
@@ -138,9 +155,11 @@ def write_y4m(
             if walk_from_mm is not None:
                 for _ in range(2 * fps):
                     out.write(frame(walk_from_mm, 0))
-                steps = max(1, round(walk_s * fps))
-                for i in range(steps):
-                    out.write(frame(walk_from_mm + (distance_mm - walk_from_mm) * (i + 1) / steps, 0))
+                steps = max(1, math.ceil(abs(math.log(distance_mm / walk_from_mm)) / math.log(WALK_STEP_RATIO)))
+                for step_mm, step_s in walk_back(walk_from_mm, distance_mm, steps, walk_step_s):
+                    still = None if dim else frame(step_mm, 0)
+                    for _ in range(max(1, round(step_s * fps))):
+                        out.write(still or frame(step_mm, 0))
             still = None if dim else frame(distance_mm, 255)
             for _ in range(max(1, round(seconds * fps))):
                 out.write(still or frame(distance_mm, 255))

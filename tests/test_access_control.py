@@ -32,7 +32,7 @@ PUBLIC = {"/", "/login", "/setup", "/healthz", "/optotypes.json", "/static/<path
 BY_TOKEN = {"/t/<token>", "/pad/<pad_token>", "/join/<token>"}
 # Routes reached with the device credential cookie a patient link was exchanged for
 # (tests/test_patient_routes.py: without it, a friendly 404; another browser's, nothing).
-BY_CREDENTIAL = {"/test", "/pad"}
+BY_CREDENTIAL = {"/test", "/test/camera", "/pad"}
 # Routes for any signed-in clinician, showing only their own practice's sessions and patients.
 SIGNED_IN = {
     "/logout",

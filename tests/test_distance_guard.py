@@ -5,8 +5,10 @@ resume, what is stored (numbers only) and what the exports record; and its arith
 
 import csv
 import io
+import re
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from calibration import distance_guard as guard
@@ -17,6 +19,7 @@ from webapp.models import TestSession
 from webapp.reports.csv_export import results_csv
 from webapp.reports.data import session_report
 from webapp.reports.fhir import session_bundle
+from webapp.reports.pdf import report_pdf
 
 MARK_PX = 30.0
 
@@ -147,6 +150,11 @@ def test_off_is_recorded_and_the_exports_say_how_the_distance_was_checked(app, c
         if c["code"]["text"] == "Viewing distance check (webcam)"
     ]
     assert texts == [report["distance_guard"]["text"]]
+    # The PDF's page one carries the same line as the HTML report (one place writes the words).
+    page_one = re.sub(r"\s+", " ", PdfReader(io.BytesIO(report_pdf(report))).pages[0].extract_text())
+    assert "Distance check" in page_one and re.sub(r"\s+", " ", report["distance_guard"]["text"]) in page_one, page_one
+    html = clinician_client.get(f"/sessions/{public_id}/report").get_data(as_text=True)
+    assert report["distance_guard"]["text"] in html.replace("&#43;", "+").replace("&#177;", "±")
 
 
 def test_the_pad_cannot_report_distances(app, clinician_client):

@@ -46,10 +46,27 @@ def test_every_page_sends_the_security_headers(app, clinician_client):
         assert headers["X-Frame-Options"] == "DENY", url
 
 
-def test_only_the_patients_display_allows_eval_and_wasm_for_the_distance_guard():
-    policy = security.DISPLAY_CONTENT_SECURITY_POLICY
-    assert "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval';" in policy and "unsafe-inline" not in policy
-    assert policy.replace(" 'unsafe-eval' 'wasm-unsafe-eval'", "") == security.CONTENT_SECURITY_POLICY
+def test_only_the_camera_frame_allows_eval_and_wasm_and_only_the_display_may_frame_it(app, clinician_client):
+    """The distance guard's face landmarks run in /test/camera, framed by the display: that frame alone
+    gets eval and WebAssembly and may be framed (by this origin only); the display keeps the strict policy."""
+    _, token = create_test(clinician_client)
+    patient = app.test_client()
+    assert patient.get(f"/t/{token}").status_code == 303
+    page = patient.get("/test")
+    assert page.status_code == 200 and page.headers["Content-Security-Policy"] == security.CONTENT_SECURITY_POLICY
+    assert page.headers["X-Frame-Options"] == "DENY"
+    frame = patient.get("/test/camera")
+    policy = frame.headers["Content-Security-Policy"]
+    assert frame.status_code == 200 and b"face-frame.js" in frame.data
+    assert policy == security.CAMERA_FRAME_CONTENT_SECURITY_POLICY and "unsafe-inline" not in policy
+    assert "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval';" in policy and policy.endswith("frame-ancestors 'self'")
+    assert policy.replace(" 'unsafe-eval' 'wasm-unsafe-eval'", "").replace("ancestors 'self'", "ancestors 'none'") == (
+        security.CONTENT_SECURITY_POLICY
+    )
+    assert frame.headers["X-Frame-Options"] == "SAMEORIGIN" and frame.headers["Cache-Control"] == "no-store"
+    # Without the display's credential it is the display's friendly 404, under the strict policy.
+    refused = app.test_client().get("/test/camera")
+    assert refused.status_code == 404 and refused.headers["Content-Security-Policy"] == security.CONTENT_SECURITY_POLICY
 
 
 def test_the_anonymous_pages_send_them_too(app, client):

@@ -63,7 +63,7 @@ def visit_every_page(browser, base_url: str) -> dict:
 
 def test_the_servers_own_csp_breaks_nothing_on_any_page(tmp_path, browser):
     from tests.support.server import ServerProcess
-    from webapp.security import CONTENT_SECURITY_POLICY, DISPLAY_CONTENT_SECURITY_POLICY
+    from webapp.security import CONTENT_SECURITY_POLICY
 
     server = ServerProcess(tmp_path).start()
     try:
@@ -73,8 +73,8 @@ def test_the_servers_own_csp_breaks_nothing_on_any_page(tmp_path, browser):
     assert len(seen["pages"]) == 11
     for path, page in seen["pages"].items():
         assert page["status"] == 200, path
-        # Only the patient's display widens it, for the distance guard's face landmarks (docs/security.md).
-        assert page["csp"] == (DISPLAY_CONTENT_SECURITY_POLICY if path == "display" else CONTENT_SECURITY_POLICY), path
+        # The display too: the distance guard's face landmarks run in a frame of their own (docs/security.md).
+        assert page["csp"] == CONTENT_SECURITY_POLICY, path
         assert page["violations"] == [], path
     assert seen["live_view_violations"] == []
     assert not seen["display_url_has_token"]

@@ -131,6 +131,9 @@ def visited(browser, tmp_path_factory):
             const card = await import('/static/js/patient/card.js');
             return [card.CARD_WIDTH_MM, card.CARD_HEIGHT_MM, card.CARD_CORNER_MM];
         }""")
+        # The distance guard's camera frame (the display opens it once the camera is allowed; no camera here).
+        display.goto(server.base_url + "/test/camera")
+        display.wait_for_selector('body[data-face-status="unavailable"]')
     finally:
         for context in contexts:
             context.close()

@@ -19,13 +19,15 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-# The patient's display (/test) runs the webcam distance guard's face landmarks (webapp/static/js/
-# vendor/face_mesh/): WebAssembly needs 'wasm-unsafe-eval', and the model's Emscripten glue (embind)
-# builds its function wrappers with `new Function`, which needs 'unsafe-eval'. Scripts still come
-# from this origin only and inline script stays forbidden; no other page gets this (docs/security.md).
-DISPLAY_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+# The distance guard's camera frame (/test/camera, framed by the patient's display only) runs the face
+# landmarks (webapp/static/js/vendor/face_mesh/): WebAssembly needs 'wasm-unsafe-eval', and the model's
+# Emscripten glue (embind) builds its function wrappers with `new Function`, which needs 'unsafe-eval'.
+# Scripts still come from this origin only and inline script stays forbidden; the frame may be framed
+# by this origin only, and it holds nothing but the camera picture. Every other page, the display
+# included, keeps the strict policy (docs/security.md).
+CAMERA_FRAME_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
     "script-src 'self'", "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'"
-)
+).replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 
 # Failed attempts only (a good login or a valid link is never counted). Keyed by what is guessed, so
 # that one guesser does not lock out everybody behind the same address (a clinic's or a carrier's NAT):
@@ -71,7 +73,8 @@ def security_headers(secure: bool) -> list[tuple[str, str]]:
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
-        # The video call (webapp/static/js/call.js) uses this origin's camera and microphone, never a frame's.
+        # The video call (webapp/static/js/call.js) uses this origin's camera and microphone; the distance
+        # guard's camera frame is of this origin too (an <iframe allow="camera">, /test/camera).
         ("Permissions-Policy", "camera=(self), microphone=(self), geolocation=(), payment=()"),
         # Pages hold health data or a clinician's session: no browser or proxy keeps a copy (the
         # back button after sign-out shows nothing). Static files set their own caching first.

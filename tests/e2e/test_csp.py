@@ -58,3 +58,35 @@ def test_patient_and_clinician_pages_need_nothing_a_strict_csp_forbids(new_conte
     clinician.wait_for_selector("[data-preview] [data-optotype]")
     for page in (display, pad, clinician):
         assert page.evaluate("window.__cspViolations") == [], page.url
+
+
+# What a script may evaluate, asked by the page's own timer: devtools' evaluate itself is exempt from the
+# policy's eval rule (Chromium's allowUnsafeEvalBlockedByCSP), code the page runs later is not.
+TRY_EVAL = """() => new Promise((resolve) => setTimeout(() => {
+    try { resolve(new Function('return 1')() === 1 ? 'allowed' : '?'); } catch (e) { resolve(e.name); }
+}, 0))"""
+
+
+def test_the_display_refuses_eval_and_only_its_camera_frame_allows_it(new_context, live_server, shots):
+    """The server's own policies, not the strict one added above: the display (/test) keeps script-src
+    'self', and the distance guard's face model gets eval and WebAssembly in its camera frame only."""
+    clinician = shots.watch("clinician", new_context(viewport={"width": 1280, "height": 900}).new_page())
+    sign_in(clinician, live_server)
+    invite_url, _ = create_test(clinician, live_server, eyes="right")
+    context = new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(RECORD_VIOLATIONS)
+    display = shots.watch("display", context.new_page())
+    display.goto(invite_url)
+    policy = display.evaluate("() => fetch('/test').then((r) => r.headers.get('content-security-policy'))")
+    assert "script-src 'self';" in policy and "unsafe-eval" not in policy, policy
+    assert display.evaluate(TRY_EVAL) == "EvalError"
+    # The frame, as the display opens it (the test browser has no camera: the frame says so and stops).
+    display.evaluate("""() => { const frame = document.createElement('iframe');
+        frame.allow = 'camera'; frame.src = '/test/camera'; frame.dataset.probe = '';
+        document.body.append(frame); }""")
+    frame = display.wait_for_selector("iframe[data-probe]").content_frame()
+    frame.wait_for_selector('body[data-face-status="unavailable"]')
+    assert frame.evaluate(TRY_EVAL) == "allowed"
+    assert display.evaluate(TRY_EVAL) == "EvalError"  # the frame widened nothing for its parent
+    # Only the probe's eval in the display was refused (and reported); the frame's own page broke nothing.
+    assert all(v.startswith("script-src") for v in display.evaluate("window.__cspViolations"))

@@ -1,36 +1,65 @@
 """The webcam distance guard in Debian's Chromium, its camera fed a real face photo
 (scikit-image's `astronaut`) rendered as a pinhole camera sees it at known distances
-(devtools/face_video.py): the face landmarks run from Visus's own files under its own CSP, the
-measured eye spacing is the pinhole camera's, and once the patient records their place at 3 m the
-test pauses when the face is 15% closer and 15% further, with a large message saying which way to
-go, and goes on by itself when it is back; the clinician sees the estimate and each pause; the
-server keeps numbers only. Without the camera (refused by the patient, or no camera at all) the
-test runs as before.
+(devtools/face_video.py), through a laptop webcam's 60 degree field of view at 1280 x 720. From a cold
+start the face model finds a face that far from such a camera only when it is close (about 1 m,
+docs/measurement.md), so the video does what the page asks of the patient: it starts close (0.6 m),
+where the face is found, and walks back to the mark at 3 m in steps. The face landmarks run in the
+display's camera frame (/test/camera, its own CSP; the display keeps the strict one) and post only
+numbers. Checked: the face is followed back to the mark and the eye spacing measured there is the
+pinhole camera's; the place is recorded there; 15% closer and 15% further pause the test with a large
+message saying which way to go, and back at the mark it goes on by itself; the face lost (a frame
+without it) pauses with the words for that, and once the camera has the face again at the mark the
+test goes on; the clinician sees the estimate and each pause; the server keeps numbers only. Without
+the camera (refused by the patient, or no camera at all) the test runs as before.
 
-The video is small (320 x 240, 3 frames a second, 54 s, looped by Chromium) so the tests
-stay cheap on a slow machine; every wait is for something the pages show, bounded.
+The video is short and slow (2 frames a second, each stay held a few seconds, looped by Chromium) so
+that a loaded machine, measuring a frame every 1 to 1.5 s, still sees every step; every wait is for
+something the pages show, bounded.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from devtools.face_video import Camera
-from tests.support.face_camera import LONG_WAIT_MS, face_camera, guard_holds_the_patient, own_server, stored_guard
+from devtools.face_video import Camera, walk_back
+from tests.support.face_camera import (
+    LONG_WAIT_MS,
+    allow_camera,
+    face_camera,
+    own_server,
+    pause_deviations_percent,
+    record_reference,
+    see_pauses_both_ways,
+    stored_guard,
+)
 from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
 
 pytestmark = pytest.mark.browser
 
-CAMERA = Camera.with_fov(320, 240, 10.0)
+CAMERA = Camera.with_fov(1280, 720, 60.0)
 MARK_MM = 3000.0
-# At the mark long enough to record the place (a 10 s countdown, then the recording), then 15%
-# closer, back, 15% further (then again from the start).
-SCHEDULE = [(MARK_MM, 30.0), (MARK_MM * 0.85, 8.0), (MARK_MM, 8.0), (MARK_MM * 1.15, 8.0)]
+CLOSE_MM = 600.0
+# Found close up, followed back to the mark in 8 steps of about 22% (3 s each), at the mark long
+# enough to record the place (a 10 s countdown, then the recording) and start the test, then 15%
+# closer, back, 15% further, back, and out of view (then again from the start: found close up).
+WALK = walk_back(CLOSE_MM, MARK_MM, steps=8, seconds_per_step=3.0)
+SCHEDULE = [
+    (CLOSE_MM, 6.0),
+    *WALK,
+    (MARK_MM, 30.0),
+    (MARK_MM * 0.85, 8.0),
+    (MARK_MM, 8.0),
+    (MARK_MM * 1.15, 8.0),
+    (MARK_MM, 8.0),
+    (None, 8.0),
+]
+# The step before the last two of the walk (2 m): only the walk brings the eyes this far apart.
+ON_THE_WAY_MM = WALK[-3][0]
 
 
 @pytest.fixture(scope="module")
 def face_camera_browser(playwright_instance, tmp_path_factory):
-    with face_camera(playwright_instance, tmp_path_factory.mktemp("face"), CAMERA, SCHEDULE) as launched:
+    with face_camera(playwright_instance, tmp_path_factory.mktemp("face"), CAMERA, SCHEDULE, fps=2) as launched:
         yield launched
 
 
@@ -56,18 +85,53 @@ def open_test(browser, shots, base):
     return clinician, display, public_id
 
 
-def test_the_guard_pauses_when_the_face_moves_15_percent_and_resumes_at_the_mark(face_camera_browser, shots, server):
+def test_the_face_found_close_is_followed_to_the_mark_and_a_move_or_its_loss_pauses_the_test(
+    face_camera_browser, shots, server
+):
     clinician, display, public_id = open_test(face_camera_browser, shots, server.base_url)
-    closer, further = guard_holds_the_patient(
-        display, clinician, shots, CAMERA.eye_spacing_px(MARK_MM), "±10%", "guard"
+    allow_camera(display)
+    # The camera and the model run in the frame; the display itself keeps the strict policy.
+    assert display.evaluate("() => document.querySelector('.distance-frame').allow") == "camera"
+    assert display.evaluate("() => typeof window.FaceMesh") == "undefined"
+
+    expected_px = CAMERA.eye_spacing_px(MARK_MM)
+    on_the_way_px = CAMERA.eye_spacing_px(ON_THE_WAY_MM)
+    # Followed on the way back (2 m), then at the mark: the start of the video's long stay there.
+    reference_px = record_reference(
+        display,
+        expected_px,
+        coming_from_px=(on_the_way_px * 0.93, on_the_way_px * 1.07),
+        on_the_way=lambda: shots.take(display, "guard-following", full_page=False),
     )
-    # Each pause carries the deviation the server measured: 15%, within 4 points.
-    assert all(11 <= value <= 19 for value in closer + further), (closer, further)
+    # The eye spacing the page measured at the mark is the pinhole camera's (within 5%).
+    assert reference_px and abs(reference_px / expected_px - 1) < 0.05, (reference_px, expected_px)
+    shots.take(display, "guard-recorded", full_page=False)
+    clinician.wait_for_function(
+        "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('tolerance ±10%')",
+        timeout=LONG_WAIT_MS,
+    )
+
+    display.click('[data-action="ready"]')
+    # Each way and the face lost, in whichever order the looping video brings them: a pause with the
+    # words for it, then the letters again once the face is back at the mark.
+    seen = see_pauses_both_ways(display, shots, "guard", ways=("closer", "further", "lost"))
+    assert {"closer", "further", "lost"} <= seen.keys(), seen
+    assert "Step back" in seen["closer"] and "Step forward" in seen["further"], seen
+    assert "come close to the screen" in seen["lost"].lower(), seen["lost"]
+
+    # The clinician saw each pause with the deviation the server measured (15%, within 4 points).
+    events, closer, further = pause_deviations_percent(clinician)
+    pauses = [line for line in events if "Distance check paused the test" in line]
+    assert closer and further and any("lost the patient's face" in line for line in pauses), events
+    # The 15% moves (a pause while walking back after the face was lost is further off: left out).
+    assert any(11 <= value <= 19 for value in closer) and all(11 <= value <= 19 for value in further), pauses
+    assert any("back at the mark" in line for line in events), events
+    shots.take(clinician, "guard-live-view", full_page=False)
 
     # Stored: numbers only (no picture, no landmark list), the pauses counted, the largest deviation.
     guard = stored_guard(server.db_path, public_id)
     assert guard["method"] == "webcam_eye_corners" and guard["tolerance"] == 0.10
-    assert guard["pauses"] >= 2 and 0.11 <= abs(guard["max_deviation"]) <= 0.19, guard
+    assert guard["pauses"] >= 3 and abs(guard["max_deviation"]) >= 0.11, guard
     assert all(isinstance(value, int | float | str | bool | type(None)) for value in guard.values()), guard
     assert "tolerance ±10%" in clinician.text_content('[data-cal="guard"]')
 

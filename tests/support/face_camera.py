@@ -13,7 +13,7 @@ from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
 from devtools.face_video import write_y4m
 from tests.support.server import ServerProcess
 
-LONG_WAIT_MS = 120_000  # the model loads and runs in a few seconds here; a loaded machine is slower
+LONG_WAIT_MS = 180_000  # the model loads and runs in a few seconds here; a loaded machine is slower
 # The words of a pause the guard caused, once they are on screen.
 PAUSE_MESSAGE = """() => { const box = document.querySelector('[data-test-message]');
   return !box.hidden && box.dataset.message === 'paused' && box.textContent.trim(); }"""
@@ -24,10 +24,10 @@ _AT_PLACE = (
 
 
 @contextmanager
-def face_camera(playwright_instance, folder, camera, schedule):
+def face_camera(playwright_instance, folder, camera, schedule, fps: int = 3):
     """Debian's Chromium whose camera plays the face at the schedule's (distance_mm, seconds), looped
-    (3 frames a second: cheap on a slow machine)."""
-    video = write_y4m(folder / "face.y4m", camera, schedule, fps=3)
+    (a few frames a second: cheap on a slow machine)."""
+    video = write_y4m(folder / "face.y4m", camera, schedule, fps=fps)
     launched = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, args=BROWSER_ARGS + FAKE_MEDIA_ARGS + [f"--use-file-for-fake-video-capture={video}"]
     )
@@ -66,14 +66,20 @@ def allow_camera(display, on_asked=None) -> None:
     display.wait_for_selector('[data-distance-guard][data-decided="allowed"]', timeout=LONG_WAIT_MS)
 
 
-def record_reference(display, expected_px: float, tries: int = 4) -> float | None:
-    """Press "Record my place" when the looping video has just come back to the place (from further
-    away); returns the recorded eye spacing in frame px (None: never recorded)."""
+def record_reference(
+    display, expected_px: float, tries: int = 4, coming_from_px: tuple[float, float] | None = None, on_the_way=None
+) -> float | None:
+    """Press "Record my place" when the looping video has just come to the place: from further away, or
+    through the eye spacing band `coming_from_px` (then `on_the_way()`); returns the recorded eye spacing
+    in frame px (None: never recorded)."""
     reference_px = None
+    coming_from_px = coming_from_px or (expected_px * 0.80, expected_px * 0.92)
     # A recording that straddles a move is refused by the page, and one a slow machine makes after
     # the video has moved on is at the wrong place: record again (the newer reference replaces it).
     for _ in range(tries):
-        display.wait_for_function(_AT_PLACE, arg=[expected_px * 0.80, expected_px * 0.92], timeout=LONG_WAIT_MS)
+        display.wait_for_function(_AT_PLACE, arg=list(coming_from_px), timeout=LONG_WAIT_MS)
+        if on_the_way:
+            on_the_way()
         display.wait_for_function(_AT_PLACE, arg=[expected_px * 0.95, expected_px * 1.05], timeout=LONG_WAIT_MS)
         display.click('[data-distance-action="reference"]')
         display.wait_for_function(
@@ -88,13 +94,16 @@ def record_reference(display, expected_px: float, tries: int = 4) -> float | Non
     return reference_px
 
 
-def see_pauses_both_ways(display, shots, prefix: str) -> dict[str, str]:
-    """Wait for a pause with the face too close and one too far (whichever the looping video brings
-    first), each followed by the letters again; returns their words by way ("closer", "further")."""
+def see_pauses_both_ways(display, shots, prefix: str, ways=("closer", "further")) -> dict[str, str]:
+    """Wait for a pause with the face too close and one too far (and, among `ways`, "lost": the face out
+    of view), whichever the looping video brings first, each followed by the letters again; returns their
+    words by way."""
     seen: dict[str, str] = {}
-    for _ in range(8):  # each pass of the looping video brings both; a slow machine may miss one
+    for _ in range(10):  # each pass of the looping video brings them all; a slow machine may miss one
         text = display.wait_for_function(PAUSE_MESSAGE, timeout=LONG_WAIT_MS).json_value()
-        way = "closer" if "too close" in text else "further" if "too far" in text else text
+        way = (
+            "closer" if "too close" in text else "further" if "too far" in text else "lost" if "face" in text else text
+        )
         if way not in seen:
             shots.take(display, f"{prefix}-paused-{way}", full_page=False)
         seen[way] = text
@@ -102,7 +111,7 @@ def see_pauses_both_ways(display, shots, prefix: str) -> dict[str, str]:
         display.wait_for_function(
             "() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight", timeout=LONG_WAIT_MS
         )
-        if {"closer", "further"} <= seen.keys():
+        if set(ways) <= seen.keys():
             break
     return seen
 

@@ -204,9 +204,18 @@ def _device_page(device: str, template: str):
 @bp.get("/test")
 def test():
     """The patient's display: calibration, then the optotypes (this browser's display credential)."""
-    response = _device_page("display", "patient/test.html")
-    if response.status_code == 200:  # the distance guard's face landmarks (webapp/security.py)
-        response.headers["Content-Security-Policy"] = security.DISPLAY_CONTENT_SECURITY_POLICY
+    return _device_page("display", "patient/test.html")
+
+
+@bp.get("/test/camera")
+def camera_frame():
+    """The distance guard's camera frame, which the display opens in an <iframe allow="camera"> once
+    the patient allows the camera: the face landmarks run here, under a policy that allows what the
+    model needs, and only numbers go to the display (webapp/security.py; docs/security.md)."""
+    response = _device_page("display", "patient/camera_frame.html")
+    if response.status_code == 200:
+        response.headers["Content-Security-Policy"] = security.CAMERA_FRAME_CONTENT_SECURITY_POLICY
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 

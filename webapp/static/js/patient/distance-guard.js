@@ -1,17 +1,16 @@
 // The webcam distance guard on the patient's display (docs/measurement.md, "Distance guard";
-// docs/protocol.md, `distance_guard`). With the patient's consent, face landmarks run in this page
-// from files Visus serves itself (webapp/static/js/vendor/face_mesh/, loaded only here, only once
-// the camera is allowed). Each frame gives the spacing of the eyes' centres, taken from the eye
-// corners (landmarks 33/133 and 362/263; not the iris, which moves when the eyes converge). The page
-// sends numbers only: a reference at the mark, then the median of the last second about twice a
+// docs/protocol.md, `distance_guard`). With the patient's consent the display opens the camera frame
+// (/test/camera, face-frame.js: the camera and the face landmarks, from files Visus serves itself,
+// under that frame's own policy; docs/security.md), which posts this page each frame's eye spacing
+// (the eyes' centres from their corners, face-landmarks.js) and nothing else. The page sends the
+// server numbers only: a reference at the mark, then the median of the last second about twice a
 // second, or null when no face was seen for that second. The server decides whether to pause.
-// No picture leaves this page and none is kept.
+// No picture leaves the frame and none is kept.
 import { t } from "../i18n.js";
 import { find, setText } from "../dom.js";
 import { request } from "../socket.js";
 
-const FACE_MESH_BASE = new URL("../vendor/face_mesh/", import.meta.url).href;
-const CAMERA = { audio: false, video: { width: { ideal: 1280 }, height: { ideal: 720 } } };
+const CAMERA_FRAME_URL = "/test/camera";
 const WINDOW_MS = 1000; // the median's window (about a second of frames)
 const SEND_EVERY_MS = 500; // samples to the server: twice a second at most
 const REFERENCE_MS = 1500; // frames collected for the reference: at least this long,
@@ -20,7 +19,6 @@ const REFERENCE_MAX_MS = 6000; // but no longer than this
 const REFERENCE_COUNTDOWN_S = 10; // time to walk from the button to the mark
 const NEAR_COUNTDOWN_S = 3; // near: the patient is already in place, only settling back from the button
 const REFERENCE_MAX_SPREAD = 0.06; // frames of a reference may differ by this much (a patient standing still)
-const EYE_CORNERS = [[33, 133], [362, 263]];
 // The answer is kept for this tab (like the call's), so a reload does not ask again; the call's
 // "yes" counts too: it is the same camera, asked once.
 const CONSENT_KEY = `visus.distance.${location.pathname}`;
@@ -32,48 +30,20 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The spacing of the two eyes' centres (each the midpoint of its corners), in frame px. */
-export function eyeSpacingPx(landmarks, widthPx, heightPx) {
-  const [a, b] = EYE_CORNERS.map(([i, j]) => [
-    ((landmarks[i].x + landmarks[j].x) / 2) * widthPx,
-    ((landmarks[i].y + landmarks[j].y) / 2) * heightPx,
-  ]);
-  return Math.hypot(a[0] - b[0], a[1] - b[1]);
-}
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = src;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(script);
-  });
-}
-
-/** The face landmark model, from this server's vendored files (loaded on first use only). */
-export async function loadFaceMesh() {
-  if (!window.FaceMesh) await loadScript(`${FACE_MESH_BASE}face_mesh.js`);
-  const mesh = new window.FaceMesh({ locateFile: (file) => `${FACE_MESH_BASE}${file}` });
-  mesh.setOptions({ maxNumFaces: 1, refineLandmarks: false, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5 });
-  await mesh.initialize();
-  return mesh;
-}
-
 export class DistanceGuard {
   constructor(socket) {
     this.socket = socket;
     this.panel = find("distance-guard");
     this.status = find("distance-status", undefined, this.panel);
-    this.video = find("distance-video", undefined, this.panel);
+    this.frameHost = find("distance-frame", undefined, this.panel);
+    this.frame = null; // the camera frame, once the patient allowed the camera
     this.state = null; // the server's `state.distance_guard`
     this.phase = null;
     this.decided = null; // "allowed" | "refused" | "unavailable" | "failed" | "declined"
-    this.mesh = null;
     this.frames = []; // [{at, spacing|null}]
     this.lastSent = 0;
-    this.running = false;
     this.bind();
+    window.addEventListener("message", (event) => this.onMessage(event));
   }
 
   bind() {
@@ -105,53 +75,42 @@ export class DistanceGuard {
     this.decided = allowed ? "starting" : "declined";
     this.render();
     if (!allowed) return this.off("declined");
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia(CAMERA);
-    } catch (error) {
-      this.decided = error?.name === "NotAllowedError" ? "refused" : "unavailable";
+    // The camera and the model live in a frame of this origin with its own policy; `allow="camera"`
+    // lets it use the camera this page may use (the same permission as the video call's).
+    this.frame = document.createElement("iframe");
+    this.frame.className = "distance-frame";
+    this.frame.title = t("Your camera");
+    this.frame.allow = "camera";
+    this.frame.src = CAMERA_FRAME_URL;
+    this.frameHost.append(this.frame);
+  }
+
+  /** The camera frame's messages: its status, then each frame's eye spacing (numbers only). */
+  onMessage(event) {
+    if (!this.frame || event.source !== this.frame.contentWindow || event.origin !== location.origin) return;
+    const message = event.data;
+    if (message?.visus !== "face") return;
+    if (message.kind === "status" && this.decided === "starting") {
+      if (!["allowed", "refused", "unavailable", "failed"].includes(message.status)) return;
+      this.decided = message.status;
       this.render();
-      return this.off(this.decided);
+      if (message.status !== "allowed") {
+        this.frame.remove(); // its camera, if any, stops with it
+        this.frame = null;
+        this.off(message.status);
+      }
+    } else if (message.kind === "frame" && this.decided === "allowed") {
+      const spacing = message.eye_spacing_px;
+      if (spacing === null || (typeof spacing === "number" && Number.isFinite(spacing) && spacing > 0)) this.onFrame(spacing);
     }
-    try {
-      this.video.srcObject = this.stream;
-      await this.video.play();
-      this.mesh = await loadFaceMesh();
-      this.mesh.onResults((results) => this.onResults(results));
-    } catch (error) {
-      console.warn("distance guard:", error);
-      for (const track of this.stream.getTracks()) track.stop();
-      this.decided = "failed";
-      this.render();
-      return this.off("failed");
-    }
-    this.decided = "allowed";
-    this.render();
-    this.loop();
   }
 
   off(reason) {
     return request(this.socket, "distance_guard", { kind: "off", reason });
   }
 
-  async loop() {
-    if (this.running) return;
-    this.running = true;
-    while (this.running) {
-      if (this.video.readyState >= 2) {
-        try {
-          await this.mesh.send({ image: this.video });
-        } catch (error) {
-          console.warn("distance guard:", error);
-        }
-      }
-      await new Promise((resolve) => requestAnimationFrame(resolve));
-    }
-  }
-
-  onResults(results) {
+  onFrame(spacing) {
     const now = performance.now();
-    const landmarks = results.multiFaceLandmarks?.[0];
-    const spacing = landmarks ? eyeSpacingPx(landmarks, this.video.videoWidth, this.video.videoHeight) : null;
     this.frames.push({ at: now, spacing });
     this.frames = this.frames.filter((frame) => now - frame.at <= Math.max(WINDOW_MS, REFERENCE_MAX_MS));
     this.panel.dataset.faceFound = String(spacing !== null);
@@ -257,7 +216,8 @@ export function distancePauseMessage(state) {
       : t("You are too close to the screen. Move back, to {distance}; the test goes on by itself.", { distance: place });
   }
   if (guard.face_found === false) {
-    return t("The camera cannot see your face. Go back to your mark and face the screen; the test goes on by itself.");
+    // Far from the camera the model cannot find a face it has lost: it follows one it found close up.
+    return t("The camera lost your face. Come close to the screen until it finds you, then go back to your mark; the test goes on by itself.");
   }
   if (guard.deviation > 0) return t("You are too far from the screen. Step forward to your mark; the test goes on by itself.");
   if (guard.deviation < 0) return t("You are too close to the screen. Step back to your mark; the test goes on by itself.");
