@@ -17,6 +17,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 # The video call's TURN tests (tests/e2e/test_call.py): coturn, started on a free port by the test.
 command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
+# openssl: the self-signed certificate of the implicit-TLS SMTP test (tests/support/smtp.py)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
