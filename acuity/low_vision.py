@@ -22,6 +22,8 @@ from dataclasses import dataclass
 NEAREST_DISTANCE_MM = 500.0
 # Each step halves the distance (+0.30 logMAR).
 STEP_FACTOR = 0.5
+# The procedures that can carry on after a move (the chart's rows are a fixed sequence).
+PROCEDURES = ("adaptive", "manual")
 
 
 def closer_distances_mm(distance_mm: float, nearest_mm: float = NEAREST_DISTANCE_MM) -> tuple[float, ...]:

@@ -16,16 +16,13 @@ from calibration.capability import measurable_range
 from calibration.errors import CalibrationError
 from calibration.screen import ScreenScale
 from webapp.i18n import N_, translator
-from webapp.setups import SETUP_DISTANCE_MM
+from webapp.setups import SETUP_DISTANCE_MM, TAPE_SETUPS
 
 # What a whole test needs the screen to show: letters as small as normal sight (6/6, logMAR 0.0)
 # and as large as 6/60 (logMAR 1.0, the ICD-11 9D90 boundary of severe impairment), so that most
 # patients' acuity lies inside the range. A screen short of it still measures what it can.
 NEEDED_MIN_LOGMAR = 0.0
 NEEDED_MAX_LOGMAR = 1.0
-
-# The distance set-ups a patient can be offered instead (measured with a tape, like the test's own).
-_TAPE_SETUPS = ("2m", "3m", "4m")
 
 
 def _covers(min_logmar: float, max_logmar: float) -> bool:
@@ -59,9 +56,9 @@ def screen_words(
             "offer_text": None,
         }
     offer = None
-    if setup in _TAPE_SETUPS:
+    if setup in TAPE_SETUPS:
         working = []
-        for other in _TAPE_SETUPS:
+        for other in TAPE_SETUPS:
             distance_mm = SETUP_DISTANCE_MM[other]
             if distance_mm is None or abs(distance_mm - viewing_distance_mm) < 1.0:
                 continue
@@ -82,7 +79,7 @@ def screen_words(
             "Your screen is too small to test {where}: stand at {distance} instead.", where=where, distance=offer_text
         )
         return {"fits": False, "text": text, "offer_distance_mm": offer, "offer_text": offer_text}
-    near = setup not in _TAPE_SETUPS and setup != "mirror"
+    near = setup not in TAPE_SETUPS and setup != "mirror"
     if min_logmar > NEEDED_MIN_LOGMAR + 1e-9:
         if near:
             text = _(

@@ -23,6 +23,9 @@ SETUP_DISTANCE_METHODS: dict[str, tuple[str, ...]] = {
     "mirror": ("mirror",),
     "near_40cm": ("tape", "blind_spot"),
 }
+# The far set-ups measured with a tape from the screen (what low vision moves closer, and what a patient
+# whose screen is too small is offered instead).
+TAPE_SETUPS: tuple[str, ...] = tuple(s for s, methods in SETUP_DISTANCE_METHODS.items() if methods == ("tape",))
 
 
 def near_distance_mm(setup: str | None) -> float | None:

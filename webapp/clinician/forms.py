@@ -3,8 +3,10 @@ from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
+from acuity import low_vision
 from webapp.i18n import LANGUAGES
 from webapp.mail import MESSAGE_MAX, SUBJECT_MAX
+from webapp.setups import TAPE_SETUPS
 
 EYE_ORDERS = {
     "right_left": ["right", "left"],
@@ -165,7 +167,7 @@ class NewTestForm(PatientDetailsForm):
     submit = SubmitField("Create the test and its invite link")
 
     def validate_move_closer(self, field) -> None:
-        if field.data and (self.procedure.data == "chart" or self.setup.data in ("mirror", "near_40cm")):
+        if field.data and (self.procedure.data not in low_vision.PROCEDURES or self.setup.data not in TAPE_SETUPS):
             raise ValidationError(
                 "Moving the patient closer works with the adaptive or manual procedure at 2, 3 or 4 m: "
                 "choose one of those, or leave this unticked."

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from acuity.low_vision import NEAREST_DISTANCE_MM, closer_distances_mm, vision_category
+from acuity.low_vision import NEAREST_DISTANCE_MM, PROCEDURES, closer_distances_mm, vision_category
 from acuity.notation import format_distance_mm
 from acuity.optotypes import optotype_set
 from acuity.procedure import WRONG_UNNAMED, DistanceStep, Procedure, ProcedureConfig, ProcedureError
@@ -818,7 +818,7 @@ def _reach_max_logmar(session: TestSession, calibration: Calibration) -> float |
     """Low vision: the largest size drawable at the nearest distance (acuity.low_vision), when the
     test moves the patient closer; None otherwise."""
     cfg = session.config
-    if not cfg.get("move_closer") or cfg["procedure"] not in ("adaptive", "manual"):
+    if not cfg.get("move_closer") or cfg["procedure"] not in PROCEDURES:
         return None
     if calibration.distance_method != "tape" or calibration.viewing_distance_mm <= NEAREST_DISTANCE_MM + 1e-6:
         return None
