@@ -548,18 +548,20 @@ WINDOW_CHANGE_LOGMAR = 0.01
 def _largest_in_window(session: TestSession, calibration: Calibration, viewport: Any) -> float | None:
     """The largest size (logMAR) the calibrated screen can draw in this window, at most the
     calibration's own largest (the test's range); None when no letter fits at all."""
+    drawable = _stored_range(session, calibration, (viewport[0], viewport[1]), calibration.viewing_distance_mm)
+    return None if drawable is None else min(drawable.max_logmar, calibration.max_logmar)
+
+
+def _stored_range(session: TestSession, calibration: Calibration, viewport_css_px, distance_mm: float):
+    """What a stored calibration's screen can draw in this window at this distance
+    (calibration.capability.measurable_range); None when no letter fits at all."""
     try:
         scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
-        drawable = measurable_range(
-            scale,
-            (viewport[0], viewport[1]),
-            calibration.viewing_distance_mm,
-            crowding=True,
-            optotypes_per_row=_optotypes_per_row(session),
+        return measurable_range(
+            scale, viewport_css_px, distance_mm, crowding=True, optotypes_per_row=_optotypes_per_row(session)
         )
     except CalibrationError:
         return None
-    return min(drawable.max_logmar, calibration.max_logmar)
 
 
 def _window_warning(session: TestSession, calibration: Calibration, viewport: Any, out: Outbox) -> None:
@@ -822,16 +824,9 @@ def _reach_max_logmar(session: TestSession, calibration: Calibration) -> float |
         return None
     if calibration.distance_method != "tape" or calibration.viewing_distance_mm <= NEAREST_DISTANCE_MM + 1e-6:
         return None
-    try:
-        scale = screen_scale(calibration.css_px_per_mm, calibration.device_pixel_ratio, calibration.scale_method)
-        nearest = measurable_range(
-            scale,
-            (calibration.viewport_width_css_px, calibration.viewport_height_css_px),
-            NEAREST_DISTANCE_MM,
-            crowding=True,
-            optotypes_per_row=_optotypes_per_row(session),
-        )
-    except CalibrationError:
+    viewport = (calibration.viewport_width_css_px, calibration.viewport_height_css_px)
+    nearest = _stored_range(session, calibration, viewport, NEAREST_DISTANCE_MM)
+    if nearest is None:
         return None
     return nearest.max_logmar if nearest.max_logmar > calibration.max_logmar + 1e-9 else None
 
