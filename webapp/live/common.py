@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, request
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp import audit, security, tokens
@@ -37,7 +37,16 @@ def words(namespace: str, language: str | None, error: str, message: str, **para
     test's language (the browser's before the test is known), the clinician in English."""
     if namespace != ev.PATIENT_NS:
         return message.format(**params) if params else message
-    return patient_text(error, message, language or browser_language(), **params)
+    return patient_text(error, message, language or _socket_language() or browser_language(), **params)
+
+
+def _socket_language() -> str | None:
+    """The language of the test this patient socket belongs to, for a refusal before the session was
+    loaded (a payload that does not validate); None for a socket of no test."""
+    sid = request.sid
+    return db.session.scalar(
+        select(TestSession.language).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid)).limit(1)
+    )
 
 
 def pad_link(session: TestSession) -> tuple[str | None, str | None]:

@@ -70,8 +70,8 @@ def expired_form(error: CSRFError):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    if error.code is None or error.code < 400:
-        return error
+    if error.code is None or error.code < 400 or error.response is not None:
+        return error  # a page of its own (the rate limit's, webapp/security.py), or not an error
     heading, message = PAGES.get(error.code, PAGES[404 if error.code in (405, 410) else 400])
     response = error_page(error.code, heading, message)
     if error.code == 405:
