@@ -61,6 +61,10 @@ def test_an_error_page_and_a_socket_error_in_the_patients_language(new_context, 
     for name, page in (("display", display), ("pad", pad)):
         page.wait_for_selector("[data-error]:not([hidden])")
         assert page.text_content("[data-error]").strip() == told, name
+        # Only what to do stays: no button that no longer works, no "reconnecting" (it never will).
+        assert (
+            page.locator("main button:visible, [data-connection]:visible, [data-pad-connection]:visible").count() == 0
+        )
         assert page_language(page) == [code, direction]
         assert fits_the_width(page)
         shots.take(page, f"{code}-link-withdrawn-{name}", full_page=False)
