@@ -5,7 +5,7 @@ the clinician withdraws the link mid-test, in the test's language; Arabic right 
 
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, create_test, sign_in, visible
+from tests.support.flows import consent_calibrate_and_pair, create_test, sign_in
 from webapp import i18n
 from webapp.credentials import PROBLEMS
 from webapp.main.errors import PAGES
@@ -44,15 +44,8 @@ def test_an_error_page_and_a_socket_error_in_the_patients_language(new_context, 
     invite_url, _ = create_test(clinician, live_server, eyes="right", language=code)  # stays on the invite page
 
     display = shots.watch("display", new_context(viewport=LAPTOP).new_page())
-    display.goto(invite_url)
-    display.wait_for_selector(visible("welcome"))
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    calibrate_by_clicking(display, 4.0)
-    display.wait_for_selector("[data-pad-qr] svg")
     pad = shots.watch("pad", new_context(**PHONE).new_page())
-    pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
-    pad.wait_for_selector('[data-pad-connection][data-on="true"]')
+    consent_calibrate_and_pair(display, invite_url, pad)
 
     clinician.once("dialog", lambda dialog: dialog.accept())  # "Withdraw this link?"
     clinician.click("main form[action$='/invite/revoke'] [type=submit]")
