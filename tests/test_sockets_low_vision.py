@@ -183,6 +183,36 @@ def test_categories_below_the_chart_never_carry_an_invented_number(app, clinicia
     assert clinician_client.get(f"/sessions/{public_id}/report.pdf").status_code == 200
 
 
+def test_the_history_shows_a_category_as_a_category_not_as_a_number(app, clinician_client):
+    """A patient read letters at one visit and was counted fingers at the next: the patient's page
+    lists the category in words and plots it as its code in the strip below the logMAR scale, apart
+    from the eye's line; the change column compares measured results only."""
+    import re
+
+    from tests.support.reports import answer_until_done, reader
+
+    reference = "History with a category"
+    public_id, token = create_test(clinician_client, patient_reference=reference, eyes="right", procedure="adaptive")
+    screen = display(app, token)
+    answer_until_done(screen, start_testing(screen), reader(0.4))
+    second_id, _, screen, watch = low_vision_test(app, clinician_client, patient_reference=reference)
+    start_testing(screen, AT_4M)
+    assert watch.send("category", {"session_id": second_id, "eye": "right", "code": "CF", "distance_mm": 1000})["ok"]
+
+    page = clinician_client.get(f"/sessions/{second_id}/history").get_data(as_text=True)
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    marks = re.findall(
+        r'<text [^>]*data-eye="right" data-category="(\w+)"[^>]*><title>([^<]*)</title>(\w+)</text>', svg
+    )
+    assert [(code, shown) for code, _, shown in marks] == [("CF", "CF")], svg
+    assert "Counting fingers (CF) at 1 m" in marks[0][1]
+    assert "data-category-strip" in svg
+    assert len(re.findall(r'<circle [^>]*data-eye="right" data-point', svg)) == 1  # the measured visit only
+    assert "<polyline" not in svg  # one measured point: no line, and none through the category
+    row = re.search(r'<tr data-category="CF">(.*?)</tr>', page, re.S).group(1)
+    assert "Counting fingers (CF) at 1 m · logMAR equivalent 1.98" in row and "below the chart" in row
+
+
 def test_a_category_is_refused_for_an_eye_that_read_letters(app, clinician_client):
     public_id, _, screen, watch = low_vision_test(app, clinician_client)
     stimulus = start_testing(screen, AT_4M)

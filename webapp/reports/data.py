@@ -503,6 +503,9 @@ def session_report(session: TestSession) -> dict[str, Any]:
 def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str, Any]:
     """Results of one patient reference over time, per eye, with changes beyond the limit flagged.
 
+    An eye recorded below the chart (CF, HM, LP, NLP) is a point with its `category` and
+    `category_text` and no logMAR; changes are measured between measured results only.
+
     `sessions` are the clinician's sessions with that reference, any order. A change is flagged
     between consecutive results of the same eye when |difference| > change_limit_logmar.
     """
@@ -511,9 +514,26 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
     for session in ordered:
         for eye_test in session.eye_tests:
             result = result_values(eye_test)
-            if result is None or result["category"]:  # a category is no acuity to compare
+            if result is None:
                 continue
             when = eye_test.finished_at or session.created_at
+            if result["category"]:  # below the chart: shown as its category, never compared as a number
+                point = {
+                    "public_id": session.public_id,
+                    "eye": eye_test.eye,
+                    "at": p.iso(when),
+                    "category": result["category"],
+                    "category_text": result["notation"]["text"],
+                    "logmar": None,
+                    "change_logmar": None,
+                    "flagged": False,
+                    "correction": session.config.get("correction"),
+                    "optotype_set": session.config.get("optotype_set"),
+                    "procedure": session.config.get("procedure"),
+                }
+                per_eye.setdefault(eye_test.eye, []).append(point)
+                rows.append(point)
+                continue
             point = {
                 "public_id": session.public_id,
                 "eye": eye_test.eye,
@@ -534,12 +554,14 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 + ", "
                 + _label("procedure", session.config.get("procedure")),
                 "stopped_early_text": result["stopped_early_text"],
+                "category": None,
                 "change_logmar": None,
                 "flagged": False,
             }
             series = per_eye.setdefault(eye_test.eye, [])
-            if series:
-                change = point["logmar"] - series[-1]["logmar"]
+            measured = [earlier for earlier in series if earlier["logmar"] is not None]
+            if measured:  # the change from the previous measured result (a category has no number)
+                change = point["logmar"] - measured[-1]["logmar"]
                 point["change_logmar"] = change
                 # 1e-9: a difference of exactly the limit is within it, despite float noise.
                 point["flagged"] = abs(change) > change_limit_logmar + 1e-9
