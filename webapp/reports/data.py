@@ -17,6 +17,7 @@ from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
 from webapp.clinician.times import local_time, zone_name
 from webapp.live import distance_guard
+from webapp.live.payloads import child_mode
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
@@ -384,6 +385,19 @@ def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[S
     return flags
 
 
+def helper_tapped(eye_test: EyeTest, events: list[SessionEvent]) -> bool | None:
+    """A child's test: whether an adult helper tapped any of this eye's answers (the latest stored
+    `helper` event before each answer says who tapped it); None for an adult's test."""
+    if not child_mode(eye_test.session):
+        return None
+    switches = sorted((e.created_at, e.id, bool((e.detail or {}).get("on"))) for e in events if e.kind == "helper")
+    for trial in eye_test.trials:
+        before = [on for when, _, on in switches if when <= trial.answered_at]
+        if before and before[-1]:
+            return True
+    return False
+
+
 def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[SessionEvent]) -> dict[str, Any]:
     calibration = _calibration_for(eye_test, calibrations)
     trials = [p.trial_dict(eye_test, trial) for trial in eye_test.trials]
@@ -405,6 +419,7 @@ def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[
             {"min_logmar": config["min_logmar"], "max_logmar": config["max_logmar"]} if config else None
         ),
         "calibration_id": calibration.id if calibration else None,
+        "helper_tapped": helper_tapped(eye_test, events),
         "trials": trials,
     }
 
@@ -478,6 +493,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "consent_at": p.iso(session.consent_at),
         "finished_at": p.iso(session.finished_at),
         "config": dict(config),
+        "child": child_mode(session),  # a child's test (HOTV, matched on the pad; docs/protocol.md)
         "optotype_set": config.get("optotype_set"),
         "optotype_text": _label("optotype_set", config.get("optotype_set")),
         "procedure": config.get("procedure"),
