@@ -217,3 +217,19 @@ def test_csv_and_fhir_carry_child_mode_and_whether_a_helper_tapped(app, clinicia
         },
     ]
     assert components(adult_id) == [{}]
+
+
+def test_a_childs_practice_letter_is_drawn_large(app, clinician_client):
+    """A child's practice teaches matching: its letter is a logMAR-1.3 letter at the viewing distance
+    (up to a quarter of the window), not the adult's logMAR-1.0 letter capped at 15% of the window."""
+    from calibration.size import optotype_height_css_px
+
+    heights = {}
+    for kind, form in (("child", {"child": "y"}), ("adult", {})):
+        public_id, screen, phone, watch = _child_at_the_mark(app, clinician_client, **form)
+        phone.send("practice")
+        heights[kind] = screen.last("practice")["height_css_px"]
+    window_px = CALIBRATION["viewport_css_px"][1]
+    assert heights["adult"] == round(min(optotype_height_css_px(1.0, 3000, 4.0), 0.15 * window_px), 1)
+    assert heights["child"] == round(min(optotype_height_css_px(1.3, 3000, 4.0), 0.25 * window_px), 1)
+    assert heights["child"] >= 1.6 * heights["adult"], heights

@@ -123,6 +123,41 @@ def test_decline_ends_the_eye_where_it_is_with_a_bound_and_no_new_measurement(ap
     assert again["error"] == "wrong_phase"
 
 
+def test_below_the_chart_is_offered_when_the_nearest_distance_reads_nothing(app, clinician_client):
+    """Moved to 50 cm (the nearest) and still missing the largest letter: the eye ends with a bound
+    and the clinician's `status` names it in `below_chart` until a category is recorded. An eye the
+    clinician kept farther away (declined the move) is not offered: it could still come closer."""
+    public_id, _, screen, watch = low_vision_test(app, clinician_client, eyes="right_left")
+    miss_until_moved(screen, start_testing(screen, AT_4M))
+    assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 500})["ok"]
+    assert screen.send("calibration", at(500))["ok"] and screen.send("ready")["ok"]
+    assert watch.last("status")["below_chart"] is None  # still reading at 50 cm
+    stimulus = screen.last("stimulus")
+    for _ in range(40):
+        ack = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": [None]})
+        assert ack["accepted"], ack
+        stimulus = screen.last("stimulus")
+        events = watch.received()
+        if watch.last("eye_done", events):
+            break
+    assert watch.last("eye_done", events)["result"]["bound"] == ">="
+    status = watch.last("status", events)
+    assert status["below_chart"] == {
+        "eye": "right",
+        "text": "The right eye could not read the largest letter at 50 cm: record what it sees below the chart.",
+    }
+    assert watch.send("watch", {"session_id": public_id})["snapshot"]["below_chart"]["eye"] == "right"
+    assert watch.send("category", {"session_id": public_id, "eye": "right", "code": "HM", "distance_mm": 500})["ok"]
+    assert watch.last("status")["below_chart"] is None
+
+    declined_id, _, declined, watch = low_vision_test(app, clinician_client)
+    miss_until_moved(declined, start_testing(declined, AT_4M))
+    assert watch.send("move_closer", {"session_id": declined_id, "decline": True})["ok"]
+    events = watch.received()
+    assert watch.last("eye_done", events)["result"]["bound"] == ">="
+    assert watch.last("status", events)["below_chart"] is None
+
+
 def test_steering_refusals_say_what_to_do(app, clinician_client):
     public_id, _, screen, watch = low_vision_test(app, clinician_client)
     assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 1000})["error"] == "wrong_phase"
