@@ -90,8 +90,8 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         parts.append(
             f'<rect x="{LEFT}" y="{strip_top}" width="{plot_w}" height="{CATEGORY_STRIP}" fill="#f3f3f3" '
             f'stroke="#888" data-category-strip/>'
-            f'<text x="{LEFT - 6}" y="{strip_top + 11}" text-anchor="end" font-size="10">below</text>'
-            f'<text x="{LEFT - 6}" y="{strip_top + 22}" text-anchor="end" font-size="10">chart</text>'
+            f'<text x="{LEFT - 6}" y="{strip_top + 11}" text-anchor="end" font-size="11">below</text>'
+            f'<text x="{LEFT - 6}" y="{strip_top + 23}" text-anchor="end" font-size="11">chart</text>'
         )
     dates = sorted({_when(pt).strftime("%Y-%m-%d") for pt in points})
     first, last = min(points, key=_when), max(points, key=_when)
@@ -114,7 +114,7 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
             if pt.get("logmar") is None:  # below the chart: its code in the strip, in the eye's colour
                 label = f"{eye} eye, {pt['at'][:16].replace('T', ' ')}: {pt['category_text']}"
                 parts.append(
-                    f'<text x="{x(pt):.1f}" y="{strip_top + 18}" font-size="12" font-weight="bold" fill="{color}" '
+                    f'<text x="{x(pt):.1f}" y="{strip_top + 19}" font-size="14" font-weight="bold" fill="{color}" '
                     f'text-anchor="middle" data-eye="{eye}" data-category="{escape(pt["category"])}" '
                     f'data-point="{escape(pt["public_id"])}"><title>{escape(label)}</title>{escape(pt["category"])}</text>'
                 )

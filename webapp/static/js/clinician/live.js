@@ -768,8 +768,11 @@ function renderBelowChart() {
   setText(note, below ? below.text : "");
   if (!below || belowChartOpenedFor === below.eye) return;
   belowChartOpenedFor = below.eye;
-  find("category-panel").open = true;
+  const panel = find("category-panel");
+  panel.open = true;
   find("category-eye").value = below.eye;
+  // The controls column scrolls at 1366x768: bring the whole form into view, its Record button too.
+  panel.scrollIntoView({ block: "nearest" });
 }
 find("category-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -790,6 +793,8 @@ socket.on("move_closer", (move) => {
 });
 socket.on("category", ({ eye, result }) => {
   setEyeStatus(eye, "done", result);
+  // The headline estimate of that eye becomes its category: the bound it replaces was no measurement.
+  if (store.get("estimateEye") === eye || !store.get("estimateEye")) store.update({ estimate: result, estimateEye: eye });
   renderAll();
 });
 socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {
