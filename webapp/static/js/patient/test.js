@@ -265,6 +265,9 @@ function renderDistance() {
   sweepVanished.disabled = !sweep.running;
   const rangeShown = store.get("rangeShown");
   find("distance-check").hidden = !store.get("distanceCheck") || rangeShown;
+  // A check during the test: the patient stays where they are (the notice says so), so the words on
+  // where to sit give way to it and the step still fits a 1280 x 720 window.
+  for (const node of findAll("where-to-sit")) node.hidden = store.get("distanceCheck");
   find("distance-form").hidden = rangeShown;
   find("range-report").hidden = !rangeShown;
 }
