@@ -175,20 +175,13 @@ def expected_low_vision_chart_logmar(observer: SimulatedObserver) -> float:
 def low_vision_row(optotype: str, slope_sd_logmar: float, n_observers: int, seed: int) -> dict:
     """A benchmark row (ROW_KEYS) for low-vision observers moved closer as the procedure asks."""
     config = low_vision_config(optotype)
-    errors, diffs, shown = [], [], []
-    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, LOW_VISION_THRESHOLDS_LOGMAR)):
-        expected = expected_low_vision_chart_logmar(observer)
-        pair = []
-        for repeat in range(2):
-            rng = np.random.default_rng(
-                [seed, i, repeat, 41, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000)]
-            )
-            result, _ = run_low_vision_test(AdaptiveProcedure(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
-            pair.append(result.logmar)
-            errors.append(result.logmar - expected)
-            shown.append(result.optotypes_shown)
-        diffs.append(pair[0] - pair[1])
-    return _row(LOW_VISION_PROCEDURE, optotype, slope_sd_logmar, errors, diffs, shown)
+    tested = observers(n_observers, optotype, slope_sd_logmar, seed, LOW_VISION_THRESHOLDS_LOGMAR)
+    return _test_retest_row(
+        (LOW_VISION_PROCEDURE, optotype, slope_sd_logmar, seed, 41),
+        tested,
+        expected_low_vision_chart_logmar,
+        lambda observer, test_seed, rng: run_low_vision_test(AdaptiveProcedure(config, test_seed), observer, rng)[0],
+    )
 
 
 def near_text_config(optotype: str) -> ProcedureConfig:
@@ -209,20 +202,38 @@ def near_text_row(optotype: str, slope_sd_logmar: float, n_observers: int, seed:
     the bias is that of the procedure's sizes, stop rule and score against the expected score of the
     same rows; the lower acuity crowding gives a real eye reading text is not modelled (docs/procedures.md)."""
     config = near_text_config(optotype)
+    tested = observers(n_observers, optotype, slope_sd_logmar, seed, NEAR_TEXT_THRESHOLDS_LOGMAR)
+    return _test_retest_row(
+        (NEAR_TEXT_PROCEDURE, optotype, slope_sd_logmar, seed, 43),
+        tested,
+        lambda observer: observer.expected_chart_logmar(config),
+        lambda observer, test_seed, rng: run_test(ChartProcedure(config, test_seed), observer, rng),
+    )
+
+
+def _test_retest_row(
+    condition: tuple[str, str, float, int, int],
+    tested: Sequence[SimulatedObserver],
+    expected_of: Callable[[SimulatedObserver], float],
+    run_one: Callable[[SimulatedObserver, int, np.random.Generator], AcuityResult],
+) -> dict:
+    """Each observer tested twice (a test-retest pair), against the score expected of them; the row's
+    figures (ROW_KEYS). `condition` is (procedure, optotype, observer SD, seed, stream): each test has
+    its own procedure seed and an answer stream keyed by all of them."""
+    procedure, optotype, slope_sd_logmar, seed, stream = condition
+    rng_key = (stream, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000))
     errors, diffs, shown = [], [], []
-    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, NEAR_TEXT_THRESHOLDS_LOGMAR)):
-        expected = observer.expected_chart_logmar(config)
+    for i, observer in enumerate(tested):
+        expected = expected_of(observer)
         pair = []
         for repeat in range(2):
-            rng = np.random.default_rng(
-                [seed, i, repeat, 43, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000)]
-            )
-            result = run_test(ChartProcedure(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
+            rng = np.random.default_rng([seed, i, repeat, *rng_key])
+            result = run_one(observer, seed * 1_000_003 + i * 2 + repeat, rng)
             pair.append(result.logmar)
             errors.append(result.logmar - expected)
             shown.append(result.optotypes_shown)
         diffs.append(pair[0] - pair[1])
-    return _row(NEAR_TEXT_PROCEDURE, optotype, slope_sd_logmar, errors, diffs, shown)
+    return _row(procedure, optotype, slope_sd_logmar, errors, diffs, shown)
 
 
 def _row(procedure: str, optotype: str, slope_sd_logmar: float, errors, diffs, shown) -> dict:
@@ -284,27 +295,12 @@ def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_obser
     make = _factory(procedure)
     config = sim_config(optotype, procedure)
     chart_config = sim_config(optotype, "chart")
-    errors, diffs, shown = [], [], []
-    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed)):
-        expected = observer.expected_chart_logmar(chart_config)
-        pair = []
-        for repeat in range(2):
-            rng = np.random.default_rng(
-                [
-                    seed,
-                    i,
-                    repeat,
-                    PROCEDURE_NAMES.index(procedure),
-                    OPTOTYPE_SETS.index(optotype),
-                    int(slope_sd_logmar * 1000),
-                ]
-            )
-            result = run_test(make(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
-            pair.append(result.logmar)
-            errors.append(result.logmar - expected)
-            shown.append(result.optotypes_shown)
-        diffs.append(pair[0] - pair[1])
-    return _row(procedure, optotype, slope_sd_logmar, errors, diffs, shown)
+    return _test_retest_row(
+        (procedure, optotype, slope_sd_logmar, seed, PROCEDURE_NAMES.index(procedure)),
+        observers(n_observers, optotype, slope_sd_logmar, seed),
+        lambda observer: observer.expected_chart_logmar(chart_config),
+        lambda observer, test_seed, rng: run_test(make(config, test_seed), observer, rng),
+    )
 
 
 def benchmark(
