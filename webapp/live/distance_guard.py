@@ -33,6 +33,7 @@ OFF_TEXT = {
     "refused": "the browser did not allow the camera",
     "unavailable": "no camera",
     "failed": "the camera check could not start in the browser",
+    "timeout": "the camera check did not start in time (camera blocked or busy, or the face model did not load)",
 }
 # Pauses and resumes stored as events per test; beyond it they are counted in the summary only
 # (a patient swaying at the edge of the tolerance must not fill the event log).
