@@ -18,16 +18,20 @@ from sqlalchemy.orm import Session, joinedload
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
-from webapp.models import EyeTest, TestSession, Trial, utcnow
+from webapp.models import EyeTest, Patient, TestSession, Trial, utcnow
 
 # What a live event reads: the session with its eyes and calibrations, in one statement (a join:
 # one or two eyes times the test's calibrations, at most CALIBRATIONS_PER_SESSION, usually one or
 # two). selectinload's two extra statements cost about 3 ms of CPU an event against about 0.2 ms
 # for the join (issue 12, in-process timing). Not the trials: an answer needs none of them (see
 # `rebuild`) but the one it may repeat (`stored_trial`); loading them all cost about 2.5 ms.
+# The patient and their practice ride along (two rows of a many-to-one join): every notation shown
+# reads the practice's (serializers.notation_style), and loading them lazily cost two statements,
+# about 1.5 ms, in each event that shows a size (five in a test's set-up).
 LIVE_SESSION_LOAD = (
     joinedload(TestSession.eye_tests),
     joinedload(TestSession.calibrations),
+    joinedload(TestSession.patient).joinedload(Patient.practice),
 )
 
 
@@ -107,6 +111,12 @@ def rebuild(eye_test: EyeTest) -> Procedure:
     ):
         return cached
     return replay(config, eye_test.seed, history(eye_test), steps=distance_steps(eye_test))
+
+
+def start(eye_test: EyeTest) -> Procedure:
+    """The procedure of an eye that starts now (`pending` -> active in this transaction): no trial
+    is stored for an eye before it starts, so this is `rebuild` without reading its trials."""
+    return replay(procedure_config(eye_test), eye_test.seed, (), steps=distance_steps(eye_test))
 
 
 def remember(eye_test: EyeTest, procedure: Procedure) -> None:
