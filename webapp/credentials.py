@@ -24,7 +24,7 @@ from sqlalchemy import select
 from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
-from webapp.i18n import N_
+from webapp.i18n import N_, translate
 from webapp.models import DeviceCredential, TestSession, utcnow
 
 DEVICES = ("display", "pad")
@@ -121,8 +121,15 @@ def revoke_devices(session: TestSession) -> list[str]:
     return sids
 
 
-def disconnect_patients(sids, message: str) -> None:
-    """After the commit: tell the patient's sockets why (`error` `link_revoked`) and close them."""
+# Why the patient's open pages were closed (disconnect_patients).
+DELETED = N_("This test was deleted. Ask your clinician for a new link.")
+REPLACED_LINK = N_("This link was replaced by a new one. Open the newest link you were sent.")
+
+
+def disconnect_patients(sids, message: str, language: str | None) -> None:
+    """After the commit: tell the patient's sockets why (`error` `link_revoked`, `message` in the
+    test's `language`) and close them."""
+    message = translate(language, message)
     for sid in sids:
         if not sid:
             continue

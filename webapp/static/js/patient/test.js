@@ -814,7 +814,8 @@ store.addEventListener("change", (event) => {
 });
 
 socket.on("connect", () => showConnection(null));
-socket.on("disconnect", () => showConnection(t("Connection lost. Reconnecting… Stay where you are.")));
+// Closed by the server for good (the link withdrawn or replaced: `refused`), it does not reconnect.
+socket.on("disconnect", () => showConnection(store.get("refused") ? null : t("Connection lost. Reconnecting… Stay where you are.")));
 socket.on("connect_error", (error) => {
   // A refused connection (bad or expired link) is final; anything else is retried by the client.
   if (!socket.active) {
