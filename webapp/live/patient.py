@@ -20,14 +20,14 @@ from webapp.i18n import N_, browser_language, translate
 from webapp.live import call, commands, distance_guard, payloads, phases, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
-from webapp.live.procedures import LIVE_SESSION_LOAD, load_live_session
+from webapp.live.procedures import LIVE_SESSION_LOAD, live_session_of_socket
 from webapp.models import TestSession
 
 
 def current_device() -> tuple[TestSession, str]:
     """The session and device of the socket sending this event, from the database."""
     sid = request.sid
-    session = load_live_session(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+    session = live_session_of_socket(sid)
     if session is None:
         raise LiveError(
             "not_connected", N_("This screen was replaced by another one or lost its link; reload the page.")

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import bindparam, event, func, insert, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
@@ -25,9 +25,10 @@ from webapp.models import EyeTest, Patient, TestSession, Trial, utcnow
 # two). selectinload's two extra statements cost about 3 ms of CPU an event against about 0.2 ms
 # for the join (issue 12, in-process timing). Not the trials: an answer needs none of them (see
 # `rebuild`) but the one it may repeat (`stored_trial`); loading them all cost about 2.5 ms.
-# The patient and their practice ride along (two rows of a many-to-one join): every notation shown
-# reads the practice's (serializers.notation_style), and loading them lazily cost two statements,
-# about 1.5 ms, in each event that shows a size (five in a test's set-up).
+# The patient and its practice: every number sent is written in the practice's notation
+# (webapp.serializers.notation_style); loaded lazily they were two more statements an event, the
+# largest single cost of an answer (about 1.5 ms of CPU, issue 12, cProfile of the answer path),
+# and ten of a test's set-up's 40 statements.
 LIVE_SESSION_LOAD = (
     joinedload(TestSession.eye_tests),
     joinedload(TestSession.calibrations),
@@ -38,6 +39,21 @@ LIVE_SESSION_LOAD = (
 def load_live_session(*where) -> TestSession | None:
     """The one session matching `where`, loaded as every live event reads it (LIVE_SESSION_LOAD)."""
     return db.session.execute(select(TestSession).where(*where).options(*LIVE_SESSION_LOAD)).unique().scalar()
+
+
+# The session of a patient device's socket, for every event it sends: one statement built once, so
+# SQLAlchemy finds its compiled form by a cache key computed once (building the statement and its
+# key again at each event cost about 0.5 ms of CPU, issue 12).
+_SESSION_OF_SOCKET = (
+    select(TestSession)
+    .where(or_(TestSession.display_sid == bindparam("sid"), TestSession.pad_sid == bindparam("sid")))
+    .options(*LIVE_SESSION_LOAD)
+)
+
+
+def live_session_of_socket(sid: str) -> TestSession | None:
+    """The session whose display or pad is the socket `sid`, loaded as every live event reads it."""
+    return db.session.execute(_SESSION_OF_SOCKET, {"sid": sid}).unique().scalar()
 
 
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
