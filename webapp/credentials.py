@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy import select
 
 from webapp import events as ev
@@ -42,9 +42,15 @@ def expires_at(session: TestSession) -> datetime:
 
 
 def session_for_link(token: str, device: str) -> TestSession | None:
-    """The test an invite link (`display`) or pad link (`pad`) names, or None."""
-    column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
-    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+    """The test an invite link (`display`) or pad link (`pad`) names, or None.
+
+    Looked up once per request: the rate limit's exemption for a working link (webapp/security.py,
+    asked once per limit) and the view ask the same question, and each lookup was a statement."""
+    found = g.setdefault("visus_links", {})
+    if (device, token) not in found:
+        column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
+        found[device, token] = db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+    return found[device, token]
 
 
 # Why a link (and the credentials it was exchanged for) no longer works, as the patient is told.

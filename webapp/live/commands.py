@@ -298,9 +298,10 @@ def ready(session: TestSession, out: Outbox) -> dict:
     session.practice = None
     eye = session.current_eye_test
     assert eye is not None  # the table allows `ready` only while an eye is left
-    if eye.status == EyeStatus.PENDING:
+    starting = eye.status == EyeStatus.PENDING
+    if starting:
         _start_eye(session, eye)
-    _show(session, eye, out)
+    _show(session, eye, out, proc.start(eye) if starting else None)
     out.announce()
     return {"ok": True}
 
@@ -893,8 +894,9 @@ def _start_eye(session: TestSession, eye: EyeTest) -> None:
     eye.started_at = utcnow()
 
 
-def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
-    """Put the current trial on screen: the stored one (again), or the procedure's next."""
+def _show(session: TestSession, eye: EyeTest, out: Outbox, procedure: Procedure | None = None) -> None:
+    """Put the current trial on screen: the stored one (again), or the procedure's next (of
+    `procedure` when the caller has it: an eye starting now)."""
     calibration = session.current_calibration
     if eye.pending:
         if eye.pending.get("calibration_id") != (calibration.id if calibration else None):
@@ -904,7 +906,7 @@ def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
         elif _hold_if_not_drawable(session, eye, out):
             return
     else:
-        procedure = proc.rebuild(eye)
+        procedure = procedure or proc.rebuild(eye)
         _advance(session, eye, procedure, out)
         proc.remember(eye, procedure)
     _send_current(session, out)
