@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -216,13 +217,15 @@ def test_categories_below_the_chart_never_carry_an_invented_number(app, clinicia
     assert "Counting fingers (CF) at 1 m · logMAR equivalent 1.98" in report
     assert "Light perception (LP) · no logMAR equivalent" in report
     assert clinician_client.get(f"/sessions/{public_id}/report.pdf").status_code == 200
+    result_page = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    headings = re.findall(r"<h2>((?:Right|Left) eye[^<]*)</h2>", result_page)
+    assert headings == ["Right eye (OD): recorded below the chart", "Left eye (OS): recorded below the chart"]
 
 
 def test_the_history_shows_a_category_as_a_category_not_as_a_number(app, clinician_client):
     """A patient read letters at one visit and was counted fingers at the next: the patient's page
     lists the category in words and plots it as its code in the strip below the logMAR scale, apart
     from the eye's line; the change column compares measured results only."""
-    import re
 
     from tests.support.reports import answer_until_done, reader
 

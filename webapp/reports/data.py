@@ -62,6 +62,7 @@ EYE_STATUS = {
     "active": "being tested",
     "pending": "not yet tested",
 }
+CATEGORY_STATUS = "recorded below the chart"
 
 # A report is built in the request, on the server's one event loop: its size is bounded so that it
 # takes a fraction of a second whatever a page reported (docs/security.md, stored events). A real
@@ -405,14 +406,16 @@ def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[
         trial["right_count"] = sum(trial["correct"])
         trial["shown_count"] = len(trial["correct"])
     config = eye_test.procedure_config or {}
+    result = result_values(eye_test)
+    below_chart = bool(result and result["category"])  # recorded, not measured on the logMAR scale
     return {
         "eye": eye_test.eye,
         "eye_name": EYE_NAMES.get(eye_test.eye, eye_test.eye),
         "status": eye_test.status,
-        "status_text": EYE_STATUS.get(eye_test.status, eye_test.status),
+        "status_text": CATEGORY_STATUS if below_chart else EYE_STATUS.get(eye_test.status, eye_test.status),
         "started_at": p.iso(eye_test.started_at),
         "finished_at": p.iso(eye_test.finished_at),
-        "result": result_values(eye_test),
+        "result": result,
         "flags": eye_flags(eye_test, calibrations, events),
         "distance_text": calibration_distance_text(calibration) if calibration else "not measured",
         "drawable_range": (
