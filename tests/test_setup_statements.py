@@ -13,7 +13,7 @@ import re
 
 from sqlalchemy import event
 
-from tests.support.app import CALIBRATION, add_clinician, create_test, login, watcher
+from tests.support.app import CALIBRATION, add_clinician, create_test, login, pad_token_from_state, watcher
 from webapp.extensions import db
 
 
@@ -90,3 +90,48 @@ def test_a_starting_eye_reads_no_trials(app, client):
     stimuli = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "stimulus"]
     assert stimuli and stimuli[-1]["index"] == 0  # the eye's first trial is on screen
     assert not [s for s in seen if reads_table(s, "trial")], seen
+
+
+def test_a_display_state_loads_no_credentials(app, client):
+    add_clinician(app)
+    login(client)
+    _, token = create_test(client, procedure="adaptive")
+    browser = app.test_client()
+    browser.get(f"/t/{token}")
+    from webapp import socketio
+
+    with statements(app) as seen:
+        screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+        for name, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
+            assert screen.emit(name, data, namespace="/patient", callback=True)["ok"]
+    states = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    assert len(states) == 4 and not any(state["pad_paired"] for state in states)
+    # Whether a phone is paired comes with the session's one statement (a correlated EXISTS), not by
+    # loading every credential of the session at each `state` (four statements a set-up).
+    assert not [s for s in seen if s.startswith("SELECT device_credential.")], seen
+
+
+def test_a_display_state_says_when_a_phone_is_paired(app, client):
+    add_clinician(app)
+    login(client)
+    _, token = create_test(client, procedure="adaptive")
+    browser = app.test_client()
+    browser.get(f"/t/{token}")
+    from webapp import socketio
+
+    screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    assert screen.emit("consent", {}, namespace="/patient", callback=True)["ok"]
+    pad_token = pad_token_from_state(
+        [r for r in screen.get_received("/patient") if r["name"] == "state"][-1]["args"][0]
+    )
+    phone = app.test_client()
+    assert phone.get(f"/pad/{pad_token}").status_code in (302, 303)
+    paired = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    assert paired and paired[-1]["pad_paired"]  # the pairing's own `state`, from the credentials it changed
+    assert screen.emit("calibration", CALIBRATION, namespace="/patient", callback=True)["ok"]
+    later = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    assert later and later[-1]["pad_paired"]  # a later event's, loaded with the session
+    screen.disconnect(namespace="/patient")
+    again = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    on_connect = [r["args"][0] for r in again.get_received("/patient") if r["name"] == "state"]
+    assert on_connect and on_connect[0]["pad_paired"]  # and a reconnect's

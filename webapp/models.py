@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, exists
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from webapp.extensions import db
 
@@ -292,3 +292,19 @@ class DeviceCredential(db.Model):
     revoked_at: Mapped[datetime | None]  # a newer pad was paired
 
     session: Mapped[TestSession] = relationship(back_populates="credentials")
+
+
+# Whether a phone holds a live pad credential of the session: a correlated EXISTS, loaded only with the
+# statement of a live event (webapp/live/procedures.py, LIVE_SESSION_LOAD) and kept through its flushes;
+# read it through webapp/live/payloads.py, pad_paired (which prefers credentials changed since).
+TestSession.pad_paired_loaded = column_property(
+    exists()
+    .where(
+        DeviceCredential.session_id == TestSession.id,
+        DeviceCredential.device == "pad",
+        DeviceCredential.revoked_at.is_(None),
+    )
+    .correlate_except(DeviceCredential),
+    deferred=True,
+    expire_on_flush=False,
+)

@@ -187,6 +187,15 @@ def results(session: TestSession) -> list[dict[str, Any]]:
     return [r for r in (s.result_dict(eye) for eye in session.eye_tests) if r]
 
 
+def pad_paired(session: TestSession) -> bool:
+    """Whether a phone holds a live pad credential of the session: from its credentials when this
+    request has them (pairing or revoking changes them), else as loaded with a live event's session
+    (LIVE_SESSION_LOAD; a statement of its own otherwise)."""
+    if "credentials" in session.__dict__:
+        return any(c.device == "pad" and c.revoked_at is None for c in session.credentials)
+    return bool(session.pad_paired_loaded)
+
+
 def state(
     session: TestSession,
     device: str,
@@ -246,7 +255,7 @@ def state(
         data["pad_url"] = pad_url
         data["pad_qr_svg"] = pad_qr_svg
         data["pad_short_url"] = pad_short_url
-        data["pad_paired"] = any(c.device == "pad" and c.revoked_at is None for c in session.credentials)
+        data["pad_paired"] = pad_paired(session)
         data["mark_text_css_px"] = mark_text_css_px(session)
         data["current_stimulus"] = stimulus_payload(session)
         data["practice"] = practice_payload(session)

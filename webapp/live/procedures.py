@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from sqlalchemy import bindparam, event, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
@@ -33,6 +33,9 @@ LIVE_SESSION_LOAD = (
     joinedload(TestSession.eye_tests),
     joinedload(TestSession.calibrations),
     joinedload(TestSession.patient).joinedload(Patient.practice),
+    # The display's `state` says whether a phone is paired: a correlated EXISTS in the same statement
+    # instead of loading every credential of the session at each `state` (a statement each, issue 12).
+    undefer(TestSession.pad_paired_loaded),
 )
 
 
