@@ -135,3 +135,45 @@ def test_a_display_state_says_when_a_phone_is_paired(app, client):
     again = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
     on_connect = [r["args"][0] for r in again.get_received("/patient") if r["name"] == "state"]
     assert on_connect and on_connect[0]["pad_paired"]  # and a reconnect's
+
+
+def test_connect_and_watch_ask_the_audit_log_nothing_without_a_call(app, client):
+    add_clinician(app)
+    login(client)
+    public_id, token = create_test(client, procedure="adaptive")
+    browser = app.test_client()
+    browser.get(f"/t/{token}")
+    from webapp import socketio
+
+    with statements(app) as seen:
+        live_view = watcher(app, client)
+        reply = live_view.send("watch", {"session_id": public_id})
+        screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    assert reply["ok"] and reply["call"] == {"active": False}
+    assert screen.is_connected("/patient")
+    assert "call_state" not in [r["name"] for r in screen.get_received("/patient")]
+    # No call going on comes with the session's one statement (its latest call mark), not by a query
+    # of the audit log at the display's connect and again at `watch`.
+    assert not [s for s in seen if s.startswith("SELECT audit_entry.")], seen
+
+
+def test_connect_and_watch_still_join_a_call_going_on(app, client):
+    add_clinician(app)
+    login(client)
+    public_id, token = create_test(client, procedure="adaptive")
+    browser = app.test_client()
+    browser.get(f"/t/{token}")
+    from webapp import socketio
+
+    screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    first = watcher(app, client)
+    assert first.send("watch", {"session_id": public_id})["ok"]
+    assert first.send("call_start", {"session_id": public_id, "video": False})["ok"]
+    reply = watcher(app, client).send("watch", {"session_id": public_id})
+    assert reply["call"]["active"] and "ice_servers" in reply["call"]
+    screen.disconnect(namespace="/patient")
+    again = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    calls = [r["args"][0] for r in again.get_received("/patient") if r["name"] == "call_state"]
+    assert calls and calls[-1]["active"] and "ice_servers" in calls[-1]
+    assert first.send("call_end", {"session_id": public_id})["ok"]
+    assert watcher(app, client).send("watch", {"session_id": public_id})["call"] == {"active": False}

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import column_property
 
 from webapp import audit
 from webapp import events as ev
@@ -32,6 +33,20 @@ from webapp.live.outbox import Outbox
 from webapp.models import TestSession
 
 CALL_MARKS = ("call_started", "call_ended")
+
+# The session's latest call mark (None: never a call), loaded only with a live event's session
+# (webapp/live/procedures.py, LIVE_SESSION_LOAD) and kept through its flushes: a display's connect
+# and the clinician's `watch` read it instead of querying the audit log (a statement each, issue 12).
+TestSession.latest_call_mark = column_property(
+    select(audit.AuditEntry.action)
+    .where(audit.AuditEntry.session_public_id == TestSession.public_id, audit.AuditEntry.action.in_(CALL_MARKS))
+    .order_by(audit.AuditEntry.id.desc())
+    .limit(1)
+    .correlate_except(audit.AuditEntry)
+    .scalar_subquery(),
+    deferred=True,
+    expire_on_flush=False,
+)
 
 
 def turn_credential(secret: str, ttl_s: int, name: str, now_s: float | None = None) -> dict[str, str]:
@@ -96,6 +111,14 @@ def state(session: TestSession, who: str) -> dict[str, Any]:
         payload["ice_servers"] = ice_servers(f"{session.public_id}-{who}-{secrets.token_hex(4)}")
         payload["ice_transport_policy"] = "relay" if current_app.config.get("TURN_ONLY") else "all"
     return payload
+
+
+def state_as_loaded(session: TestSession, who: str) -> dict[str, Any]:
+    """`state` for an event that starts or ends no call (a connect, `watch`): no call without a query
+    when the statement that loaded the session found none going on."""
+    if session.latest_call_mark != "call_started":
+        return {"active": False}
+    return state(session, who)
 
 
 def _joined(marks: list[audit.AuditEntry]) -> list[str]:

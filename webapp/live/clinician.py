@@ -44,7 +44,7 @@ def owned_session(data: dict) -> tuple[TestSession, int]:
 def on_watch(session, clinician_id, data, out):
     """Clinician: start watching one of their sessions; joins its room, gets the full snapshot."""
     join_room(ev.watch_room(session.public_id))
-    return {"ok": True, "snapshot": payloads.snapshot(session), "call": call.state(session, "clinician")}
+    return {"ok": True, "snapshot": payloads.snapshot(session), "call": call.state_as_loaded(session, "clinician")}
 
 
 @handler(ev.PAUSE, ev.CLINICIAN_NS, owned_session)

@@ -133,7 +133,7 @@ def connect(auth=None):
         request_payload = payloads.answer_request_payload(session)
         if request_payload:
             emit(ev.ANSWER_REQUEST, request_payload)
-    call_state = call.state(session, device)
+    call_state = call.state_as_loaded(session, device)
     if call_state["active"]:  # a reload or a reconnect during a call: join it again
         emit(ev.CALL_STATE, call_state)
     tell_device_status(session)

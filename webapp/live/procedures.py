@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload, undefer
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
+from webapp.live import call  # noqa: F401  (maps TestSession.latest_call_mark)
 from webapp.models import EyeTest, Patient, TestSession, Trial, utcnow
 
 # What a live event reads: the session with its eyes and calibrations, in one statement (a join:
@@ -36,6 +37,8 @@ LIVE_SESSION_LOAD = (
     # The display's `state` says whether a phone is paired: a correlated EXISTS in the same statement
     # instead of loading every credential of the session at each `state` (a statement each, issue 12).
     undefer(TestSession.pad_paired_loaded),
+    # Whether a call is going on, for a connect and `watch` (webapp/live/call.py, state_as_loaded).
+    undefer(TestSession.latest_call_mark),
 )
 
 
