@@ -22,7 +22,10 @@ def statements_of(app, action):
 
     def record(conn, cursor, statement, parameters, context, executemany):
         verb = statement.split(None, 1)[0].upper()
-        table = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', statement).group(1)
+        top_level = statement
+        while "(" in top_level:  # without its subqueries (a column may be one: an EXISTS, a latest value)
+            top_level = re.sub(r"\([^()]*\)", "", top_level)
+        table = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', top_level).group(1)
         seen.append((verb, table))
 
     with app.app_context():

@@ -92,19 +92,33 @@ def test_a_starting_eye_reads_no_trials(app, client):
     assert not [s for s in seen if reads_table(s, "trial")], seen
 
 
-def test_a_display_state_loads_no_credentials(app, client):
+def opened_link(app, client):
+    """A signed-in clinician's new adaptive test and a patient's browser that exchanged its link."""
     add_clinician(app)
     login(client)
-    _, token = create_test(client, procedure="adaptive")
+    public_id, token = create_test(client, procedure="adaptive")
     browser = app.test_client()
-    browser.get(f"/t/{token}")
+    assert browser.get(f"/t/{token}").status_code == 303
+    return public_id, browser
+
+
+def display_of(app, browser):
     from webapp import socketio
 
+    return socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+
+
+def received(screen, name: str) -> list[dict]:
+    return [r["args"][0] for r in screen.get_received("/patient") if r["name"] == name]
+
+
+def test_a_display_state_loads_no_credentials(app, client):
+    _, browser = opened_link(app, client)
     with statements(app) as seen:
-        screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+        screen = display_of(app, browser)
         for name, data in (("consent", {}), ("calibration", CALIBRATION), ("ready", {})):
             assert screen.emit(name, data, namespace="/patient", callback=True)["ok"]
-    states = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    states = received(screen, "state")
     assert len(states) == 4 and not any(state["pad_paired"] for state in states)
     # Whether a phone is paired comes with the session's one statement (a correlated EXISTS), not by
     # loading every credential of the session at each `state` (four statements a set-up).
@@ -112,43 +126,29 @@ def test_a_display_state_loads_no_credentials(app, client):
 
 
 def test_a_display_state_says_when_a_phone_is_paired(app, client):
-    add_clinician(app)
-    login(client)
-    _, token = create_test(client, procedure="adaptive")
-    browser = app.test_client()
-    browser.get(f"/t/{token}")
-    from webapp import socketio
-
-    screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    _, browser = opened_link(app, client)
+    screen = display_of(app, browser)
     assert screen.emit("consent", {}, namespace="/patient", callback=True)["ok"]
-    pad_token = pad_token_from_state(
-        [r for r in screen.get_received("/patient") if r["name"] == "state"][-1]["args"][0]
-    )
+    pad_token = pad_token_from_state(received(screen, "state")[-1])
     phone = app.test_client()
     assert phone.get(f"/pad/{pad_token}").status_code in (302, 303)
-    paired = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    paired = received(screen, "state")
     assert paired and paired[-1]["pad_paired"]  # the pairing's own `state`, from the credentials it changed
     assert screen.emit("calibration", CALIBRATION, namespace="/patient", callback=True)["ok"]
-    later = [r["args"][0] for r in screen.get_received("/patient") if r["name"] == "state"]
+    later = received(screen, "state")
     assert later and later[-1]["pad_paired"]  # a later event's, loaded with the session
     screen.disconnect(namespace="/patient")
-    again = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
-    on_connect = [r["args"][0] for r in again.get_received("/patient") if r["name"] == "state"]
+    again = display_of(app, browser)
+    on_connect = received(again, "state")
     assert on_connect and on_connect[0]["pad_paired"]  # and a reconnect's
 
 
 def test_connect_and_watch_ask_the_audit_log_nothing_without_a_call(app, client):
-    add_clinician(app)
-    login(client)
-    public_id, token = create_test(client, procedure="adaptive")
-    browser = app.test_client()
-    browser.get(f"/t/{token}")
-    from webapp import socketio
-
+    public_id, browser = opened_link(app, client)
     with statements(app) as seen:
         live_view = watcher(app, client)
         reply = live_view.send("watch", {"session_id": public_id})
-        screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+        screen = display_of(app, browser)
     assert reply["ok"] and reply["call"] == {"active": False}
     assert screen.is_connected("/patient")
     assert "call_state" not in [r["name"] for r in screen.get_received("/patient")]
@@ -158,22 +158,16 @@ def test_connect_and_watch_ask_the_audit_log_nothing_without_a_call(app, client)
 
 
 def test_connect_and_watch_still_join_a_call_going_on(app, client):
-    add_clinician(app)
-    login(client)
-    public_id, token = create_test(client, procedure="adaptive")
-    browser = app.test_client()
-    browser.get(f"/t/{token}")
-    from webapp import socketio
-
-    screen = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
+    public_id, browser = opened_link(app, client)
+    screen = display_of(app, browser)
     first = watcher(app, client)
     assert first.send("watch", {"session_id": public_id})["ok"]
     assert first.send("call_start", {"session_id": public_id, "video": False})["ok"]
     reply = watcher(app, client).send("watch", {"session_id": public_id})
     assert reply["call"]["active"] and "ice_servers" in reply["call"]
     screen.disconnect(namespace="/patient")
-    again = socketio.test_client(app, namespace="/patient", auth={"device": "display"}, flask_test_client=browser)
-    calls = [r["args"][0] for r in again.get_received("/patient") if r["name"] == "call_state"]
+    again = display_of(app, browser)
+    calls = received(again, "call_state")
     assert calls and calls[-1]["active"] and "ice_servers" in calls[-1]
     assert first.send("call_end", {"session_id": public_id})["ok"]
     assert watcher(app, client).send("watch", {"session_id": public_id})["call"] == {"active": False}
