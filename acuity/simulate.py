@@ -5,6 +5,11 @@
     python -m acuity.simulate --quick --json     # a small run for tests
     python -m acuity.simulate --calibrate-offset # the chart-equivalent offsets of acuity.procedures.bayesian
     python -m acuity.simulate --low-vision       # only the low-vision rows
+    python -m acuity.simulate --near-text        # only the near text-row rows
+
+Near text rows (procedure "chart_text_near"): the chart with text-like rows (letters a stroke apart, no
+bars) on a phone held at 40 cm, rows 1.0 down to 0.2, observers over 0.25..0.95 logMAR; the expected
+score is the same rows' (the simulated observer has no crowding: docs/procedures.md, "Text-like rows").
 
 Low-vision rows (procedure "adaptive_low_vision"): observers with thresholds over 1.0..1.6 logMAR, worse
 than the screen shows at 4 m (largest 0.9, as on a 1440 x 900 laptop), set up at 4 m and moved closer
@@ -57,6 +62,12 @@ LOW_VISION_RANGE_LOGMAR = (-0.2, 0.9)
 LOW_VISION_THRESHOLDS_LOGMAR = (1.0, 1.6)
 LOW_VISION_CHART_TOP_LOGMAR = 2.0
 LOW_VISION_PROCEDURE = "adaptive_low_vision"  # the rows' procedure name
+# Near text rows (chart presentation "text", docs/procedures.md): a phone held at 40 cm (6.3 CSS px/mm,
+# DPR 3, 390 x 844) draws a row of five letters a stroke apart from about logMAR 0.13 to 1.03
+# (calibration.capability.measurable_range), so the chart's rows 1.0 down to 0.2; observers over 0.25..0.95.
+NEAR_TEXT_RANGE_LOGMAR = (0.13, 1.0)
+NEAR_TEXT_THRESHOLDS_LOGMAR = (0.25, 0.95)
+NEAR_TEXT_PROCEDURE = "chart_text_near"  # the rows' procedure name
 ROW_KEYS = ("procedure", "optotype", "observer_sd", "trials_mean", "bias", "sd", "rmse", "loa95", "cr_sd")
 
 
@@ -164,20 +175,65 @@ def expected_low_vision_chart_logmar(observer: SimulatedObserver) -> float:
 def low_vision_row(optotype: str, slope_sd_logmar: float, n_observers: int, seed: int) -> dict:
     """A benchmark row (ROW_KEYS) for low-vision observers moved closer as the procedure asks."""
     config = low_vision_config(optotype)
+    tested = observers(n_observers, optotype, slope_sd_logmar, seed, LOW_VISION_THRESHOLDS_LOGMAR)
+    return _test_retest_row(
+        (LOW_VISION_PROCEDURE, optotype, slope_sd_logmar, seed, 41),
+        tested,
+        expected_low_vision_chart_logmar,
+        lambda observer, test_seed, rng: run_low_vision_test(AdaptiveProcedure(config, test_seed), observer, rng)[0],
+    )
+
+
+def near_text_config(optotype: str) -> ProcedureConfig:
+    """The chart procedure with text-like rows (letters a stroke apart, no bars) on a phone at 40 cm."""
+    low, high = NEAR_TEXT_RANGE_LOGMAR
+    return ProcedureConfig(
+        procedure="chart",
+        optotype_set=optotype,
+        min_logmar=low,
+        max_logmar=high,
+        chart_presentation="text",
+        crowding=False,
+    )
+
+
+def near_text_row(optotype: str, slope_sd_logmar: float, n_observers: int, seed: int) -> dict:
+    """A benchmark row (ROW_KEYS) for the near text rows. The simulated observer has no crowding, so
+    the bias is that of the procedure's sizes, stop rule and score against the expected score of the
+    same rows; the lower acuity crowding gives a real eye reading text is not modelled (docs/procedures.md)."""
+    config = near_text_config(optotype)
+    tested = observers(n_observers, optotype, slope_sd_logmar, seed, NEAR_TEXT_THRESHOLDS_LOGMAR)
+    return _test_retest_row(
+        (NEAR_TEXT_PROCEDURE, optotype, slope_sd_logmar, seed, 43),
+        tested,
+        lambda observer: observer.expected_chart_logmar(config),
+        lambda observer, test_seed, rng: run_test(ChartProcedure(config, test_seed), observer, rng),
+    )
+
+
+def _test_retest_row(
+    condition: tuple[str, str, float, int, int],
+    tested: Sequence[SimulatedObserver],
+    expected_of: Callable[[SimulatedObserver], float],
+    run_one: Callable[[SimulatedObserver, int, np.random.Generator], AcuityResult],
+) -> dict:
+    """Each observer tested twice (a test-retest pair), against the score expected of them; the row's
+    figures (ROW_KEYS). `condition` is (procedure, optotype, observer SD, seed, stream): each test has
+    its own procedure seed and an answer stream keyed by all of them."""
+    procedure, optotype, slope_sd_logmar, seed, stream = condition
+    rng_key = (stream, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000))
     errors, diffs, shown = [], [], []
-    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed, LOW_VISION_THRESHOLDS_LOGMAR)):
-        expected = expected_low_vision_chart_logmar(observer)
+    for i, observer in enumerate(tested):
+        expected = expected_of(observer)
         pair = []
         for repeat in range(2):
-            rng = np.random.default_rng(
-                [seed, i, repeat, 41, OPTOTYPE_SETS.index(optotype), int(slope_sd_logmar * 1000)]
-            )
-            result, _ = run_low_vision_test(AdaptiveProcedure(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
+            rng = np.random.default_rng([seed, i, repeat, *rng_key])
+            result = run_one(observer, seed * 1_000_003 + i * 2 + repeat, rng)
             pair.append(result.logmar)
             errors.append(result.logmar - expected)
             shown.append(result.optotypes_shown)
         diffs.append(pair[0] - pair[1])
-    return _row(LOW_VISION_PROCEDURE, optotype, slope_sd_logmar, errors, diffs, shown)
+    return _row(procedure, optotype, slope_sd_logmar, errors, diffs, shown)
 
 
 def _row(procedure: str, optotype: str, slope_sd_logmar: float, errors, diffs, shown) -> dict:
@@ -239,27 +295,12 @@ def benchmark_row(procedure: str, optotype: str, slope_sd_logmar: float, n_obser
     make = _factory(procedure)
     config = sim_config(optotype, procedure)
     chart_config = sim_config(optotype, "chart")
-    errors, diffs, shown = [], [], []
-    for i, observer in enumerate(observers(n_observers, optotype, slope_sd_logmar, seed)):
-        expected = observer.expected_chart_logmar(chart_config)
-        pair = []
-        for repeat in range(2):
-            rng = np.random.default_rng(
-                [
-                    seed,
-                    i,
-                    repeat,
-                    PROCEDURE_NAMES.index(procedure),
-                    OPTOTYPE_SETS.index(optotype),
-                    int(slope_sd_logmar * 1000),
-                ]
-            )
-            result = run_test(make(config, seed * 1_000_003 + i * 2 + repeat), observer, rng)
-            pair.append(result.logmar)
-            errors.append(result.logmar - expected)
-            shown.append(result.optotypes_shown)
-        diffs.append(pair[0] - pair[1])
-    return _row(procedure, optotype, slope_sd_logmar, errors, diffs, shown)
+    return _test_retest_row(
+        (procedure, optotype, slope_sd_logmar, seed, PROCEDURE_NAMES.index(procedure)),
+        observers(n_observers, optotype, slope_sd_logmar, seed),
+        lambda observer: observer.expected_chart_logmar(chart_config),
+        lambda observer, test_seed, rng: run_test(make(config, test_seed), observer, rng),
+    )
 
 
 def benchmark(
@@ -277,6 +318,8 @@ def benchmark(
     ]
     if "adaptive" in procedures:
         rows += [low_vision_row(optotype, s, n_observers, seed) for optotype in optotypes for s in observer_sds]
+    if "chart" in procedures:
+        rows += [near_text_row(optotype, s, n_observers, seed) for optotype in optotypes for s in observer_sds]
     return rows
 
 
@@ -334,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--observers", type=int, default=None, help="observers per condition (default 150, quick 6)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--low-vision", action="store_true", help="only the low-vision rows (moved closer)")
+    parser.add_argument("--near-text", action="store_true", help="only the near text-row rows (phone at 40 cm)")
     parser.add_argument(
         "--calibrate-offset",
         action="store_true",
@@ -349,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.observers if args.observers is not None else (40 if args.quick else 1000), args.seed
         )
         print(json.dumps(rows, indent=1) if args.json else "\n".join(str(r) for r in rows))
+    elif args.near_text:
+        rows = [near_text_row(optotype, sd, n, args.seed) for optotype in OPTOTYPE_SETS for sd in OBSERVER_SDS_LOGMAR]
+        print(json.dumps(rows, indent=1) if args.json else format_table(rows))
     elif args.low_vision:
         rows = [low_vision_row(optotype, sd, n, args.seed) for optotype in OPTOTYPE_SETS for sd in OBSERVER_SDS_LOGMAR]
         print(json.dumps(rows, indent=1) if args.json else format_table(rows))

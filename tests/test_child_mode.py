@@ -153,3 +153,83 @@ def test_an_adults_test_has_no_helper(app, clinician_client):
     refused = phone.send("helper", {"on": True})
     assert refused["error"] == "wrong_phase" and "child" in refused["message"]
     assert not [e for e in _stored(app, public_id)[1] if e[0] == "helper"]
+
+
+def test_csv_and_fhir_carry_child_mode_and_whether_a_helper_tapped(app, clinician_client):
+    """A child's test, right eye answered with a helper tapping part of the way, left eye by the child
+    alone; an adult's test beside it: the CSV's `child_mode`/`helper_mode` and the FHIR components
+    say which, per eye."""
+    import csv
+    import io
+
+    from tests.support.reports import answer_until_done, reader
+
+    public_id, token = create_test(clinician_client, eyes="right_left", procedure="adaptive", child="y")
+    screen = display(app, token)
+    phone = pad(app, pad_token_from_state(screen.last("state")))
+    assert screen.send("consent")["ok"] and screen.send("calibration", CALIBRATION)["ok"]
+    assert phone.send("ready")["ok"]
+    stimulus = screen.last("stimulus")
+    respond = reader(0.3)
+    for _ in range(3):  # the child taps the first answers, then an adult helps
+        assert phone.send(
+            "answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": respond(stimulus)}
+        )["ok"]
+        stimulus = screen.last("stimulus")
+    assert phone.send("helper", {"on": True})["ok"]
+    answer_until_done(screen, stimulus, respond)
+    assert phone.send("helper", {"on": False})["ok"]
+    assert phone.send("ready")["ok"]
+    answer_until_done(screen, screen.last("stimulus"), respond)
+    adult_id, adult_token = create_test(clinician_client, eyes="right", procedure="adaptive")
+    from tests.support.app import start_testing
+
+    adult = display(app, adult_token)
+    answer_until_done(adult, start_testing(adult), respond)
+
+    def rows(session_id):
+        text = clinician_client.get(f"/sessions/{session_id}/results.csv").get_data(as_text=True)
+        return [(r["eye"], r["child_mode"], r["helper_mode"]) for r in csv.DictReader(io.StringIO(text))]
+
+    assert rows(public_id) == [("right", "true", "true"), ("left", "true", "false")]
+    assert rows(adult_id) == [("right", "false", "")]
+
+    def components(session_id):
+        bundle = clinician_client.get(f"/sessions/{session_id}/fhir.json").get_json()
+        return [
+            {
+                c["code"]["text"]: c.get("valueBoolean")
+                for c in e["resource"]["component"]
+                if "child" in c["code"]["text"].lower()
+            }
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+        ]
+
+    assert components(public_id) == [
+        {
+            "Child's test (HOTV letters, matched on the phone's buttons)": True,
+            "Adult helper tapped answers the child pointed to": True,
+        },
+        {
+            "Child's test (HOTV letters, matched on the phone's buttons)": True,
+            "Adult helper tapped answers the child pointed to": False,
+        },
+    ]
+    assert components(adult_id) == [{}]
+
+
+def test_a_childs_practice_letter_is_drawn_large(app, clinician_client):
+    """A child's practice teaches matching: its letter is a logMAR-1.3 letter at the viewing distance
+    (up to a quarter of the window), not the adult's logMAR-1.0 letter capped at 15% of the window."""
+    from calibration.size import optotype_height_css_px
+
+    heights = {}
+    for kind, form in (("child", {"child": "y"}), ("adult", {})):
+        public_id, screen, phone, watch = _child_at_the_mark(app, clinician_client, **form)
+        phone.send("practice")
+        heights[kind] = screen.last("practice")["height_css_px"]
+    window_px = CALIBRATION["viewport_css_px"][1]
+    assert heights["adult"] == round(min(optotype_height_css_px(1.0, 3000, 4.0), 0.15 * window_px), 1)
+    assert heights["child"] == round(min(optotype_height_css_px(1.3, 3000, 4.0), 0.25 * window_px), 1)
+    assert heights["child"] >= 1.6 * heights["adult"], heights

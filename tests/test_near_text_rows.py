@@ -46,3 +46,16 @@ def test_a_text_row_is_a_whole_row_a_stroke_apart_scored_letter_by_letter(app, c
     assert math.isclose(scored["estimate"]["logmar"], stimulus["logmar"] + 0.1 - 0.02 * 3, abs_tol=1e-9)
     following = screen.last("stimulus")
     assert following["letter_gap_strokes"] == 1.0 and math.isclose(following["logmar"], stimulus["logmar"] - 0.1)
+
+
+def test_the_near_text_rows_have_their_simulation_row_unbiased_with_test_retest_limits():
+    """`python -m acuity.simulate --json` carries rows for the near text rows (chart, text presentation,
+    a phone at 40 cm) with the adult procedures' bar: bias within 0.02 and test-retest limits reported."""
+    from acuity import simulate
+
+    config = simulate.near_text_config("sloan")
+    assert config.chart_presentation == "text" and config.crowding is False
+    row = simulate.near_text_row("sloan", 0.07, 40, seed=3)
+    assert row["procedure"] == "chart_text_near" and set(row) == set(simulate.ROW_KEYS)
+    assert abs(row["bias"]) <= 0.02, row
+    assert 0 < row["loa95"] < 0.25, row

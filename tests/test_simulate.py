@@ -20,8 +20,9 @@ def quick_rows():
 
 
 def test_quick_json_has_exactly_the_documented_keys(quick_rows):
-    # One row per procedure, optotype set and observer SD, and the low-vision rows (adaptive, moved closer).
-    assert len(quick_rows) == (len(simulate.PROCEDURE_NAMES) + 1) * len(simulate.OPTOTYPE_SETS) * 3
+    # One row per procedure, optotype set and observer SD, the low-vision rows (adaptive, moved closer)
+    # and the near text rows (chart, phone at 40 cm).
+    assert len(quick_rows) == (len(simulate.PROCEDURE_NAMES) + 2) * len(simulate.OPTOTYPE_SETS) * 3
     for row in quick_rows:
         assert set(row) == {
             "procedure",
@@ -40,6 +41,7 @@ def test_quick_json_has_exactly_the_documented_keys(quick_rows):
         "best_pest_30",
         "chart",
         "adaptive_low_vision",
+        "chart_text_near",
     }
     assert {r["optotype"] for r in quick_rows} == {"sloan", "tumbling_e", "landolt_c8", "hotv"}
     assert {r["observer_sd"] for r in quick_rows} == {0.04, 0.07, 0.14}
@@ -56,6 +58,7 @@ def test_quick_figures_are_sane(quick_rows):
             "adaptive_low_vision": (3, 30),
             "best_pest_30": (30, 30),
             "chart": (5, 70),
+            "chart_text_near": (5, 45),
         }.get(row["procedure"])
         if row["procedure"] == "best_pest":
             expected_trials = (18, 18) if row["optotype"] == "landolt_c8" else (24, 24)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -123,6 +124,41 @@ def test_decline_ends_the_eye_where_it_is_with_a_bound_and_no_new_measurement(ap
     assert again["error"] == "wrong_phase"
 
 
+def test_below_the_chart_is_offered_when_the_nearest_distance_reads_nothing(app, clinician_client):
+    """Moved to 50 cm (the nearest) and still missing the largest letter: the eye ends with a bound
+    and the clinician's `status` names it in `below_chart` until a category is recorded. An eye the
+    clinician kept farther away (declined the move) is not offered: it could still come closer."""
+    public_id, _, screen, watch = low_vision_test(app, clinician_client, eyes="right_left")
+    miss_until_moved(screen, start_testing(screen, AT_4M))
+    assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 500})["ok"]
+    assert screen.send("calibration", at(500))["ok"] and screen.send("ready")["ok"]
+    assert watch.last("status")["below_chart"] is None  # still reading at 50 cm
+    stimulus = screen.last("stimulus")
+    for _ in range(40):
+        ack = screen.send("answer", {"trial_id": stimulus["trial_id"], "seq": stimulus["seq"], "responses": [None]})
+        assert ack["accepted"], ack
+        stimulus = screen.last("stimulus")
+        events = watch.received()
+        if watch.last("eye_done", events):
+            break
+    assert watch.last("eye_done", events)["result"]["bound"] == ">="
+    status = watch.last("status", events)
+    assert status["below_chart"] == {
+        "eye": "right",
+        "text": "The right eye could not read the largest letter at 50 cm: record what it sees below the chart.",
+    }
+    assert watch.send("watch", {"session_id": public_id})["snapshot"]["below_chart"]["eye"] == "right"
+    assert watch.send("category", {"session_id": public_id, "eye": "right", "code": "HM", "distance_mm": 500})["ok"]
+    assert watch.last("status")["below_chart"] is None
+
+    declined_id, _, declined, watch = low_vision_test(app, clinician_client)
+    miss_until_moved(declined, start_testing(declined, AT_4M))
+    assert watch.send("move_closer", {"session_id": declined_id, "decline": True})["ok"]
+    events = watch.received()
+    assert watch.last("eye_done", events)["result"]["bound"] == ">="
+    assert watch.last("status", events)["below_chart"] is None
+
+
 def test_steering_refusals_say_what_to_do(app, clinician_client):
     public_id, _, screen, watch = low_vision_test(app, clinician_client)
     assert watch.send("move_closer", {"session_id": public_id, "distance_mm": 1000})["error"] == "wrong_phase"
@@ -181,6 +217,38 @@ def test_categories_below_the_chart_never_carry_an_invented_number(app, clinicia
     assert "Counting fingers (CF) at 1 m · logMAR equivalent 1.98" in report
     assert "Light perception (LP) · no logMAR equivalent" in report
     assert clinician_client.get(f"/sessions/{public_id}/report.pdf").status_code == 200
+    result_page = clinician_client.get(f"/sessions/{public_id}/result").get_data(as_text=True)
+    headings = re.findall(r"<h2>((?:Right|Left) eye[^<]*)</h2>", result_page)
+    assert headings == ["Right eye (OD): recorded below the chart", "Left eye (OS): recorded below the chart"]
+
+
+def test_the_history_shows_a_category_as_a_category_not_as_a_number(app, clinician_client):
+    """A patient read letters at one visit and was counted fingers at the next: the patient's page
+    lists the category in words and plots it as its code in the strip below the logMAR scale, apart
+    from the eye's line; the change column compares measured results only."""
+
+    from tests.support.reports import answer_until_done, reader
+
+    reference = "History with a category"
+    public_id, token = create_test(clinician_client, patient_reference=reference, eyes="right", procedure="adaptive")
+    screen = display(app, token)
+    answer_until_done(screen, start_testing(screen), reader(0.4))
+    second_id, _, screen, watch = low_vision_test(app, clinician_client, patient_reference=reference)
+    start_testing(screen, AT_4M)
+    assert watch.send("category", {"session_id": second_id, "eye": "right", "code": "CF", "distance_mm": 1000})["ok"]
+
+    page = clinician_client.get(f"/sessions/{second_id}/history").get_data(as_text=True)
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    marks = re.findall(
+        r'<text [^>]*data-eye="right" data-category="(\w+)"[^>]*><title>([^<]*)</title>(\w+)</text>', svg
+    )
+    assert [(code, shown) for code, _, shown in marks] == [("CF", "CF")], svg
+    assert "Counting fingers (CF) at 1 m" in marks[0][1]
+    assert "data-category-strip" in svg
+    assert len(re.findall(r'<circle [^>]*data-eye="right" data-point', svg)) == 1  # the measured visit only
+    assert "<polyline" not in svg  # one measured point: no line, and none through the category
+    row = re.search(r'<tr data-category="CF">(.*?)</tr>', page, re.S).group(1)
+    assert "Counting fingers (CF) at 1 m · logMAR equivalent 1.98" in row and "below the chart" in row
 
 
 def test_a_category_is_refused_for_an_eye_that_read_letters(app, clinician_client):

@@ -18,13 +18,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy import select
 
 from webapp import events as ev
 from webapp import tokens
 from webapp.extensions import db, socketio
-from webapp.i18n import N_
+from webapp.i18n import N_, translate
 from webapp.models import DeviceCredential, TestSession, utcnow
 
 DEVICES = ("display", "pad")
@@ -42,9 +42,15 @@ def expires_at(session: TestSession) -> datetime:
 
 
 def session_for_link(token: str, device: str) -> TestSession | None:
-    """The test an invite link (`display`) or pad link (`pad`) names, or None."""
-    column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
-    return db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+    """The test an invite link (`display`) or pad link (`pad`) names, or None.
+
+    Looked up once per request: the rate limit's exemption for a working link (webapp/security.py,
+    asked once per limit) and the view ask the same question, and each lookup was a statement."""
+    found = g.setdefault("visus_links", {})
+    if (device, token) not in found:
+        column = TestSession.invite_token_hash if device == "display" else TestSession.pad_token_hash
+        found[device, token] = db.session.scalar(select(TestSession).where(column == tokens.token_hash(token)))
+    return found[device, token]
 
 
 # Why a link (and the credentials it was exchanged for) no longer works, as the patient is told.
@@ -115,8 +121,15 @@ def revoke_devices(session: TestSession) -> list[str]:
     return sids
 
 
-def disconnect_patients(sids, message: str) -> None:
-    """After the commit: tell the patient's sockets why (`error` `link_revoked`) and close them."""
+# Why the patient's open pages were closed (disconnect_patients).
+DELETED = N_("This test was deleted. Ask your clinician for a new link.")
+REPLACED_LINK = N_("This link was replaced by a new one. Open the newest link you were sent.")
+
+
+def disconnect_patients(sids, message: str, language: str | None) -> None:
+    """After the commit: tell the patient's sockets why (`error` `link_revoked`, `message` in the
+    test's `language`) and close them."""
+    message = translate(language, message)
     for sid in sids:
         if not sid:
             continue

@@ -117,6 +117,16 @@ def page_language() -> Language:
     return language(g.get("patient_language"))
 
 
+def browser_language() -> str:
+    """The language this request's browser prefers among Visus's (Accept-Language), else English: for
+    a patient's page or socket before the test is known (a bad link, a refused connection)."""
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return DEFAULT
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
+
+
 def use_language(code: str | None) -> None:
     """A patient route: render this request's templates in this language."""
     from flask import g

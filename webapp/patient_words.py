@@ -9,6 +9,7 @@ on screen.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from acuity import notation as n
@@ -106,6 +107,7 @@ def distance_text(distance_mm: float, language: str | None = None) -> str:
     patient's language ("3 م" in Arabic)."""
     _ = translator(language)
     number, unit = n.format_distance_mm(distance_mm).split()
+    number = number_text(number, language)
     return _("{count} m", count=number) if unit == "m" else _("{count} cm", count=number)
 
 
@@ -132,7 +134,7 @@ def distance_texts(distance_mm: float | None, language: str | None = None) -> di
         return {"required_distance_text": None, "required_distance_long_text": None}
     _ = translator(language)
     short = distance_text(distance_mm, language)
-    number = n.format_distance_mm(distance_mm).split()[0]
+    number = number_text(n.format_distance_mm(distance_mm).split()[0], language)
     long = _("{count} metres", count=number) if distance_mm >= 1000 else _("{count} centimetres", count=number)
     return {"required_distance_text": short, "required_distance_long_text": long}
 
@@ -189,7 +191,7 @@ def result_words(
         words = _("normal sight or better")
     else:
         words = _(_CATEGORY_WORDS[n.who_category(logmar)])
-    notation = described["notation_text"]
+    notation = notation_words(described, style, bound, language)
     if stopped_early_trials is not None:
         early = (
             _("stopped early, after 1 trial")
@@ -201,6 +203,49 @@ def result_words(
         notation += " · " + _("measured at {distance}", distance=distance_text(low_vision["distance_mm"], language))
     text = _("{eye}: {words} — {notation}", eye=eye_text, words=words, notation=notation)
     return {"eye_text": eye_text, "words": words, "notation": notation, "text": text}
+
+
+def number_text(text: str, language: str | None = None) -> str:
+    """Numbers in a notation with the decimal sign of the patient's language (Babel, CLDR): "6/7,5"
+    and "0,80" in Spanish and German; the digits stay as the chart prints them."""
+    from babel.numbers import get_decimal_symbol
+
+    sign = get_decimal_symbol(language or "en")
+    return re.sub(r"(?<=\d)\.(?=\d)", sign, text) if sign != "." else text
+
+
+_BOUNDS = {"better than ": N_("better than {value}"), "worse than ": N_("worse than {value}")}
+_QUALIFIERS = {" or better": N_("{notation} or better"), " or worse": N_("{notation} or worse")}
+
+
+def notation_words(described: dict[str, Any], style: dict, bound: str | None, language: str | None = None) -> str:
+    """acuity.notation.describe's `notation_text` (the practice's notation, no logMAR) as the patient
+    reads it: its words ("better than", "or worse", "decimal", "at") in the patient's language and
+    its numbers with the language's decimal sign ("6/7,5 (20/25)", "Dezimal 0,80 (6/7,5)")."""
+    _ = translator(language)
+
+    def value(text: str, decimal: bool = False) -> str:
+        for english, message in _BOUNDS.items():
+            if text.startswith(english):
+                return _(message, value=value(text[len(english) :], decimal))
+        number = number_text(text, language)
+        return _("decimal {value}", value=number) if decimal else number
+
+    near_mm = style.get("near_distance_mm")
+    if near_mm is not None:
+        at = _("{size} at {distance}", size=value(described["m_units"]), distance=distance_text(near_mm, language))
+        first, second = value(described["n_point"]), at
+    else:
+        first, second = {
+            "6m": (value(described["snellen_6"]), value(described["snellen_20"])),
+            "20ft": (value(described["snellen_20"]), value(described["snellen_6"])),
+            "decimal": (value(described["decimal"], decimal=True), value(described["snellen_6"])),
+        }[style.get("lead", "6m")]
+    notation = f"{first} ({second})"
+    for english, message in _QUALIFIERS.items():
+        if described["notation_text"].endswith(english):
+            return _(message, notation=notation)
+    return notation
 
 
 # Low vision (acuity.low_vision.CATEGORIES): what a patient reads for a category below the chart.

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp import audit
-from webapp.credentials import disconnect_patients
+from webapp.credentials import DELETED, disconnect_patients
 from webapp.extensions import db
 from webapp.models import TestSession, utcnow
 from webapp.schema import forget_deleted
@@ -35,6 +35,7 @@ def retention_days(app: Flask) -> float | None:
 def delete_session(session: TestSession, clinician_id: int | None, action: str = "deleted") -> None:
     """Delete the session and everything under it, record who did it; commits."""
     sids = (session.display_sid, session.pad_sid)
+    language = session.language
     audit.record(session, action, clinician_id)
     patient = session.patient
     db.session.delete(session)  # cascades: eye tests -> trials, calibrations, events
@@ -44,7 +45,7 @@ def delete_session(session: TestSession, clinician_id: int | None, action: str =
     db.session.commit()
     forget_deleted(db.session)  # SQLite: nothing of it left in the write-ahead log
     db.session.commit()
-    disconnect_patients(sids, "This test was deleted. Ask your clinician for a new link.")
+    disconnect_patients(sids, DELETED, language)
 
 
 def purge_expired(app: Flask, days: float | None = None) -> int:

@@ -9,9 +9,11 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, make_response, render_template, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from webapp.i18n import N_, translate
 
 # The pages need nothing else: ES modules and stylesheets from this origin, inline SVG only.
 CONTENT_SECURITY_POLICY = (
@@ -294,9 +296,10 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(key_func=get_remote_address, default_limits=[], app=app)
     # The limits are put on the registered views here, so the views' modules stay as they are.
     signing_in = "Too many failed sign-ins with this e-mail address."
-    bad_links = "Too many links that do not work were opened from this network."
-    bad_codes = "Too many codes that do not work were typed. Scan the square code on your test screen instead."
-    bad_codes_anywhere = (
+    # A patient's (the page's language, webapp/main/errors.py); the clinician's stay English.
+    bad_links = N_("Too many links that do not work were opened from this network.")
+    bad_codes = N_("Too many codes that do not work were typed. Scan the square code on your test screen instead.")
+    bad_codes_anywhere = N_(
         "Too many codes that do not work were typed on this service. Scan the square code on your test screen instead."
     )
     # endpoint: [(config key, default, methods, key function, message, exempt when), ...]
@@ -392,18 +395,18 @@ def _link_works() -> bool:
     return invite_problem(session_for_link(token, device)) is None
 
 
+TOO_MANY = N_("Too many attempts")
+WAIT = N_("{what} Wait {seconds} s, then try again.")
+
+
 def _too_many(message: str):
     """Flask-Limiter's on_breach: a page saying what was refused and how long to wait, and Retry-After."""
 
     def on_breach(limit) -> Response:
+        from webapp.main.errors import error_language, error_page  # the app's modules import this one
+
         wait_s = max(1, int(limit.reset_at - time.time()))  # as Flask-Limiter's Retry-After
-        page = render_template(
-            "errors/error.html",
-            code=429,
-            title="Too many attempts",
-            message=f"{message} Wait {wait_s} s, then try again.",
-        )
-        response = make_response(page, 429)
+        response = error_page(429, TOO_MANY, WAIT, what=translate(error_language(), message), seconds=wait_s)
         response.headers["Retry-After"] = str(wait_s)
         return response
 
@@ -411,13 +414,19 @@ def _too_many(message: str):
 
 
 class RateLimited(Exception):
+    MESSAGE = N_("Too many requests; wait {seconds} s, then try again.")
+
     def __init__(self, retry_after_s: float):
         super().__init__(retry_after_s)
         self.retry_after_s = retry_after_s
 
     @property
+    def seconds(self) -> int:
+        return max(1, math.ceil(self.retry_after_s))
+
+    @property
     def message(self) -> str:
-        return f"Too many requests; wait {max(1, math.ceil(self.retry_after_s))} s, then try again."
+        return self.MESSAGE.format(seconds=self.seconds)
 
 
 class SocketLimiter:
@@ -504,12 +513,13 @@ def session_hit(event: str, public_id: str) -> None:
     current_app.extensions["visus_session_limiter"].hit(f"session:{event}:{public_id}")
 
 
-def connect_refused(message: str) -> str:
+def connect_refused(message: str, language: str | None) -> str:
     """Count one refused patient connect (a bad, expired or withdrawn link) from this address; the
-    message to refuse it with: `message`, or how long to wait once the address has failed too often.
-    A link that works is never counted nor held up (other people may share the address)."""
+    message to refuse it with, in the patient's `language`: `message` (an English message id), or how
+    long to wait once the address has failed too often. A link that works is never counted nor held
+    up (other people may share the address)."""
     try:
         current_app.extensions["visus_connect_limiter"].hit(f"connect:{client_address()}")
     except RateLimited as error:
-        return error.message
-    return message
+        return translate(language, RateLimited.MESSAGE, seconds=error.seconds)
+    return translate(language, message)

@@ -215,7 +215,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "kind": Field("str", choices=("reference", "sample", "off")),
         # the eyes' spacing in camera px (a median over about a second); null: no face in view
         "eye_spacing_px": Field("number", required=False, nullable=True, low=0, high=100_000),
-        "reason": Field("str", required=False, choices=("refused", "unavailable", "failed", "declined")),
+        "reason": Field("str", required=False, choices=("refused", "unavailable", "failed", "declined", "timeout")),
     },
     ev.WATCH: {"session_id": SESSION_ID},
     ev.PAUSE: {"session_id": SESSION_ID},

@@ -7,7 +7,7 @@ serious problem. Display 1280x720, phone 360x640 (and 390x844) DPR 3."""
 
 import pytest
 
-from tests.support.flows import calibrate_by_clicking, create_test, serious_violations, sign_in, visible
+from tests.support.flows import consent_calibrate_and_pair, create_test, serious_violations, sign_in, visible
 from tests.support.patient_screens import fit_problems, jargon
 
 pytestmark = pytest.mark.browser
@@ -60,14 +60,8 @@ def test_a_childs_test_from_the_phone_practice_helper_and_result(new_context, sh
     invite_url, public_id = create_test(clinician, base, eyes="right", procedure="adaptive", child=True)
     clinician.goto(f"{base}/sessions/{public_id}")
     display = shots.watch("display", new_context(**DISPLAY).new_page())
-    display.goto(invite_url)
-    display.check("[data-consent-box]")
-    display.click('[data-action="consent"]')
-    calibrate_by_clicking(display, 4.0)
-    display.wait_for_selector("[data-pad-qr] svg")
     pad = shots.watch("phone", new_context(**PHONE).new_page())
-    pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
-    pad.wait_for_selector('[data-pad-connection][data-on="true"]')
+    consent_calibrate_and_pair(display, invite_url, pad)
 
     # The practice round: the display shows a large letter by itself; the child matches it on the
     # phone's four letters. A miss first (encouraged, named), then each letter once.

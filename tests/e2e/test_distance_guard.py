@@ -70,12 +70,15 @@ def server(tmp_path_factory):
         yield process
 
 
-def open_test(browser, shots, base):
+def open_test(browser, shots, base, before_opening=None):
+    """A right-eye test, its display on "Get ready"; `before_opening(display)` runs before the link opens."""
     clinician = shots.watch("clinician", browser.new_context(viewport={"width": 1280, "height": 1000}).new_page())
     sign_in(clinician, base)
     invite_url, public_id = create_test(clinician, base, eyes="right", procedure="adaptive")
     clinician.goto(f"{base}/sessions/{public_id}")
     display = shots.watch("display", browser.new_context(viewport={"width": 1280, "height": 800}).new_page())
+    if before_opening:
+        before_opening(display)
     display.goto(invite_url)
     display.check("[data-consent-box]")
     display.click('[data-action="consent"]')
@@ -157,3 +160,42 @@ def test_without_the_camera_the_test_runs_as_before(face_camera_browser, browser
     )
     guard = stored_guard(server.db_path, public_id)
     assert guard["method"] == "off" and guard["off_reason"] == ("declined" if camera == "declined" else "unavailable")
+
+
+def test_a_camera_frame_that_never_starts_turns_the_check_off_and_says_what_to_do(browser, shots, server):
+    """The camera frame opens but never says how it started (the camera question left unanswered, the
+    camera blocked, the face model never loaded): after the page's bounded wait the check is off, the
+    patient reads that the test works without it and how to try again, the clinician sees why, and the
+    test runs."""
+
+    def withhold_the_camera(display):
+        display.clock.install()  # the page's time runs as usual until the test moves it on
+        display.route(
+            "**/test/camera",
+            lambda route: route.fulfill(
+                status=200, content_type="text/html", body="<!doctype html><title>camera</title>"
+            ),
+        )
+
+    clinician, display, public_id = open_test(browser, shots, server.base_url, withhold_the_camera)
+    display.click("[data-distance-guard] > summary")  # closed so that the step fits
+    display.wait_for_selector("[data-distance-ask]:not([hidden])")
+    display.click('[data-distance-action="allow"]')
+    display.wait_for_selector('[data-distance-guard][data-decided="starting"]')
+    assert "Starting the camera check" in display.text_content("[data-distance-status]")
+    display.clock.fast_forward(31_000)  # past the wait for the frame's first word (distance-guard.js)
+    display.wait_for_selector("[data-distance-off]:not([hidden])", timeout=LONG_WAIT_MS)
+    words = display.text_content("[data-distance-off]")
+    assert "did not start" in words and "works without it" in words and "reload the page" in words, words
+    assert display.locator(".distance-frame").count() == 0  # the frame (and any camera) stopped
+    shots.take(display, "guard-start-timed-out", full_page=False)
+    clinician.wait_for_function(
+        "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('did not start in time')",
+        timeout=LONG_WAIT_MS,
+    )
+    shots.take(clinician, "guard-start-timed-out-live-view", full_page=False)
+    assert stored_guard(server.db_path, public_id)["off_reason"] == "timeout"
+    display.click('[data-action="ready"]')
+    display.wait_for_function(
+        "() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight", timeout=LONG_WAIT_MS
+    )

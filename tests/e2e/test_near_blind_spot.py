@@ -10,6 +10,7 @@ import math
 import pytest
 
 from tests.support.flows import consent_and_scale, create_test, save_distance_to_prepare, sign_in, visible
+from tests.support.patient_screens import fit_problems
 
 pytestmark = pytest.mark.browser
 
@@ -96,6 +97,9 @@ def test_the_clinician_has_the_distance_checked_again_and_the_sizes_follow_it(ne
     assert "clinician asked to check your distance" in display.text_content("[data-distance-check]")
     assert display.text_content("[data-sweeps-done]") == "0"
     shots.take(display, "distance-check-asked", full_page=False)
+    # The re-check step fits 1280 x 720 as the first distance step does: the notice, the sweeps and
+    # "Save the distance" in view without scrolling.
+    assert fit_problems(display, '[data-action="distance-done"]') == []
 
     sweep_five_times(display, MOVED_MM)
     save_distance_to_prepare(display)

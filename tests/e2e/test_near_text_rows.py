@@ -18,8 +18,8 @@ SIZES = {
 }
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-def test_a_text_row_is_drawn_as_a_line_of_print(new_context, live_server, shots, size):
+def first_text_row(new_context, live_server, shots, size):
+    """A near test with text-like rows, its display (`size`) at 40 cm by the ruler, the first row drawn."""
     options, card_scale = SIZES[size]
     clinician = new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(clinician, live_server)
@@ -35,6 +35,12 @@ def test_a_text_row_is_drawn_as_a_line_of_print(new_context, live_server, shots,
     save_distance_to_prepare(display)
     display.click('[data-action="ready"]')
     display.wait_for_function("() => document.querySelector('[data-stimulus-host]').dataset.drawnHeight")
+    return display
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_text_row_is_drawn_as_a_line_of_print(new_context, live_server, shots, size):
+    display = first_text_row(new_context, live_server, shots, size)
 
     boxes = display.eval_on_selector_all(
         "[data-stimulus-host] svg.optotype",
@@ -46,3 +52,21 @@ def test_a_text_row_is_drawn_as_a_line_of_print(new_context, live_server, shots,
         # One stroke apart, edge to edge of the letters' 5 x 5 boxes (within a CSS px of rounding).
         assert abs((left - right) - height / 5) < 1.0, boxes
     shots.take(display, f"{size}-text-row", full_page=False)
+
+
+def test_a_phone_corrects_a_row_with_an_undo_button_not_a_backspace_key(new_context, live_server, shots):
+    """A phone held at 40 cm has no Backspace key: the typed-answer line names the button it has,
+    and that button takes back the last answer of the row."""
+    display = first_text_row(new_context, live_server, shots, "phone-390x844")
+    undo = display.locator('[data-test-keys] [data-action="undo-answer"]')
+    assert undo.is_hidden()  # nothing to take back yet
+    keys = display.locator("[data-test-keys] [data-answer]:not(.not-sure)")
+    keys.nth(0).tap()
+    keys.nth(1).tap()
+    echo = display.locator("[data-answer-echo]")
+    assert "Backspace" not in echo.text_content()
+    assert "Undo last answer" in echo.text_content(), echo.text_content()
+    assert echo.text_content().count("_") == 3
+    shots.take(display, "phone-row-undo", full_page=False)
+    undo.tap()
+    assert echo.text_content().count("_") == 4  # the last answer taken back

@@ -1,7 +1,7 @@
 """The whole patient flow in the patient's language (issue 16): Spanish chosen by the patient on the
-welcome step, Arabic chosen by the clinician (right to left, the tumbling E instead of letters). The
-display at 1280x720 and the phone as the answer pad; no English message left on any step, the
-letters never mirrored, screenshots of every step in test-artifacts/."""
+welcome step; German, and Arabic (right to left, the tumbling E instead of letters), chosen by the
+clinician. The display at 1280x720 and the phone as the answer pad; no English message left on any
+step, the letters never mirrored, screenshots of every step in test-artifacts/."""
 
 import pytest
 
@@ -43,11 +43,11 @@ def check_language(page, code: str, shots=None, name: str | None = None, **shot)
         shots.take(page, f"{code}-{name}", **shot)
 
 
-@pytest.mark.parametrize("code", ["es", "ar"])
+@pytest.mark.parametrize("code", ["es", "de", "ar"])
 def test_the_whole_flow_in_the_patients_language(new_context, live_server, shots, code):
     clinician = new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(clinician, live_server)
-    # Spanish: the clinician leaves English and the patient switches; Arabic: the clinician chooses it.
+    # Spanish: the clinician leaves English and the patient switches; German, Arabic: the clinician chooses it.
     invite_url, public_id = create_test(
         clinician, live_server, eyes="right", show_results=True, language="en" if code == "es" else code
     )

@@ -132,6 +132,18 @@ def calibrate_by_clicking(display, css_px_per_mm: float) -> float:
     return scale
 
 
+def consent_calibrate_and_pair(display, invite_url: str, pad, css_px_per_mm: float = 4.0) -> None:
+    """Open the invite, agree, calibrate by clicking, then open the pad link the display shows on the
+    phone page `pad` and wait until it is connected."""
+    display.goto(invite_url)
+    display.check("[data-consent-box]")
+    display.click('[data-action="consent"]')
+    calibrate_by_clicking(display, css_px_per_mm)
+    display.wait_for_selector("[data-pad-qr] svg")
+    pad.goto(display.get_attribute("[data-pad-qr]", "data-pad-url"))
+    pad.wait_for_selector('[data-pad-connection][data-on="true"]')
+
+
 def wait_for_trial(display, trial_id: str, **options) -> None:
     """Wait until the test screen has drawn trial `trial_id` (its ink measured: `drawnHeight`)."""
     display.wait_for_function(

@@ -250,7 +250,7 @@ def revoke_invite(public_id: str):
         audit.record(session, "invite_revoked", current_user.id)
         sids = credentials.revoke_devices(session)
         db.session.commit()
-        credentials.disconnect_patients(sids, credentials.PROBLEMS["withdrawn"])
+        credentials.disconnect_patients(sids, credentials.PROBLEMS["withdrawn"], session.language)
     flash("The invite link was withdrawn; the patient can no longer use it.")
     return _back(public_id, form.back.data)
 
@@ -269,7 +269,7 @@ def reissue_invite(public_id: str):
     commands.new_link(session, out)
     audit.record(session, "invite_reissued", current_user.id)
     db.session.commit()
-    credentials.disconnect_patients(sids, "This link was replaced by a new one. Open the newest link you were sent.")
+    credentials.disconnect_patients(sids, credentials.REPLACED_LINK, session.language)
     send(session, out)
     flash("A new link was made. The old link, and any screen or phone that opened it, no longer work.")
     return _back(public_id, form.back.data)

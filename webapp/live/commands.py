@@ -29,6 +29,7 @@ from webapp import events as ev
 from webapp import i18n
 from webapp import serializers as s
 from webapp.extensions import db
+from webapp.i18n import N_
 from webapp.live import phases
 from webapp.live import procedures as proc
 from webapp.live.errors import LiveError
@@ -50,7 +51,7 @@ from webapp.live.payloads import (
 from webapp.live.phases import EyeStatus, PauseReason, Phase, Status
 from webapp.live.trial_ids import format_trial_id, parse_trial_id
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession, Trial, utcnow
-from webapp.patient_words import move_closer_words, screen_words
+from webapp.patient_words import distance_text, move_closer_words, screen_words
 from webapp.setups import SETUP_DISTANCE_METHODS, SETUP_DISTANCE_MM
 
 # A measured distance this far from the set-up's is stored with a warning for the clinician.
@@ -198,7 +199,8 @@ def calibrate(session: TestSession, data: dict, out: Outbox) -> dict:
     if len(session.calibrations) >= CALIBRATIONS_PER_SESSION:
         raise LiveError(
             "too_many_calibrations",
-            f"This test has been calibrated {CALIBRATIONS_PER_SESSION} times; ask your clinician for a new test.",
+            N_("This test has been calibrated {count} times; ask your clinician for a new test."),
+            count=CALIBRATIONS_PER_SESSION,
         )
     calibration = Calibration(
         css_px_per_mm=scale.css_px_per_mm,
@@ -296,9 +298,10 @@ def ready(session: TestSession, out: Outbox) -> dict:
     session.practice = None
     eye = session.current_eye_test
     assert eye is not None  # the table allows `ready` only while an eye is left
-    if eye.status == EyeStatus.PENDING:
+    starting = eye.status == EyeStatus.PENDING
+    if starting:
         _start_eye(session, eye)
-    _show(session, eye, out)
+    _show(session, eye, out, proc.start(eye) if starting else None)
     out.announce()
     return {"ok": True}
 
@@ -343,9 +346,9 @@ def helper(session: TestSession, data: dict, out: Outbox) -> dict:
     longer. Stored as an event with the test (the latest one says which), relayed to the clinician.
     Not a command of the phase table: allowed until the test is closed."""
     if session.status in phases.CLOSED:
-        raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
+        raise LiveError("session_closed", N_("This test has finished. Ask your clinician if you need another."))
     if not child_mode(session):
-        raise LiveError("wrong_phase", "The helper mode is for a child's test; answer on the buttons as they are.")
+        raise LiveError("wrong_phase", N_("The helper mode is for a child's test; answer on the buttons as they are."))
     on = data["on"]
     if helper_tapping(session) == on:
         return {"ok": True, "helper": on}  # a repeat changes nothing
@@ -362,7 +365,7 @@ def practice_answer(session: TestSession, data: dict, out: Outbox) -> dict:
     phases.check(session, ev.PRACTICE_ANSWER)
     current = session.practice
     if not current or current["id"] != data["practice_id"]:
-        raise LiveError("stale_trial", "That practice letter is no longer shown; answer the one on screen.")
+        raise LiveError("stale_trial", N_("That practice letter is no longer shown; answer the one on screen."))
     if current["response"] is not None or current["correct"] is not None:
         return {"ok": True, "duplicate": True, **practice_result_payload(session)}
     response = _responses_for(session, {"optotypes": [current["symbol"]]}, [data["response"]])[0]
@@ -381,10 +384,10 @@ def drawn(session: TestSession, data: dict, out: Outbox) -> dict:
     eye = session.current_eye_test
     pending = eye.pending if eye else None
     if not pending or pending["trial_id"] != data["trial_id"] or pending["seq"] != data["seq"]:
-        raise LiveError("stale_trial", "That trial is no longer on screen; draw the current one.")
+        raise LiveError("stale_trial", N_("That trial is no longer on screen; draw the current one."))
     calibration = session.current_calibration
     if calibration is None:
-        raise LiveError("recalibration_needed", "Calibrate the screen again first.")
+        raise LiveError("recalibration_needed", N_("Calibrate the screen again first."))
     try:
         check = check_drawn(
             pending["height_css_px"],
@@ -454,9 +457,9 @@ def answer(session: TestSession, data: dict, scored_by: str, out: Outbox) -> dic
         return {"ok": True, "accepted": True, "duplicate": True}
     phases.check(session, ev.ANSWER if scored_by == "patient" else ev.SCORE)
     if stored is not None:
-        raise LiveError("stale_trial", "That trial was already answered; answer the one on screen.")
+        raise LiveError("stale_trial", N_("That trial was already answered; answer the one on screen."))
     if not current:
-        raise LiveError("stale_trial", "That trial is no longer on screen; answer the one shown now.")
+        raise LiveError("stale_trial", N_("That trial is no longer on screen; answer the one shown now."))
     mode = session.config["answer_mode"]
     if mode != scored_by:
         raise LiveError(
@@ -838,8 +841,12 @@ def _move_step(session: TestSession, eye: EyeTest, distance_mm: float, drawable)
     if distance_mm > here * (1 - DISTANCE_WARNING_FRACTION / 2):
         raise LiveError(
             "calibration_refused",
-            f"Please come closer to the screen, to {asked}, measure that distance and enter it "
-            f"(you measured {format_distance_mm(distance_mm)}).",
+            N_(
+                "Please come closer to the screen, to {distance}, measure that distance and enter it "
+                "(you measured {measured})."
+            ),
+            distance=distance_text(eye.move_to_mm, session.language),
+            measured=distance_text(distance_mm, session.language),
         )
     step = DistanceStep(proc.trial_count(eye), distance_mm, drawable.min_logmar, drawable.max_logmar)
     try:
@@ -887,8 +894,9 @@ def _start_eye(session: TestSession, eye: EyeTest) -> None:
     eye.started_at = utcnow()
 
 
-def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
-    """Put the current trial on screen: the stored one (again), or the procedure's next."""
+def _show(session: TestSession, eye: EyeTest, out: Outbox, procedure: Procedure | None = None) -> None:
+    """Put the current trial on screen: the stored one (again), or the procedure's next (of
+    `procedure` when the caller has it: an eye starting now)."""
     calibration = session.current_calibration
     if eye.pending:
         if eye.pending.get("calibration_id") != (calibration.id if calibration else None):
@@ -898,7 +906,7 @@ def _show(session: TestSession, eye: EyeTest, out: Outbox) -> None:
         elif _hold_if_not_drawable(session, eye, out):
             return
     else:
-        procedure = proc.rebuild(eye)
+        procedure = procedure or proc.rebuild(eye)
         _advance(session, eye, procedure, out)
         proc.remember(eye, procedure)
     _send_current(session, out)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, request
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp import audit, security, tokens
 from webapp import events as ev
 from webapp.extensions import db, socketio
+from webapp.i18n import N_, browser_language
 from webapp.links import external_url
-from webapp.live.errors import LiveError
+from webapp.live.errors import LiveError, patient_text
 from webapp.live.outbox import Outbox
 from webapp.live.payloads import state, status_payload
 from webapp.live.procedures import write_changed_rows
@@ -23,6 +24,29 @@ from webapp.validation import PayloadError, validate
 
 def error_ack(code: str, message: str) -> dict:
     return {"ok": False, "error": code, "message": message}
+
+
+NOT_STORED = N_(
+    "This could not be stored: it conflicts with what is stored already. Nothing changed; reload the page and try again."
+)
+SERVER_ERROR = N_("Something went wrong on the server; try again.")
+
+
+def words(namespace: str, language: str | None, error: str, message: str, **params) -> str:
+    """An error's message for whoever sent the event: a patient's display or pad reads it in the
+    test's language (the browser's before the test is known), the clinician in English."""
+    if namespace != ev.PATIENT_NS:
+        return message.format(**params) if params else message
+    return patient_text(error, message, language or _socket_language() or browser_language(), **params)
+
+
+def _socket_language() -> str | None:
+    """The language of the test this patient socket belongs to, for a refusal before the session was
+    loaded (a payload that does not validate); None for a socket of no test."""
+    sid = request.sid
+    return db.session.scalar(
+        select(TestSession.language).where(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid)).limit(1)
+    )
 
 
 def pad_link(session: TestSession) -> tuple[str | None, str | None]:
@@ -127,12 +151,14 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args):
+            language = None  # the test's, once known: a patient's refusal is in it (`words`)
             try:
                 security.socket_hit(event)
                 if len(args) > 1:  # emit(event, a, b): else a TypeError, and no ack at all
                     raise PayloadError(f"send one object as the payload of {event}, not {len(args)} values")
                 data = validate(event, args[0] if args else None)
                 session, who = load(data)
+                language = session.language
                 security.session_hit(event, session.public_id)
                 if event not in ev.CALL_RELAYED:  # a relayed call message changes no row
                     lock_for_event(session)
@@ -146,28 +172,27 @@ def handler(event: str, namespace: str, load: Callable[[dict], tuple[TestSession
                 db.session.commit()
             except security.RateLimited as error:
                 db.session.rollback()
-                return {**error_ack("rate_limited", error.message), "retry_after_s": round(error.retry_after_s, 1)}
+                message = words(
+                    namespace, language, "rate_limited", security.RateLimited.MESSAGE, seconds=error.seconds
+                )
+                return {**error_ack("rate_limited", message), "retry_after_s": round(error.retry_after_s, 1)}
             except PayloadError as error:
                 db.session.rollback()
-                return error_ack(error.code, str(error))
+                return error_ack(error.code, words(namespace, language, error.code, str(error)))
             except LiveError as error:
                 db.session.rollback()
-                return error_ack(error.code, error.message)
+                return error_ack(error.code, words(namespace, language, error.code, error.template, **error.params))
             except IntegrityError as error:
                 db.session.rollback()
                 if event in ANSWER_EVENTS and breaks_answer_uniqueness(error):
                     # Two copies of one answer raced: the other one was stored; this one is the duplicate.
                     return {"ok": True, "accepted": True, "duplicate": True}
                 current_app.logger.exception("socket event %s broke a database constraint", event)
-                return error_ack(
-                    "not_stored",
-                    "This could not be stored: it conflicts with what is stored "
-                    "already. Nothing changed; reload the page and try again.",
-                )
+                return error_ack("not_stored", words(namespace, language, "not_stored", NOT_STORED))
             except Exception:  # never crash the connection; the log has the traceback
                 db.session.rollback()
                 current_app.logger.exception("socket event %s failed", event)
-                return error_ack("server_error", "Something went wrong on the server; try again.")
+                return error_ack("server_error", words(namespace, language, "server_error", SERVER_ERROR))
             send(session, out)
             return ack
 

@@ -19,6 +19,7 @@ from calibration import distance_guard as guard
 from calibration.errors import CalibrationError
 from webapp import events as ev
 from webapp import serializers
+from webapp.i18n import N_
 from webapp.live import phases
 from webapp.live.errors import LiveError
 from webapp.live.outbox import Outbox
@@ -32,6 +33,7 @@ OFF_TEXT = {
     "refused": "the browser did not allow the camera",
     "unavailable": "no camera",
     "failed": "the camera check could not start in the browser",
+    "timeout": "the camera check did not start in time (camera blocked or busy, or the face model did not load)",
 }
 # Pauses and resumes stored as events per test; beyond it they are counted in the summary only
 # (a patient swaying at the edge of the tolerance must not fill the event log).
@@ -140,10 +142,10 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
         raise LiveError("invalid_payload", str(error)) from None
     calibration = session.current_calibration
     if calibration is None:
-        raise LiveError("recalibration_needed", "Calibrate the screen and the distance first.")
+        raise LiveError("recalibration_needed", N_("Calibrate the screen and the distance first."))
     if kind == "reference":
         if spacing is None:
-            raise LiveError("invalid_payload", "The camera did not find your face; face the screen and try again.")
+            raise LiveError("invalid_payload", N_("The camera did not find your face; face the screen and try again."))
         tolerance = guard.tolerance_for(calibration.viewing_distance_mm)
         state.update(
             method=METHOD,
@@ -176,7 +178,7 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
     if not state.get("reference_spacing_px") or state.get("calibration_id") != calibration.id:
         raise LiveError(
             "no_reference",
-            'Record your place first: stand at your mark, face the screen and press "Record my place".',
+            N_('Record your place first: stand at your mark, face the screen and press "Record my place".'),
         )
     now = utcnow()
     deviation = guard.deviation(state["reference_spacing_px"], spacing) if spacing is not None else None

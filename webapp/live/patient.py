@@ -16,19 +16,22 @@ from webapp import events as ev
 from webapp import pairing, security
 from webapp.credentials import from_cookie, invite_problem, renew_pad_link
 from webapp.extensions import db, socketio
+from webapp.i18n import N_, browser_language, translate
 from webapp.live import call, commands, distance_guard, payloads, phases, processes
 from webapp.live.common import handler, state_for
 from webapp.live.errors import LiveError
-from webapp.live.procedures import LIVE_SESSION_LOAD, load_live_session
+from webapp.live.procedures import LIVE_SESSION_LOAD, live_session_of_socket
 from webapp.models import TestSession
 
 
 def current_device() -> tuple[TestSession, str]:
     """The session and device of the socket sending this event, from the database."""
     sid = request.sid
-    session = load_live_session(or_(TestSession.display_sid == sid, TestSession.pad_sid == sid))
+    session = live_session_of_socket(sid)
     if session is None:
-        raise LiveError("not_connected", "This screen was replaced by another one or lost its link; reload the page.")
+        raise LiveError(
+            "not_connected", N_("This screen was replaced by another one or lost its link; reload the page.")
+        )
     problem = invite_problem(session)
     if problem:
         raise LiveError("link_revoked", problem)
@@ -68,16 +71,20 @@ def _load(data: dict) -> tuple[TestSession, str]:
 
 def _display_only(device: str) -> None:
     if device != "display":
-        raise LiveError("wrong_device", "Do this on the screen that shows the letters, not on the pad.")
+        raise LiveError("wrong_device", N_("Do this on the screen that shows the letters, not on the pad."))
 
 
 # A connect without this browser's credential for the device (never opened here, or replaced by a
 # newer pairing): the same words as the page that has none (webapp/patient/routes.py).
 NO_CREDENTIAL = {
-    "display": "This browser has no eye test open. Open the link from your e-mail or message again, "
-    "or ask your clinician for a new link.",
-    "pad": "This phone is no longer paired with the test. Scan the code on the test screen again.",
+    "display": N_(
+        "This browser has no eye test open. Open the link from your e-mail or message again, "
+        "or ask your clinician for a new link."
+    ),
+    "pad": N_("This phone is no longer paired with the test. Scan the code on the test screen again."),
 }
+CANNOT_CONNECT = N_("This page cannot connect. Open the link from your e-mail or message again.")
+REPLACED = N_("This test was opened on another screen.")
 
 
 @socketio.on("connect", namespace=ev.PATIENT_NS)
@@ -85,16 +92,14 @@ def connect(auth=None):
     """Sent by a display or pad when it connects (`auth` {device}): authenticate from the device's
     credential cookie, join its room, send its state."""
     if not isinstance(auth, dict) or auth.get("device") not in ("display", "pad"):
-        raise ConnectionRefusedError(
-            security.connect_refused("This page cannot connect. Open the link from your e-mail or message again.")
-        )
+        raise ConnectionRefusedError(security.connect_refused(CANNOT_CONNECT, browser_language()))
     device = auth["device"]
     session = from_cookie(device, *LIVE_SESSION_LOAD)
     if session is None:
-        raise ConnectionRefusedError(security.connect_refused(NO_CREDENTIAL[device]))
+        raise ConnectionRefusedError(security.connect_refused(NO_CREDENTIAL[device], browser_language()))
     problem = invite_problem(session)
     if problem:
-        raise ConnectionRefusedError(security.connect_refused(problem))
+        raise ConnectionRefusedError(security.connect_refused(problem, session.language))
     assert session is not None
     sid_field = "display_sid" if device == "display" else "pad_sid"
     room = ev.display_room(session.public_id) if device == "display" else ev.pad_room(session.public_id)
@@ -112,7 +117,7 @@ def connect(auth=None):
         leave_room(room, sid=previous, namespace=ev.PATIENT_NS)
         emit(
             ev.ERROR,
-            {"error": "replaced", "message": "This test was opened on another screen."},
+            {"error": "replaced", "message": translate(session.language, REPLACED)},
             to=previous,
             namespace=ev.PATIENT_NS,
         )
@@ -212,7 +217,7 @@ def on_pad_code(session, device, data, out):
     """Display: a new short code for pairing a phone at /pad (the older one stops working)."""
     _display_only(device)
     if session.status in phases.CLOSED:
-        raise LiveError("session_closed", "This test has finished. Ask your clinician if you need another.")
+        raise LiveError("session_closed", N_("This test has finished. Ask your clinician if you need another."))
     code, ttl_s = pairing.issue(session)
     return {"ok": True, "code": code, "code_text": pairing.display_text(code), "expires_in_s": ttl_s}
 
@@ -221,7 +226,7 @@ def on_pad_code(session, device, data, out):
 def on_helper(session, device, data, out):
     """Pad: an adult helper taps the answers the child points to (or no longer); stored, the clinician is told."""
     if device != "pad":
-        raise LiveError("wrong_device", "Turn the helper on or off on the phone with the answer buttons.")
+        raise LiveError("wrong_device", N_("Turn the helper on or off on the phone with the answer buttons."))
     return commands.helper(session, data, out)
 
 

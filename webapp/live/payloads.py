@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from acuity.low_vision import closer_distances_mm
 from acuity.notation import format_distance_mm
 from acuity.optotypes import letter_gap_strokes, optotype_set
-from calibration.size import CAP_HEIGHT_PER_EM, readable_text_css_px
+from calibration.size import MARK_TEXT_LOGMAR, optotype_height_css_px, readable_text_css_px
 from webapp import serializers as s
 from webapp.extensions import db
 from webapp.live import distance_guard, phases, processes
@@ -63,6 +63,11 @@ def answer_request_payload(session: TestSession) -> dict[str, Any] | None:
 # The practice letter is as tall as the words at the mark (a logMAR-1.0 letter at the viewing
 # distance: calibration.size.readable_text_css_px), but never more than this part of the window.
 PRACTICE_MAX_VIEWPORT_FRACTION = 0.15
+# A child's practice teaches matching, not acuity: its letter is the size of the top line of a
+# paediatric HOTV chart and larger (logMAR 1.3, 6/120; the top line is 1.0, 6/60), so that any
+# child the test can measure sees it at once; up to a quarter of the window's height.
+CHILD_PRACTICE_LOGMAR = 1.3
+CHILD_PRACTICE_MAX_VIEWPORT_FRACTION = 0.25
 
 
 def _latest_calibration(session: TestSession):
@@ -119,9 +124,12 @@ def practice_payload(session: TestSession) -> dict[str, Any] | None:
     calibration = _latest_calibration(session)
     height = None
     if calibration is not None:
+        child = child_mode(session)
+        logmar = CHILD_PRACTICE_LOGMAR if child else MARK_TEXT_LOGMAR
+        fraction = CHILD_PRACTICE_MAX_VIEWPORT_FRACTION if child else PRACTICE_MAX_VIEWPORT_FRACTION
         height = min(
-            readable_text_css_px(calibration.viewing_distance_mm, calibration.css_px_per_mm) * CAP_HEIGHT_PER_EM,
-            calibration.viewport_height_css_px * PRACTICE_MAX_VIEWPORT_FRACTION,
+            optotype_height_css_px(logmar, calibration.viewing_distance_mm, calibration.css_px_per_mm),
+            calibration.viewport_height_css_px * fraction,
         )
     return {
         "practice_id": session.practice["id"],
@@ -342,15 +350,36 @@ def snapshot_events(session: TestSession) -> dict[str, Any]:
 
 
 def status_payload(session: TestSession) -> dict[str, Any]:
-    """The clinician's `status`: the session's status, the phase, what the clinician may do now, and
-    the state of the patient's link."""
+    """The clinician's `status`: the session's status, the phase, what the clinician may do now, the
+    state of the patient's link, and the eye to record below the chart, if any."""
     return {
         "status": session.status,
         "phase": str(phases.phase(session)),
         "paused_reason": session.paused_reason,
         "actions": phases.actions(session, phases.CLINICIAN_COMMANDS),
         "link": link_payload(session),
+        "below_chart": below_chart(session),
     }
+
+
+def below_chart(session: TestSession) -> dict[str, Any] | None:
+    """Low vision: the first eye that could not read the largest letter (a result bound ">=") where
+    no move closer is left (at the nearest distance, or a test that does not move the patient) and
+    has no category yet: the live view opens "Below the chart" for it. None otherwise."""
+    for eye in session.eye_tests:
+        result = eye.result
+        if eye.category or not result or result.get("bound") != ">=":
+            continue
+        distance_mm = result.get("distance_mm")
+        moves = (eye.procedure_config or {}).get("reach_max_logmar") is not None
+        if moves and distance_mm and closer_distances_mm(distance_mm):
+            continue  # the clinician kept the patient where they were: they may still move them
+        at = f" at {format_distance_mm(distance_mm)}" if distance_mm else ""
+        return {
+            "eye": eye.eye,
+            "text": f"The {eye.eye} eye could not read the largest letter{at}: record what it sees below the chart.",
+        }
+    return None
 
 
 def link_payload(session: TestSession) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from webapp import events as ev
+from webapp.i18n import N_
 from webapp.live.errors import LiveError
 
 if TYPE_CHECKING:
@@ -230,37 +231,40 @@ TRANSITIONS: dict[str, dict[str, frozenset[Phase]]] = {
     },
 }
 
-_CLOSED = ("session_closed", "This test has finished. Ask your clinician if you need another.")
+_CLOSED = ("session_closed", N_("This test has finished. Ask your clinician if you need another."))
 _NOT_STARTED = ("wrong_phase", "Wait until the patient has started this eye (they press Ready).")
 _CALIBRATE_FIRST = ("recalibration_needed", "The patient must calibrate the screen again first; then choose a size.")
 
 # Why a command is refused: (command, situation) first, then (command, None), then the closed test.
 REFUSALS: dict[tuple[str, str | None], tuple[str, str]] = {
-    (ev.CALIBRATION, None): ("wrong_phase", "Agree to the test first, then calibrate the screen."),
-    (ev.READY, WELCOME): ("wrong_phase", "Agree to the test first."),
-    (ev.LANGUAGE, None): ("wrong_phase", "The language can be changed on the welcome step only."),
-    (ev.READY, CALIBRATE): ("recalibration_needed", "Calibrate the screen and the distance first."),
-    (ev.READY, PAUSED_CLINICIAN): ("wrong_phase", "Your clinician has paused the test; wait until they continue it."),
+    (ev.CALIBRATION, None): ("wrong_phase", N_("Agree to the test first, then calibrate the screen.")),
+    (ev.READY, WELCOME): ("wrong_phase", N_("Agree to the test first.")),
+    (ev.LANGUAGE, None): ("wrong_phase", N_("The language can be changed on the welcome step only.")),
+    (ev.READY, CALIBRATE): ("recalibration_needed", N_("Calibrate the screen and the distance first.")),
+    (ev.READY, PAUSED_CLINICIAN): (
+        "wrong_phase",
+        N_("Your clinician has paused the test; wait until they continue it."),
+    ),
     (ev.READY, PAUSED_DISTANCE): (
         "wrong_phase",
-        "Go back to your mark and face the screen; the test goes on by itself when you are there.",
+        N_("Go back to your mark and face the screen; the test goes on by itself when you are there."),
     ),
     (ev.READY, PAUSED_SIZE): (
         "wrong_phase",
-        "The next letters cannot be drawn on this screen; wait for your clinician, or calibrate the screen again.",
+        N_("The next letters cannot be drawn on this screen; wait for your clinician, or calibrate the screen again."),
     ),
     **{
-        (command, where): ("wrong_phase", "The test is paused; answers count again once it continues.")
+        (command, where): ("wrong_phase", N_("The test is paused; answers count again once it continues."))
         for command in (ev.ANSWER, ev.SCORE)
         for where in PAUSES
     },
-    (ev.ANSWER, None): ("wrong_phase", "There is nothing to answer now; answer once the letters are on screen."),
+    (ev.ANSWER, None): ("wrong_phase", N_("There is nothing to answer now; answer once the letters are on screen.")),
     (ev.SCORE, None): ("wrong_phase", "There is nothing to score now; score once the letters are on screen."),
     (ev.RESUME, None): ("wrong_phase", "The patient presses Ready to continue (they calibrated the screen again)."),
     (ev.REQUEST_RECALIBRATION, None): ("wrong_phase", "The patient has no calibration yet."),
     (ev.PRESENT, CALIBRATE): _CALIBRATE_FIRST,
     **{
-        (command, None): ("wrong_phase", "A practice letter can be tried only before an eye starts.")
+        (command, None): ("wrong_phase", N_("A practice letter can be tried only before an eye starts."))
         for command in (ev.PRACTICE, ev.PRACTICE_ANSWER)
     },
     (ev.PRESENT, None): _NOT_STARTED,

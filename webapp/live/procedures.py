@@ -12,28 +12,48 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import bindparam, event, func, insert, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 import acuity.procedures  # noqa: F401  (imported at start-up, not by a patient's first `ready`: see below)
 from acuity.procedure import DistanceStep, Presentation, Procedure, ProcedureConfig, TrialRecord, replay
 from webapp.extensions import db
-from webapp.models import EyeTest, TestSession, Trial, utcnow
+from webapp.models import EyeTest, Patient, TestSession, Trial, utcnow
 
 # What a live event reads: the session with its eyes and calibrations, in one statement (a join:
 # one or two eyes times the test's calibrations, at most CALIBRATIONS_PER_SESSION, usually one or
 # two). selectinload's two extra statements cost about 3 ms of CPU an event against about 0.2 ms
 # for the join (issue 12, in-process timing). Not the trials: an answer needs none of them (see
 # `rebuild`) but the one it may repeat (`stored_trial`); loading them all cost about 2.5 ms.
+# The patient and its practice: every number sent is written in the practice's notation
+# (webapp.serializers.notation_style); loaded lazily they were two more statements an event, the
+# largest single cost of an answer (about 1.5 ms of CPU, issue 12, cProfile of the answer path),
+# and ten of a test's set-up's 40 statements.
 LIVE_SESSION_LOAD = (
     joinedload(TestSession.eye_tests),
     joinedload(TestSession.calibrations),
+    joinedload(TestSession.patient).joinedload(Patient.practice),
 )
 
 
 def load_live_session(*where) -> TestSession | None:
     """The one session matching `where`, loaded as every live event reads it (LIVE_SESSION_LOAD)."""
     return db.session.execute(select(TestSession).where(*where).options(*LIVE_SESSION_LOAD)).unique().scalar()
+
+
+# The session of a patient device's socket, for every event it sends: one statement built once, so
+# SQLAlchemy finds its compiled form by a cache key computed once (building the statement and its
+# key again at each event cost about 0.5 ms of CPU, issue 12).
+_SESSION_OF_SOCKET = (
+    select(TestSession)
+    .where(or_(TestSession.display_sid == bindparam("sid"), TestSession.pad_sid == bindparam("sid")))
+    .options(*LIVE_SESSION_LOAD)
+)
+
+
+def live_session_of_socket(sid: str) -> TestSession | None:
+    """The session whose display or pad is the socket `sid`, loaded as every live event reads it."""
+    return db.session.execute(_SESSION_OF_SOCKET, {"sid": sid}).unique().scalar()
 
 
 def procedure_config(eye_test: EyeTest) -> ProcedureConfig:
@@ -107,6 +127,12 @@ def rebuild(eye_test: EyeTest) -> Procedure:
     ):
         return cached
     return replay(config, eye_test.seed, history(eye_test), steps=distance_steps(eye_test))
+
+
+def start(eye_test: EyeTest) -> Procedure:
+    """The procedure of an eye that starts now (`pending` -> active in this transaction): no trial
+    is stored for an eye before it starts, so this is `rebuild` without reading its trials."""
+    return replay(procedure_config(eye_test), eye_test.seed, (), steps=distance_steps(eye_test))
 
 
 def remember(eye_test: EyeTest, procedure: Procedure) -> None:

@@ -27,7 +27,7 @@ SCAN_AGAIN = N_("Scan the code shown on your test screen again with this phone."
 def _language_of_the_browser():
     """Until the test is known, the patient's pages speak the browser's language (if Visus has it);
     a page of a known test speaks the test's (`_in_language_of`)."""
-    i18n.use_language(request.accept_languages.best_match(list(i18n.LANGUAGES)))
+    i18n.use_language(i18n.browser_language())
 
 
 def _in_language_of(session: TestSession | None) -> None:

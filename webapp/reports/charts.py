@@ -7,8 +7,11 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-WIDTH, HEIGHT = 560, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
+WIDTH, HEIGHT = 560, 290
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 78
+# An eye recorded below the chart (CF, HM, LP, NLP) has no logMAR: it is drawn in its own strip under
+# the logMAR scale, labelled with its code, never placed on the scale (acuity.low_vision).
+CATEGORY_STRIP = 26
 EYE_STYLE = {"right": ("#b3261e", "circle"), "left": ("#0b57d0", "square"), "both": ("#1a7f37", "diamond")}
 # The eyes of one visit are drawn a little apart so that equal results do not hide each other.
 EYE_OFFSET = {"right": -5.0, "left": 5.0, "both": 0.0}
@@ -33,14 +36,18 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
     """Inline SVG: x = date of the test, y = logMAR (large sizes at the top, as on a chart).
 
     Each result is drawn with its 95% interval as a bar; a result whose change from the previous
-    one of the same eye exceeds the limit gets a ring and data-flagged="true".
+    one of the same eye exceeds the limit gets a ring and data-flagged="true". A category below the
+    chart (a point with `category` and no logMAR) is its code in the strip "below chart" under the
+    scale, with data-category; the line of its eye does not pass through it.
     """
     points = [point for series in eyes.values() for point in series]
     if not points:
         return ""
-    values = [v for pt in points for v in (pt["logmar"], pt["ci95_low_logmar"], pt["ci95_high_logmar"])]
-    low, high = min(values) - 0.1, max(values) + 0.1
+    measured = [pt for pt in points if pt.get("logmar") is not None]
+    values = [v for pt in measured for v in (pt["logmar"], pt["ci95_low_logmar"], pt["ci95_high_logmar"])]
+    low, high = (min(values) - 0.1, max(values) + 0.1) if values else (0.0, 1.0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    strip_top = TOP + plot_h + 4
     # x = the visit (session) time, both eyes of a visit one above the other; visits stored within
     # the same second (the clock's resolution) are placed by order instead.
     visit_time: dict[str, float] = {}
@@ -79,26 +86,39 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
         f'text-anchor="middle">logMAR</text>'
     )
+    if len(measured) < len(points):
+        parts.append(
+            f'<rect x="{LEFT}" y="{strip_top}" width="{plot_w}" height="{CATEGORY_STRIP}" fill="#f3f3f3" '
+            f'stroke="#888" data-category-strip/>'
+            f'<text x="{LEFT - 6}" y="{strip_top + 11}" text-anchor="end" font-size="11">below</text>'
+            f'<text x="{LEFT - 6}" y="{strip_top + 23}" text-anchor="end" font-size="11">chart</text>'
+        )
     dates = sorted({_when(pt).strftime("%Y-%m-%d") for pt in points})
     first, last = min(points, key=_when), max(points, key=_when)
-    parts.append(
-        f'<text x="{x(first):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="start">{dates[0]}</text>'
-    )
+    date_y = strip_top + CATEGORY_STRIP + 14
+    parts.append(f'<text x="{x(first):.1f}" y="{date_y}" font-size="11" text-anchor="start">{dates[0]}</text>')
     if len(dates) > 1:
-        parts.append(
-            f'<text x="{x(last):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="end">{dates[-1]}</text>'
-        )
+        parts.append(f'<text x="{x(last):.1f}" y="{date_y}" font-size="11" text-anchor="end">{dates[-1]}</text>')
     parts.append(
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle">date of test (UTC)</text>'
     )
     for eye, series in eyes.items():
         color, shape = EYE_STYLE.get(eye, ("#444", "circle"))
-        if len(series) > 1:
-            line = " ".join(f"{x(pt):.1f},{y(pt['logmar']):.1f}" for pt in series)
+        on_scale = [pt for pt in series if pt.get("logmar") is not None]
+        if len(on_scale) > 1:
+            line = " ".join(f"{x(pt):.1f},{y(pt['logmar']):.1f}" for pt in on_scale)
             parts.append(
                 f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5" data-eye="{eye}"/>'
             )
         for pt in series:
+            if pt.get("logmar") is None:  # below the chart: its code in the strip, in the eye's colour
+                label = f"{eye} eye, {pt['at'][:16].replace('T', ' ')}: {pt['category_text']}"
+                parts.append(
+                    f'<text x="{x(pt):.1f}" y="{strip_top + 19}" font-size="14" font-weight="bold" fill="{color}" '
+                    f'text-anchor="middle" data-eye="{eye}" data-category="{escape(pt["category"])}" '
+                    f'data-point="{escape(pt["public_id"])}"><title>{escape(label)}</title>{escape(pt["category"])}</text>'
+                )
+                continue
             cx, cy = x(pt), y(pt["logmar"])
             parts.append(
                 f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(pt["ci95_high_logmar"]):.1f}" '

@@ -17,6 +17,7 @@ from webapp import serializers as p
 from webapp.clinician.forms import NewTestForm
 from webapp.clinician.times import local_time, zone_name
 from webapp.live import distance_guard
+from webapp.live.payloads import child_mode
 from webapp.models import Calibration, EyeTest, SessionEvent, TestSession
 
 # Test-retest 95% limits of agreement of remote and chart acuity tests are about +/-0.10 to
@@ -61,6 +62,7 @@ EYE_STATUS = {
     "active": "being tested",
     "pending": "not yet tested",
 }
+CATEGORY_STATUS = "recorded below the chart"
 
 # A report is built in the request, on the server's one event loop: its size is bounded so that it
 # takes a fraction of a second whatever a page reported (docs/security.md, stored events). A real
@@ -384,6 +386,19 @@ def eye_flags(eye_test: EyeTest, calibrations: list[Calibration], events: list[S
     return flags
 
 
+def helper_tapped(eye_test: EyeTest, events: list[SessionEvent]) -> bool | None:
+    """A child's test: whether an adult helper tapped any of this eye's answers (the latest stored
+    `helper` event before each answer says who tapped it); None for an adult's test."""
+    if not child_mode(eye_test.session):
+        return None
+    switches = sorted((e.created_at, e.id, bool((e.detail or {}).get("on"))) for e in events if e.kind == "helper")
+    for trial in eye_test.trials:
+        before = [on for when, _, on in switches if when <= trial.answered_at]
+        if before and before[-1]:
+            return True
+    return False
+
+
 def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[SessionEvent]) -> dict[str, Any]:
     calibration = _calibration_for(eye_test, calibrations)
     trials = [p.trial_dict(eye_test, trial) for trial in eye_test.trials]
@@ -391,20 +406,23 @@ def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[
         trial["right_count"] = sum(trial["correct"])
         trial["shown_count"] = len(trial["correct"])
     config = eye_test.procedure_config or {}
+    result = result_values(eye_test)
+    below_chart = bool(result and result["category"])  # recorded, not measured on the logMAR scale
     return {
         "eye": eye_test.eye,
         "eye_name": EYE_NAMES.get(eye_test.eye, eye_test.eye),
         "status": eye_test.status,
-        "status_text": EYE_STATUS.get(eye_test.status, eye_test.status),
+        "status_text": CATEGORY_STATUS if below_chart else EYE_STATUS.get(eye_test.status, eye_test.status),
         "started_at": p.iso(eye_test.started_at),
         "finished_at": p.iso(eye_test.finished_at),
-        "result": result_values(eye_test),
+        "result": result,
         "flags": eye_flags(eye_test, calibrations, events),
         "distance_text": calibration_distance_text(calibration) if calibration else "not measured",
         "drawable_range": (
             {"min_logmar": config["min_logmar"], "max_logmar": config["max_logmar"]} if config else None
         ),
         "calibration_id": calibration.id if calibration else None,
+        "helper_tapped": helper_tapped(eye_test, events),
         "trials": trials,
     }
 
@@ -478,6 +496,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "consent_at": p.iso(session.consent_at),
         "finished_at": p.iso(session.finished_at),
         "config": dict(config),
+        "child": child_mode(session),  # a child's test (HOTV, matched on the pad; docs/protocol.md)
         "optotype_set": config.get("optotype_set"),
         "optotype_text": _label("optotype_set", config.get("optotype_set")),
         "procedure": config.get("procedure"),
@@ -503,6 +522,9 @@ def session_report(session: TestSession) -> dict[str, Any]:
 def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str, Any]:
     """Results of one patient reference over time, per eye, with changes beyond the limit flagged.
 
+    An eye recorded below the chart (CF, HM, LP, NLP) is a point with its `category` and
+    `category_text` and no logMAR; changes are measured between measured results only.
+
     `sessions` are the clinician's sessions with that reference, any order. A change is flagged
     between consecutive results of the same eye when |difference| > change_limit_logmar.
     """
@@ -511,9 +533,26 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
     for session in ordered:
         for eye_test in session.eye_tests:
             result = result_values(eye_test)
-            if result is None or result["category"]:  # a category is no acuity to compare
+            if result is None:
                 continue
             when = eye_test.finished_at or session.created_at
+            if result["category"]:  # below the chart: shown as its category, never compared as a number
+                point = {
+                    "public_id": session.public_id,
+                    "eye": eye_test.eye,
+                    "at": p.iso(when),
+                    "category": result["category"],
+                    "category_text": result["notation"]["text"],
+                    "logmar": None,
+                    "change_logmar": None,
+                    "flagged": False,
+                    "correction": session.config.get("correction"),
+                    "optotype_set": session.config.get("optotype_set"),
+                    "procedure": session.config.get("procedure"),
+                }
+                per_eye.setdefault(eye_test.eye, []).append(point)
+                rows.append(point)
+                continue
             point = {
                 "public_id": session.public_id,
                 "eye": eye_test.eye,
@@ -534,12 +573,14 @@ def history(sessions: list[TestSession], change_limit_logmar: float) -> dict[str
                 + ", "
                 + _label("procedure", session.config.get("procedure")),
                 "stopped_early_text": result["stopped_early_text"],
+                "category": None,
                 "change_logmar": None,
                 "flagged": False,
             }
             series = per_eye.setdefault(eye_test.eye, [])
-            if series:
-                change = point["logmar"] - series[-1]["logmar"]
+            measured = [earlier for earlier in series if earlier["logmar"] is not None]
+            if measured:  # the change from the previous measured result (a category has no number)
+                change = point["logmar"] - measured[-1]["logmar"]
                 point["change_logmar"] = change
                 # 1e-9: a difference of exactly the limit is within it, despite float noise.
                 point["flagged"] = abs(change) > change_limit_logmar + 1e-9

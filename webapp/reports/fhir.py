@@ -125,6 +125,10 @@ def _device(calibration: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CHILD_MODE_TEXT = "Child's test (HOTV letters, matched on the phone's buttons)"
+HELPER_MODE_TEXT = "Adult helper tapped answers the child pointed to"
+
+
 def _component(text: str, **value: Any) -> dict[str, Any]:
     return {"code": {"text": text}, **value}
 
@@ -217,6 +221,11 @@ def eye_observation(report: dict[str, Any], eye: dict[str, Any]) -> dict[str, An
         value_fields, method, components = _category_parts(result)
     else:
         value_fields, method, components = _measured_parts(report, result, shown, calibration)
+    if report["child"]:  # a child's test, and whether an adult tapped the answers the child pointed to
+        components += [
+            _component(CHILD_MODE_TEXT, valueBoolean=True),
+            _component(HELPER_MODE_TEXT, valueBoolean=bool(eye["helper_tapped"])),
+        ]
     notes = [{"text": f"Measurement bound ({result['bound']}): {result['bound_text']}."}] if result.get("bound") else []
     # Every reliability flag of the report's summary, in the same words (stopped early among them).
     notes += [{"text": f"Reliability: {flag['text']}."} for flag in eye["flags"]]

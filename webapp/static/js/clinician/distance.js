@@ -6,6 +6,7 @@ const OFF_TEXT = {
   refused: "off: the patient's browser did not allow the camera",
   unavailable: "off: no camera on the patient's screen",
   failed: "off: the camera check could not start in the patient's browser",
+  timeout: "off: the camera check did not start in time (camera blocked or busy, or the face model did not load); the patient was told to allow the camera and reload",
 };
 
 /** One line for the live view: the estimate, its deviation from the mark, the tolerance. */

@@ -31,6 +31,7 @@ const store = new Store({
   estimateEye: null, // which eye the running estimate is for
   events: [],
   earlierEvents: 0, // stored events older than the snapshot's (on the result page)
+  belowChart: null, // the server's `below_chart`: the eye to record below the chart, with its words
 });
 let geometry = null;
 const socket = connect("/clinician", {});
@@ -605,12 +606,14 @@ function applySnapshot(snapshot) {
     helper: Boolean(snapshot.helper),
     events: snapshot.events || [],
     move: snapshot.move_closer || null,
+    belowChart: snapshot.below_chart || null,
     earlierEvents: Math.max(0, (snapshot.events_total || 0) - (snapshot.events || []).length),
   });
   renderAll();
 }
 
 function renderAll() {
+  renderBelowChart();
   renderHeader();
   renderDevices();
   renderCalibration();
@@ -706,9 +709,10 @@ socket.on("calibration", ({ calibration, measurable_range: range, reason }) => {
   renderCalibration();
   renderPlot();
 });
-socket.on("status", ({ status, phase, paused_reason: reason, actions, link }) => {
-  store.update({ status, phase, pausedReason: reason || null, actions });
+socket.on("status", ({ status, phase, paused_reason: reason, actions, link, below_chart: belowChart }) => {
+  store.update({ status, phase, pausedReason: reason || null, actions, belowChart: belowChart || null });
   renderLink(link);
+  renderBelowChart();
   if (phase !== "testing") store.update({ stimulus: phase === "paused" ? store.get("stimulus") : null });
   renderHeader();
   renderControls();
@@ -754,6 +758,22 @@ find("move-decline").addEventListener("click", async (event) => {
   if (!confirmed(event.currentTarget)) return;
   await control("move_closer", { decline: true });
 });
+// The server says when an eye could not read the largest letter with no move closer left
+// (`below_chart`): "Below the chart" opens by itself, once per eye, with that eye chosen.
+let belowChartOpenedFor = null;
+function renderBelowChart() {
+  const below = store.get("belowChart");
+  const note = find("category-note");
+  note.hidden = !below;
+  setText(note, below ? below.text : "");
+  if (!below || belowChartOpenedFor === below.eye) return;
+  belowChartOpenedFor = below.eye;
+  const panel = find("category-panel");
+  panel.open = true;
+  find("category-eye").value = below.eye;
+  // The controls column scrolls at 1366x768: bring the whole form into view, its Record button too.
+  panel.scrollIntoView({ block: "nearest" });
+}
 find("category-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const code = find("category-code");
@@ -773,6 +793,8 @@ socket.on("move_closer", (move) => {
 });
 socket.on("category", ({ eye, result }) => {
   setEyeStatus(eye, "done", result);
+  // The headline estimate of that eye becomes its category: the bound it replaces was no measurement.
+  if (store.get("estimateEye") === eye || !store.get("estimateEye")) store.update({ estimate: result, estimateEye: eye });
   renderAll();
 });
 socket.on("eye_done", ({ eye, next_eye: nextEye, result }) => {

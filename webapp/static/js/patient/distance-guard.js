@@ -18,6 +18,11 @@ const REFERENCE_MIN_FRAMES = 3; // and at least this many frames with the face (
 const REFERENCE_MAX_MS = 6000; // but no longer than this
 const REFERENCE_COUNTDOWN_S = 10; // time to walk from the button to the mark
 const NEAR_COUNTDOWN_S = 3; // near: the patient is already in place, only settling back from the button
+// The camera frame must say how it started within this: the browser's question about the camera
+// answered and the face model loaded (a few MB, on a slow line too). Silent longer (the question left
+// unanswered, the camera held by another app, the model never loaded): the check is off, and the
+// patient and the clinician are told.
+const STARTUP_MS = 30000;
 const REFERENCE_MAX_SPREAD = 0.06; // frames of a reference may differ by this much (a patient standing still)
 // The answer is kept for this tab (like the call's), so a reload does not ask again; the call's
 // "yes" counts too: it is the same camera, asked once.
@@ -39,7 +44,7 @@ export class DistanceGuard {
     this.frame = null; // the camera frame, once the patient allowed the camera
     this.state = null; // the server's `state.distance_guard`
     this.phase = null;
-    this.decided = null; // "allowed" | "refused" | "unavailable" | "failed" | "declined"
+    this.decided = null; // "starting" | "allowed" | "refused" | "unavailable" | "failed" | "timeout" | "declined"
     this.frames = []; // [{at, spacing|null}]
     this.lastSent = 0;
     this.bind();
@@ -83,6 +88,17 @@ export class DistanceGuard {
     this.frame.allow = "camera";
     this.frame.src = CAMERA_FRAME_URL;
     this.frameHost.append(this.frame);
+    this.startup = setTimeout(() => this.startupTimedOut(), STARTUP_MS);
+  }
+
+  /** The frame never said how it started: stop it, turn the check off, say what to do. */
+  startupTimedOut() {
+    if (this.decided !== "starting") return;
+    this.decided = "timeout";
+    this.frame?.remove(); // its camera, if any, stops with it
+    this.frame = null;
+    this.render();
+    this.off("timeout");
   }
 
   /** The camera frame's messages: its status, then each frame's eye spacing (numbers only). */
@@ -92,6 +108,7 @@ export class DistanceGuard {
     if (message?.visus !== "face") return;
     if (message.kind === "status" && this.decided === "starting") {
       if (!["allowed", "refused", "unavailable", "failed"].includes(message.status)) return;
+      clearTimeout(this.startup);
       this.decided = message.status;
       this.render();
       if (message.status !== "allowed") {
@@ -200,6 +217,8 @@ export class DistanceGuard {
       refused: t("The camera was not allowed. The test works without it; keep to your mark."),
       unavailable: t("No camera could be used. The test works without it; keep to your mark."),
       failed: t("The camera check could not start on this browser. The test works without it; keep to your mark."),
+      timeout: t("The camera check did not start: the camera may be blocked or busy. The test works without it; keep to " +
+        "your mark. To try again, allow the camera for this page in your browser, then reload the page."),
     }[this.decided] || "");
     if (this.decided === "starting") setText(this.status, t("Starting the camera check…"));
     else this.renderStatus();

@@ -24,6 +24,7 @@ export const SENT_MIN_MS = 700;
 
 const store = new Store({
   connected: false, server: null, answerMode: "patient", practice: null, practiceResult: null, helper: false,
+  refused: false, // the server closed this phone's link for good (withdrawn, replaced): only its message stays
 });
 // A child's test (the server's `state.child`): the set's letters as large buttons drawn like the
 // chart's optotypes, a practice round that teaches matching, and an adult helper who may tap.
@@ -73,6 +74,11 @@ function renderConnection() {
 }
 
 function render() {
+  if (store.get("refused")) {
+    // Nothing here works any more: no buttons, no "trying again", only what to do (the error).
+    for (const part of find("pad-app").children) part.hidden = part !== find("error");
+    return;
+  }
   renderConnection();
   const server = store.get("server");
   const actions = server?.actions || [];
@@ -275,7 +281,8 @@ socket.on("connect", () => {
 });
 socket.on("disconnect", () => { store.update({ connected: false }); render(); });
 socket.on("connect_error", (error) => {
-  if (!socket.active) showError(error.message);
+  // A refused connection (a link no longer valid) is final; anything else is retried by the client.
+  if (!socket.active) { showError(error.message); store.update({ refused: true }); }
   render();
 });
 socket.on("state", (state) => {
@@ -310,6 +317,7 @@ find("pad-helper").addEventListener("change", async (event) => {
 });
 socket.on("error", ({ error, message }) => {
   showError(error === "replaced" ? t("The answer buttons were opened on another phone or tab. Use that one.") : message);
+  if (error === "replaced" || error === "link_revoked") { store.update({ refused: true }); render(); }
 });
 
 document.addEventListener("visibilitychange", () => {

@@ -8,6 +8,12 @@ export function onPhone() {
   return Boolean(coarse) && Math.min(window.screen.width, window.screen.height) < 600;
 }
 
+/** Whether this page has touch only (a phone, or a tablet with no mouse): no Backspace key to correct with. */
+export function touchOnly() {
+  const fine = window.matchMedia?.("(any-pointer: fine)").matches;
+  return onPhone() || (Boolean(window.matchMedia?.("(pointer: coarse)").matches) && !fine);
+}
+
 /** The phone-alone case on this set-up: {text, refused}; text "" when it does not apply.
  *  A phone alone serves a near test only: held at 40 cm it is the screen and the buttons. */
 export function phoneAloneText(server) {

@@ -14,7 +14,8 @@ import { DeviceCall } from "../call.js";
 import { markMessage, fitText, PHONE_LOST, PHONE_BACK } from "./mark.js";
 import { Voice } from "./voice.js";
 import {
-  forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, undoZoomKeys,
+  forgetCalibration, glassesText, onPhone, phoneAloneText, rememberCalibration, restorableCalibration, touchOnly,
+  undoZoomKeys,
 } from "./setup-words.js";
 import { DistanceGuard, distancePauseMessage } from "./distance-guard.js";
 
@@ -264,6 +265,9 @@ function renderDistance() {
   sweepVanished.disabled = !sweep.running;
   const rangeShown = store.get("rangeShown");
   find("distance-check").hidden = !store.get("distanceCheck") || rangeShown;
+  // A check during the test: the patient stays where they are (the notice says so), so the words on
+  // where to sit give way to it and the step still fits a 1280 x 720 window.
+  for (const node of findAll("where-to-sit")) node.hidden = store.get("distanceCheck");
   find("distance-form").hidden = rangeShown;
   find("range-report").hidden = !rangeShown;
 }
@@ -626,7 +630,14 @@ function renderTestKeys() {
   keys.hidden = !show;
   if (show && !keys.childElementCount) {
     keys.replaceChildren(...answerButtons(setSymbols(), (symbol) => collector.add(symbol), { compact: true }));
+    // Touch only: no Backspace key, so a row of answers is corrected with this button.
+    if (touchOnly()) {
+      keys.append(el("button", { type: "button", class: "undo", dataset: { action: "undo-answer" },
+        onclick: () => collector.undo() }, t("Undo last answer")));
+    }
   }
+  const undo = keys.querySelector('[data-action="undo-answer"]');
+  if (undo) undo.hidden = !collector.responses.length;
 }
 
 function renderEcho() {
@@ -635,7 +646,10 @@ function renderEcho() {
   if (!request || !collector.active || (request.count || 1) < 2) return setText(echo, "");
   const typed = collector.responses.map(symbolLabel);
   const rest = Array((request.count || 1) - typed.length).fill("_");
-  setText(echo, t("Your answers: {answers} (Backspace to correct)", { answers: [...typed, ...rest].join(" ") }));
+  const answers = [...typed, ...rest].join(" ");
+  setText(echo, touchOnly()
+    ? t("Your answers: {answers} (tap “Undo last answer” to correct)", { answers })
+    : t("Your answers: {answers} (Backspace to correct)", { answers }));
 }
 
 collector.addEventListener("change", () => { renderTestKeys(); renderEcho(); });
@@ -814,7 +828,8 @@ store.addEventListener("change", (event) => {
 });
 
 socket.on("connect", () => showConnection(null));
-socket.on("disconnect", () => showConnection(t("Connection lost. Reconnecting… Stay where you are.")));
+// Closed by the server for good (the link withdrawn or replaced: `refused`), it does not reconnect.
+socket.on("disconnect", () => showConnection(store.get("refused") ? null : t("Connection lost. Reconnecting… Stay where you are.")));
 socket.on("connect_error", (error) => {
   // A refused connection (bad or expired link) is final; anything else is retried by the client.
   if (!socket.active) {
