@@ -67,9 +67,7 @@ def test_workers_get_whole_modules_the_slowest_first_and_the_scaleout_tests_toge
         scheduler._assign_work_unit(worker)
     assert [nodeids[i] for i in first.sent[0]] == [f"{slowest[0]}::test_c"]
     assert [nodeids[i] for i in second.sent[0]] == [f"{slowest[1]}::test_b"]
-    assert [nodeids[i] for i in first.sent[1]] == ["tests/test_a.py::test_one", "tests/test_a.py::test_two"]
-    assert [nodeids[i] for i in second.sent[1]] == [
-        f"{SCALEOUT}/test_one.py::test_x",
-        f"{SCALEOUT}/test_two.py::test_y",
-    ]
+    # Then the scale-out tests, both on one worker (one PostgreSQL + Redis), then the unlisted module.
+    assert [nodeids[i] for i in first.sent[1]] == [f"{SCALEOUT}/test_one.py::test_x", f"{SCALEOUT}/test_two.py::test_y"]
+    assert [nodeids[i] for i in second.sent[1]] == ["tests/test_a.py::test_one", "tests/test_a.py::test_two"]
     assert not scheduler.workqueue

@@ -13,16 +13,26 @@ from xdist.scheduler import LoadFileScheduling
 
 SCALEOUT = "tests/scaleout"
 
-# Wall seconds of the slowest modules in a serial run on a loaded 2-core machine (the table every run
-# prints at its end, tests/conftest.py). Only the order matters: a module missing here (0 s) waits
-# until these have been handed out. Update it when a module becomes one of the slow ones.
+# Wall seconds of the slowest modules (the table every run prints at its end, tests/conftest.py; these
+# from a two-worker run on a heavily loaded 2-core machine, 2026-12-01). Only the order matters: a
+# module missing here (0 s) waits until these have been handed out. Update it when a module becomes
+# one of the slow ones.
 KNOWN_WALL_S = {
-    "tests/e2e/test_distance_guard.py": 155,
-    "tests/e2e/test_near_distance_guard.py": 144,
-    "tests/e2e/test_drawn_size.py": 98,
-    "tests/e2e/test_call.py": 83,
-    "tests/e2e/test_live_layout.py": 69,
-    "tests/e2e/test_patient_steps.py": 67,
+    "tests/e2e/test_drawn_size.py": 846,
+    "tests/e2e/test_call.py": 614,
+    "tests/test_phases.py": 526,
+    "tests/e2e/test_patient_steps.py": 514,
+    "tests/e2e/test_live_layout.py": 494,
+    "tests/e2e/test_distance_guard.py": 418,
+    "tests/test_security_hardening.py": 348,
+    "tests/test_sockets_validation.py": 344,
+    "tests/test_access_control.py": 337,
+    "tests/e2e/test_near_distance_guard.py": 209,
+    "tests/faults/test_socket_faults.py": 190,
+    "tests/test_reports.py": 171,
+    "tests/test_optotypes.py": 160,
+    SCALEOUT: 157,
+    "tests/test_sockets_steering.py": 140,
 }
 
 
