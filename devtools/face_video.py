@@ -85,9 +85,18 @@ def render(
         step *= 2
     s = scale * step
     h, w = camera.height_px, camera.width_px
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     # the frame's centre shows the point between the eyes (the face is in the photo's upper middle)
     cy, cx = source.shape[0] * 0.2, source.shape[1] * 0.44
+    # Only the box the photo can cover (a pixel's margin) is sampled; the rest is background (a far
+    # face covers a small part of the frame).
+    x0 = max(0, math.floor(w / 2 + offset_px[0] - cx * s) - 1)
+    x1 = min(w, math.ceil(w / 2 + offset_px[0] + (source.shape[1] - 1 - cx) * s) + 2)
+    y0 = max(0, math.floor(h / 2 + offset_px[1] - cy * s) - 1)
+    y1 = min(h, math.ceil(h / 2 + offset_px[1] + (source.shape[0] - 1 - cy) * s) + 2)
+    frame = np.full((h, w, 3), BACKGROUND, np.uint8)
+    if x0 >= x1 or y0 >= y1:
+        return frame
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     u = (xs - w / 2 - offset_px[0]) / s + cx
     v = (ys - h / 2 - offset_px[1]) / s + cy
     inside = (u >= 0) & (v >= 0) & (u <= source.shape[1] - 1) & (v <= source.shape[0] - 1)
@@ -98,7 +107,8 @@ def render(
     top = source[v0, u0] * (1 - fu) + source[v0, u0 + 1] * fu
     bottom = source[v0 + 1, u0] * (1 - fu) + source[v0 + 1, u0 + 1] * fu
     out = np.where(inside[..., None], top * (1 - fv) + bottom * fv, BACKGROUND)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    frame[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return frame
 
 
 def degrade(frame: np.ndarray, rng: np.random.Generator, gain: float = 0.45, noise_sd: float = 6.0) -> np.ndarray:
@@ -139,7 +149,11 @@ def write_y4m(
     rng = np.random.default_rng(7)
     path = Path(path)
 
+    drawn: dict[tuple[float | None, int], bytes] = {}  # a distance the schedule comes back to is drawn once
+
     def frame(distance_mm: float | None, marker: int) -> bytes:
+        if not dim and (distance_mm, marker) in drawn:
+            return drawn[distance_mm, marker]
         if distance_mm is None:
             rgb = np.full((camera.height_px, camera.width_px, 3), BACKGROUND, np.uint8)
         else:
@@ -147,7 +161,10 @@ def write_y4m(
         if dim:
             rgb = degrade(rgb, rng)
         rgb[:MARKER_PX, :MARKER_PX] = marker
-        return b"FRAME\n" + to_i420(rgb)
+        data = b"FRAME\n" + to_i420(rgb)
+        if not dim:
+            drawn[distance_mm, marker] = data
+        return data
 
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{camera.width_px} H{camera.height_px} F{fps}:1 Ip A1:1 C420jpeg\n".encode())

@@ -7,6 +7,7 @@ benchmarks (bench/). One copy of: choosing a free port, waiting for a starting p
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -21,10 +22,33 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# WORKER: "gw0", "gw1", ... under pytest-xdist, else "". Each worker takes its ports from a
+# block of its own, below the kernel's ephemeral range (32768-60999 on Linux) and below the relay
+# ports of devtools/turn.py (20000 and up): a port one worker chose and has not bound yet is then
+# never chosen by another worker, nor given by the kernel to an outgoing connection meanwhile.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_PORTS = 1000
+_next_worker_port = random.randrange(_WORKER_PORTS)  # another run on the machine starts elsewhere
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port of 127.0.0.1 that nothing listens on now."""
+    if not WORKER.startswith("gw"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    global _next_worker_port
+    low = 10000 + int(WORKER[2:]) % 10 * _WORKER_PORTS
+    for _ in range(_WORKER_PORTS):
+        port = low + _next_worker_port % _WORKER_PORTS
+        _next_worker_port += 1
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{low + _WORKER_PORTS - 1} (pytest-xdist worker {WORKER})")
 
 
 def port_open(port: int) -> bool:

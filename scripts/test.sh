@@ -31,4 +31,6 @@ if [ "${VISUS_SKIP_LINT:-0}" = "1" ]; then
 else
   bash scripts/lint.sh || { echo "test.sh: stopped before the tests: lint or format failed (scripts/lint.sh)" >&2; exit 1; }
 fi
-python3 -m pytest "$@"
+# Two pytest-xdist workers (the CI machine has 2 cores), each running whole modules, the slowest first
+# (tests/support/schedule.py). VISUS_TEST_WORKERS=0 runs everything in this one process.
+python3 -m pytest -n "${VISUS_TEST_WORKERS:-2}" --dist loadfile "$@"

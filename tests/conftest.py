@@ -111,6 +111,18 @@ def shots(request, new_context):
         recorder.on_failure()
 
 
+# ---- pytest-xdist (scripts/test.sh: -n 2 --dist loadfile): whole modules per worker, slowest first ----
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadfile":
+        from tests.support.schedule import LongestFirst
+
+        return LongestFirst(config, log)
+    return None
+
+
 # ---- where the run's time went: the slowest modules, printed at the end of every run --------------
 # Wall time per module (setup + call + teardown of its tests; a session-scoped fixture counts for the
 # first module that uses it) and the machine's load average, so a slow run can be told from a loaded

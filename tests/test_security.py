@@ -312,14 +312,13 @@ def test_a_token_bucket_refills_at_its_rate(monkeypatch):
 
 def test_the_socket_limiter_shares_its_buckets_through_redis(tmp_path):
     import shutil
-    import socket
     import subprocess
+
+    from devtools.servers import free_port
 
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [
             "redis-server",

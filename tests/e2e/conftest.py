@@ -10,16 +10,17 @@ from __future__ import annotations
 import pytest
 
 from devtools.chromium import BROWSER_ARGS, CHROMIUM, FAKE_MEDIA_ARGS
+from devtools.servers import WORKER
 from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """The server for the browser tests (one per run); yields its base URL."""
+    """The server for the browser tests (one per run, one per pytest-xdist worker); yields its base URL."""
     server = ServerProcess(tmp_path_factory.mktemp("e2e-server")).start()
     yield server.base_url
     server.stop()
-    server.keep_log("server.log")
+    server.keep_log(f"server-{WORKER}.log" if WORKER else "server.log")
 
 
 @pytest.fixture

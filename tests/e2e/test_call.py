@@ -87,9 +87,11 @@ def start_call(clinician, display, allow=True):
     display.click('[data-call-action="allow"]' if allow else '[data-call-action="refuse"]')
 
 
-def media_flowing(page, timeout_s=30, rise_s=15):
+def media_flowing(page, timeout_s=60, rise_s=30):
     """Stats once the connection is up, then again until more than 10 video frames and 20 audio
-    packets have arrived since (asserted within `rise_s`: the media flows, it did not just start)."""
+    packets have arrived since (asserted within `rise_s`: the media flows, it did not just start).
+    Bounds, not waits (a flowing call returns in a second or two): a machine running two test workers
+    beside the webcam tests' face model needs them."""
     deadline = time.monotonic() + timeout_s
     while True:
         first = page.evaluate(STATS)
