@@ -96,6 +96,9 @@ def test_a_practice_with_patients(new_context, live_server, shots):
     colleague.fill('input[name="password"]', "a colleague's own words")
     colleague.fill('input[name="confirm"]', "a colleague's own words")
     colleague.click('main [name="submit"]')
+    # Both of the practice's tests are on the colleague's dashboard, read after the one reload that
+    # stores a new account's time zone (a count taken before it could land between the two pages).
+    colleague.wait_for_selector("form.time-zone:not([data-time-zone-unset])")
     colleague.wait_for_selector(f'tr[data-session="{second}"]')
     assert colleague.locator(f'tr[data-session="{first}"]').count() == 1
 
