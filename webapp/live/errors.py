@@ -1,7 +1,7 @@
 """A live-test request refused: sent back as {ok: false, error: code, message}. Nothing is stored.
 
 The message is English (its message id, webapp/i18n.py); a patient's display or pad reads it in the
-test's language (`text`), the clinician in English (docs/protocol.md, "Errors")."""
+test's language (`patient_text`), the clinician in English (docs/protocol.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -34,14 +34,11 @@ class LiveError(Exception):
         self.message = message.format(**params) if params else message
         super().__init__(self.message)
 
-    def text(self, code: str | None) -> str:
-        """The message in the language `code`: its translation, or, when no catalog has its words,
-        what to do for its error code (PATIENT_WORDS) in that language. English: the message itself."""
-        return patient_text(self.code, self.template, code, **self.params)
-
 
 def patient_text(error: str, message: str, code: str | None, **params) -> str:
-    """An error's English `message` (a message id) as a patient of language `code` reads it (LiveError.text)."""
+    """An error's English `message` (a message id) as a patient of language `code` reads it: its
+    translation, or, when no catalog has its words, what to do for its error code (PATIENT_WORDS) in
+    that language. English: the message itself."""
     lang = language(code).code
     if lang == DEFAULT:
         return message.format(**params) if params else message
