@@ -24,6 +24,7 @@ import csv
 import functools
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from calibration.capability import DRAWN_SIZE_TOLERANCE, check_drawn, measurable
 from calibration.screen import screen_scale
 from calibration.size import optotype_height_css_px
 from tests.support.browser import open_static_page
-from tests.support.ink import darkness, grey_levels, ink_box
+from tests.support.ink import DeviceCapture, darkness, grey_levels, ink_box
 from tests.support.server import ARTIFACTS
 from tests.support.svgraster import inside, parse_path
 
@@ -269,26 +270,36 @@ def test_every_allowed_size_is_drawn_within_2_percent_or_half_a_pixel(browser, d
                             "extent": height * (3.4 if crowding else 1.0),
                         }
                     )
-        rows = []
-        for number, sheet in enumerate(_sheets(items)):
-            layouts = page.evaluate(
-                DRAW_SHEET,
-                [{k: item[k] for k in ("set", "symbol", "crowding", "logmar", "height", "x", "y")} for item in sheet],
-            )
-            used_height = min(
-                VIEWPORT[1],
-                math.ceil(
-                    max(layout["letter"][3] for layout in layouts) + 2 * max(item["height"] for item in sheet) + 4
-                ),
-            )
-            png = page.screenshot(clip={"x": 0, "y": 0, "width": VIEWPORT[0], "height": used_height})
-            if number == 0:
-                (ARTIFACTS / "drawn-size").mkdir(parents=True, exist_ok=True)
-                (ARTIFACTS / "drawn-size" / f"dpr{dpr}-sheet{number}.png").write_bytes(png)
+        capture = DeviceCapture(page, VIEWPORT, dpr)
+
+        def measure_sheet(png, sheet, layouts):
             grey = grey_levels(png)
             assert grey.shape[1] == VIEWPORT[0] * dpr  # device resolution
-            for item, layout in zip(sheet, layouts, strict=False):
-                rows.append(_measure(grey, item, layout, dpr))
+            return [_measure(grey, item, layout, dpr) for item, layout in zip(sheet, layouts, strict=False)]
+
+        # Each sheet is decoded and measured in a thread while Chromium draws and captures the next.
+        with ThreadPoolExecutor(max_workers=1) as measuring:
+            sheets = []
+            for number, sheet in enumerate(_sheets(items)):
+                layouts = page.evaluate(
+                    DRAW_SHEET,
+                    [
+                        {k: item[k] for k in ("set", "symbol", "crowding", "logmar", "height", "x", "y")}
+                        for item in sheet
+                    ],
+                )
+                used_height = min(
+                    VIEWPORT[1],
+                    math.ceil(
+                        max(layout["letter"][3] for layout in layouts) + 2 * max(item["height"] for item in sheet) + 4
+                    ),
+                )
+                png = capture.png({"x": 0, "y": 0, "width": VIEWPORT[0], "height": used_height})
+                if number == 0:
+                    (ARTIFACTS / "drawn-size").mkdir(parents=True, exist_ok=True)
+                    (ARTIFACTS / "drawn-size" / f"dpr{dpr}-sheet{number}.png").write_bytes(png)
+                sheets.append(measuring.submit(measure_sheet, png, sheet, layouts))
+            rows = [row for measured in sheets for row in measured.result()]
         table_rows.extend(rows)
         for row in rows:
             tolerance = row["tolerance_device_px"]
