@@ -47,6 +47,15 @@ window.RTCPeerConnection = class extends NativePeer {
 
 
 @pytest.fixture(scope="module")
+def call_server(tmp_path_factory):
+    """A server for a module's calls that need nothing of a server of their own (each test makes a test
+    of its own on it; a server start is about 3 s here)."""
+    server = ServerProcess(tmp_path_factory.mktemp("call-server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def call_browser(playwright_instance):
     launched = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CALL_ARGS)
     yield launched

@@ -108,8 +108,8 @@ def media_flowing(page, timeout_s=60, rise_s=30):
         time.sleep(0.2)
 
 
-def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, tmp_path):
-    server = ServerProcess(tmp_path).start()
+def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, call_server):
+    server = call_server
     try:
         clinician, display = open_pages(call_context, shots, server.base_url)
         start_call(clinician, display)
@@ -160,12 +160,11 @@ def test_clinician_and_patient_see_and_hear_each_other(call_context, shots, tmp_
         display.wait_for_selector("[data-call-box]", state="hidden")
         assert display.evaluate("() => window.__peers.every(({pc}) => pc.connectionState === 'closed')")
     finally:
-        server.stop()
         server.keep_log("call-server.log")
 
 
-def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_told(call_context, shots, tmp_path):
-    server = ServerProcess(tmp_path).start()
+def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_told(call_context, shots, call_server):
+    server = call_server
     try:
         clinician, display = open_pages(call_context, shots, server.base_url)
         start_call(clinician, display, allow=False)
@@ -191,7 +190,6 @@ def test_a_patient_who_refuses_the_camera_takes_the_test_and_the_clinician_is_to
         stats = clinician.evaluate(STATS)
         assert stats is None or stats["frames"] == 0
     finally:
-        server.stop()
         server.keep_log("call-refused-server.log")
 
 
@@ -257,8 +255,8 @@ def test_the_call_comes_back_after_the_connection_to_the_server_drops(call_conte
         server.keep_log("call-restart-server.log")
 
 
-def test_the_pad_can_carry_the_sound_and_the_display_then_stays_quiet(call_context, shots, tmp_path):
-    server = ServerProcess(tmp_path).start()
+def test_the_pad_can_carry_the_sound_and_the_display_then_stays_quiet(call_context, shots, call_server):
+    server = call_server
     try:
         clinician, display = open_pages(call_context, shots, server.base_url)
         start_call(clinician, display)
@@ -283,5 +281,4 @@ def test_the_pad_can_carry_the_sound_and_the_display_then_stays_quiet(call_conte
         clinician.wait_for_selector('[data-call-panel][data-sound="display"]', timeout=30000)
         media_flowing(display)
     finally:
-        server.stop()
         server.keep_log("call-pad-server.log")

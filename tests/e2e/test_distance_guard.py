@@ -40,18 +40,21 @@ CAMERA = Camera.with_fov(1280, 720, 60.0)
 MARK_MM = 3000.0
 CLOSE_MM = 600.0
 # Found close up, followed back to the mark in 8 steps of about 22% (3 s each), at the mark long
-# enough to record the place (a 10 s countdown, then the recording) and start the test, then 15%
-# closer, back, 15% further, back, and out of view (then again from the start: found close up).
+# enough to record the place (about 1.5 s to see it, a 10 s countdown, then up to 6 s of recording)
+# and start the test, then 15% closer, back, 15% further, back, and out of view (then again from the
+# start: found close up). A move pauses the test at the first sample after it (a median of 1 s of
+# frames): 6 s each leaves a slow machine, measuring a frame every 1 to 1.5 s, several samples.
 WALK = walk_back(CLOSE_MM, MARK_MM, steps=8, seconds_per_step=3.0)
+MOVE_S = 6.0
 SCHEDULE = [
     (CLOSE_MM, 6.0),
     *WALK,
-    (MARK_MM, 30.0),
-    (MARK_MM * 0.85, 8.0),
-    (MARK_MM, 8.0),
-    (MARK_MM * 1.15, 8.0),
-    (MARK_MM, 8.0),
-    (None, 8.0),
+    (MARK_MM, 26.0),
+    (MARK_MM * 0.85, MOVE_S),
+    (MARK_MM, MOVE_S),
+    (MARK_MM * 1.15, MOVE_S),
+    (MARK_MM, MOVE_S),
+    (None, MOVE_S),
 ]
 # The step before the last two of the walk (2 m): only the walk brings the eyes this far apart.
 ON_THE_WAY_MM = WALK[-3][0]

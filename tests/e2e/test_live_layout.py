@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.flows import calibrate_by_clicking, create_test, current_stimulus, serious_violations, sign_in
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -259,9 +258,9 @@ def open_call(call_context, shots, base, answer_mode):
 
 @pytest.mark.parametrize("answer_mode", ["patient", "clinician"])
 def test_in_a_call_the_patients_video_sits_beside_the_letter_and_everything_fits(
-    call_context, shots, tmp_path, answer_mode
+    call_context, shots, call_server, answer_mode
 ):
-    server = ServerProcess(tmp_path).start()
+    server = call_server
     try:
         clinician, display = open_call(call_context, shots, server.base_url, answer_mode)
         start_reading(display)
@@ -290,7 +289,6 @@ def test_in_a_call_the_patients_video_sits_beside_the_letter_and_everything_fits
         assert display.evaluate(CALL_CLEAR_OF_LETTERS) == []
         shots.take(display, f"patient-screen-call-{answer_mode}", full_page=False)
     finally:
-        server.stop()
         server.keep_log(f"live-layout-call-{answer_mode}.log")
 
 
