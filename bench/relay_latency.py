@@ -26,6 +26,11 @@ same run, two reference servers on eventlet are measured the same way:
     trial. No ORM, no validation, no rate limit, no recovery after a restart: a lower bound, not a
     design.
 
+A third reference, `heavy`, is a diagnostic (`--servers durable heavy visus --heavy-cpu-ms 3.7`): the
+durable reference spending that much more CPU per answer in a busy loop before it stores the answer,
+nothing else changed; beside `durable` it shows what CPU per answer alone does to the latency at a
+level, whatever code spends it.
+
 Clients and server share this machine's cores (the machine: docs/performance.md).
 
     python bench/relay_latency.py                 # 1, 50, 200, 500 sessions; about 15 minutes
@@ -34,7 +39,8 @@ Clients and server share this machine's cores (the machine: docs/performance.md)
 Prints one table: all answers, then ("steady") only those sent after every session had connected,
 calibrated and seen its first stimulus (the set-up burst excluded); then each p95 as a multiple of
 the durable reference's (target: at most 1.5), the ack's p95 against the next stimulus's (target: at
-most 1.2) and the CPU figures. "lost" counts answers sent that were never acknowledged. Bounded by
+most 1.2), the CPU figures, and per level the steady answer rate, the CPU per answer one core allows
+at that rate (one server process runs on one core) and the server's busy fraction. "lost" counts answers sent that were never acknowledged. Bounded by
 --max-seconds (each level stops waiting when time runs out and reports what it measured, with the
 count of trials that did not complete).
 """
@@ -244,6 +250,26 @@ DURABLE_RELAY = relay_script(
 """,
 )
 
+# A diagnostic, not a target (`--servers heavy`): the durable reference spending HEAVY_CPU_MS more CPU
+# on each answer before it stores it (a busy loop on the process clock), everything else the same. Run
+# beside `durable` with --heavy-cpu-ms set to Visus's CPU per answer less the reference's, it shows
+# what that CPU alone does to the latency at a level, whatever the code that spends it.
+SETUP_MARK = "procedures = {}  # room -> [procedure, presentation on screen]\n"
+ANSWER_MARK = '    room, seq = data["room"], data["seq"]\n'
+SPEND_CPU = """
+    import time
+    HEAVY_CPU_S = float(os.environ.get("HEAVY_CPU_MS", "0")) / 1000
+
+    def spend_cpu(seconds):
+        until = time.process_time() + seconds
+        while time.process_time() < until:
+            pass
+"""
+HEAVY_RELAY = DURABLE_RELAY.replace(SETUP_MARK, SETUP_MARK + textwrap.dedent(SPEND_CPU), 1).replace(
+    ANSWER_MARK, ANSWER_MARK + "    spend_cpu(HEAVY_CPU_S)\n", 1
+)
+assert HEAVY_RELAY.count("spend_cpu(") == 2, "the durable relay's set-up or answer changed: update HEAVY_RELAY"
+
 
 @dataclass
 class Session:
@@ -412,13 +438,24 @@ def cpu_figures(sessions: list[Session], sampler: CpuSampler, started: float, se
     answers inside it at the steady cost, divided by the sessions set up. ms."""
     receipts = [at + ms / 1000 for s in sessions for at, ms in s.to_ack_ms + s.to_stimulus_ms + s.to_clinician_ms]
     if not receipts or set_up == float("inf"):
-        return {"cpu_per_answer_ms": float("nan"), "cpu_per_setup_ms": float("nan")}
+        nan = float("nan")
+        return {"cpu_per_answer_ms": nan, "cpu_per_setup_ms": nan, "busy_fraction": nan, "answers_per_s": nan}
     ended = max(receipts)
     steady_answers = sum(1 for s in sessions for at in s.sent_at.values() if at > set_up)
     early_answers = sum(1 for s in sessions for at in s.sent_at.values() if at <= set_up)
-    per_answer_ms = 1000 * (sampler.at(ended) - sampler.at(set_up)) / max(1, steady_answers)
+    steady_cpu_s = sampler.at(ended) - sampler.at(set_up)
+    per_answer_ms = 1000 * steady_cpu_s / max(1, steady_answers)
     setup_ms = 1000 * (sampler.at(set_up) - sampler.at(started)) - early_answers * per_answer_ms
-    return {"cpu_per_answer_ms": per_answer_ms, "cpu_per_setup_ms": setup_ms / len(sessions)}
+    # One server process runs on one core at a time (one eventlet hub, one interpreter lock): its busy
+    # fraction is its CPU seconds per second of the steady window, and at the answer rate the patients
+    # offer, one core allows 1000 / rate ms of CPU per answer before answers queue without bound.
+    steady_s = max(1e-9, ended - set_up)
+    return {
+        "cpu_per_answer_ms": per_answer_ms,
+        "cpu_per_setup_ms": setup_ms / len(sessions),
+        "busy_fraction": steady_cpu_s / steady_s,
+        "answers_per_s": steady_answers / steady_s,
+    }
 
 
 def start_script(script: Path, env: dict, log: Path) -> subprocess.Popen:
@@ -446,10 +483,15 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         script = workdir / f"{kind}_relay.py"
-        script.write_text(BARE_RELAY if kind == "bare" else DURABLE_RELAY)
+        script.write_text({"bare": BARE_RELAY, "durable": DURABLE_RELAY, "heavy": HEAVY_RELAY}[kind])
         process = start_script(
             script,
-            {"VISUS_PORT": str(port), "PYTHONWARNINGS": "ignore", "DURABLE_DB": str(workdir / f"durable-{n}.sqlite")},
+            {
+                "VISUS_PORT": str(port),
+                "PYTHONWARNINGS": "ignore",
+                "DURABLE_DB": str(workdir / f"{kind}-{n}.sqlite"),
+                "HEAVY_CPU_MS": str(args.heavy_cpu_ms),
+            },
             log,
         )
     try:
@@ -525,7 +567,10 @@ def main() -> None:
     parser.add_argument("--level-seconds", type=float, default=90, help="time limit per level")
     parser.add_argument("--max-seconds", type=float, default=1500, help="time limit for the whole run")
     parser.add_argument(
-        "--servers", nargs="+", default=["bare", "durable", "visus"], choices=["bare", "durable", "visus"]
+        "--servers", nargs="+", default=["bare", "durable", "visus"], choices=["bare", "durable", "heavy", "visus"]
+    )
+    parser.add_argument(
+        "--heavy-cpu-ms", type=float, default=3.5, help="the `heavy` diagnostic server's extra CPU per answer"
     )
     parser.add_argument("--json", action="store_true", help="also print the rows as one JSON list on the last line")
     args = parser.parse_args()
@@ -569,7 +614,7 @@ def main() -> None:
         floors = {r["sessions"]: r for r in rows if r["kind"] == reference}
         for r in rows:
             floor = floors.get(r["sessions"])
-            if r["kind"] == "visus" or (r["kind"] == "durable" and reference == "bare"):
+            if r["kind"] in ("visus", "heavy") or (r["kind"] == "durable" and reference == "bare"):
                 if floor:
                     (_, c, s, _), (_, fc, fs, _) = r["steady"], floor["steady"]
                     print(
@@ -583,14 +628,26 @@ def main() -> None:
     for r in rows:
         (_, _, s, a), reference = r["steady"], references.get(r["sessions"])
         versus = (
-            f" ({r['cpu_per_answer_ms'] / reference['cpu_per_answer_ms']:.2f} x durable; target at most 2)"
-            if reference and r["kind"] == "visus"
+            f" ({r['cpu_per_answer_ms'] / reference['cpu_per_answer_ms']:.2f} x durable"
+            + ("; target at most 2)" if r["kind"] == "visus" else ")")
+            if reference and r["kind"] in ("visus", "heavy")
             else ""
         )
         print(
             f"{r['kind']:<7} {r['sessions']:>8} | ack {r['ack'][1] / r['stimulus'][1]:5.2f} all, "
             f"{a[1] / s[1]:5.2f} steady | CPU per answer {r['cpu_per_answer_ms']:6.2f}{versus}, "
             f"per set-up {r['cpu_per_setup_ms']:6.1f}"
+        )
+    print(
+        "\nsteady state: answers per second (each patient answers 1-3 s after its letter), the CPU one core allows"
+        "\nper answer at that rate, and the server's busy fraction (CPU seconds per second; near 1, answers queue)"
+    )
+    for r in rows:
+        rate = r["answers_per_s"]
+        budget = 1000 / rate if rate > 0 else float("nan")
+        print(
+            f"{r['kind']:<7} {r['sessions']:>8} | {rate:6.1f} answers/s | budget {budget:6.2f} ms per answer | "
+            f"CPU per answer {r['cpu_per_answer_ms']:6.2f} ms | busy {r['busy_fraction']:4.2f} of a core"
         )
     if args.json:
         print(json.dumps(rows))

@@ -218,6 +218,23 @@ def test_csv_and_fhir_carry_child_mode_and_whether_a_helper_tapped(app, clinicia
     ]
     assert components(adult_id) == [{}]
 
+    # The printable report, the PDF and the result page say it too, in the same words; an adult's do not.
+    import re
+
+    from pypdf import PdfReader
+
+    words = (
+        "A child's test: HOTV letters, matched on the phone; an adult helper tapped answers the child "
+        "pointed to for: Right eye (OD)."
+    )
+    for url in (f"/sessions/{public_id}/report", f"/sessions/{public_id}/result"):
+        page = clinician_client.get(url).get_data(as_text=True)
+        assert words in page.replace("&#39;", "'"), url
+    pdf = PdfReader(io.BytesIO(clinician_client.get(f"/sessions/{public_id}/report.pdf").data))
+    assert words in re.sub(r"\s+", " ", pdf.pages[0].extract_text())
+    for url in (f"/sessions/{adult_id}/report", f"/sessions/{adult_id}/result"):
+        assert "child&#39;s test" not in clinician_client.get(url).get_data(as_text=True).lower(), url
+
 
 def test_a_childs_practice_letter_is_drawn_large(app, clinician_client):
     """A child's practice teaches matching: its letter is a logMAR-1.3 letter at the viewing distance

@@ -118,7 +118,15 @@ def test_off_is_recorded_and_the_exports_say_how_the_distance_was_checked(app, c
     public_id, screen, watch = _open(app, clinician_client)
     start_testing(screen)
     assert screen.send("distance_guard", {"kind": "off", "reason": "declined"})["ok"]
-    assert watch.last("distance_guard")["method"] == "off"
+    reading = watch.last("distance_guard")
+    # The live view's words come from the server, the reading and its event alike (one table of reasons).
+    assert reading["method"] == "off" and reading["off_text"] == "the patient chose not to use the camera"
+    assert reading["event"]["kind"] == "distance_guard" and reading["event"]["detail"]["reason"] == "declined"
+    assert reading["event"]["detail_text"]["reason"] == "the patient chose not to use the camera"
+    stored = watch.send("watch", {"session_id": public_id})["snapshot"]["events"]
+    assert [e["detail_text"].get("reason") for e in stored if e["kind"] == "distance_guard"] == [
+        "the patient chose not to use the camera"
+    ]
     with app.app_context():
         session = db.session.scalar(select(TestSession).where(TestSession.public_id == public_id))
         report = session_report(session)

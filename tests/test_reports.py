@@ -299,6 +299,16 @@ def test_history_plot_puts_visits_in_order_along_time():
     left_x, right_x = xs(same_second, "right")
     assert left_x < right_x  # same stored second: by order, not on top of each other
     assert history_plot_svg({}, "t") == ""
+    assert "data-no-measured" not in apart and ">logMAR<" in apart and re.search(r">[+-]\d\.\d<", apart)
+    below = {**point("d", "2026-03-01T10:00:00Z", 0.0), "logmar": None, "category": "CF", "category_text": "CF at 1 m"}
+    only_categories = history_plot_svg({"right": [below]}, "t")
+    # Only categories: no empty 0-1 scale, but words saying why, and the code in the strip.
+    assert "data-no-measured" in only_categories and ">logMAR<" not in only_categories
+    assert not re.search(r">[+-]\d\.\d<", only_categories) and 'data-category="CF"' in only_categories
+    # Both eyes below the chart at one visit: the two codes side by side inside the strip, not on top.
+    both = history_plot_svg({"right": [below], "left": [{**below, "eye": "left", "category": "NLP"}]}, "t")
+    codes = [float(v) for v in re.findall(r'<text x="([\d.]+)"[^>]*data-category=', both)]
+    assert len(codes) == 2 and abs(codes[0] - codes[1]) >= 28 and all(56 + 15 <= c <= 560 - 16 - 15 for c in codes)
 
 
 def test_an_eye_the_clinician_moved_on_from_is_flagged_stopped_early_everywhere(app, clinician_client):

@@ -242,6 +242,22 @@ def detail_text(detail: dict[str, Any], session: TestSession) -> dict[str, str]:
     return texts
 
 
+# Why the webcam distance guard is off (webapp/live/distance_guard.py, the display's `off` report), in the
+# clinician's words: the live view, the stored event, the result page and the reports.
+GUARD_OFF_TEXT = {
+    "declined": "the patient chose not to use the camera",
+    "refused": "the patient's browser did not allow the camera",
+    "unavailable": "no camera on the patient's screen",
+    "failed": "the camera check could not start in the patient's browser",
+    "timeout": "the camera check did not start in time: camera blocked or busy, or the face model did not load; "
+    "the patient was told to allow the camera and reload",
+}
+
+
+def guard_off_text(reason: str | None) -> str:
+    return GUARD_OFF_TEXT.get(reason or "", "off")
+
+
 def event_dict(event: SessionEvent) -> dict[str, Any]:
     """A stored event. A page event also has `page_kind`, the kind the server validated, and its
     `detail` is only what the page sent: the two are stored apart (webapp/live/commands.py,
@@ -263,6 +279,8 @@ def event_dict(event: SessionEvent) -> dict[str, Any]:
             else {key: value for key, value in detail.items() if key != "kind"}
         )
     values["detail_text"] = detail_text(values["detail"], event.session)
+    if event.kind == "distance_guard" and detail.get("kind") == "off":
+        values["detail_text"]["reason"] = guard_off_text(detail.get("reason"))
     return values
 
 

@@ -74,6 +74,9 @@ def test_a_childs_test_from_the_phone_practice_helper_and_result(new_context, sh
     assert pad.locator('[data-pad-action="ready"]').is_hidden()  # the letter has the whole screen
     look(shots, pad, "phone-practice-letter", '[data-pad-keys] button[data-answer="V"]')
     look(shots, display, "display-practice-letter")
+    # The child's larger letter keeps the display's own button for another letter in the 1280x720 window.
+    button_bottom = display.eval_on_selector('[data-action="practice"]', "b => b.getBoundingClientRect().bottom")
+    assert button_bottom <= DISPLAY["viewport"]["height"], button_bottom
     wrong = sorted(HOTV - {symbol})[0]
     pad.tap(f'[data-pad-keys] [data-answer="{wrong}"]')
     pad.wait_for_selector(f"text=Good try! That one was the {symbol}.")

@@ -196,6 +196,12 @@ def test_a_camera_frame_that_never_starts_turns_the_check_off_and_says_what_to_d
         "() => document.querySelector('[data-cal=\"guard\"]').textContent.includes('did not start in time')",
         timeout=LONG_WAIT_MS,
     )
+    # The event reaches the live view's list as it happens, in the server's words (not only after a reload).
+    clinician.wait_for_function(
+        "() => [...document.querySelectorAll('[data-event-kind=\"distance_guard\"]')]"
+        ".some((item) => item.textContent.includes('Distance check off: the camera check did not start in time'))",
+        timeout=LONG_WAIT_MS,
+    )
     shots.take(clinician, "guard-start-timed-out-live-view", full_page=False)
     assert stored_guard(server.db_path, public_id)["off_reason"] == "timeout"
     display.click('[data-action="ready"]')

@@ -28,13 +28,6 @@ from webapp.models import TestSession, utcnow
 
 METHOD = "webcam_eye_corners"
 OFF = "off"
-OFF_TEXT = {
-    "declined": "the patient chose not to use the camera",
-    "refused": "the browser did not allow the camera",
-    "unavailable": "no camera",
-    "failed": "the camera check could not start in the browser",
-    "timeout": "the camera check did not start in time (camera blocked or busy, or the face model did not load)",
-}
 # Pauses and resumes stored as events per test; beyond it they are counted in the summary only
 # (a patient swaying at the edge of the tolerance must not fill the event log).
 STORED_PAUSES = 200
@@ -60,7 +53,7 @@ def summary(session: TestSession) -> dict[str, Any] | None:
         out_ms += (utcnow() - _parse(state["out_since"])).total_seconds() * 1000
     largest = state.get("max_deviation")
     if state["method"] == OFF:
-        text = f"not used ({OFF_TEXT.get(state.get('off_reason'), 'off')})"
+        text = f"not used ({serializers.guard_off_text(state.get('off_reason'))})"
     else:
         text = (
             f"webcam, eye spacing from the eye corners against a reference at the mark; tolerance "
@@ -71,6 +64,7 @@ def summary(session: TestSession) -> dict[str, Any] | None:
         "text": text,
         "method": state["method"],
         "off_reason": state.get("off_reason"),
+        "off_text": serializers.guard_off_text(state.get("off_reason")) if state["method"] == OFF else None,
         "tolerance": state.get("tolerance"),
         "tolerance_text": f"±{state['tolerance'] * 100:.0f}%" if state.get("tolerance") else None,
         "reference_distance_mm": state.get("reference_distance_mm"),
@@ -133,8 +127,11 @@ def report(session: TestSession, data: dict, out: Outbox) -> dict:
     if kind == OFF:
         state.update(method=OFF, off_reason=data.get("reason", "unavailable"))
         session.distance_guard = state
-        commands._record_event(session, "distance_guard", "display", {"kind": OFF, "reason": state["off_reason"]})
-        out.clinician(ev.DISTANCE_GUARD, live(session))
+        event = commands._record_event(
+            session, "distance_guard", "display", {"kind": OFF, "reason": state["off_reason"]}
+        )
+        # the live view adds the event to its list, as the stored one reads on reload
+        out.clinician(ev.DISTANCE_GUARD, {**live(session), "event": serializers.event_dict(event)})
         return {"ok": True}
     try:
         spacing = guard.spacing_px(data["eye_spacing_px"]) if data.get("eye_spacing_px") is not None else None

@@ -15,6 +15,10 @@ CATEGORY_STRIP = 26
 EYE_STYLE = {"right": ("#b3261e", "circle"), "left": ("#0b57d0", "square"), "both": ("#1a7f37", "diamond")}
 # The eyes of one visit are drawn a little apart so that equal results do not hide each other.
 EYE_OFFSET = {"right": -5.0, "left": 5.0, "both": 0.0}
+# A category's code (two or three bold letters, about 30 px wide) in the strip: each eye's to one side
+# of its visit, and the pair at least CODE_ROOM from the strip's ends.
+CODE_OFFSET = {"right": -16.0, "left": 16.0, "both": 0.0}
+CODE_ROOM = 34.0
 
 
 def _when(point: dict[str, Any]) -> datetime:
@@ -78,14 +82,23 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         f'aria-labelledby="{element_id}-title" class="history-plot"><title id="{element_id}-title">{escape(title)}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
-    tick = math.ceil(low * 10 - 1e-9) / 10  # first 0.1 line inside the plot
-    while tick <= high:
-        parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>')
-        tick = round(tick + 0.2, 1)
-    parts.append(
-        f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
-        f'text-anchor="middle">logMAR</text>'
-    )
+    if measured:
+        tick = math.ceil(low * 10 - 1e-9) / 10  # first 0.1 line inside the plot
+        while tick <= high:
+            parts.append(
+                f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:+.1f}</text>'
+            )
+            tick = round(tick + 0.2, 1)
+        parts.append(
+            f'<text x="14" y="{TOP + plot_h / 2:.1f}" font-size="11" transform="rotate(-90 14 {TOP + plot_h / 2:.1f})" '
+            f'text-anchor="middle">logMAR</text>'
+        )
+    else:  # every result below the chart: an empty scale would read as a missing plot
+        parts.append(
+            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2 - 4:.1f}" font-size="13" text-anchor="middle" '
+            f'data-no-measured>No result on the logMAR scale:<tspan x="{LEFT + plot_w / 2:.1f}" dy="18">'
+            f"each was recorded below the chart (codes below).</tspan></text>"
+        )
     if len(measured) < len(points):
         parts.append(
             f'<rect x="{LEFT}" y="{strip_top}" width="{plot_w}" height="{CATEGORY_STRIP}" fill="#f3f3f3" '
@@ -113,8 +126,12 @@ def history_plot_svg(eyes: dict[str, list[dict[str, Any]]], title: str, element_
         for pt in series:
             if pt.get("logmar") is None:  # below the chart: its code in the strip, in the eye's colour
                 label = f"{eye} eye, {pt['at'][:16].replace('T', ' ')}: {pt['category_text']}"
+                # A code is wider than a marker: the two eyes' codes of one visit side by side, not on top.
+                # (kept inside the strip at the first and the last visit)
+                centre = min(max(visit_x(pt), LEFT + CODE_ROOM), LEFT + plot_w - CODE_ROOM)
+                code_x = centre + CODE_OFFSET.get(pt["eye"], 0.0)
                 parts.append(
-                    f'<text x="{x(pt):.1f}" y="{strip_top + 19}" font-size="14" font-weight="bold" fill="{color}" '
+                    f'<text x="{code_x:.1f}" y="{strip_top + 19}" font-size="14" font-weight="bold" fill="{color}" '
                     f'text-anchor="middle" data-eye="{eye}" data-category="{escape(pt["category"])}" '
                     f'data-point="{escape(pt["public_id"])}"><title>{escape(label)}</title>{escape(pt["category"])}</text>'
                 )

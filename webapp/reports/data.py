@@ -399,6 +399,18 @@ def helper_tapped(eye_test: EyeTest, events: list[SessionEvent]) -> bool | None:
     return False
 
 
+def child_text(eyes: list[dict[str, Any]]) -> str:
+    """A child's test in words, for the report, the PDF and the result page: how the child answered and
+    which eyes' answers an adult helper tapped (`helper_tapped`)."""
+    helped = [eye["eye_name"] for eye in eyes if eye["helper_tapped"]]
+    who = (
+        f"an adult helper tapped answers the child pointed to for: {', '.join(helped)}"
+        if helped
+        else "the child tapped every answer"
+    )
+    return f"A child's test: HOTV letters, matched on the phone; {who}."
+
+
 def eye_values(eye_test: EyeTest, calibrations: list[Calibration], events: list[SessionEvent]) -> dict[str, Any]:
     calibration = _calibration_for(eye_test, calibrations)
     trials = [p.trial_dict(eye_test, trial) for trial in eye_test.trials]
@@ -476,6 +488,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
     method = _label("optotype_set", config.get("optotype_set")) + ", " + _label("procedure", config.get("procedure"))
     if config.get("procedure") == "chart":
         method += ", " + _label("chart_presentation", config.get("chart_presentation"))
+    eyes = [eye_values(e, calibrations, stored_events) for e in session.eye_tests]
     return {
         "header": header_rows(session),
         "method_text": method,
@@ -497,6 +510,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "finished_at": p.iso(session.finished_at),
         "config": dict(config),
         "child": child_mode(session),  # a child's test (HOTV, matched on the pad; docs/protocol.md)
+        "child_text": child_text(eyes) if child_mode(session) else None,
         "optotype_set": config.get("optotype_set"),
         "optotype_text": _label("optotype_set", config.get("optotype_set")),
         "procedure": config.get("procedure"),
@@ -510,7 +524,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "setup_text": _label("setup", config.get("setup")),
         "answer_mode_text": _label("answer_mode", config.get("answer_mode")),
         "scoring_rule": SCORING_RULES.get(config.get("procedure"), ""),
-        "eyes": [eye_values(e, calibrations, stored_events) for e in session.eye_tests],
+        "eyes": eyes,
         "calibrations": [calibration_values(c) for c in calibrations],
         "warnings": _bounded([e for e in events if e["kind"] in WARNING_KINDS]),
         "notes": [e for e in events if e["kind"] == "note"],

@@ -153,6 +153,7 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                 ["Correction worn", p(report["correction_text"])],
                 ["Set-up", p(report["setup_text"])],
                 ["Answers", p(report["answer_mode_text"])],
+                *([["Child's test", p(report["child_text"])]] if report.get("child_text") else []),
                 *([["Distance check", p(report["distance_guard"]["text"])]] if report.get("distance_guard") else []),
             ],
             [40 * mm, 130 * mm],

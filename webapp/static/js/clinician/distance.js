@@ -1,18 +1,10 @@
 // The webcam distance guard in the clinician's live view: the live estimate and the pauses it caused
 // (docs/protocol.md, `distance_guard`). Every number and distance here is the server's text.
 
-const OFF_TEXT = {
-  declined: "off: the patient chose not to use the camera",
-  refused: "off: the patient's browser did not allow the camera",
-  unavailable: "off: no camera on the patient's screen",
-  failed: "off: the camera check could not start in the patient's browser",
-  timeout: "off: the camera check did not start in time (camera blocked or busy, or the face model did not load); the patient was told to allow the camera and reload",
-};
-
 /** One line for the live view: the estimate, its deviation from the mark, the tolerance. */
 export function distanceGuardText(guard) {
   if (!guard) return "not used";
-  if (guard.method === "off") return OFF_TEXT[guard.off_reason] || "off";
+  if (guard.method === "off") return guard.off_text ? `off: ${guard.off_text}` : "off";
   if (!guard.reference) return "camera on; the patient has not recorded their place yet";
   const now = guard.face_found === false ? "face not in view"
     : guard.estimate_text ? `${guard.estimate_text} (${guard.deviation_text} from the mark)` : "—";
@@ -25,7 +17,7 @@ export function distanceGuardText(guard) {
 export function distanceEventText(event) {
   const detail = event.detail || {};
   if (event.kind === "distance_guard") {
-    if (detail.kind === "off") return `Distance check ${OFF_TEXT[detail.reason] || "off"}.`;
+    if (detail.kind === "off") return `Distance check off: ${(event.detail_text || {}).reason || "no reason given"}.`;
     if (detail.kind === "reference") return "The patient recorded their place for the distance check.";
     return null;
   }
