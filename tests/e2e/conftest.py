@@ -32,14 +32,8 @@ def server(tmp_path):
 
 
 # The video call's tests (tests/e2e/test_call.py, test_live_layout.py) launch a browser of their own
-# with fake camera and microphone, so the other browser tests keep theirs. The fake camera plays 5
-# frames a second instead of its default 20 (Chromium's fake video capture device takes `fps=`): the
-# call still sends 1280 x 720 video both ways, but encoding and decoding it no longer fill both cores
-# of a small machine (clicks on the pages of a call waited up to 13 s for a busy renderer).
-CALL_ARGS = BROWSER_ARGS + [
-    "--use-fake-device-for-media-stream=fps=5" if arg == "--use-fake-device-for-media-stream" else arg
-    for arg in FAKE_MEDIA_ARGS
-]
+# with fake camera and microphone, so the other browser tests keep theirs.
+CALL_ARGS = BROWSER_ARGS + FAKE_MEDIA_ARGS
 
 # Test-only instrumentation: every RTCPeerConnection the page makes is kept where the test can
 # ask it for getStats(); the application's code is not changed for it.
