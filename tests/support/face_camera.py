@@ -94,6 +94,18 @@ def record_reference(
     return reference_px
 
 
+# Where the pause's words under its title are, and how large: centred on the screen, not left in a line
+# narrower than it (a paragraph is at most 40em wide), and never below body text (at 40 cm, 0.4 of the
+# title's size was 12 px).
+HINT_LAYOUT = """() => {
+  const hint = document.querySelector('[data-test-message]:not([hidden]) [data-test-message-hint]');
+  if (!hint || !hint.textContent) return null;
+  const box = hint.getBoundingClientRect();
+  return { centre: (box.left + box.right) / 2, window_centre: window.innerWidth / 2,
+           font_px: parseFloat(getComputedStyle(hint).fontSize) };
+}"""
+
+
 def see_pauses_both_ways(display, shots, prefix: str, ways=("closer", "further")) -> dict[str, str]:
     """Wait for a pause with the face too close and one too far (and, among `ways`, "lost": the face out
     of view), whichever the looping video brings first, each followed by the letters again; returns their
@@ -106,6 +118,9 @@ def see_pauses_both_ways(display, shots, prefix: str, ways=("closer", "further")
         )
         if way not in seen:
             shots.take(display, f"{prefix}-paused-{way}", full_page=False)
+            layout = display.evaluate(HINT_LAYOUT)
+            if layout:  # (None: the pause was already over) the words centred and at least body text
+                assert abs(layout["centre"] - layout["window_centre"]) <= 2 and layout["font_px"] >= 16, layout
         seen[way] = text
         display.wait_for_selector('[data-test-message][data-message="paused"]', state="hidden", timeout=LONG_WAIT_MS)
         display.wait_for_function(
