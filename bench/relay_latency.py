@@ -180,6 +180,7 @@ DURABLE_RELAY = relay_script(
     imports="""
     import json
     import sqlite3
+    import time
     from acuity.procedure import ProcedureConfig, build_procedure
 """,
     setup="""
@@ -191,6 +192,7 @@ DURABLE_RELAY = relay_script(
     db.execute("CREATE TABLE pending (room TEXT PRIMARY KEY, seq INTEGER, logmar REAL, optotypes TEXT)")
     procedures = {}  # room -> [procedure, presentation on screen]
     CONFIG = ProcedureConfig(procedure="adaptive", min_logmar=-0.3, max_logmar=1.3)
+    HEAVY_CPU_S = float(os.environ.get("HEAVY_CPU_MS", "0")) / 1000  # the `heavy` diagnostic only, else 0
 
     def begin(room, seed):  # a session's procedure and its first presentation, stored
         procedure = build_procedure(CONFIG, seed=seed)
@@ -216,6 +218,10 @@ DURABLE_RELAY = relay_script(
     @socketio.on("answer", namespace="/bench")
     def answer(data):
         room, seq = data["room"], data["seq"]
+        if HEAVY_CPU_S:  # `heavy` only: busy CPU before the answer is stored
+            until = time.process_time() + HEAVY_CPU_S
+            while time.process_time() < until:
+                pass
         if room not in procedures:
             begin(room, len(procedures))
         procedure, shown = procedures[room]
@@ -249,26 +255,6 @@ DURABLE_RELAY = relay_script(
         return {"ok": True, "accepted": True, "duplicate": False}
 """,
 )
-
-# A diagnostic, not a target (`--servers heavy`): the durable reference spending HEAVY_CPU_MS more CPU
-# on each answer before it stores it (a busy loop on the process clock), everything else the same. Run
-# beside `durable` with --heavy-cpu-ms set to Visus's CPU per answer less the reference's, it shows
-# what that CPU alone does to the latency at a level, whatever the code that spends it.
-SETUP_MARK = "procedures = {}  # room -> [procedure, presentation on screen]\n"
-ANSWER_MARK = '    room, seq = data["room"], data["seq"]\n'
-SPEND_CPU = """
-    import time
-    HEAVY_CPU_S = float(os.environ.get("HEAVY_CPU_MS", "0")) / 1000
-
-    def spend_cpu(seconds):
-        until = time.process_time() + seconds
-        while time.process_time() < until:
-            pass
-"""
-HEAVY_RELAY = DURABLE_RELAY.replace(SETUP_MARK, SETUP_MARK + textwrap.dedent(SPEND_CPU), 1).replace(
-    ANSWER_MARK, ANSWER_MARK + "    spend_cpu(HEAVY_CPU_S)\n", 1
-)
-assert HEAVY_RELAY.count("spend_cpu(") == 2, "the durable relay's set-up or answer changed: update HEAVY_RELAY"
 
 
 @dataclass
@@ -483,14 +469,14 @@ def measure(kind: str, n: int, args, workdir: Path, deadline: float) -> dict:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         script = workdir / f"{kind}_relay.py"
-        script.write_text({"bare": BARE_RELAY, "durable": DURABLE_RELAY, "heavy": HEAVY_RELAY}[kind])
+        script.write_text(BARE_RELAY if kind == "bare" else DURABLE_RELAY)  # `heavy`: the durable one, with CPU
         process = start_script(
             script,
             {
                 "VISUS_PORT": str(port),
                 "PYTHONWARNINGS": "ignore",
                 "DURABLE_DB": str(workdir / f"{kind}-{n}.sqlite"),
-                "HEAVY_CPU_MS": str(args.heavy_cpu_ms),
+                "HEAVY_CPU_MS": str(args.heavy_cpu_ms if kind == "heavy" else 0),
             },
             log,
         )

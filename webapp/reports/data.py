@@ -489,6 +489,7 @@ def session_report(session: TestSession) -> dict[str, Any]:
     if config.get("procedure") == "chart":
         method += ", " + _label("chart_presentation", config.get("chart_presentation"))
     eyes = [eye_values(e, calibrations, stored_events) for e in session.eye_tests]
+    child = child_mode(session)
     return {
         "header": header_rows(session),
         "method_text": method,
@@ -509,8 +510,8 @@ def session_report(session: TestSession) -> dict[str, Any]:
         "consent_at": p.iso(session.consent_at),
         "finished_at": p.iso(session.finished_at),
         "config": dict(config),
-        "child": child_mode(session),  # a child's test (HOTV, matched on the pad; docs/protocol.md)
-        "child_text": child_text(eyes) if child_mode(session) else None,
+        "child": child,  # a child's test (HOTV, matched on the pad; docs/protocol.md)
+        "child_text": child_text(eyes) if child else None,
         "optotype_set": config.get("optotype_set"),
         "optotype_text": _label("optotype_set", config.get("optotype_set")),
         "procedure": config.get("procedure"),
